@@ -1,0 +1,291 @@
+//! Server configuration: the CLI (`Cli`, clap derive, every flag also a `MOCK_*` variable), the
+//! TOML file with the same keys (`FileConfig`), and the validated result (`Config`) that the library
+//! takes.
+//!
+//! Precedence: command line or environment, then the `--config` file, then the defaults below.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+use shared::{
+    delay::DelaySpec,
+    duration::{duration_arg, parse_duration},
+};
+
+/// Where the server listens unless told otherwise (the second article's port).
+pub const DEFAULT_BIND: &str = "127.0.0.1:8020";
+/// Largest request body accepted: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Lifetime of an access token.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// A configurable mock REST API for load testing, with switchable race-condition faults.
+#[derive(Debug, Parser)]
+#[command(name = "mock-server", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8020]
+    #[arg(long, env = "MOCK_BIND", value_name = "HOST:PORT")]
+    pub bind: Option<SocketAddr>,
+
+    /// Delay before `/json` answers: `0`, `200ms`, `uniform:100ms..300ms`, `lognormal:200ms,0.3`
+    /// (median, sigma) [default: 0]
+    #[arg(long, env = "MOCK_DELAY", value_name = "SPEC", value_parser = parse_delay)]
+    pub delay: Option<DelaySpec>,
+
+    /// HS256 secret for access tokens [default: random at each start]
+    #[arg(
+        long,
+        env = "MOCK_JWT_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of an access token [default: 1h]
+    #[arg(long, env = "MOCK_TOKEN_TTL", value_name = "DURATION", value_parser = duration_arg)]
+    pub token_ttl: Option<Duration>,
+
+    /// Require `Authorization: Bearer <TOKEN>` on `/__admin` (otherwise admin answers loopback
+    /// clients only)
+    #[arg(
+        long,
+        env = "MOCK_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub admin_token: Option<String>,
+
+    /// Largest request body accepted, in bytes (`65536`) or with a unit (`64KiB`, `1MiB`)
+    /// [default: 64KiB]
+    #[arg(long, env = "MOCK_BODY_LIMIT", value_name = "SIZE", value_parser = parse_size)]
+    pub body_limit: Option<usize>,
+
+    /// TOML file with the same keys as these flags (see `fixtures/`); flags win over the file
+    #[arg(long, env = "MOCK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Subcommands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default when no subcommand is given)
+    Serve,
+}
+
+/// The `--config` file: the same keys as the flags, all optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub bind: Option<SocketAddr>,
+    pub delay: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub token_ttl: Option<String>,
+    pub admin_token: Option<String>,
+    pub body_limit: Option<SizeValue>,
+}
+
+/// A size in a TOML file: a number of bytes or a string with a unit.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SizeValue {
+    Bytes(usize),
+    Text(String),
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub delay: DelaySpec,
+    /// `None`: a random secret is drawn when the server state is built.
+    pub jwt_secret: Option<String>,
+    pub token_ttl: Duration,
+    pub admin_token: Option<String>,
+    pub body_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: DEFAULT_BIND.parse().expect("default bind address is valid"),
+            delay: DelaySpec::default(),
+            jwt_secret: None,
+            token_ttl: DEFAULT_TOKEN_TTL,
+            admin_token: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// A configuration value that cannot be used; shown as one line, exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid `{key}` in {path}: {message}")]
+    Value {
+        path: PathBuf,
+        key: &'static str,
+        message: String,
+    },
+    #[error("--token-ttl must be at least 1s")]
+    TokenTtl,
+    #[error("--body-limit must be at least 1 byte")]
+    BodyLimit,
+}
+
+impl Cli {
+    /// Merges flags, the config file and defaults into a validated [`Config`].
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            Some(path) => Some((path.clone(), load_file(path)?)),
+            None => None,
+        };
+        let (path, file) = file.unwrap_or_default();
+        let value_error = |key: &'static str, message: String| ConfigError::Value {
+            path: path.clone(),
+            key,
+            message,
+        };
+        let defaults = Config::default();
+        let delay = match (self.delay, file.delay) {
+            (Some(delay), _) => delay,
+            (None, Some(text)) => text
+                .parse()
+                .map_err(|e: shared::delay::DelayError| value_error("delay", e.to_string()))?,
+            (None, None) => defaults.delay,
+        };
+        let token_ttl = match (self.token_ttl, file.token_ttl) {
+            (Some(ttl), _) => ttl,
+            (None, Some(text)) => {
+                parse_duration(&text).map_err(|e| value_error("token-ttl", e.to_string()))?
+            }
+            (None, None) => defaults.token_ttl,
+        };
+        let body_limit = match (self.body_limit, file.body_limit) {
+            (Some(limit), _) => limit,
+            (None, Some(SizeValue::Bytes(bytes))) => bytes,
+            (None, Some(SizeValue::Text(text))) => {
+                parse_size(&text).map_err(|e| value_error("body-limit", e))?
+            }
+            (None, None) => defaults.body_limit,
+        };
+        if token_ttl < Duration::from_secs(1) {
+            return Err(ConfigError::TokenTtl);
+        }
+        if body_limit == 0 {
+            return Err(ConfigError::BodyLimit);
+        }
+        Ok(Config {
+            bind: self.bind.or(file.bind).unwrap_or(defaults.bind),
+            delay,
+            jwt_secret: self
+                .jwt_secret
+                .or(file.jwt_secret)
+                .filter(|s| !s.is_empty()),
+            token_ttl,
+            admin_token: self
+                .admin_token
+                .or(file.admin_token)
+                .filter(|s| !s.is_empty()),
+            body_limit,
+        })
+    }
+}
+
+fn load_file(path: &PathBuf) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.clone(),
+        message: e.message().to_owned(),
+    })
+}
+
+fn parse_delay(text: &str) -> Result<DelaySpec, String> {
+    text.parse()
+        .map_err(|e: shared::delay::DelayError| e.to_string())
+}
+
+/// Parses `65536`, `64KiB`, `64KB`, `1MiB`.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 65536 or 64KiB"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        _ => return Err(format!("`{text}` has an unknown unit: use B, KiB or MiB")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_and_without_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("big").is_err());
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("mock-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:9000\"\ndelay = \"200ms\"\nbody-limit = \"1KiB\"\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "mock-server",
+            "--config",
+            path.to_str().unwrap(),
+            "--delay",
+            "5ms",
+        ])
+        .unwrap();
+        let config = cli.into_config().unwrap();
+        assert_eq!(config.bind.port(), 9000);
+        assert_eq!(config.delay, DelaySpec::Fixed(Duration::from_millis(5)));
+        assert_eq!(config.body_limit, 1024);
+        assert_eq!(config.token_ttl, DEFAULT_TOKEN_TTL);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = std::env::temp_dir().join(format!("mock-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(&path, "binds = \"127.0.0.1:9000\"\n").unwrap();
+        let cli = Cli::try_parse_from(["mock-server", "--config", path.to_str().unwrap()]).unwrap();
+        let error = cli.into_config().unwrap_err().to_string();
+        assert!(error.contains("binds"), "{error}");
+    }
+}

@@ -1,0 +1,94 @@
+//! Sampling of the `/json` delay, and the run-time switch that `PUT /__admin/config` flips.
+//!
+//! The delay is an async sleep, so a thousand delayed requests overlap instead of queueing. The
+//! current spec sits behind an `ArcSwap`: the request path reads it without taking a lock.
+
+use std::{sync::Arc, time::Duration};
+
+use arc_swap::ArcSwap;
+use rand::Rng;
+use rand_distr::{Distribution, LogNormal};
+use shared::delay::DelaySpec;
+
+/// The current delay spec, shared by every request and swappable at run time.
+#[derive(Debug, Clone)]
+pub struct Delay {
+    spec: Arc<ArcSwap<DelaySpec>>,
+}
+
+impl Delay {
+    pub fn new(spec: DelaySpec) -> Self {
+        Self {
+            spec: Arc::new(ArcSwap::from_pointee(spec)),
+        }
+    }
+
+    pub fn spec(&self) -> DelaySpec {
+        **self.spec.load()
+    }
+
+    pub fn set(&self, spec: DelaySpec) {
+        self.spec.store(Arc::new(spec));
+    }
+
+    /// Waits for one sample of the current distribution (no await at all when it is zero).
+    pub async fn wait(&self) {
+        let delay = sample(&self.spec.load(), &mut rand::rng());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// Draws one delay from `spec`.
+pub fn sample(spec: &DelaySpec, rng: &mut impl Rng) -> Duration {
+    match *spec {
+        DelaySpec::Fixed(value) => value,
+        DelaySpec::Uniform { low, high } => {
+            if low == high {
+                low
+            } else {
+                Duration::from_nanos(
+                    rng.random_range(low.as_nanos() as u64..=high.as_nanos() as u64),
+                )
+            }
+        }
+        DelaySpec::LogNormal { median, sigma } => {
+            if median.is_zero() {
+                return Duration::ZERO;
+            }
+            // The median of a log-normal is exp(mu), so mu = ln(median).
+            match LogNormal::new(median.as_secs_f64().ln(), sigma) {
+                Ok(distribution) => Duration::try_from_secs_f64(distribution.sample(rng))
+                    .unwrap_or(Duration::from_secs(3600)),
+                Err(_) => median,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{SeedableRng, rngs::StdRng};
+
+    #[test]
+    fn uniform_samples_stay_within_bounds() {
+        let spec: DelaySpec = "uniform:100ms..300ms".parse().unwrap();
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..1000 {
+            let value = sample(&spec, &mut rng);
+            assert!((Duration::from_millis(100)..=Duration::from_millis(300)).contains(&value));
+        }
+    }
+
+    #[test]
+    fn lognormal_median_is_close_to_the_spec() {
+        let spec: DelaySpec = "lognormal:200ms,0.3".parse().unwrap();
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut values: Vec<Duration> = (0..10_001).map(|_| sample(&spec, &mut rng)).collect();
+        values.sort();
+        let median = values[5000].as_secs_f64();
+        assert!((0.19..0.21).contains(&median), "median {median}");
+    }
+}

@@ -1,0 +1,127 @@
+//! mock-server: the two articles' APIs (`/json` with an injected delay; register, token and per-user
+//! cities), a ground-truth admin API, and (with its own issue) a catalogue of deliberate race faults.
+//!
+//! The library holds everything; `main.rs` only parses the CLI and calls [`run`]. Tests build the
+//! router with [`app`] (for `oneshot`) or start a real server on port 0 with `testing::spawn`.
+//!
+//! Layout:
+//! - [`config`]: CLI, TOML file, validated `Config`.
+//! - [`state`]: `AppState`, the handle every handler gets.
+//! - [`store`]: users and cities in sharded maps, with the locking rule.
+//! - [`auth`]: password hashing, JWT issue/verify, the `AuthUser` extractor.
+//! - [`delay`]: the `/json` delay distribution, swappable at run time.
+//! - [`metrics`]: requests per route and status.
+//! - [`error`], [`extract`]: `ApiError` and the extractors that reject with it.
+//! - [`routes`]: handlers, one module per resource.
+//! - `testing` (feature `testing`): an in-process server for other crates' tests.
+
+pub mod auth;
+pub mod config;
+pub mod delay;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+use std::{future::Future, io, net::SocketAddr};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    middleware::from_fn_with_state,
+    routing::{get, post},
+    serve::ListenerExt,
+};
+use shared::paths;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use state::AppState;
+
+use routes::{admin, auth as auth_routes, cities, json};
+
+/// The whole router, built apart from serving it.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route(paths::REGISTER, post(auth_routes::auth_register))
+        .route(paths::TOKEN, post(auth_routes::auth_token))
+        .route(
+            paths::CITIES,
+            post(cities::cities_create).get(cities::cities_index),
+        )
+        .route(
+            "/cities/{id}",
+            get(cities::cities_show)
+                .put(cities::cities_update)
+                .delete(cities::cities_delete),
+        )
+        .method_not_allowed_fallback(routes::method_not_allowed);
+    let admin = Router::new()
+        .route("/health", get(admin::admin_health))
+        .route("/reset", post(admin::admin_reset))
+        .route("/stats", get(admin::admin_stats))
+        .route(
+            "/config",
+            get(admin::admin_config_show).put(admin::admin_config_update),
+        )
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .route_layer(from_fn_with_state(state.clone(), admin::guard));
+    Router::new()
+        .route(paths::JSON, get(json::json_show).post(json::json_show))
+        .nest(paths::API_V1, api)
+        .nest(paths::ADMIN, admin)
+        .fallback(routes::no_route)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(state.body_limit))
+        .with_state(state)
+}
+
+/// Binds the listening socket (port 0 picks a free port).
+pub async fn bind(address: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(address).await
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,99 @@
+//! `POST /api/v1/auth/register` and `POST /api/v1/auth/token`.
+//!
+//! ```text
+//! curl -s -XPOST localhost:8020/api/v1/auth/register -H 'content-type: application/json' \
+//!      -d '{"email":"a@example.test","password":"abcdefghi"}'
+//! curl -s -XPOST localhost:8020/api/v1/auth/token -d 'username=a@example.test&password=abcdefghi'
+//! ```
+
+use axum::{extract::State, http::StatusCode};
+use shared::api::{Envelope, RegisterRequest, TokenRequest, TokenResponse, UserOut};
+
+use crate::{
+    auth::PasswordHash,
+    error::ApiError,
+    extract::{Json, JsonOrForm},
+    state::AppState,
+};
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest password accepted (keeps hashing bounded).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+pub async fn auth_register(
+    State(state): State<AppState>,
+    Json(request): Json<RegisterRequest>,
+) -> Result<(StatusCode, Json<Envelope<UserOut>>), ApiError> {
+    let email = validate_email(&request.email)?;
+    validate_password(&request.password)?;
+    let user = state
+        .store
+        .register(email, PasswordHash::new(&request.password))
+        .map_err(|_| ApiError::EmailTaken(email.to_owned()))?;
+    let body = Envelope::new(UserOut {
+        id: user.id.to_string(),
+        email: user.email,
+    });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+pub async fn auth_token(
+    State(state): State<AppState>,
+    JsonOrForm(request): JsonOrForm<TokenRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let user = state
+        .store
+        .user_by_email(request.username.trim())
+        .filter(|user| user.password.verify(&request.password))
+        .ok_or(ApiError::BadCredentials)?;
+    Ok(Json(TokenResponse {
+        access_token: state.tokens.issue(user.id)?,
+        token_type: "bearer".to_owned(),
+        expires_in: state.tokens.ttl().as_secs(),
+    }))
+}
+
+/// A syntactically valid address (RFC 5322 addr-spec, as the `email_address` crate checks it)
+/// with a dot in the domain, as FastAPI's `EmailStr` requires.
+pub fn validate_email(email: &str) -> Result<&str, ApiError> {
+    let email = email.trim();
+    let valid =
+        email_address::EmailAddress::parse_with_options(email, email_address::Options::default())
+            .is_ok_and(|parsed| parsed.domain().contains('.') && !parsed.domain().ends_with('.'));
+    if valid {
+        Ok(email)
+    } else {
+        Err(ApiError::Validation(format!(
+            "`{email}` is not a valid email address."
+        )))
+    }
+}
+
+fn validate_password(password: &str) -> Result<(), ApiError> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_LEN {
+        return Err(ApiError::Validation(format!(
+            "The password must have at least {MIN_PASSWORD_LEN} characters."
+        )));
+    }
+    if length > MAX_PASSWORD_LEN {
+        return Err(ApiError::Validation(format!(
+            "The password must have at most {MAX_PASSWORD_LEN} characters."
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert!(validate_email("e.1565.1234@my-local-test.test").is_ok());
+        for bad in ["", "plain", "a@b", "@x.test", "a b@x.test", "a@x."] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! `AppState`: the cheap-to-clone handle every handler gets, and the sub-states it is made of.
+
+use std::time::Instant;
+
+use axum::extract::FromRef;
+
+use crate::{auth::Tokens, config::Config, delay::Delay, metrics::Metrics, store::Store};
+
+/// Everything a request may need; each field is itself a handle (`Arc` inside).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub tokens: Tokens,
+    pub delay: Delay,
+    pub metrics: Metrics,
+    pub admin_token: Option<std::sync::Arc<str>>,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            store: Store::default(),
+            tokens: Tokens::new(config.jwt_secret.as_deref(), config.token_ttl),
+            delay: Delay::new(config.delay),
+            metrics: Metrics::default(),
+            admin_token: config.admin_token.as_deref().map(Into::into),
+            body_limit: config.body_limit,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
