@@ -66,6 +66,8 @@ fn digest(salt: &[u8; 16], password: &str) -> [u8; 32] {
 pub struct Claims {
     /// The user id.
     pub sub: String,
+    /// Issued-at; optional on the way in, always set on the tokens this server issues.
+    #[serde(default)]
     pub iat: u64,
     pub exp: u64,
 }

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, FromRequestParts, Request, State},
     http::{StatusCode, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -24,14 +24,19 @@ use crate::{auth::bearer_token, error::ApiError, extract::Json, state::AppState}
 /// Lets a request through when it carries the admin token (if one is configured) or, without a
 /// configured token, when it comes from a loopback address.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    if let Err(error) = check_admin(&state, &parts) {
+    let (mut parts, body) = request.into_parts();
+    // The extractor (not the raw extension) so that tests' `MockConnectInfo` works too.
+    let peer = ConnectInfo::<SocketAddr>::from_request_parts(&mut parts, &state)
+        .await
+        .ok()
+        .map(|info| info.0);
+    if let Err(error) = check_admin(&state, &parts, peer) {
         return error.into_response();
     }
     next.run(Request::from_parts(parts, body)).await
 }
 
-fn check_admin(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
+fn check_admin(state: &AppState, parts: &Parts, peer: Option<SocketAddr>) -> Result<(), ApiError> {
     match &state.admin_token {
         Some(expected) => {
             let given = bearer_token(parts).ok_or(ApiError::MissingToken)?;
@@ -41,18 +46,12 @@ fn check_admin(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
                 Err(ApiError::InvalidToken)
             }
         }
-        None => {
-            let peer = parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0);
-            match peer {
-                Some(peer) if peer.ip().is_loopback() => Ok(()),
-                _ => Err(ApiError::Forbidden(
-                    "The admin API answers loopback clients only; start the server with --admin-token to allow others.",
-                )),
-            }
-        }
+        None => match peer {
+            Some(peer) if peer.ip().is_loopback() => Ok(()),
+            _ => Err(ApiError::Forbidden(
+                "The admin API answers loopback clients only; start the server with --admin-token to allow others.",
+            )),
+        },
     }
 }
 

@@ -1,0 +1,124 @@
+//! The `/__admin` API: health, stats, reset, run-time config, and who may call it.
+
+mod support;
+
+use std::{net::SocketAddr, time::Instant};
+
+use axum::{body::Body, extract::connect_info::MockConnectInfo, http::Request};
+use mock_server::{AppState, Config};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Api, spawn_with};
+use tower::ServiceExt;
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let api = Api::spawn().await;
+    let health: Value = api.http.get(api.server.url("/__admin/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    assert!(health["uptime_s"].is_u64());
+}
+
+#[tokio::test]
+async fn stats_count_users_cities_and_requests_per_route_and_status() {
+    let api = Api::spawn().await;
+    let token = api.user("ann@example.test").await;
+    api.create_city(&token, "Lisbon").await;
+    api.get(&token, &format!("/cities/{}", uuid::Uuid::new_v4())).await;
+    api.http.get(api.server.url("/json")).send().await.unwrap();
+    api.http.get(api.server.url("/nope")).send().await.unwrap();
+
+    let stats: Value = api.http.get(api.server.url("/__admin/stats")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(stats["users"], 1);
+    assert_eq!(stats["cities"], 1);
+    let requests = &stats["requests"];
+    assert_eq!(requests["POST /api/v1/auth/register"]["201"], 1);
+    assert_eq!(requests["POST /api/v1/auth/token"]["200"], 1);
+    assert_eq!(requests["POST /api/v1/cities"]["201"], 1);
+    assert_eq!(requests["GET /api/v1/cities/{id}"]["404"], 1);
+    assert_eq!(requests["GET /json"]["200"], 1);
+    assert_eq!(requests["GET (unmatched)"]["404"], 1);
+    assert_eq!(stats["requests_total"], 6);
+}
+
+#[tokio::test]
+async fn reset_forgets_users_and_cities_and_their_tokens() {
+    let api = Api::spawn().await;
+    let token = api.user("ann@example.test").await;
+    api.create_city(&token, "Lisbon").await;
+
+    let reset = api.http.post(api.server.url("/__admin/reset")).send().await.unwrap();
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+
+    let stats: Value = api.http.get(api.server.url("/__admin/stats")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((stats["users"].as_u64(), stats["cities"].as_u64()), (Some(0), Some(0)));
+    support::assert_error(api.get(&token, "/cities").await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    // The email is free again.
+    api.register("ann@example.test").await;
+}
+
+#[tokio::test]
+async fn config_changes_the_json_delay_at_run_time() {
+    let api = Api::spawn().await;
+    let config: Value = api.http.get(api.server.url("/__admin/config")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(config["delay"], "0");
+
+    let updated = api
+        .http
+        .put(api.server.url("/__admin/config"))
+        .json(&json!({"delay": "300ms"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    assert_eq!(updated.json::<Value>().await.unwrap()["delay"], "300ms");
+
+    let started = Instant::now();
+    api.http.get(api.server.url("/json")).send().await.unwrap();
+    assert!(started.elapsed().as_millis() >= 300);
+
+    let bad = api
+        .http
+        .put(api.server.url("/__admin/config"))
+        .json(&json!({"delay": "uniform:3s..1s"}))
+        .send()
+        .await
+        .unwrap();
+    support::assert_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn with_an_admin_token_admin_requires_it() {
+    let api = spawn_with(Config {
+        admin_token: Some("s3cret".into()),
+        ..Config::default()
+    })
+    .await;
+    let url = api.server.url("/__admin/stats");
+    let missing = api.http.get(&url).send().await.unwrap();
+    support::assert_error(missing, StatusCode::UNAUTHORIZED, "missing_token").await;
+    let wrong = api.http.get(&url).bearer_auth("guess").send().await.unwrap();
+    support::assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    let right = api.http.get(&url).bearer_auth("s3cret").send().await.unwrap();
+    assert_eq!(right.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_an_admin_token_admin_refuses_clients_off_loopback() {
+    let state = AppState::new(&Config::default());
+    let remote: SocketAddr = "192.0.2.10:40000".parse().unwrap();
+    let app = mock_server::app(state.clone()).layer(MockConnectInfo(remote));
+    let response = app
+        .oneshot(Request::get("/__admin/stats").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let local: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let app = mock_server::app(state).layer(MockConnectInfo(local));
+    let response = app
+        .oneshot(Request::get("/__admin/stats").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

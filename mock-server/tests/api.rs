@@ -1,0 +1,407 @@
+//! The public API, driven over real sockets: every endpoint, every error path, and isolation
+//! between users. Each test starts its own server on `127.0.0.1:0`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use mock_server::Config;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Api, spawn_with};
+
+#[tokio::test]
+async fn json_answers_the_greeting_on_get_and_post() {
+    let api = Api::spawn().await;
+    for response in [
+        api.http.get(api.server.url("/json")).send().await.unwrap(),
+        api.http.post(api.server.url("/json")).body("anything").send().await.unwrap(),
+    ] {
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({"code": 1, "message": "Hello, World!"}));
+    }
+}
+
+#[tokio::test]
+async fn delayed_json_requests_overlap_instead_of_queueing() {
+    let api = spawn_with(Config {
+        delay: "200ms".parse().unwrap(),
+        ..Config::default()
+    })
+    .await;
+    let started = Instant::now();
+    let requests = (0..200).map(|_| {
+        let http = api.http.clone();
+        let url = api.server.url("/json");
+        async move { http.get(url).send().await.unwrap().status() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    let elapsed = started.elapsed();
+    assert!(statuses.iter().all(|status| *status == StatusCode::OK));
+    // Served one after another they would take 40 s; overlapped, about 0.2 s.
+    assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn register_returns_the_new_account() {
+    let api = Api::spawn().await;
+    let response = api.register_raw(json!({"email": "ann@example.test", "password": "abcdefghi"})).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["email"], "ann@example.test");
+    assert!(uuid::Uuid::parse_str(body["data"]["id"].as_str().unwrap()).is_ok());
+    assert!(body["data"].get("password").is_none());
+}
+
+#[tokio::test]
+async fn registering_a_taken_email_is_409_whatever_its_case() {
+    let api = Api::spawn().await;
+    api.register("ann@example.test").await;
+    let response = api.register_raw(json!({"email": "ANN@example.test", "password": "abcdefghi"})).await;
+    support::assert_error(response, StatusCode::CONFLICT, "email_taken").await;
+}
+
+#[tokio::test]
+async fn invalid_email_or_short_password_is_422() {
+    let api = Api::spawn().await;
+    for body in [
+        json!({"email": "not-an-email", "password": "abcdefghi"}),
+        json!({"email": "a@b", "password": "abcdefghi"}),
+        json!({"email": "ann@example.test", "password": "short"}),
+        json!({"email": "ann@example.test"}),
+        json!({"email": 7, "password": "abcdefghi"}),
+    ] {
+        let response = api.register_raw(body.clone()).await;
+        support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_wrong_content_type_415_and_big_body_413() {
+    let api = Api::spawn().await;
+    let url = api.server.api_url("/auth/register");
+    let malformed = api
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    support::assert_error(malformed, StatusCode::BAD_REQUEST, "malformed_json").await;
+
+    let plain = api.http.post(&url).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    support::assert_error(plain, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+
+    let huge = format!(r#"{{"email": "{}@example.test", "password": "abcdefghi"}}"#, "a".repeat(70 * 1024));
+    let too_large = api
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    support::assert_error(too_large, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn the_body_limit_is_configurable() {
+    let api = spawn_with(Config {
+        body_limit: 64,
+        ..Config::default()
+    })
+    .await;
+    let token = api.user("ann@example.test").await;
+    let response = api.create_city_raw(&token, json!({"name": "x".repeat(100)})).await;
+    support::assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn token_accepts_the_oauth2_form_and_json() {
+    let api = Api::spawn().await;
+    api.register("ann@example.test").await;
+    let form = api
+        .http
+        .post(api.server.api_url("/auth/token"))
+        .form(&[("username", "ann@example.test"), ("password", support::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let body: Value = form.json().await.unwrap();
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);
+
+    let as_json = api
+        .http
+        .post(api.server.api_url("/auth/token"))
+        .json(&json!({"username": "ann@example.test", "password": support::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_json.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_token_is_an_hs256_jwt_naming_the_user() {
+    let api = spawn_with(Config {
+        jwt_secret: Some("test-secret".into()),
+        token_ttl: Duration::from_secs(120),
+        ..Config::default()
+    })
+    .await;
+    let user_id = api.register("ann@example.test").await;
+    let token = api.login("ann@example.test").await;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    let claims = jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_secret(b"test-secret"),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["sub"], user_id);
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
+    assert_eq!(lifetime, 120);
+}
+
+#[tokio::test]
+async fn bad_credentials_are_401_and_an_unknown_body_type_415() {
+    let api = Api::spawn().await;
+    api.register("ann@example.test").await;
+    for (username, password) in [("ann@example.test", "wrong-password"), ("bob@example.test", support::PASSWORD)] {
+        let response = api
+            .http
+            .post(api.server.api_url("/auth/token"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        support::assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    let missing = api
+        .http
+        .post(api.server.api_url("/auth/token"))
+        .form(&[("username", "ann@example.test")])
+        .send()
+        .await
+        .unwrap();
+    support::assert_error(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let text = api
+        .http
+        .post(api.server.api_url("/auth/token"))
+        .header("content-type", "text/plain")
+        .body("username=x")
+        .send()
+        .await
+        .unwrap();
+    support::assert_error(text, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn missing_invalid_tampered_expired_and_unsigned_tokens_are_401() {
+    let api = spawn_with(Config {
+        jwt_secret: Some("test-secret".into()),
+        ..Config::default()
+    })
+    .await;
+    let user_id = api.register("ann@example.test").await;
+    let good = api.login("ann@example.test").await;
+    let url = api.server.api_url("/cities");
+
+    let missing = api.http.get(&url).send().await.unwrap();
+    support::assert_error(missing, StatusCode::UNAUTHORIZED, "missing_token").await;
+
+    let basic = api.http.get(&url).header("authorization", "Basic YTpi").send().await.unwrap();
+    support::assert_error(basic, StatusCode::UNAUTHORIZED, "missing_token").await;
+
+    let now = support::unix_now();
+    let forged = [
+        ("garbage", "not.a.jwt".to_owned()),
+        ("tampered", support::tamper(&good)),
+        ("other secret", support::sign(b"other-secret", json!({"sub": user_id, "exp": now + 60}))),
+        ("alg none", support::unsigned(json!({"sub": user_id, "exp": now + 60}))),
+        ("no exp", support::sign(b"test-secret", json!({"sub": user_id}))),
+        ("sub not a uuid", support::sign(b"test-secret", json!({"sub": "root", "exp": now + 60}))),
+    ];
+    for (what, token) in forged {
+        let response = api.http.get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_token", "{what}");
+    }
+
+    let expired = support::sign(b"test-secret", json!({"sub": user_id, "exp": now - 10}));
+    let response = api.http.get(&url).bearer_auth(expired).send().await.unwrap();
+    support::assert_error(response, StatusCode::UNAUTHORIZED, "token_expired").await;
+
+    let ok = api.http.get(&url).bearer_auth(&good).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_city_can_be_created_read_listed_renamed_and_deleted() {
+    let api = Api::spawn().await;
+    let token = api.user("ann@example.test").await;
+
+    let created = api.create_city(&token, "Lisbon").await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok());
+    assert_eq!(created["name"], "Lisbon");
+    assert!(time::OffsetDateTime::parse(
+        created["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339
+    )
+    .is_ok());
+
+    let shown = api.get(&token, &format!("/cities/{id}")).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    let shown: Value = shown.json().await.unwrap();
+    assert_eq!(shown["data"], created);
+
+    let renamed = api
+        .http
+        .put(api.server.api_url(&format!("/cities/{id}")))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Porto"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let renamed: Value = renamed.json().await.unwrap();
+    assert_eq!(renamed["data"]["name"], "Porto");
+    assert_eq!(renamed["data"]["id"], id.as_str());
+
+    let listed: Value = api.get(&token, "/cities").await.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["data"][0]["name"], "Porto");
+
+    let deleted = api
+        .http
+        .delete(api.server.api_url(&format!("/cities/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = api.get(&token, &format!("/cities/{id}")).await;
+    support::assert_error(gone, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn listing_pages_with_limit_and_offset_oldest_first() {
+    let api = Api::spawn().await;
+    let token = api.user("ann@example.test").await;
+    for index in 0..5 {
+        api.create_city(&token, &format!("city-{index}")).await;
+    }
+    let page: Value = api.get(&token, "/cities?limit=2&offset=1").await.json().await.unwrap();
+    let names: Vec<&str> = page["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["city-1", "city-2"]);
+    let past_end: Value = api.get(&token, "/cities?offset=10").await.json().await.unwrap();
+    assert_eq!(past_end["data"], json!([]));
+    for bad in ["/cities?limit=0", "/cities?limit=abc", "/cities?limit=100000", "/cities?offset=-1"] {
+        support::assert_error(api.get(&token, bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+}
+
+#[tokio::test]
+async fn city_names_are_validated() {
+    let api = Api::spawn().await;
+    let token = api.user("ann@example.test").await;
+    for body in [json!({"name": ""}), json!({"name": "   "}), json!({"name": "x".repeat(201)}), json!({})] {
+        let response = api.create_city_raw(&token, body).await;
+        support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_city_ids_are_404() {
+    let api = Api::spawn().await;
+    let token = api.user("ann@example.test").await;
+    for path in [format!("/cities/{}", uuid::Uuid::new_v4()), "/cities/not-a-uuid".to_owned(), "/cities/%FF".to_owned()] {
+        support::assert_error(api.get(&token, &path).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+}
+
+#[tokio::test]
+async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lists() {
+    let api = Api::spawn().await;
+    let users = 40;
+    let cities_each = 3;
+    // Arrange: many users create cities at the same time.
+    let tokens = futures::future::join_all((0..users).map(|index| api.user_owned(format!("user{index}@example.test")))).await;
+    let created = futures::future::join_all(tokens.iter().enumerate().map(|(index, token)| {
+        let api = &api;
+        async move {
+            let mut ids = Vec::new();
+            for n in 0..cities_each {
+                ids.push(api.create_city(token, &format!("u{index}-c{n}")).await["id"].as_str().unwrap().to_owned());
+            }
+            ids
+        }
+    }))
+    .await;
+
+    // Act and assert, concurrently: each user lists only its own cities and cannot touch the next
+    // user's.
+    futures::future::join_all(tokens.iter().enumerate().map(|(index, token)| {
+        let api = &api;
+        let own = &created[index];
+        let foreign = &created[(index + 1) % users];
+        async move {
+            let listed: Value = api.get(token, "/cities").await.json().await.unwrap();
+            let listed: Vec<&str> = listed["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+            assert_eq!(listed, own.iter().map(String::as_str).collect::<Vec<_>>());
+            for id in foreign {
+                let path = format!("/cities/{id}");
+                assert_eq!(api.get(token, &path).await.status(), StatusCode::NOT_FOUND);
+                let update = api
+                    .http
+                    .put(api.server.api_url(&path))
+                    .bearer_auth(token)
+                    .json(&json!({"name": "stolen"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(update.status(), StatusCode::NOT_FOUND);
+                let delete = api.http.delete(api.server.api_url(&path)).bearer_auth(token).send().await.unwrap();
+                assert_eq!(delete.status(), StatusCode::NOT_FOUND);
+            }
+        }
+    }))
+    .await;
+
+    // Nothing of anyone's was changed.
+    for (index, token) in tokens.iter().enumerate() {
+        for (n, id) in created[index].iter().enumerate() {
+            let city: Value = api.get(token, &format!("/cities/{id}")).await.json().await.unwrap();
+            assert_eq!(city["data"]["name"], format!("u{index}-c{n}"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
+    let api = Api::spawn().await;
+    let unknown = api.http.get(api.server.url("/nope")).send().await.unwrap();
+    support::assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
+    let unknown_api = api.http.get(api.server.api_url("/nope")).send().await.unwrap();
+    support::assert_error(unknown_api, StatusCode::NOT_FOUND, "not_found").await;
+    for (method, path) in [
+        (reqwest::Method::DELETE, "/json".to_owned()),
+        (reqwest::Method::GET, "/api/v1/auth/register".to_owned()),
+        (reqwest::Method::PATCH, "/api/v1/cities/x".to_owned()),
+        (reqwest::Method::DELETE, "/__admin/stats".to_owned()),
+    ] {
+        let response = api.http.request(method, api.server.url(&path)).send().await.unwrap();
+        assert!(response.headers().contains_key("allow"), "{path}");
+        support::assert_error(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    }
+}

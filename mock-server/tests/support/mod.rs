@@ -1,0 +1,154 @@
+//! Helpers shared by the mock-server integration tests: a running server with an HTTP client, and
+//! one-liners for the usual register / login / create steps.
+
+#![allow(dead_code)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mock_server::{Config, testing::TestServer};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "abcdefghi";
+
+/// A server on port 0 and a client for it.
+pub struct Api {
+    pub server: TestServer,
+    pub http: reqwest::Client,
+}
+
+pub async fn spawn_with(config: Config) -> Api {
+    Api {
+        server: mock_server::testing::spawn(config).await,
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap(),
+    }
+}
+
+impl Api {
+    pub async fn spawn() -> Self {
+        spawn_with(Config::default()).await
+    }
+
+    pub async fn register_raw(&self, body: Value) -> Response {
+        self.http
+            .post(self.server.api_url("/auth/register"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers `email` and returns the new user's id.
+    pub async fn register(&self, email: &str) -> String {
+        let response = self.register_raw(json!({"email": email, "password": PASSWORD})).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Logs in with the OAuth2 form and returns the access token.
+    pub async fn login(&self, email: &str) -> String {
+        let response = self
+            .http
+            .post(self.server.api_url("/auth/token"))
+            .form(&[("username", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers and logs in; returns the token.
+    pub async fn user(&self, email: &str) -> String {
+        self.register(email).await;
+        self.login(email).await
+    }
+
+    pub async fn user_owned(&self, email: String) -> String {
+        self.user(&email).await
+    }
+
+    pub async fn create_city_raw(&self, token: &str, body: Value) -> Response {
+        self.http
+            .post(self.server.api_url("/cities"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a city and returns its `data` object.
+    pub async fn create_city(&self, token: &str, name: &str) -> Value {
+        let response = self.create_city_raw(token, json!({"name": name})).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["data"].clone()
+    }
+
+    pub async fn get(&self, token: &str, api_path: &str) -> Response {
+        self.http
+            .get(self.server.api_url(api_path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Asserts the status and the JSON error body's code, and that the message is a sentence.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty(), "{body}");
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// An HS256 token over `claims` signed with `secret`.
+pub fn sign(secret: &[u8], claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .unwrap()
+}
+
+/// A token with `"alg": "none"` and no signature, the classic JWT bypass.
+pub fn unsigned(claims: Value) -> String {
+    let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = base64url(claims.to_string().as_bytes());
+    format!("{header}.{payload}.")
+}
+
+/// `token` with one character of its payload changed (signature left as is).
+pub fn tamper(token: &str) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let payload = &mut parts[1];
+    let last = payload.pop().unwrap();
+    payload.push(if last == 'A' { 'B' } else { 'A' });
+    parts.join(".")
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
