@@ -76,7 +76,9 @@ pub fn app(state: AppState) -> Router {
         .nest(paths::ADMIN, admin)
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(metrics::TrackLayer {
+            metrics: state.metrics.clone(),
+        })
         .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state)
 }

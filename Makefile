@@ -1,0 +1,37 @@
+# racebench: the two commands of the README, and a few more.
+#   make bench      build release binaries and run the end-to-end demo (reports in target/bench/)
+#   make test       run every test of the workspace
+#   make ci         what CI runs: format check, clippy, tests
+#   make demo-leak  just the second article's story: a cross-user leak found, then fixed
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: bench test ci fmt-check lint build release demo-leak clean
+
+bench: release
+	@scripts/bench.sh all
+
+demo-leak: release
+	@scripts/bench.sh leak
+
+release:
+	$(CARGO) build --release --workspace --bins
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+test:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+ci: fmt-check lint test
+
+clean:
+	$(CARGO) clean
