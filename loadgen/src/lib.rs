@@ -1,2 +1,133 @@
-//! loadgen: closed and open workload models, checks, exact percentiles, reports, and the cities
-//! scenario that catches cross-user leaks. (Skeleton: the engine lands with its own issue.)
+//! loadgen: a load generator that measures right — closed and open workload models, checks and
+//! outcomes, exact percentiles, reports, thresholds — and is fast enough that the generator is
+//! not what it measures.
+//!
+//! The binary is [`main_with`] over a parsed [`plan::Plan`]; tests call [`run`] in-process.
+//!
+//! Layout:
+//! - [`cli`]: clap derive, every flag with a default and a `LOADGEN_*` variable.
+//! - [`plan`]: the validated plan (configuration errors exit 2 with one line).
+//! - [`client`]: one keep-alive HTTP/1.1 connection per virtual user (hyper's low-level client).
+//! - [`scenario`]: the [`scenario::Scenario`] trait, the per-user [`scenario::Session`], and the
+//!   `json` scenario.
+//! - [`checks`]: outcomes (pass, fail, exception, timeout, leak, lost_write, corrupt) and checks.
+//! - [`runner`]: users, spawn rate, closed and open models, timer, signals, the collector.
+//! - [`stats`]: sharded recording, HdrHistograms with exact percentiles, intervals.
+//! - [`report`]: the report (JSON contract), text summary, CSV, HTML, live progress.
+//! - [`thresholds`]: `p99<250ms`-style CI gates.
+//! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
+
+pub mod checks;
+pub mod cli;
+pub mod client;
+pub mod plan;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod selfcheck;
+pub mod stats;
+pub mod thresholds;
+
+use std::{future::Future, process::ExitCode, sync::Arc};
+
+use plan::{Plan, PlanError, ScenarioPlan};
+use report::{Report, progress::Live};
+
+/// Exit code when a threshold is breached.
+pub const BREACH_EXIT_CODE: u8 = 1;
+/// Exit code for usage, configuration and output errors.
+pub const ERROR_EXIT_CODE: u8 = 2;
+
+/// Runs `plan` until it stops (loops, duration, or `shutdown`), and returns the report with its
+/// thresholds evaluated. Only set-up problems (an unresolvable URL, a threshold naming an unknown
+/// request) are errors; failed requests are in the report.
+pub async fn run(
+    plan: &Plan,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    live: Live,
+) -> Result<Report, PlanError> {
+    let target = Arc::new(
+        client::Target::resolve(&plan.url)
+            .await
+            .map_err(PlanError)?,
+    );
+    let run = match &plan.scenario {
+        ScenarioPlan::Json(json) => {
+            let scenario = scenario::json::Json::new(
+                &target,
+                json.name.clone(),
+                json.method.clone(),
+                json.body.clone(),
+                json.checks.clone(),
+            );
+            start(plan, scenario, target, shutdown, live).await?
+        }
+    };
+    let mut report = Report::new(plan, run);
+    report.apply_thresholds(plan);
+    Ok(report)
+}
+
+async fn start<S: scenario::Scenario>(
+    plan: &Plan,
+    scenario: S,
+    target: Arc<client::Target>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    live: Live,
+) -> Result<runner::Run, PlanError> {
+    plan.check_threshold_names(&scenario.steps())?;
+    Ok(runner::run(&plan.workload, Arc::new(scenario), target, shutdown, live).await)
+}
+
+/// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
+/// summary, writes the files, and maps thresholds to the exit code (0 ok, 1 breach, 2 error).
+pub fn main_with(plan: Plan) -> ExitCode {
+    let runtime = if plan.workload.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(plan.workload.threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the runtime: {error}")),
+    };
+    let live = Live::new(&plan);
+    let report = match runtime.block_on(run(&plan, runner::stop::signal(), live)) {
+        Ok(report) => report,
+        Err(error) => return fail(&error.to_string()),
+    };
+    print!("{}", report::text::render(&report));
+    let outputs = [
+        (
+            &plan.output.json_out,
+            report::json::write as fn(&Report, &_) -> _,
+        ),
+        (&plan.output.csv_out, report::csv::write),
+        (&plan.output.html_out, report::html::write),
+    ];
+    for (path, write) in outputs {
+        if let Some(path) = path
+            && let Err(error) = write(&report, path)
+        {
+            return fail(&format!("cannot write {}: {error}", path.display()));
+        }
+    }
+    if report.thresholds.iter().all(|v| v.passed) {
+        ExitCode::SUCCESS
+    } else {
+        for verdict in report.thresholds.iter().filter(|v| !v.passed) {
+            eprintln!("threshold breached: {}", verdict.threshold);
+        }
+        ExitCode::from(BREACH_EXIT_CODE)
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(ERROR_EXIT_CODE)
+}

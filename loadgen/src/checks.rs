@@ -1,0 +1,299 @@
+//! Outcomes of a request and the checks that decide them.
+//!
+//! A failed request is data, not an error: every request ends in exactly one [`Outcome`], which
+//! the recorder counts. The first article knows three (`pass`, `fail`, `exception`); the cities
+//! scenario adds the violations a load test exists to find (`leak`, `lost_write`, `corrupt`) and
+//! counts `timeout` apart from other transport errors, so a starving pool is not mistaken for a
+//! reset connection.
+//!
+//! Reporting rule (kept in one place, [`Counts`]): `exception` in the article's summary line and in
+//! `requests.exception` includes timeouts; `violations.timeout` gives their share.
+
+use std::fmt;
+
+use hyper::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::client::Response;
+
+/// How one request ended. The discriminants index [`Counts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Every check held.
+    Pass = 0,
+    /// A response came back but a check failed (status, body field).
+    Fail = 1,
+    /// No usable response: connection refused or reset, malformed HTTP.
+    Exception = 2,
+    /// No response within `--timeout`.
+    Timeout = 3,
+    /// The response carries data that belongs to another virtual user.
+    Leak = 4,
+    /// The user's own write is missing (404 right after 201).
+    LostWrite = 5,
+    /// The user's own record came back with the wrong content.
+    Corrupt = 6,
+}
+
+impl Outcome {
+    /// Every outcome, in discriminant order.
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Exception,
+        Outcome::Timeout,
+        Outcome::Leak,
+        Outcome::LostWrite,
+        Outcome::Corrupt,
+    ];
+
+    /// The name used in reports, CSV columns and thresholds.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Exception => "exception",
+            Outcome::Timeout => "timeout",
+            Outcome::Leak => "leak",
+            Outcome::LostWrite => "lost_write",
+            Outcome::Corrupt => "corrupt",
+        }
+    }
+
+    /// A violation of data isolation or durability: what the cities scenario hunts.
+    pub fn is_violation(self) -> bool {
+        matches!(self, Outcome::Leak | Outcome::LostWrite | Outcome::Corrupt)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A count per outcome; cheap to copy and add.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts(pub [u64; 7]);
+
+impl Counts {
+    pub fn add(&mut self, outcome: Outcome, n: u64) {
+        self.0[outcome as usize] += n;
+    }
+
+    pub fn merge(&mut self, other: &Counts) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine += theirs;
+        }
+    }
+
+    pub fn get(&self, outcome: Outcome) -> u64 {
+        self.0[outcome as usize]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    pub fn pass(&self) -> u64 {
+        self.get(Outcome::Pass)
+    }
+
+    pub fn fail(&self) -> u64 {
+        self.get(Outcome::Fail)
+    }
+
+    /// Transport errors and timeouts: the article's `exception`.
+    pub fn exception(&self) -> u64 {
+        self.get(Outcome::Exception) + self.get(Outcome::Timeout)
+    }
+
+    /// Leaks, lost writes and corruptions together.
+    pub fn violation(&self) -> u64 {
+        self.get(Outcome::Leak) + self.get(Outcome::LostWrite) + self.get(Outcome::Corrupt)
+    }
+
+    /// Share of requests that did not pass (0 when nothing ran).
+    pub fn fail_rate(&self) -> f64 {
+        let total = self.total();
+        if total == 0 {
+            0.0
+        } else {
+            (total - self.pass()) as f64 / total as f64
+        }
+    }
+}
+
+/// Why a request did not pass: its outcome and a short reason shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+impl Failure {
+    pub fn new(outcome: Outcome, reason: impl Into<String>) -> Self {
+        Self {
+            outcome,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn fail(reason: impl Into<String>) -> Self {
+        Self::new(Outcome::Fail, reason)
+    }
+}
+
+/// `--expect-json PATH=VALUE`: the field at a dotted path equals a JSON value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JsonCheck {
+    /// Dotted path (`code`, `data.name`); array indexes are numbers (`items.0.id`).
+    pub path: String,
+    pub expected: Value,
+}
+
+impl JsonCheck {
+    /// Parses `code=1`, `message="Hello, World!"` or `message=Hello, World!` (a value that is not
+    /// valid JSON is taken as a string).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (path, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}` must be written PATH=VALUE, e.g. code=1"))?;
+        let path = path.trim();
+        if path.is_empty() {
+            return Err(format!("`{text}` has an empty path"));
+        }
+        let expected =
+            serde_json::from_str(value.trim()).unwrap_or_else(|_| Value::String(value.to_owned()));
+        Ok(Self {
+            path: path.to_owned(),
+            expected,
+        })
+    }
+
+    fn lookup<'a>(&self, mut value: &'a Value) -> Option<&'a Value> {
+        for key in self.path.split('.') {
+            value = match value {
+                Value::Object(map) => map.get(key)?,
+                Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(value)
+    }
+}
+
+/// The checks of a single-request scenario: a status and JSON fields.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    /// `None` accepts any status.
+    pub status: Option<StatusCode>,
+    pub json: Vec<JsonCheck>,
+}
+
+impl Checks {
+    /// Pass, or the first check that failed. The body is parsed only when a JSON check exists.
+    pub fn verify(&self, response: &Response) -> Result<(), Failure> {
+        if let Some(expected) = self.status
+            && response.status != expected
+        {
+            return Err(Failure::fail(format!(
+                "status {} != {}",
+                response.status.as_u16(),
+                expected.as_u16()
+            )));
+        }
+        if self.json.is_empty() {
+            return Ok(());
+        }
+        let body: Value = serde_json::from_slice(&response.body)
+            .map_err(|error| Failure::fail(format!("body is not JSON: {error}")))?;
+        for check in &self.json {
+            match check.lookup(&body) {
+                Some(actual) if *actual == check.expected => {}
+                Some(actual) => {
+                    return Err(Failure::fail(format!(
+                        "{} = {} != {}",
+                        check.path, actual, check.expected
+                    )));
+                }
+                None => return Err(Failure::fail(format!("{} is missing", check.path))),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use hyper::HeaderMap;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    fn checks(json: &[&str]) -> Checks {
+        Checks {
+            status: Some(StatusCode::OK),
+            json: json.iter().map(|t| JsonCheck::parse(t).unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn matching_status_and_fields_pass() {
+        let body = r#"{"code": 1, "message": "Hello, World!", "data": {"items": [{"id": "a"}]}}"#;
+        let checks = checks(&["code=1", "message=Hello, World!", "data.items.0.id=\"a\""]);
+        assert_eq!(checks.verify(&response(200, body)), Ok(()));
+    }
+
+    #[test]
+    fn wrong_status_fails_with_both_codes_in_the_reason() {
+        let failure = checks(&[]).verify(&response(503, "")).unwrap_err();
+        assert_eq!(failure, Failure::fail("status 503 != 200"));
+    }
+
+    #[test]
+    fn wrong_missing_or_unparsable_fields_fail() {
+        let checks = checks(&["code=2"]);
+        assert_eq!(
+            checks.verify(&response(200, r#"{"code": 1}"#)).unwrap_err(),
+            Failure::fail("code = 1 != 2")
+        );
+        assert_eq!(
+            checks.verify(&response(200, r#"{}"#)).unwrap_err(),
+            Failure::fail("code is missing")
+        );
+        assert!(
+            checks
+                .verify(&response(200, "nope"))
+                .unwrap_err()
+                .reason
+                .starts_with("body is not JSON")
+        );
+    }
+
+    #[test]
+    fn json_check_needs_an_equals_sign() {
+        assert!(JsonCheck::parse("code").is_err());
+        assert!(JsonCheck::parse("=1").is_err());
+    }
+
+    #[test]
+    fn counts_fold_timeouts_into_exceptions_and_violations_apart() {
+        let mut counts = Counts::default();
+        for outcome in Outcome::ALL {
+            counts.add(outcome, 1);
+        }
+        assert_eq!(counts.total(), 7);
+        assert_eq!(counts.exception(), 2);
+        assert_eq!(counts.violation(), 3);
+        assert!((counts.fail_rate() - 6.0 / 7.0).abs() < 1e-12);
+    }
+}

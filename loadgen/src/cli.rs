@@ -1,0 +1,171 @@
+//! The command line, as typed: clap derive, every flag documented, defaulted and settable through a
+//! `LOADGEN_*` variable. [`crate::plan`] validates it into the plan the engine runs.
+//!
+//! Workload and output flags are their own structs, flattened into each scenario's subcommand, so
+//! `loadgen cities` (next) takes the same `--users`, `--duration`, `--json-out`, `--threshold`...
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use shared::duration::{DurationRange, duration_arg};
+
+use crate::{checks::JsonCheck, thresholds::Threshold};
+
+/// A load generator that measures right: closed and open models, exact percentiles, reports and
+/// CI thresholds.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Scenarios.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The first article's test: one request (`GET /json`) per iteration, checked
+    Json(JsonArgs),
+}
+
+/// `loadgen json`.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// URL to load (http only)
+    #[arg(
+        long,
+        env = "LOADGEN_URL",
+        default_value = "http://127.0.0.1:8020/json",
+        value_name = "URL"
+    )]
+    pub url: String,
+
+    /// HTTP method
+    #[arg(
+        long,
+        env = "LOADGEN_METHOD",
+        default_value = "GET",
+        value_name = "METHOD"
+    )]
+    pub method: String,
+
+    /// Request body, sent as `application/json` when not empty
+    #[arg(long, env = "LOADGEN_BODY", default_value = "", value_name = "TEXT")]
+    pub body: String,
+
+    /// Name of the request in reports and thresholds (`json:p99<250ms`)
+    #[arg(
+        long,
+        env = "LOADGEN_NAME",
+        default_value = "json",
+        value_name = "NAME"
+    )]
+    pub name: String,
+
+    /// Expected status; anything else is a `fail` (0 accepts any status)
+    #[arg(
+        long,
+        env = "LOADGEN_EXPECT_STATUS",
+        default_value_t = 200,
+        value_name = "CODE"
+    )]
+    pub expect_status: u16,
+
+    /// A JSON body field must equal a value: `code=1`, `data.name="x"`; repeatable [default: none]
+    #[arg(long, env = "LOADGEN_EXPECT_JSON", value_name = "PATH=VALUE", value_parser = JsonCheck::parse)]
+    pub expect_json: Vec<JsonCheck>,
+
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// When and how much: users, loops, duration, arrival rate.
+#[derive(Debug, Clone, Args)]
+pub struct WorkloadArgs {
+    /// Closed model: concurrent virtual users, each with its own keep-alive connection
+    #[arg(
+        short,
+        long,
+        env = "LOADGEN_USERS",
+        default_value_t = 1,
+        value_name = "N"
+    )]
+    pub users: usize,
+
+    /// Users started per second [default: all at once]
+    #[arg(long, env = "LOADGEN_SPAWN_RATE", value_name = "PER_SEC")]
+    pub spawn_rate: Option<f64>,
+
+    /// Closed model: iterations per user (the article's loop_times) [default: unlimited]
+    #[arg(short, long, env = "LOADGEN_LOOPS", value_name = "N")]
+    pub loops: Option<u64>,
+
+    /// Stop after this long (the article's test timer), whichever of loops or duration comes
+    /// first: `30s`, `5m` [default: unlimited]
+    #[arg(short, long, env = "LOADGEN_DURATION", value_name = "DURATION", value_parser = duration_arg)]
+    pub duration: Option<Duration>,
+
+    /// Closed model: pause between a user's iterations, fixed or uniform in a range: `0`,
+    /// `500ms`, `0.5s..3s`
+    #[arg(
+        long,
+        env = "LOADGEN_WAIT",
+        default_value = "0",
+        value_name = "DURATION[..DURATION]"
+    )]
+    pub wait: DurationRange,
+
+    /// Per-request timeout; a request that takes longer is a `timeout` (counted as exception)
+    #[arg(long, env = "LOADGEN_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = duration_arg)]
+    pub timeout: Duration,
+
+    /// Open model: iterations started per second at constant arrival (as wrk2), latency also
+    /// measured from each intended start [default: closed model]
+    #[arg(short, long, env = "LOADGEN_RATE", value_name = "PER_SEC")]
+    pub rate: Option<f64>,
+
+    /// Open model: users (connections) available, hence most iterations in flight
+    #[arg(
+        long,
+        env = "LOADGEN_MAX_USERS",
+        default_value_t = 100,
+        value_name = "N"
+    )]
+    pub max_users: usize,
+
+    /// Runtime worker threads; 1 runs everything on one thread (fastest when pinned to one
+    /// core) [default: the number of usable cores]
+    #[arg(long, env = "LOADGEN_THREADS", value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// What to print and write.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Print a progress line this often (a progress bar instead when stdout is a terminal)
+    #[arg(long, env = "LOADGEN_REPORT_EVERY", default_value = "5s", value_name = "DURATION", value_parser = duration_arg)]
+    pub report_every: Duration,
+
+    /// No progress output; only the final summary
+    #[arg(short, long, env = "LOADGEN_QUIET")]
+    pub quiet: bool,
+
+    /// Write the full summary as JSON (schema: fixtures/report.schema.json)
+    #[arg(long, env = "LOADGEN_JSON_OUT", value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+
+    /// Write one CSV row per interval per request name
+    #[arg(long, env = "LOADGEN_CSV_OUT", value_name = "FILE")]
+    pub csv_out: Option<PathBuf>,
+
+    /// Write a self-contained HTML report with charts
+    #[arg(long, env = "LOADGEN_HTML_OUT", value_name = "FILE")]
+    pub html_out: Option<PathBuf>,
+
+    /// Fail (exit 1) unless this holds: `p99<250ms`, `fail_rate<0.01`, `rps>100`,
+    /// `read:p95<50ms`; repeatable [default: none]
+    #[arg(long, env = "LOADGEN_THRESHOLD", value_name = "[NAME:]METRIC<OP>VALUE", value_parser = Threshold::parse)]
+    pub threshold: Vec<Threshold>,
+}

@@ -1,0 +1,313 @@
+//! The validated plan: what the engine runs, built from the raw [`Cli`]. Every inconsistency is a
+//! [`PlanError`], shown as one line with exit code 2 before anything starts.
+
+use std::{path::PathBuf, time::Duration};
+
+use bytes::Bytes;
+use hyper::{Method, StatusCode};
+use shared::duration::DurationRange;
+
+use crate::{
+    checks::Checks,
+    cli::{Cli, Command, JsonArgs, OutputArgs, WorkloadArgs},
+    thresholds::Threshold,
+};
+
+/// A configuration error: the message is the whole explanation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
+
+fn invalid<T>(message: impl Into<String>) -> Result<T, PlanError> {
+    Err(PlanError(message.into()))
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The scenario's target URL (the request URL, or the API base URL).
+    pub url: String,
+    pub scenario: ScenarioPlan,
+    pub workload: Workload,
+    pub output: Output,
+    pub thresholds: Vec<Threshold>,
+}
+
+/// Which scenario, with its own settings.
+#[derive(Debug, Clone)]
+pub enum ScenarioPlan {
+    Json(JsonPlan),
+}
+
+impl ScenarioPlan {
+    /// The subcommand's name, as reports show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ScenarioPlan::Json(_) => "json",
+        }
+    }
+}
+
+/// `loadgen json` settings.
+#[derive(Debug, Clone)]
+pub struct JsonPlan {
+    pub name: String,
+    pub method: Method,
+    pub body: Bytes,
+    pub checks: Checks,
+}
+
+/// How users arrive.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    /// `--users` loop as fast as answers come back (plus `--wait`), `--loops` times each.
+    Closed { users: usize, loops: Option<u64> },
+    /// Iterations start at `--rate` per second whatever the answers, on `--max-users` users.
+    Open { rate: f64, max_users: usize },
+}
+
+impl Model {
+    /// How many users the run starts.
+    pub fn users(&self) -> usize {
+        match *self {
+            Model::Closed { users, .. } => users,
+            Model::Open { max_users, .. } => max_users,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self, Model::Open { .. })
+    }
+}
+
+/// When and how much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub model: Model,
+    pub spawn_rate: Option<f64>,
+    pub duration: Option<Duration>,
+    pub wait: DurationRange,
+    pub timeout: Duration,
+    /// Runtime worker threads (1: a current-thread runtime).
+    pub threads: usize,
+}
+
+/// How progress is shown while running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// An indicatif bar (stdout is a terminal).
+    Bar,
+    /// A plain line every `report_every` (no control characters).
+    Lines,
+    Off,
+}
+
+/// What to print and write.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub report_every: Duration,
+    pub progress: Progress,
+    pub json_out: Option<PathBuf>,
+    pub csv_out: Option<PathBuf>,
+    pub html_out: Option<PathBuf>,
+}
+
+impl Plan {
+    pub fn from_cli(cli: Cli) -> Result<Self, PlanError> {
+        match cli.command {
+            Command::Json(args) => Self::json(args),
+        }
+    }
+
+    fn json(args: JsonArgs) -> Result<Self, PlanError> {
+        let JsonArgs {
+            url,
+            method,
+            body,
+            name,
+            expect_status,
+            expect_json,
+            workload,
+            output,
+        } = args;
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| PlanError(format!("`{method}` is not an HTTP method")))?;
+        let status =
+            match expect_status {
+                0 => None,
+                code => Some(StatusCode::from_u16(code).map_err(|_| {
+                    PlanError(format!("--expect-status {code} is not a status code"))
+                })?),
+            };
+        if name.trim().is_empty() {
+            return invalid("--name must not be empty");
+        }
+        let scenario = ScenarioPlan::Json(JsonPlan {
+            name,
+            method,
+            body: Bytes::from(body),
+            checks: Checks {
+                status,
+                json: expect_json,
+            },
+        });
+        Ok(Self {
+            url,
+            scenario,
+            workload: workload_plan(workload)?,
+            output: output_plan(&output)?,
+            thresholds: output.threshold,
+        })
+    }
+
+    /// Checks that every named threshold names a request of the scenario.
+    pub fn check_threshold_names(&self, steps: &[String]) -> Result<(), PlanError> {
+        for threshold in &self.thresholds {
+            if let Some(name) = &threshold.name
+                && !steps.contains(name)
+            {
+                return invalid(format!(
+                    "threshold `{threshold}` names `{name}`, but the requests are: {}",
+                    steps.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Validates the workload flags shared by every scenario.
+pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
+    let model = match args.rate {
+        None => {
+            if args.users == 0 {
+                return invalid("--users must be at least 1");
+            }
+            if args.loops == Some(0) {
+                return invalid("--loops must be at least 1");
+            }
+            Model::Closed {
+                users: args.users,
+                loops: args.loops,
+            }
+        }
+        Some(rate) => {
+            if !(rate.is_finite() && rate > 0.0) {
+                return invalid("--rate must be a positive number of iterations per second");
+            }
+            if args.loops.is_some() {
+                return invalid("--loops applies to the closed model; with --rate use --duration");
+            }
+            if !args.wait.is_zero() {
+                return invalid("--wait applies to the closed model; --rate sets the pace");
+            }
+            if args.max_users == 0 {
+                return invalid("--max-users must be at least 1");
+            }
+            Model::Open {
+                rate,
+                max_users: args.max_users,
+            }
+        }
+    };
+    if let Some(spawn_rate) = args.spawn_rate
+        && !(spawn_rate.is_finite() && spawn_rate > 0.0)
+    {
+        return invalid("--spawn-rate must be a positive number of users per second");
+    }
+    if args.duration == Some(Duration::ZERO) {
+        return invalid("--duration must be longer than 0");
+    }
+    if args.timeout.is_zero() {
+        return invalid("--timeout must be longer than 0");
+    }
+    let threads = match args.threads {
+        Some(0) => return invalid("--threads must be at least 1"),
+        Some(threads) => threads,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    Ok(Workload {
+        model,
+        spawn_rate: args.spawn_rate,
+        duration: args.duration,
+        wait: args.wait,
+        timeout: args.timeout,
+        threads,
+    })
+}
+
+/// Validates the output flags shared by every scenario.
+pub fn output_plan(args: &OutputArgs) -> Result<Output, PlanError> {
+    use std::io::IsTerminal;
+    if args.report_every.is_zero() {
+        return invalid("--report-every must be longer than 0");
+    }
+    let progress = if args.quiet {
+        Progress::Off
+    } else if std::io::stdout().is_terminal() {
+        Progress::Bar
+    } else {
+        Progress::Lines
+    };
+    Ok(Output {
+        report_every: args.report_every,
+        progress,
+        json_out: args.json_out.clone(),
+        csv_out: args.csv_out.clone(),
+        html_out: args.html_out.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(args: &str) -> Result<Plan, PlanError> {
+        let argv = std::iter::once("loadgen").chain(args.split_whitespace());
+        Plan::from_cli(Cli::try_parse_from(argv).expect("parses"))
+    }
+
+    #[test]
+    fn defaults_make_a_closed_model_with_one_user() {
+        let plan = plan("json").unwrap();
+        assert_eq!(
+            plan.workload.model,
+            Model::Closed {
+                users: 1,
+                loops: None
+            }
+        );
+        assert_eq!(plan.workload.timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn rate_makes_an_open_model() {
+        let plan = plan("json --rate 50 --max-users 4 --duration 2s").unwrap();
+        assert_eq!(
+            plan.workload.model,
+            Model::Open {
+                rate: 50.0,
+                max_users: 4
+            }
+        );
+    }
+
+    #[test]
+    fn inconsistent_flags_are_one_line_errors() {
+        for (args, words) in [
+            ("json --users 0", "--users"),
+            ("json --loops 0", "--loops"),
+            ("json --rate 10 --loops 3", "closed model"),
+            ("json --rate 0", "--rate"),
+            ("json --rate 5 --wait 1s", "--wait"),
+            ("json --threads 0", "--threads"),
+            ("json --method NOT\u{1}", "HTTP method"),
+            ("json --expect-status 1000", "status"),
+        ] {
+            let error = plan(args).unwrap_err().0;
+            assert!(error.contains(words), "{args}: {error}");
+            assert!(!error.contains('\n'));
+        }
+    }
+}

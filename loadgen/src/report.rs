@@ -1,0 +1,271 @@
+//! The report: every figure of a finished run, in the shape of the JSON contract
+//! (`fixtures/report.schema.json`), which the text summary, CSV and HTML renderers read too.
+//!
+//! Units: times in seconds (`*_s`), latencies in milliseconds (`*_ms`), rates per second.
+//! Latencies are of *passed* requests, as the article's "For pass requests" figures are.
+//!
+//! Layout: [`text`] (the article's summary and percentile tables), [`json`], [`csv`] (one row per
+//! interval per request name), [`html`] (self-contained page with inline SVG charts),
+//! [`progress`] (the live bar or line).
+
+pub mod csv;
+pub mod html;
+pub mod json;
+pub mod progress;
+pub mod text;
+
+use serde::Serialize;
+
+use crate::{
+    checks::{Counts, Outcome},
+    plan::{Model, Plan},
+    runner::{OpenFigures, Run, StopReason},
+    selfcheck::SelfCheckReport,
+    stats::{Interval, Latency, Quantile, StepWindow, millis},
+    thresholds::Verdict,
+};
+
+/// Version of the JSON layout; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A finished run, as written by `--json-out`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub scenario: String,
+    pub target: String,
+    /// Start time, seconds since the Unix epoch.
+    pub started_at_unix_s: f64,
+    /// From the first user's start to the stop: the article's "Total test time".
+    pub duration_s: f64,
+    pub stopped_by: StopReason,
+    pub workload: WorkloadReport,
+    pub iterations: u64,
+    /// All requests together.
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// Time since start of the first leak, lost write or corruption.
+    pub first_violation_after_s: Option<f64>,
+    /// Open model only.
+    pub open_model: Option<OpenFigures>,
+    /// One entry per request name, in the scenario's order.
+    pub endpoints: Vec<Endpoint>,
+    /// The first distinct reasons why requests did not pass.
+    pub failure_reasons: Vec<FailureReason>,
+    pub self_check: SelfCheckReport,
+    /// Filled in once thresholds are evaluated.
+    pub thresholds: Vec<Verdict>,
+    /// The timeline, one entry per second.
+    pub intervals: Vec<Interval>,
+}
+
+/// The workload as run.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadReport {
+    /// `closed` or `open`.
+    pub model: &'static str,
+    pub users: usize,
+    pub loops: Option<u64>,
+    pub rate: Option<f64>,
+    pub spawn_rate: Option<f64>,
+    pub duration_limit_s: Option<f64>,
+    /// `--wait` as typed (`0`, `500ms`, `0.5s..3s`).
+    pub wait: String,
+    pub timeout_s: f64,
+    pub threads: usize,
+}
+
+/// The figures of a set of requests (all, or one name).
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    pub requests: Requests,
+    pub violations: Violations,
+    /// Passed requests per second over the run (the article's "Request per Second - mean").
+    pub rps: f64,
+    /// Latency of passed requests, send to last body byte.
+    pub latency_ms: LatencyMs,
+    /// Open model only: latency from each iteration's intended start (coordinated omission
+    /// corrected).
+    pub latency_corrected_ms: Option<LatencyMs>,
+    /// HdrHistogram V2 deflate, base64, of `latency_ms` in microseconds: merge runs exactly.
+    pub histogram: String,
+    pub histogram_corrected: Option<String>,
+}
+
+/// Outcome counts. `total = pass + fail + exception + violation`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Requests {
+    pub total: u64,
+    pub pass: u64,
+    pub fail: u64,
+    /// Transport errors and timeouts.
+    pub exception: u64,
+    /// Leaks, lost writes and corruptions.
+    pub violation: u64,
+}
+
+impl Requests {
+    pub fn fail_rate(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            (self.total - self.pass) as f64 / self.total as f64
+        }
+    }
+}
+
+/// Counts of each violation class, plus timeouts (also counted in `requests.exception`).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Violations {
+    pub leak: u64,
+    pub lost_write: u64,
+    pub corrupt: u64,
+    pub timeout: u64,
+}
+
+/// Latency summary in milliseconds; zeros when `count` is 0.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyMs {
+    pub count: u64,
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// One request name.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// A distinct reason, with its request name and outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureReason {
+    pub name: String,
+    pub outcome: &'static str,
+    pub reason: String,
+    pub count: u64,
+}
+
+impl LatencyMs {
+    pub fn new(latency: &Latency) -> Self {
+        Self {
+            count: latency.count(),
+            min: millis(latency.min()),
+            mean: millis(latency.mean()),
+            p50: millis(latency.percentile(Quantile::P50)),
+            p90: millis(latency.percentile(Quantile::P90)),
+            p95: millis(latency.percentile(Quantile::P95)),
+            p99: millis(latency.percentile(Quantile::P99)),
+            p999: millis(latency.percentile(Quantile::P999)),
+            max: millis(latency.max()),
+        }
+    }
+}
+
+impl Figures {
+    fn new(window: &StepWindow, duration_s: f64, open: bool) -> Self {
+        let counts: &Counts = &window.counts;
+        Self {
+            requests: Requests {
+                total: counts.total(),
+                pass: counts.pass(),
+                fail: counts.fail(),
+                exception: counts.exception(),
+                violation: counts.violation(),
+            },
+            violations: Violations {
+                leak: counts.get(Outcome::Leak),
+                lost_write: counts.get(Outcome::LostWrite),
+                corrupt: counts.get(Outcome::Corrupt),
+                timeout: counts.get(Outcome::Timeout),
+            },
+            rps: if duration_s > 0.0 {
+                counts.pass() as f64 / duration_s
+            } else {
+                0.0
+            },
+            latency_ms: LatencyMs::new(&window.latency),
+            latency_corrected_ms: open.then(|| LatencyMs::new(&window.corrected)),
+            histogram: window.latency.encode(),
+            histogram_corrected: open.then(|| window.corrected.encode()),
+        }
+    }
+}
+
+impl Report {
+    /// Builds the report of `run` under `plan`; thresholds are evaluated afterwards.
+    pub fn new(plan: &Plan, run: Run) -> Self {
+        let workload = &plan.workload;
+        let open = workload.model.is_open();
+        let duration_s = run.duration.as_secs_f64();
+        let (model, loops, rate) = match workload.model {
+            Model::Closed { loops, .. } => ("closed", loops, None),
+            Model::Open { rate, .. } => ("open", None, Some(rate)),
+        };
+        let endpoints = run
+            .steps
+            .iter()
+            .zip(&run.totals.steps)
+            .map(|(name, window)| Endpoint {
+                name: name.clone(),
+                figures: Figures::new(window, duration_s, open),
+            })
+            .collect();
+        let failure_reasons = run
+            .totals
+            .reasons
+            .iter()
+            .map(|reason| FailureReason {
+                name: run.steps[reason.step].clone(),
+                outcome: reason.outcome.as_str(),
+                reason: reason.reason.clone(),
+                count: reason.count,
+            })
+            .collect();
+        Self {
+            schema_version: SCHEMA_VERSION,
+            scenario: plan.scenario.name().to_owned(),
+            target: plan.url.clone(),
+            started_at_unix_s: run
+                .started_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+            duration_s,
+            stopped_by: run.stopped_by,
+            workload: WorkloadReport {
+                model,
+                users: workload.model.users(),
+                loops,
+                rate,
+                spawn_rate: workload.spawn_rate,
+                duration_limit_s: workload.duration.map(|d| d.as_secs_f64()),
+                wait: workload.wait.to_string(),
+                timeout_s: workload.timeout.as_secs_f64(),
+                threads: workload.threads,
+            },
+            iterations: run.iterations,
+            figures: Figures::new(&run.totals.total(), duration_s, open),
+            first_violation_after_s: run.totals.first_violation.map(|d| d.as_secs_f64()),
+            open_model: run.open,
+            endpoints,
+            failure_reasons,
+            self_check: run.self_check,
+            thresholds: Vec::new(),
+            intervals: run.intervals,
+        }
+    }
+
+    /// Evaluates `plan`'s thresholds into `self.thresholds`; true when all hold.
+    pub fn apply_thresholds(&mut self, plan: &Plan) -> bool {
+        self.thresholds = plan.thresholds.iter().map(|t| t.evaluate(self)).collect();
+        self.thresholds.iter().all(|v| v.passed)
+    }
+}

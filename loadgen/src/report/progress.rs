@@ -1,0 +1,141 @@
+//! Live progress while the run goes: an indicatif bar on a terminal, otherwise one plain line
+//! every `--report-every` (no control characters, so CI logs stay readable), or nothing.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::{
+    plan::{Model, Plan, Progress},
+    stats::{Interval, Quantile, Stats, Window, millis},
+};
+
+/// The live view; the collector calls [`Live::update`] once per tick.
+#[derive(Debug)]
+pub struct Live {
+    mode: Mode,
+    report_every: Duration,
+    next_line: Duration,
+    last_total: u64,
+    last_at: Duration,
+}
+
+#[derive(Debug)]
+enum Mode {
+    Bar {
+        bar: ProgressBar,
+        by_iterations: bool,
+    },
+    Lines,
+    Off,
+}
+
+impl Live {
+    /// No output at all (tests, `--quiet`).
+    pub fn off() -> Self {
+        Self::with_mode(Mode::Off, Duration::from_secs(5))
+    }
+
+    pub fn new(plan: &Plan) -> Self {
+        let mode = match plan.output.progress {
+            Progress::Off => Mode::Off,
+            Progress::Lines => Mode::Lines,
+            Progress::Bar => {
+                let workload = &plan.workload;
+                let (length, by_iterations) = match (&workload.model, workload.duration) {
+                    (
+                        Model::Closed {
+                            users,
+                            loops: Some(loops),
+                        },
+                        _,
+                    ) => (Some(*users as u64 * loops), true),
+                    (_, Some(duration)) => (Some(duration.as_secs().max(1)), false),
+                    _ => (None, false),
+                };
+                let bar = match length {
+                    Some(length) => {
+                        ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stdout())
+                            .with_style(
+                                ProgressStyle::with_template(
+                                    "{elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
+                                )
+                                .expect("valid template")
+                                .progress_chars("=> "),
+                            )
+                    }
+                    None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout())
+                        .with_style(
+                            ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
+                                .expect("valid template"),
+                        ),
+                };
+                Mode::Bar { bar, by_iterations }
+            }
+        };
+        Self::with_mode(mode, plan.output.report_every)
+    }
+
+    fn with_mode(mode: Mode, report_every: Duration) -> Self {
+        Self {
+            mode,
+            report_every,
+            next_line: report_every,
+            last_total: 0,
+            last_at: Duration::ZERO,
+        }
+    }
+
+    /// Shows the state at `now` (since the start).
+    pub fn update(&mut self, now: Duration, totals: &Window, interval: &Interval, stats: &Stats) {
+        match &self.mode {
+            Mode::Off => {}
+            Mode::Bar { bar, by_iterations } => {
+                let row = interval.all();
+                bar.set_position(if *by_iterations {
+                    stats.iterations()
+                } else {
+                    now.as_secs()
+                });
+                bar.set_message(format!(
+                    "{:.1} req/s, p99 {:.2} ms, in flight {}",
+                    row.rps, row.p99_ms, interval.in_flight
+                ));
+            }
+            Mode::Lines => {
+                if now < self.next_line {
+                    return;
+                }
+                self.next_line += self.report_every;
+                let total = totals.total();
+                let counts = &total.counts;
+                let span = (now - self.last_at).as_secs_f64();
+                let rate = (counts.total() - self.last_total) as f64 / span.max(1e-9);
+                self.last_total = counts.total();
+                self.last_at = now;
+                println!(
+                    "[{:>7.1}s] users {}, in flight {}, requests {} ({:.1}/s), pass {}, fail {}, \
+                     exception {}, violation {}, p50 {:.3} ms, p99 {:.3} ms",
+                    now.as_secs_f64(),
+                    interval.active_users,
+                    interval.in_flight,
+                    counts.total(),
+                    rate,
+                    counts.pass(),
+                    counts.fail(),
+                    counts.exception(),
+                    counts.violation(),
+                    millis(total.latency.percentile(Quantile::P50)),
+                    millis(total.latency.percentile(Quantile::P99)),
+                );
+            }
+        }
+    }
+
+    /// Clears the bar before the summary prints.
+    pub fn finish(&mut self) {
+        if let Mode::Bar { bar, .. } = &self.mode {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The final summary on stdout: the first article's lines word for word, then a percentile table
+//! per request name, the open model's figures, violations, failure reasons, the self-check and the
+//! thresholds.
+//!
+//! ```text
+//! -----Test Statistics-----
+//! Thu Aug  8 16:48:28 2019 UTC
+//! Total requests: 10, pass: 10, fail: 0, exception: 0
+//! For pass requests:
+//! Request per Second - mean: 8.88
+//! Time per Request - mean: 0.212440, min: 0.200249, max: 0.228889
+//! ```
+
+use std::fmt::Write;
+
+use time::OffsetDateTime;
+
+use super::{LatencyMs, Report};
+
+/// Renders the whole summary.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let figures = &report.figures;
+    let requests = &figures.requests;
+    let _ = writeln!(out, "\n-----Test Statistics-----");
+    let _ = writeln!(
+        out,
+        "{}",
+        asctime(report.started_at_unix_s + report.duration_s)
+    );
+    let _ = writeln!(
+        out,
+        "Total requests: {}, pass: {}, fail: {}, exception: {}",
+        requests.total, requests.pass, requests.fail, requests.exception
+    );
+    if requests.pass > 0 {
+        let latency = &figures.latency_ms;
+        let _ = writeln!(out, "For pass requests:");
+        let _ = writeln!(out, "Request per Second - mean: {:.2}", figures.rps);
+        let _ = writeln!(
+            out,
+            "Time per Request - mean: {:.6}, min: {:.6}, max: {:.6}",
+            latency.mean / 1e3,
+            latency.min / 1e3,
+            latency.max / 1e3
+        );
+    }
+    let violations = &figures.violations;
+    if requests.violation > 0 || report.scenario != "json" {
+        let _ = writeln!(
+            out,
+            "Violations - leak: {}, lost_write: {}, corrupt: {}, timeout: {}",
+            violations.leak, violations.lost_write, violations.corrupt, violations.timeout
+        );
+        if let Some(at) = report.first_violation_after_s {
+            let _ = writeln!(out, "First violation after: {at:.3} s");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Total test time: {:.3} seconds (stopped by {}).",
+        report.duration_s,
+        serde_json::to_value(report.stopped_by)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
+
+    let rows: Vec<(&str, &LatencyMs, u64, f64)> = report
+        .endpoints
+        .iter()
+        .map(|e| {
+            (
+                e.name.as_str(),
+                &e.figures.latency_ms,
+                e.figures.requests.total,
+                e.figures.rps,
+            )
+        })
+        .chain(std::iter::once((
+            "all",
+            &figures.latency_ms,
+            requests.total,
+            figures.rps,
+        )))
+        .collect();
+    table(&mut out, "Latency of passed requests (ms)", &rows);
+    if figures.latency_corrected_ms.is_some() {
+        let corrected: Vec<(&str, &LatencyMs, u64, f64)> = report
+            .endpoints
+            .iter()
+            .filter_map(|e| {
+                e.figures
+                    .latency_corrected_ms
+                    .as_ref()
+                    .map(|l| (e.name.as_str(), l, e.figures.requests.total, e.figures.rps))
+            })
+            .chain(
+                figures
+                    .latency_corrected_ms
+                    .as_ref()
+                    .map(|l| ("all", l, requests.total, figures.rps)),
+            )
+            .collect();
+        table(
+            &mut out,
+            "Corrected latency, from each intended start (ms)",
+            &corrected,
+        );
+    }
+    if let Some(open) = &report.open_model {
+        let _ = writeln!(
+            out,
+            "\nOpen model: rate {:.2}/s, scheduled {}, started {}, late {}, dropped {}",
+            open.rate, open.scheduled, open.started, open.late, open.dropped
+        );
+    }
+    if !report.failure_reasons.is_empty() {
+        let _ = writeln!(out, "\nFirst distinct failure reasons:");
+        for reason in &report.failure_reasons {
+            let _ = writeln!(
+                out,
+                "  {:>8} x {} {}: {}",
+                reason.count, reason.name, reason.outcome, reason.reason
+            );
+        }
+    }
+    let check = &report.self_check;
+    let cpu = check
+        .cpu_percent
+        .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.0} %"));
+    let _ = writeln!(
+        out,
+        "\nSelf-check: CPU {cpu} of {} core(s), scheduler lag p99 {:.2} ms, max {:.2} ms: {}",
+        check.cores,
+        check.scheduler_lag_ms.p99,
+        check.scheduler_lag_ms.max,
+        if check.suspect { "SUSPECT" } else { "ok" }
+    );
+    for note in &check.notes {
+        let _ = writeln!(out, "  warning: {note}; figures are suspect");
+    }
+    if !report.thresholds.is_empty() {
+        let _ = writeln!(out, "\nThresholds:");
+        for verdict in &report.thresholds {
+            let actual = verdict
+                .actual
+                .map_or_else(|| "no data".to_owned(), |a| format!("{a:.3}"));
+            let _ = writeln!(
+                out,
+                "  {} {} (actual {actual})",
+                if verdict.passed { "ok    " } else { "BREACH" },
+                verdict.threshold
+            );
+        }
+    }
+    out
+}
+
+fn table(out: &mut String, title: &str, rows: &[(&str, &LatencyMs, u64, f64)]) {
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(out, "\n{title}");
+    let _ = writeln!(
+        out,
+        "{:<width$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "name", "requests", "rps", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"
+    );
+    for (name, l, total, rps) in rows {
+        let _ = writeln!(
+            out,
+            "{name:<width$} {total:>9} {rps:>9.2} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+            l.min, l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max
+        );
+    }
+}
+
+/// `Thu Aug  8 16:48:28 2019 UTC`, the article's `time.asctime()` in UTC.
+fn asctime(unix_s: f64) -> String {
+    let Ok(t) = OffsetDateTime::from_unix_timestamp(unix_s as i64) else {
+        return String::new();
+    };
+    let weekday = t.weekday().to_string();
+    let month = t.month().to_string();
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {} UTC",
+        &weekday[..3],
+        &month[..3],
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.year()
+    )
+}

@@ -1,0 +1,178 @@
+//! The engine: starts the users, runs the test timer and the signal handler, collects statistics
+//! once per tick into the timeline and the totals, and stops.
+//!
+//! Layout: [`users`] (spawn rate, closed and open models), [`stop`] (timer, signals, the stop
+//! switch). The collector lives here: every [`TICK`] it swaps the recorders' shards, turns the
+//! window into an [`Interval`], merges it into the run's totals and updates the live progress.
+
+pub mod stop;
+pub mod users;
+
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant, SystemTime},
+};
+
+use tokio::time::MissedTickBehavior;
+
+use crate::{
+    client::Target,
+    plan::{Model, Workload},
+    report::progress::Live,
+    scenario::Scenario,
+    selfcheck::{SelfCheck, SelfCheckReport},
+    stats::{Interval, Quantile, Stats, Window},
+};
+
+pub use stop::{Stop, StopReason};
+pub use users::OpenFigures;
+
+/// Width of a timeline interval (CSV rows, chart points).
+pub const TICK: Duration = Duration::from_secs(1);
+/// Recorder shards per runtime thread: enough that two threads rarely meet on one lock.
+const SHARDS_PER_THREAD: usize = 4;
+
+/// Everything a finished run measured; [`crate::report::Report`] is built from it.
+#[derive(Debug)]
+pub struct Run {
+    pub steps: Vec<String>,
+    pub started_at: SystemTime,
+    pub duration: Duration,
+    pub stopped_by: StopReason,
+    pub totals: Window,
+    pub intervals: Vec<Interval>,
+    pub iterations: u64,
+    pub open: Option<OpenFigures>,
+    pub self_check: SelfCheckReport,
+}
+
+/// Runs `scenario` under `workload` until loops are done, the duration elapses or `shutdown`
+/// resolves (the binary passes Ctrl-C / SIGTERM).
+pub async fn run<S: Scenario>(
+    workload: &Workload,
+    scenario: Arc<S>,
+    target: Arc<Target>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut live: Live,
+) -> Run {
+    let steps = scenario.steps();
+    let open = workload.model.is_open();
+    let self_check = SelfCheck::start();
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let shards = (workload.threads * SHARDS_PER_THREAD)
+        .min(workload.model.users())
+        .max(1);
+    let stats = Stats::new(steps.len(), shards, started);
+    let stop = Stop::new();
+
+    let on_signal = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            stop.stop(StopReason::Signal);
+        }
+    });
+    let timer = workload.duration.map(|duration| {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if stop.sleep_until(started + duration).await {
+                stop.stop(StopReason::Duration);
+            }
+        })
+    });
+    let clock = match workload.model {
+        Model::Open { rate, .. } => Some(users::OpenClock::new(started, rate, workload.duration)),
+        Model::Closed { .. } => None,
+    };
+    let ctx = Arc::new(users::Ctx {
+        scenario,
+        target,
+        stats: stats.clone(),
+        stop: stop.clone(),
+        workload: workload.clone(),
+        clock,
+    });
+    let mut spawner = tokio::spawn(users::spawn_all(ctx.clone()));
+
+    let mut ticker = tokio::time::interval_at((started + TICK).into(), TICK);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut collector = Collector {
+        stats: &stats,
+        steps: &steps,
+        open,
+        last: Duration::ZERO,
+        totals: Window::new(steps.len()),
+        intervals: Vec::new(),
+    };
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let now = started.elapsed();
+                collector.close(now);
+                let interval = collector.intervals.last().expect("just closed");
+                live.update(now, &collector.totals, interval, &stats);
+            }
+            _ = &mut spawner => break,
+        }
+    }
+    // Every user has ended: loops done, or aborted on stop.
+    stop.stop(StopReason::Loops);
+    let duration = started.elapsed();
+    on_signal.abort();
+    if let Some(timer) = timer {
+        timer.abort();
+    }
+    if duration > collector.last || collector.intervals.is_empty() {
+        collector.close(duration);
+    }
+    let Collector {
+        totals, intervals, ..
+    } = collector;
+    live.finish();
+    let median = totals.total().latency.percentile(Quantile::P50);
+    let cores = workload
+        .threads
+        .min(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Run {
+        open: ctx.clock.as_ref().map(|clock| clock.figures(duration)),
+        stopped_by: stop.reason().unwrap_or(StopReason::Loops),
+        iterations: stats.iterations(),
+        self_check: self_check.finish(cores, median),
+        steps,
+        started_at,
+        duration,
+        totals,
+        intervals,
+    }
+}
+
+/// Turns the shards' windows into intervals and run totals.
+struct Collector<'a> {
+    stats: &'a Stats,
+    steps: &'a [String],
+    open: bool,
+    last: Duration,
+    totals: Window,
+    intervals: Vec<Interval>,
+}
+
+impl Collector<'_> {
+    /// Closes the interval ending `now` (since the start).
+    fn close(&mut self, now: Duration) {
+        let window = self.stats.collect();
+        let interval = Interval::new(
+            self.steps,
+            &window,
+            self.last,
+            now,
+            self.stats.in_flight(),
+            self.stats.active_users(),
+            self.open,
+        );
+        self.totals.merge(&window);
+        self.last = now;
+        self.intervals.push(interval);
+    }
+}

@@ -1,0 +1,210 @@
+//! Virtual users: started at `--spawn-rate`, set up once, then looping in the closed model
+//! (`--loops`, `--wait`) or taking arrival tickets in the open model (`--rate`).
+//!
+//! Each user is one task that owns its [`Session`] (connection included) and its scenario state;
+//! there is no task per connection and no channel per request. On stop the spawner aborts every
+//! user task: a request still in flight then is not counted (it has no end time), and users that
+//! are between iterations stop at their next check of the flag.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::task::JoinSet;
+
+use crate::{
+    client::Target,
+    plan::{Model, Workload},
+    scenario::{Scenario, Session},
+    stats::{Recorder, Stats},
+};
+
+use super::stop::Stop;
+
+/// Pause before a failed set-up is tried again.
+const SETUP_RETRY: Duration = Duration::from_secs(1);
+/// An open-model iteration that starts this much after its intended time counts as `late`.
+const LATE_AFTER: Duration = Duration::from_millis(1);
+
+/// What every user task shares.
+#[derive(Debug)]
+pub struct Ctx<S> {
+    pub scenario: Arc<S>,
+    pub target: Arc<Target>,
+    pub stats: Stats,
+    pub stop: Stop,
+    pub workload: Workload,
+    pub clock: Option<OpenClock>,
+}
+
+/// The open model's arrival schedule: ticket `k` is due at `origin + k / rate`. Users claim tickets
+/// in order with one atomic add, so arrivals never wait on each other and in-flight iterations are
+/// bounded by the number of users.
+#[derive(Debug)]
+pub struct OpenClock {
+    origin: Instant,
+    period_ns: f64,
+    end: Option<Instant>,
+    next: AtomicU64,
+    started: AtomicU64,
+    late: AtomicU64,
+}
+
+/// What the open model did, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct OpenFigures {
+    pub rate: f64,
+    /// Iterations due before the run stopped.
+    pub scheduled: u64,
+    /// Iterations started.
+    pub started: u64,
+    /// Started more than 1 ms after their intended time because every user was busy.
+    pub late: u64,
+    /// Due but never started: all `--max-users` were busy until the end.
+    pub dropped: u64,
+}
+
+impl OpenClock {
+    pub fn new(origin: Instant, rate: f64, duration: Option<Duration>) -> Self {
+        Self {
+            origin,
+            period_ns: 1e9 / rate,
+            end: duration.map(|d| origin + d),
+            next: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+        }
+    }
+
+    fn due(&self, ticket: u64) -> Instant {
+        self.origin + Duration::from_nanos((ticket as f64 * self.period_ns) as u64)
+    }
+
+    /// The figures once the run has stopped `elapsed` after the origin.
+    pub fn figures(&self, elapsed: Duration) -> OpenFigures {
+        let scheduled = (elapsed.as_nanos() as f64 / self.period_ns).floor() as u64 + 1;
+        let started = self.started.load(Ordering::Relaxed);
+        OpenFigures {
+            rate: 1e9 / self.period_ns,
+            scheduled,
+            started,
+            late: self.late.load(Ordering::Relaxed),
+            dropped: scheduled.saturating_sub(started),
+        }
+    }
+}
+
+/// Starts every user at the spawn rate and returns when all have ended (loops done), or aborts
+/// them all when the run stops.
+pub async fn spawn_all<S: Scenario>(ctx: Arc<Ctx<S>>) {
+    let mut users = JoinSet::new();
+    let origin = ctx.stats.started();
+    for index in 0..ctx.workload.model.users() {
+        if let Some(rate) = ctx.workload.spawn_rate {
+            let at = origin + Duration::from_secs_f64(index as f64 / rate);
+            if !ctx.stop.sleep_until(at).await {
+                break;
+            }
+        }
+        if ctx.stop.is_stopped() {
+            break;
+        }
+        users.spawn(user(ctx.clone(), index));
+    }
+    loop {
+        tokio::select! {
+            biased;
+            _ = ctx.stop.stopped() => {
+                users.abort_all();
+                break;
+            }
+            next = users.join_next() => {
+                if next.is_none() {
+                    return;
+                }
+            }
+        }
+    }
+    while users.join_next().await.is_some() {}
+}
+
+/// Marks a user active for as long as it lives (abort included).
+struct Active(Recorder);
+
+impl Active {
+    fn new(recorder: &Recorder) -> Self {
+        recorder.user_active(true);
+        Self(recorder.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.user_active(false);
+    }
+}
+
+async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
+    let open = ctx.clock.is_some();
+    let mut session = Session::new(
+        index,
+        ctx.target.clone(),
+        ctx.stats.recorder(index),
+        ctx.workload.timeout,
+        open,
+    );
+    let mut state = loop {
+        match ctx.scenario.setup(&mut session).await {
+            Ok(state) => break state,
+            Err(error) => {
+                tracing::debug!(user = index, %error, "set-up failed; retrying");
+                if !ctx.stop.sleep(SETUP_RETRY).await {
+                    return;
+                }
+            }
+        }
+    };
+    let _active = Active::new(session.recorder());
+    match (&ctx.workload.model, &ctx.clock) {
+        (Model::Closed { loops, .. }, _) => {
+            let mut done = 0u64;
+            while !ctx.stop.is_stopped() && loops.is_none_or(|loops| done < loops) {
+                ctx.scenario.iteration(&mut state, &mut session).await;
+                session.recorder().iteration_done();
+                done += 1;
+                let more = loops.is_none_or(|loops| done < loops);
+                if more && !ctx.workload.wait.is_zero() {
+                    let pause = ctx.workload.wait.at(rand::random::<f64>());
+                    if !ctx.stop.sleep(pause).await {
+                        break;
+                    }
+                }
+            }
+        }
+        (Model::Open { .. }, Some(clock)) => {
+            while !ctx.stop.is_stopped() {
+                let due = clock.due(clock.next.fetch_add(1, Ordering::Relaxed));
+                if clock.end.is_some_and(|end| due >= end) {
+                    break;
+                }
+                let now = Instant::now();
+                if due > now {
+                    if !ctx.stop.sleep_until(due).await {
+                        break;
+                    }
+                } else if now - due > LATE_AFTER {
+                    clock.late.fetch_add(1, Ordering::Relaxed);
+                }
+                clock.started.fetch_add(1, Ordering::Relaxed);
+                session.set_intended(due);
+                ctx.scenario.iteration(&mut state, &mut session).await;
+                session.recorder().iteration_done();
+            }
+        }
+        (Model::Open { .. }, None) => unreachable!("the runner makes a clock for the open model"),
+    }
+}

@@ -1,0 +1,191 @@
+//! `Session`: one virtual user's handle on the engine — its connection, its recorder, its clock.
+//!
+//! Two levels: [`Session::send`] times a request and hands back the response or the error with
+//! its [`Timing`], leaving the verdict to the caller, who then calls [`Session::record`]; and
+//! [`Session::call`], which does both with a check closure, for the common case.
+//!
+//! Timing: latency runs from just before the request is written (dialling included when the
+//! connection must be re-made, as a real client would wait for it) to the last body byte, on the
+//! monotonic clock. In the open model the first request of an iteration also gets a corrected
+//! latency measured from the iteration's intended start; later requests of the same iteration are
+//! sent as soon as the previous one ends, so their corrected latency is their plain latency.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Request;
+
+use crate::{
+    checks::{Failure, Outcome},
+    client::{Client, ClientError, Response, Target},
+    stats::{Recorder, Step, Timing},
+};
+
+/// Why a request got no response.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+impl RequestError {
+    /// `timeout` or `exception`.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            RequestError::Client(_) => Outcome::Exception,
+            RequestError::Timeout(_) => Outcome::Timeout,
+        }
+    }
+}
+
+/// A request's result and timing, not yet recorded.
+#[derive(Debug)]
+pub struct Exchange {
+    pub result: Result<Response, RequestError>,
+    pub timing: Timing,
+}
+
+/// What [`Session::call`] recorded, and the response if one came back.
+#[derive(Debug)]
+pub struct Called {
+    pub outcome: Outcome,
+    pub response: Option<Response>,
+    pub timing: Timing,
+}
+
+/// One virtual user's connection, recorder and clock.
+#[derive(Debug)]
+pub struct Session {
+    user: usize,
+    target: Arc<Target>,
+    client: Client,
+    recorder: Recorder,
+    timeout: Duration,
+    open: bool,
+    intended: Option<Instant>,
+}
+
+impl Session {
+    pub fn new(
+        user: usize,
+        target: Arc<Target>,
+        recorder: Recorder,
+        timeout: Duration,
+        open: bool,
+    ) -> Self {
+        Self {
+            user,
+            client: Client::new(target.addr),
+            target,
+            recorder,
+            timeout,
+            open,
+            intended: None,
+        }
+    }
+
+    /// This user's index, unique in the run (0-based).
+    pub fn user(&self) -> usize {
+        self.user
+    }
+
+    /// Where requests go; builds requests with the `Host` header and base path.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Time since the run started (for evidence).
+    pub fn since_start(&self) -> Duration {
+        self.recorder.stats().started().elapsed()
+    }
+
+    /// Requests in flight across all users right now (for evidence).
+    pub fn in_flight(&self) -> u64 {
+        self.recorder.stats().in_flight()
+    }
+
+    /// Open model: the runner sets the iteration's intended start before calling the scenario.
+    pub(crate) fn set_intended(&mut self, intended: Instant) {
+        self.intended = Some(intended);
+    }
+
+    /// Sends `request` with the `--timeout`, and times it. Nothing is recorded yet.
+    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Exchange {
+        let intended = self.intended.take();
+        self.recorder.request_started();
+        let start = Instant::now();
+        let result = tokio::time::timeout(self.timeout, self.client.send(request)).await;
+        let end = Instant::now();
+        self.recorder.request_ended();
+        let result = match result {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => Err(RequestError::Client(error)),
+            Err(_elapsed) => {
+                self.client.reset();
+                Err(RequestError::Timeout(self.timeout))
+            }
+        };
+        let timing = Timing {
+            latency: end - start,
+            corrected: self
+                .open
+                .then(|| end.saturating_duration_since(intended.unwrap_or(start))),
+        };
+        Exchange { result, timing }
+    }
+
+    /// Counts one request under `step`. `reason` says why it did not pass (kept among the first
+    /// distinct reasons of the run).
+    pub fn record(&self, step: Step, outcome: Outcome, timing: Timing, reason: Option<&str>) {
+        self.recorder.record(step, outcome, timing, reason);
+    }
+
+    /// Sends, checks and records: a transport error is an `exception` (or `timeout`); otherwise
+    /// `check` decides between `pass` and any other outcome.
+    pub async fn call(
+        &mut self,
+        step: Step,
+        request: Request<Full<Bytes>>,
+        check: impl FnOnce(&Response) -> Result<(), Failure>,
+    ) -> Called {
+        let Exchange { result, timing } = self.send(request).await;
+        match result {
+            Err(error) => {
+                let outcome = error.outcome();
+                self.record(step, outcome, timing, Some(&error.to_string()));
+                Called {
+                    outcome,
+                    response: None,
+                    timing,
+                }
+            }
+            Ok(response) => {
+                let outcome = match check(&response) {
+                    Ok(()) => {
+                        self.record(step, Outcome::Pass, timing, None);
+                        Outcome::Pass
+                    }
+                    Err(failure) => {
+                        self.record(step, failure.outcome, timing, Some(&failure.reason));
+                        failure.outcome
+                    }
+                };
+                Called {
+                    outcome,
+                    response: Some(response),
+                    timing,
+                }
+            }
+        }
+    }
+
+    pub(crate) fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+}

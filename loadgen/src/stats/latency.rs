@@ -1,0 +1,243 @@
+//! A latency distribution: an HdrHistogram (1 µs to 1 h, 3 significant digits) plus the exact
+//! count, sum, min and max, with a percentile whose definition is written down and tested.
+//!
+//! **Percentile (nearest rank).** For `n` samples and a quantile `q` given in parts per 100,000,
+//! the rank is `r = max(1, ceil(n * q / 100000))`, computed in integers, and the exact percentile is
+//! the `r`-th smallest sample, i.e. the smallest recorded value `v` such that at least `q` of the
+//! samples are `<= v`. The histogram answers the highest value equivalent to that sample (same
+//! bucket, so within 0.1 %), clamped into the exact `[min, max]`; so p100 is the exact max and no
+//! percentile ever exceeds it. Goose and Locust rounded their way into wrong percentiles; the
+//! property test below checks this definition against sorted samples.
+
+use std::time::Duration;
+
+use base64::Engine;
+use hdrhistogram::{
+    Histogram,
+    serialization::{Serializer, V2DeflateSerializer},
+};
+
+/// Highest latency the histogram tracks exactly, in microseconds (one hour); longer ones saturate.
+pub const HIGHEST_US: u64 = 3_600_000_000;
+/// Significant decimal digits kept by the histogram.
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// A quantile in parts per 100,000 (so p99.9 is exact: 99,900), avoiding float rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantile(pub u32);
+
+impl Quantile {
+    pub const P50: Self = Self(50_000);
+    pub const P90: Self = Self(90_000);
+    pub const P95: Self = Self(95_000);
+    pub const P99: Self = Self(99_000);
+    pub const P999: Self = Self(99_900);
+    pub const MAX: Self = Self(100_000);
+
+    /// 1-based nearest rank among `n` samples.
+    pub fn rank(self, n: u64) -> u64 {
+        let product = u128::from(n) * u128::from(self.0);
+        (product.div_ceil(100_000) as u64).max(1)
+    }
+}
+
+/// Latencies of one request name over some time (an interval, or the whole run).
+#[derive(Debug, Clone)]
+pub struct Latency {
+    histogram: Histogram<u64>,
+    sum_ns: u128,
+    min_ns: u64,
+    max_ns: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Latency {
+    pub fn new() -> Self {
+        Self {
+            histogram: Histogram::new_with_bounds(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+                .expect("static histogram bounds are valid"),
+            sum_ns: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
+        }
+    }
+
+    pub fn record(&mut self, latency: Duration) {
+        let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        self.histogram.saturating_record(ns / 1_000);
+        self.sum_ns += u128::from(ns);
+        self.min_ns = self.min_ns.min(ns);
+        self.max_ns = self.max_ns.max(ns);
+    }
+
+    /// Adds every sample of `other` (exact: same bounds).
+    pub fn merge(&mut self, other: &Latency) {
+        if other.count() == 0 {
+            return;
+        }
+        self.histogram
+            .add(&other.histogram)
+            .expect("histograms share their bounds");
+        self.sum_ns += other.sum_ns;
+        self.min_ns = self.min_ns.min(other.min_ns);
+        self.max_ns = self.max_ns.max(other.max_ns);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// Exact mean (from the exact sum), zero when empty.
+    pub fn mean(&self) -> Duration {
+        match self.count() {
+            0 => Duration::ZERO,
+            n => Duration::from_nanos((self.sum_ns / u128::from(n)) as u64),
+        }
+    }
+
+    /// Exact minimum, zero when empty.
+    pub fn min(&self) -> Duration {
+        if self.count() == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(self.min_ns)
+        }
+    }
+
+    /// Exact maximum, zero when empty.
+    pub fn max(&self) -> Duration {
+        Duration::from_nanos(self.max_ns)
+    }
+
+    /// The nearest-rank percentile (see the module doc), in microseconds; 0 when empty.
+    pub fn percentile_us(&self, quantile: Quantile) -> u64 {
+        let n = self.count();
+        if n == 0 {
+            return 0;
+        }
+        let rank = quantile.rank(n);
+        let mut seen = 0;
+        let mut answer = self.histogram.max();
+        for bucket in self.histogram.iter_recorded() {
+            seen += bucket.count_at_value();
+            if seen >= rank {
+                answer = self
+                    .histogram
+                    .highest_equivalent(bucket.value_iterated_to());
+                break;
+            }
+        }
+        let (min_us, max_us) = (self.min_ns / 1_000, (self.max_ns / 1_000).min(HIGHEST_US));
+        answer.clamp(min_us, max_us)
+    }
+
+    pub fn percentile(&self, quantile: Quantile) -> Duration {
+        Duration::from_micros(self.percentile_us(quantile))
+    }
+
+    /// Whether two microsecond values fall in the same histogram bucket.
+    pub fn equivalent_us(&self, a: u64, b: u64) -> bool {
+        self.histogram.equivalent(a, b)
+    }
+
+    /// The histogram in HdrHistogram's compressed V2 format, base64: the form of `.hlog` files,
+    /// so two runs can be merged exactly later (`HdrHistogram` decoders in any language read it).
+    pub fn encode(&self) -> String {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&self.histogram, &mut bytes)
+            .expect("serializing into a Vec cannot fail");
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn exact(sorted: &[u64], quantile: Quantile) -> u64 {
+        sorted[quantile.rank(sorted.len() as u64) as usize - 1]
+    }
+
+    const QUANTILES: [Quantile; 6] = [
+        Quantile::P50,
+        Quantile::P90,
+        Quantile::P95,
+        Quantile::P99,
+        Quantile::P999,
+        Quantile::MAX,
+    ];
+
+    #[test]
+    fn rank_is_the_integer_ceiling() {
+        assert_eq!(Quantile::P50.rank(10), 5);
+        assert_eq!(Quantile::P50.rank(11), 6);
+        assert_eq!(Quantile::P99.rank(100), 99);
+        assert_eq!(Quantile::P99.rank(101), 100);
+        assert_eq!(Quantile::P999.rank(1000), 999);
+        assert_eq!(Quantile::P999.rank(1), 1);
+        assert_eq!(Quantile(0).rank(7), 1);
+        assert_eq!(Quantile::MAX.rank(7), 7);
+    }
+
+    #[test]
+    fn small_exact_values_are_exact() {
+        let mut latency = Latency::new();
+        for us in 1..=100 {
+            latency.record(Duration::from_micros(us));
+        }
+        assert_eq!(latency.percentile_us(Quantile::P50), 50);
+        assert_eq!(latency.percentile_us(Quantile::P90), 90);
+        assert_eq!(latency.percentile_us(Quantile::P99), 99);
+        assert_eq!(latency.percentile_us(Quantile::P999), 100);
+        assert_eq!(latency.mean(), Duration::from_nanos(50_500));
+        assert_eq!(latency.min(), Duration::from_micros(1));
+        assert_eq!(latency.max(), Duration::from_micros(100));
+    }
+
+    #[test]
+    fn empty_distribution_reports_zeros() {
+        let latency = Latency::new();
+        assert_eq!(latency.percentile_us(Quantile::P99), 0);
+        assert_eq!(latency.mean(), Duration::ZERO);
+        assert_eq!(latency.min(), Duration::ZERO);
+    }
+
+    proptest! {
+        #[test]
+        fn percentiles_match_sorted_samples(
+            samples in prop::collection::vec(
+                prop_oneof![0u64..2_000, 0u64..2_000_000, 0u64..HIGHEST_US], 1..400),
+            split in 0usize..400,
+        ) {
+            // Record in two halves and merge, as the collector does with worker shards.
+            let split = split.min(samples.len());
+            let (mut first, mut second) = (Latency::new(), Latency::new());
+            for &us in &samples[..split] { first.record(Duration::from_micros(us)); }
+            for &us in &samples[split..] { second.record(Duration::from_micros(us)); }
+            first.merge(&second);
+            let mut sorted = samples.clone();
+            sorted.sort_unstable();
+            prop_assert_eq!(first.count(), samples.len() as u64);
+            for quantile in QUANTILES {
+                let want = exact(&sorted, quantile);
+                let got = first.percentile_us(quantile);
+                prop_assert!(
+                    first.equivalent_us(got, want),
+                    "q={:?} got {} want {}", quantile, got, want
+                );
+                prop_assert!(got >= want, "never below the exact sample");
+                prop_assert!(got <= *sorted.last().unwrap());
+            }
+            prop_assert_eq!(first.percentile_us(Quantile::MAX), *sorted.last().unwrap());
+            let sum: u64 = samples.iter().sum();
+            prop_assert_eq!(first.mean().as_nanos(), u128::from(sum) * 1000 / samples.len() as u128);
+        }
+    }
+}

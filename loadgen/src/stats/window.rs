@@ -1,0 +1,161 @@
+//! A window of statistics: outcome counts, latencies and failure reasons per request name, for
+//! one shard over one tick, for one tick over all shards, or for the whole run. Windows merge
+//! exactly, so the order in which shards are collected does not matter.
+
+use std::time::Duration;
+
+use crate::checks::{Counts, Outcome};
+
+use super::latency::Latency;
+
+/// How many distinct failure reasons a window keeps; later new ones are only counted.
+pub const MAX_REASONS: usize = 10;
+
+/// Timing of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// From just before the request is written (or the connection dialled) to the last body byte.
+    pub latency: Duration,
+    /// Open model only: from the iteration's *intended* start to the last body byte, so time spent
+    /// waiting for a busy generator counts (coordinated omission corrected).
+    pub corrected: Option<Duration>,
+}
+
+impl Timing {
+    pub fn closed(latency: Duration) -> Self {
+        Self {
+            latency,
+            corrected: None,
+        }
+    }
+}
+
+/// One request name's figures.
+#[derive(Debug, Clone, Default)]
+pub struct StepWindow {
+    pub counts: Counts,
+    /// Latency of passed requests (the article's "Time per Request ... For pass requests").
+    pub latency: Latency,
+    /// Open model only: corrected latency of passed requests.
+    pub corrected: Latency,
+}
+
+impl StepWindow {
+    pub fn merge(&mut self, other: &StepWindow) {
+        self.counts.merge(&other.counts);
+        self.latency.merge(&other.latency);
+        self.corrected.merge(&other.corrected);
+    }
+}
+
+/// A distinct failure reason and how often it was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub step: usize,
+    pub outcome: Outcome,
+    pub reason: String,
+    pub count: u64,
+}
+
+/// All request names over some span.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub steps: Vec<StepWindow>,
+    /// The first distinct reasons, in the order first seen.
+    pub reasons: Vec<Reason>,
+    /// Time since the run started of the earliest violation in this window.
+    pub first_violation: Option<Duration>,
+}
+
+impl Window {
+    pub fn new(steps: usize) -> Self {
+        Self {
+            steps: (0..steps).map(|_| StepWindow::default()).collect(),
+            reasons: Vec::new(),
+            first_violation: None,
+        }
+    }
+
+    pub fn record(&mut self, step: usize, outcome: Outcome, timing: Timing) {
+        let window = &mut self.steps[step];
+        window.counts.add(outcome, 1);
+        if outcome == Outcome::Pass {
+            window.latency.record(timing.latency);
+            if let Some(corrected) = timing.corrected {
+                window.corrected.record(corrected);
+            }
+        }
+    }
+
+    pub fn note_reason(&mut self, step: usize, outcome: Outcome, reason: &str, count: u64) {
+        if let Some(known) = self
+            .reasons
+            .iter_mut()
+            .find(|r| r.step == step && r.outcome == outcome && r.reason == reason)
+        {
+            known.count += count;
+        } else if self.reasons.len() < MAX_REASONS {
+            self.reasons.push(Reason {
+                step,
+                outcome,
+                reason: reason.to_owned(),
+                count,
+            });
+        }
+    }
+
+    pub fn note_violation(&mut self, since_start: Duration) {
+        self.first_violation = Some(match self.first_violation {
+            Some(earlier) => earlier.min(since_start),
+            None => since_start,
+        });
+    }
+
+    pub fn merge(&mut self, other: &Window) {
+        for (mine, theirs) in self.steps.iter_mut().zip(&other.steps) {
+            mine.merge(theirs);
+        }
+        for reason in &other.reasons {
+            self.note_reason(reason.step, reason.outcome, &reason.reason, reason.count);
+        }
+        if let Some(at) = other.first_violation {
+            self.note_violation(at);
+        }
+    }
+
+    /// Every request name merged into one.
+    pub fn total(&self) -> StepWindow {
+        let mut total = StepWindow::default();
+        for step in &self.steps {
+            total.merge(step);
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_merged_by_text_and_capped() {
+        let mut window = Window::new(1);
+        for i in 0..(MAX_REASONS + 5) {
+            window.note_reason(0, Outcome::Fail, &format!("reason {i}"), 1);
+        }
+        window.note_reason(0, Outcome::Fail, "reason 0", 2);
+        assert_eq!(window.reasons.len(), MAX_REASONS);
+        assert_eq!(window.reasons[0].count, 3);
+    }
+
+    #[test]
+    fn only_passes_carry_latency() {
+        let mut window = Window::new(2);
+        window.record(0, Outcome::Pass, Timing::closed(Duration::from_millis(2)));
+        window.record(1, Outcome::Fail, Timing::closed(Duration::from_millis(9)));
+        let total = window.total();
+        assert_eq!(total.counts.total(), 2);
+        assert_eq!(total.latency.count(), 1);
+        assert_eq!(total.latency.max(), Duration::from_millis(2));
+    }
+}

@@ -1,0 +1,130 @@
+//! Checks and outcomes: a failed check is a `fail`, a transport error an `exception`, a slow
+//! answer a `timeout` (counted as an exception), each with its reason.
+
+mod common;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unexpected_status_is_a_fail_with_its_reason() {
+    let server = common::server(Duration::ZERO).await;
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--users", "1", "--loops", "3", "--expect-status", "201"],
+    )
+    .await;
+
+    let requests = report.figures.requests;
+    assert_eq!((requests.total, requests.fail, requests.pass), (3, 3, 0));
+    assert_eq!(report.failure_reasons[0].reason, "status 200 != 201");
+    assert_eq!(report.failure_reasons[0].count, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_field_that_differs_is_a_fail_and_a_matching_one_passes() {
+    let server = common::server(Duration::ZERO).await;
+    let url = server.url("/json");
+
+    let good = common::run_json(&url, &["--loops", "2", "--expect-json", "code=1"]).await;
+    let bad = common::run_json(
+        &url,
+        &[
+            "--loops",
+            "2",
+            "--expect-json",
+            "code=1",
+            "--expect-json",
+            "message=Bye",
+        ],
+    )
+    .await;
+
+    assert_eq!(good.figures.requests.pass, 2);
+    assert_eq!(bad.figures.requests.fail, 2);
+    assert_eq!(
+        bad.failure_reasons[0].reason,
+        "message = \"Hello, World!\" != \"Bye\""
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_an_exception() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/json", listener.local_addr().unwrap());
+    drop(listener);
+
+    let report = common::run_json(&url, &["--users", "2", "--loops", "2"]).await;
+
+    let requests = report.figures.requests;
+    assert_eq!((requests.total, requests.exception), (4, 4));
+    assert_eq!(report.failure_reasons[0].outcome, "exception");
+    assert!(report.failure_reasons[0].reason.starts_with("connect"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_answer_is_a_timeout_counted_as_an_exception() {
+    let server = common::server(Duration::from_secs(2)).await;
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--users", "1", "--loops", "2", "--timeout", "100ms"],
+    )
+    .await;
+
+    assert_eq!(report.figures.requests.exception, 2);
+    assert_eq!(report.figures.violations.timeout, 2);
+    assert_eq!(report.failure_reasons[0].outcome, "timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_keeps_one_connection_across_its_loops() {
+    let (url, connections) = counting_server().await;
+
+    let report = common::run_json(&url, &["--users", "3", "--loops", "20"]).await;
+
+    assert_eq!(report.figures.requests.pass, 60);
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+/// A minimal keep-alive HTTP/1.1 server that counts the connections it accepts.
+async fn counting_server() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/json", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 1024];
+                loop {
+                    let Ok(n) = socket.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buffer.drain(..end + 4);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                        if socket.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, connections)
+}

@@ -1,0 +1,103 @@
+//! The closed model against a delayed `/json`: the first article's acceptance figures.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use loadgen::runner::StopReason;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_five_loops_make_exactly_ten_requests_of_about_200ms() {
+    let server = common::server(Duration::from_millis(200)).await;
+
+    let report = common::run_json(&server.url("/json"), &["--users", "2", "--loops", "5"]).await;
+
+    let requests = report.figures.requests;
+    assert_eq!((requests.total, requests.pass), (10, 10));
+    assert_eq!(report.iterations, 10);
+    assert_eq!(report.stopped_by, StopReason::Loops);
+    let mean_s = report.figures.latency_ms.mean / 1e3;
+    assert!((mean_s - 0.2).abs() < 0.005, "mean {mean_s} s");
+    assert!(report.figures.latency_ms.min >= 200.0);
+    // Two users, five sequential 200 ms requests each: about one second.
+    assert!(
+        report.duration_s >= 1.0 && report.duration_s < 3.0,
+        "{}",
+        report.duration_s
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_stops_the_run_before_the_loops_end() {
+    let server = common::server(Duration::from_millis(200)).await;
+    let started = Instant::now();
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--users", "2", "--loops", "100", "--duration", "2s"],
+    )
+    .await;
+
+    let elapsed = started.elapsed();
+    assert_eq!(report.stopped_by, StopReason::Duration);
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+    assert!(
+        (report.duration_s - 2.0).abs() < 0.5,
+        "{}",
+        report.duration_s
+    );
+    // At most 2 users x (2 s / 200 ms); far fewer than 200.
+    let total = report.figures.requests.total;
+    assert!((10..=22).contains(&total), "{total} requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_between_loops_slows_each_user_down() {
+    let server = common::server(Duration::ZERO).await;
+    let started = Instant::now();
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--users", "3", "--loops", "4", "--wait", "100ms..150ms"],
+    )
+    .await;
+
+    assert_eq!(report.figures.requests.pass, 12);
+    // Three pauses of at least 100 ms per user.
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_rate_starts_users_gradually() {
+    let server = common::server(Duration::ZERO).await;
+    let started = Instant::now();
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--users", "4", "--loops", "1", "--spawn-rate", "10"],
+    )
+    .await;
+
+    assert_eq!(report.figures.requests.pass, 4);
+    // The fourth user starts 300 ms after the first.
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeline_has_an_interval_per_second_with_an_all_row() {
+    let server = common::server(Duration::from_millis(50)).await;
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--users", "2", "--duration", "2500ms"],
+    )
+    .await;
+
+    assert!(report.intervals.len() >= 3, "{}", report.intervals.len());
+    let counted: u64 = report.intervals.iter().map(|i| i.all().total).sum();
+    assert_eq!(counted, report.figures.requests.total);
+    assert_eq!(report.intervals[0].rows[0].name, "json");
+}
