@@ -149,10 +149,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_idle_generator_is_not_suspect() {
+    async fn an_idle_runtime_shows_no_scheduler_lag() {
         let check = SelfCheck::start();
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let report = check.finish(1, Duration::from_millis(200));
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        // Other tests share this process's CPU time, so only the lag rule is judged here.
+        let report = check.finish(usize::MAX / 1000, Duration::from_millis(200));
         assert!(!report.suspect, "{:?}", report.notes);
+        assert!(report.cpu_percent.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_blocked_runtime_is_suspect() {
+        let check = SelfCheck::start();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Block the only thread for far longer than the measured latency.
+        std::thread::sleep(Duration::from_millis(300));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let report = check.finish(usize::MAX / 1000, Duration::from_millis(1));
+        assert!(report.suspect);
+        assert!(report.notes[0].contains("scheduler lag"), "{:?}", report.notes);
     }
 }
