@@ -167,6 +167,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let report = check.finish(usize::MAX / 1000, Duration::from_millis(1));
         assert!(report.suspect);
-        assert!(report.notes[0].contains("scheduler lag"), "{:?}", report.notes);
+        assert!(
+            report.notes[0].contains("scheduler lag"),
+            "{:?}",
+            report.notes
+        );
     }
 }

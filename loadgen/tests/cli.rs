@@ -1,0 +1,192 @@
+//! The binary: exit codes (0 ok, 1 threshold breached, 2 usage or configuration error), plain
+//! output when stdout is not a terminal, and Ctrl-C / SIGTERM that still print and write the
+//! final statistics.
+
+mod common;
+
+use std::{process::Stdio, time::Duration};
+
+async fn output(args: &[&str]) -> std::process::Output {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        common::binary().args(args).output(),
+    )
+    .await
+    .expect("loadgen finishes")
+    .expect("loadgen runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_and_configuration_errors_exit_2_with_one_line() {
+    for args in [
+        &["json", "--users", "0"][..],
+        &["json", "--threshold", "p99<250"],
+        &["json", "--wait", "5"],
+        &["json", "--url", "ftp://127.0.0.1/json"],
+        &["json", "--rate", "10", "--loops", "2"],
+        &["json", "--no-such-flag"],
+    ] {
+        let out = output(args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thresholds_that_hold_exit_0_and_a_breach_exits_1_naming_it() {
+    let server = common::server(Duration::ZERO).await;
+    let url = server.url("/json");
+    let base = ["json", "--url", &url, "--users", "2", "--loops", "5"];
+
+    let ok = output(
+        &[
+            &base[..],
+            &[
+                "--threshold",
+                "p99<10s",
+                "--threshold",
+                "fail_rate<0.01",
+                "--threshold",
+                "json:requests>=10",
+            ],
+        ]
+        .concat(),
+    )
+    .await;
+    let breach = output(
+        &[
+            &base[..],
+            &["--threshold", "p99<10s", "--threshold", "rps>100000000"],
+        ]
+        .concat(),
+    )
+    .await;
+    let unknown = output(&[&base[..], &["--threshold", "read:p95<50ms"]].concat()).await;
+
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert_eq!(breach.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&breach.stderr);
+    assert!(
+        stderr.contains("threshold breached: rps>100000000"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("p99<10s"), "{stderr}");
+    assert!(String::from_utf8_lossy(&breach.stdout).contains("BREACH rps>100000000"));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("`read`"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_to_a_pipe_keeps_the_articles_lines_and_no_control_characters() {
+    let server = common::server(Duration::from_millis(20)).await;
+
+    let out = output(&[
+        "json",
+        "--url",
+        &server.url("/json"),
+        "--users",
+        "2",
+        "--duration",
+        "2200ms",
+        "--report-every",
+        "1s",
+    ])
+    .await;
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.lines().filter(|l| l.starts_with("[")).count() >= 2,
+        "{stdout}"
+    );
+    assert!(stdout.contains("-----Test Statistics-----"));
+    let total = stdout
+        .lines()
+        .find(|l| l.starts_with("Total requests: "))
+        .expect("total line");
+    assert!(total.ends_with("fail: 0, exception: 0"), "{total}");
+    assert!(stdout.contains("For pass requests:"));
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("Request per Second - mean: "))
+    );
+    let tpr = stdout
+        .lines()
+        .find(|l| l.starts_with("Time per Request - mean: "))
+        .expect("tpr");
+    assert!(
+        tpr.contains(", min: 0.0") && tpr.contains(", max: 0.0"),
+        "{tpr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_the_users_then_prints_and_writes_the_report() {
+    interrupt("INT", "sigint").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_does_the_same() {
+    interrupt("TERM", "sigterm").await;
+}
+
+async fn interrupt(signal: &str, name: &str) {
+    let server = common::server(Duration::from_millis(50)).await;
+    let dir = common::temp_dir(name);
+    let json = dir.join("report.json");
+    let child = common::binary()
+        .args([
+            "json",
+            "--url",
+            &server.url("/json"),
+            "--users",
+            "4",
+            "--quiet",
+            "--json-out",
+        ])
+        .arg(&json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("loadgen starts");
+    let pid = child.id().expect("running").to_string();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("loadgen stops after the signal")
+        .expect("loadgen ran");
+
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Total requests: "));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).unwrap();
+    assert_eq!(report["stopped_by"], "signal");
+    assert!(
+        report["requests"]["total"].as_u64().unwrap() > 10,
+        "{}",
+        report["requests"]
+    );
+}

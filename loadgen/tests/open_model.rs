@@ -1,0 +1,82 @@
+//! The open model: arrivals at a constant rate whatever the server does, and latency corrected
+//! for coordinated omission.
+
+mod common;
+
+use std::time::Duration;
+
+use shared::delay::DelaySpec;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrected_latency_shows_a_stall_that_uncorrected_latency_hides() {
+    let server = common::server(Duration::ZERO).await;
+    let state = server.state.clone();
+    // One second into the run, the server answers the requests arriving in the next 100 ms after
+    // a full second: the single user is stuck on one of them while 200 arrivals fall due.
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        state.delay.set(DelaySpec::Fixed(Duration::from_secs(1)));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        state.delay.set(DelaySpec::Fixed(Duration::ZERO));
+    });
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--rate", "200", "--max-users", "1", "--duration", "3s"],
+    )
+    .await;
+
+    let plain = &report.figures.latency_ms;
+    let corrected = report
+        .figures
+        .latency_corrected_ms
+        .as_ref()
+        .expect("open model");
+    // About 600 requests; one took a second. Uncorrected, that is a single outlier above p99.
+    assert!(plain.count > 300, "{} requests", plain.count);
+    assert!(
+        plain.max >= 900.0,
+        "the stalled request itself: {} ms",
+        plain.max
+    );
+    assert!(plain.p99 < 250.0, "uncorrected p99 {} ms", plain.p99);
+    // Corrected, the ~200 arrivals that waited behind it carry up to a second each.
+    assert!(corrected.p99 > 700.0, "corrected p99 {} ms", corrected.p99);
+    assert!(corrected.p90 > plain.p90);
+    let open = report.open_model.expect("open figures");
+    assert!(open.late > 100, "{open:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrivals_that_no_user_could_start_are_dropped() {
+    let server = common::server(Duration::from_millis(200)).await;
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--rate", "100", "--max-users", "1", "--duration", "1s"],
+    )
+    .await;
+
+    let open = report.open_model.expect("open figures");
+    // One user at 200 ms per request starts about 5 of the ~100 arrivals due.
+    assert!((90..=110).contains(&open.scheduled), "{open:?}");
+    assert!(open.started <= 8, "{open:?}");
+    assert_eq!(open.dropped, open.scheduled - open.started);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_server_gets_the_requested_rate() {
+    let server = common::server(Duration::ZERO).await;
+
+    let report = common::run_json(
+        &server.url("/json"),
+        &["--rate", "50", "--max-users", "4", "--duration", "2s"],
+    )
+    .await;
+
+    // 2 s at 50/s: 100 arrivals (the one due at exactly 2 s is not started).
+    let total = report.figures.requests.total;
+    assert!((95..=101).contains(&total), "{total}");
+    let open = report.open_model.expect("open figures");
+    assert!(open.dropped <= 2, "{open:?}");
+}

@@ -1,0 +1,137 @@
+//! `--json-out`, `--csv-out` and `--html-out`: the JSON follows the committed schema, the CSV has
+//! one row per interval per request name, the HTML is one self-contained page with its charts.
+
+mod common;
+
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_files_are_written_and_follow_their_contracts() {
+    let server = common::server(Duration::from_millis(10)).await;
+    let dir = common::temp_dir("files");
+    let (json, csv, html) = (dir.join("r.json"), dir.join("r.csv"), dir.join("r.html"));
+
+    let out = common::binary()
+        .args([
+            "json",
+            "--url",
+            &server.url("/json"),
+            "--users",
+            "3",
+            "--duration",
+            "2500ms",
+        ])
+        .args(["--quiet", "--threshold", "p99<5s", "--json-out"])
+        .arg(&json)
+        .arg("--csv-out")
+        .arg(&csv)
+        .arg("--html-out")
+        .arg(&html)
+        .output()
+        .await
+        .expect("loadgen runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // JSON: valid against fixtures/report.schema.json, with the fields the issue names.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/report.schema.json"
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    for field in ["min", "mean", "p50", "p90", "p95", "p99", "p999", "max"] {
+        assert!(
+            report["latency_ms"][field].as_f64().unwrap() >= 10.0,
+            "{field}"
+        );
+    }
+    assert_eq!(report["endpoints"][0]["name"], "json");
+    assert!(report["endpoints"][0]["histogram"].as_str().unwrap().len() > 20);
+    assert_eq!(report["thresholds"][0]["passed"], true);
+
+    // CSV: a header, then (request names + `all`) rows per interval.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("start_s,end_s,name,total,pass,")
+    );
+    let rows: Vec<&str> = lines.collect();
+    let intervals = report["intervals"].as_array().unwrap().len();
+    assert!(intervals >= 3);
+    assert_eq!(rows.len(), intervals * 2);
+    assert!(rows.iter().all(|r| r.split(',').count() == 20), "{rows:?}");
+
+    // HTML: one page, inline SVG charts, tables, nothing fetched from the network.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!doctype html>"));
+    assert_eq!(page.matches("<svg").count(), 4);
+    assert!(page.matches("<polyline").count() >= 10);
+    for heading in [
+        "Requests per second",
+        "Latency percentiles over time",
+        "Outcomes per interval",
+    ] {
+        assert!(page.contains(heading), "{heading}");
+    }
+    assert!(page.contains("Total requests: "));
+    assert!(page.contains("<td>json</td>"));
+    for remote in ["<script", "<link", "src=", "@import", "https://"] {
+        assert!(!page.contains(remote), "{remote}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_model_report_adds_corrected_latency_and_its_chart_line() {
+    let server = common::server(Duration::ZERO).await;
+    let dir = common::temp_dir("open-files");
+    let (json, html) = (dir.join("r.json"), dir.join("r.html"));
+
+    let out = common::binary()
+        .args([
+            "json",
+            "--url",
+            &server.url("/json"),
+            "--rate",
+            "100",
+            "--duration",
+            "1500ms",
+        ])
+        .args(["--quiet", "--json-out"])
+        .arg(&json)
+        .arg("--html-out")
+        .arg(&html)
+        .output()
+        .await
+        .expect("loadgen runs");
+    assert_eq!(out.status.code(), Some(0));
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/report.schema.json"
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    assert!(jsonschema::is_valid(&schema, &report));
+    assert!(report["latency_corrected_ms"]["p99"].is_number());
+    assert_eq!(report["workload"]["model"], "open");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("corrected p99") && page.contains("Open model"));
+}
