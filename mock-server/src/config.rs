@@ -13,6 +13,8 @@ use shared::{
     duration::{duration_arg, parse_duration},
 };
 
+use crate::faults::{DEFAULT_JOURNAL_SIZE, FaultConfig, FaultSpec};
+
 /// Where the server listens unless told otherwise (the second article's port).
 pub const DEFAULT_BIND: &str = "127.0.0.1:8020";
 /// Largest request body accepted: 64 KiB.
@@ -64,6 +66,26 @@ pub struct Cli {
     #[arg(long, env = "MOCK_BODY_LIMIT", value_name = "SIZE", value_parser = parse_size)]
     pub body_limit: Option<usize>,
 
+    /// Switch a fault of the catalogue on: `NAME[:key=value,...]`, e.g.
+    /// `shared-identity:window=2ms,barrier=20`; repeatable (`MOCK_FAULTS` takes a `;`-separated
+    /// list). `mock-server faults` lists them [default: none]
+    #[arg(
+        long = "fault",
+        env = "MOCK_FAULTS",
+        value_name = "NAME[:k=v,...]",
+        value_delimiter = ';',
+        value_parser = parse_fault
+    )]
+    pub faults: Vec<FaultSpec>,
+
+    /// Name the faults that fired on a response in its `x-racebench-faults` header
+    #[arg(long, env = "MOCK_FAULT_HEADER")]
+    pub fault_header: bool,
+
+    /// Entries kept by the fault journal (`GET /__admin/journal`), a ring buffer [default: 10000]
+    #[arg(long, env = "MOCK_JOURNAL_SIZE", value_name = "N")]
+    pub journal_size: Option<usize>,
+
     /// TOML file with the same keys as these flags (see `fixtures/`); flags win over the file
     #[arg(long, env = "MOCK_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -74,6 +96,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API (the default when no subcommand is given)
     Serve,
+    /// Print the fault catalogue: each fault, what it does, its parameters and their defaults
+    Faults,
 }
 
 /// The `--config` file: the same keys as the flags, all optional, unknown keys refused.
@@ -86,6 +110,10 @@ pub struct FileConfig {
     pub token_ttl: Option<String>,
     pub admin_token: Option<String>,
     pub body_limit: Option<SizeValue>,
+    /// `fault = ["shared-identity:window=2ms", "bola"]`
+    pub fault: Option<Vec<String>>,
+    pub fault_header: Option<bool>,
+    pub journal_size: Option<usize>,
 }
 
 /// A size in a TOML file: a number of bytes or a string with a unit.
@@ -106,6 +134,8 @@ pub struct Config {
     pub token_ttl: Duration,
     pub admin_token: Option<String>,
     pub body_limit: usize,
+    /// Faults switched on at start, the header switch and the journal size.
+    pub faults: FaultConfig,
 }
 
 impl Default for Config {
@@ -117,6 +147,7 @@ impl Default for Config {
             token_ttl: DEFAULT_TOKEN_TTL,
             admin_token: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -180,6 +211,24 @@ impl Cli {
             }
             (None, None) => defaults.body_limit,
         };
+        let faults = if !self.faults.is_empty() {
+            self.faults
+        } else {
+            file.fault
+                .unwrap_or_default()
+                .iter()
+                .map(|text| text.parse::<FaultSpec>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| value_error("fault", e.to_string()))?
+        };
+        let faults = FaultConfig {
+            enabled: faults,
+            header: self.fault_header || file.fault_header.unwrap_or(false),
+            journal_size: self
+                .journal_size
+                .or(file.journal_size)
+                .unwrap_or(DEFAULT_JOURNAL_SIZE),
+        };
         if token_ttl < Duration::from_secs(1) {
             return Err(ConfigError::TokenTtl);
         }
@@ -199,6 +248,7 @@ impl Cli {
                 .or(file.admin_token)
                 .filter(|s| !s.is_empty()),
             body_limit,
+            faults,
         })
     }
 }
@@ -212,6 +262,11 @@ fn load_file(path: &PathBuf) -> Result<FileConfig, ConfigError> {
         path: path.clone(),
         message: e.message().to_owned(),
     })
+}
+
+fn parse_fault(text: &str) -> Result<FaultSpec, String> {
+    text.parse()
+        .map_err(|e: crate::faults::SpecError| e.to_string())
 }
 
 fn parse_delay(text: &str) -> Result<DelaySpec, String> {
@@ -276,6 +331,58 @@ mod tests {
         assert_eq!(config.delay, DelaySpec::Fixed(Duration::from_millis(5)));
         assert_eq!(config.body_limit, 1024);
         assert_eq!(config.token_ttl, DEFAULT_TOKEN_TTL);
+    }
+
+    #[test]
+    fn faults_come_from_flags_or_the_file() {
+        let cli = Cli::try_parse_from([
+            "mock-server",
+            "--fault",
+            "shared-identity:window=2ms",
+            "--fault",
+            "bola;racy-id",
+            "--fault-header",
+        ])
+        .unwrap();
+        let config = cli.into_config().unwrap();
+        let names: Vec<&str> = config.faults.enabled.iter().map(|s| s.id.name()).collect();
+        assert_eq!(names, ["shared-identity", "bola", "racy-id"]);
+        assert_eq!(
+            config.faults.enabled[0].params.window,
+            Duration::from_millis(2)
+        );
+        assert!(config.faults.header);
+        assert_eq!(config.faults.journal_size, DEFAULT_JOURNAL_SIZE);
+
+        let dir = std::env::temp_dir().join(format!("mock-config-faults-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            "fault = [\"stale-read:lag=50ms\"]\nfault-header = true\njournal-size = 5\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from(["mock-server", "--config", path.to_str().unwrap()]).unwrap();
+        let config = cli.into_config().unwrap();
+        assert_eq!(
+            config.faults.enabled[0].params.lag,
+            Duration::from_millis(50)
+        );
+        assert!(config.faults.header);
+        assert_eq!(config.faults.journal_size, 5);
+
+        std::fs::write(&path, "fault = [\"no-such-fault\"]\n").unwrap();
+        let cli = Cli::try_parse_from(["mock-server", "--config", path.to_str().unwrap()]).unwrap();
+        let error = cli.into_config().unwrap_err().to_string();
+        assert!(error.contains("unknown fault `no-such-fault`"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_fault_flag_is_a_usage_error() {
+        let error = Cli::try_parse_from(["mock-server", "--fault", "racy-id:window=soon"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("bad `window` value"), "{error}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! mock-server: the two articles' APIs (`/json` with an injected delay; register, token and per-user
-//! cities), a ground-truth admin API, and (with its own issue) a catalogue of deliberate race faults.
+//! cities), a ground-truth admin API, and a catalogue of deliberate race faults.
 //!
 //! The library holds everything; `main.rs` only parses the CLI and calls [`run`]. Tests build the
 //! router with [`app`] (for `oneshot`) or start a real server on port 0 with `testing::spawn`.
@@ -11,6 +11,8 @@
 //! - [`auth`]: password hashing, JWT issue/verify, the `AuthUser` extractor.
 //! - [`delay`]: the `/json` delay distribution, swappable at run time.
 //! - [`metrics`]: requests per route and status.
+//! - [`faults`]: the race-condition fault catalogue, one module per family (bug beside its fix),
+//!   and the ground-truth journal.
 //! - [`error`], [`extract`]: `ApiError` and the extractors that reject with it.
 //! - [`routes`]: handlers, one module per resource.
 //! - `testing` (feature `testing`): an in-process server for other crates' tests.
@@ -20,6 +22,7 @@ pub mod config;
 pub mod delay;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -68,6 +71,11 @@ pub fn app(state: AppState) -> Router {
             "/config",
             get(admin::admin_config_show).put(admin::admin_config_update),
         )
+        .route(
+            "/faults",
+            get(admin::admin_faults_show).put(admin::admin_faults_update),
+        )
+        .route("/journal", get(admin::admin_journal))
         .method_not_allowed_fallback(routes::method_not_allowed)
         .route_layer(from_fn_with_state(state.clone(), admin::guard));
     Router::new()
@@ -76,6 +84,10 @@ pub fn app(state: AppState) -> Router {
         .nest(paths::ADMIN, admin)
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(faults::FaultLayer::new(
+            state.faults.clone(),
+            state.tokens.clone(),
+        ))
         .layer(metrics::TrackLayer {
             metrics: state.metrics.clone(),
         })
@@ -97,6 +109,13 @@ pub async fn run(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    // Requests a fault holds (a barrier, the starved pool) would keep graceful shutdown waiting
+    // forever: release them once shutdown starts.
+    let faults = state.faults.clone();
+    let shutdown = async move {
+        shutdown.await;
+        faults.shut_down();
+    };
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -5,11 +5,18 @@ use std::{
     process::ExitCode,
 };
 
-use mock_server::{AppState, config::Cli};
+use mock_server::{
+    AppState,
+    config::{Cli, Command},
+};
 use shared::cli::{exit_usage, parse_or_exit};
 
 fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
+    if let Some(Command::Faults) = cli.command {
+        print!("{}", mock_server::faults::catalogue::describe());
+        return ExitCode::SUCCESS;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -4,7 +4,9 @@ use std::time::Instant;
 
 use axum::extract::FromRef;
 
-use crate::{auth::Tokens, config::Config, delay::Delay, metrics::Metrics, store::Store};
+use crate::{
+    auth::Tokens, config::Config, delay::Delay, faults::Faults, metrics::Metrics, store::Store,
+};
 
 /// Everything a request may need; each field is itself a handle (`Arc` inside).
 #[derive(Debug, Clone)]
@@ -13,6 +15,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub delay: Delay,
     pub metrics: Metrics,
+    /// The race-condition fault catalogue: switches, per-request decisions, the journal.
+    pub faults: Faults,
     pub admin_token: Option<std::sync::Arc<str>>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
@@ -21,14 +25,17 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: &Config) -> Self {
+        let store = Store::default();
+        let started = Instant::now();
         Self {
-            store: Store::default(),
+            faults: Faults::new(&config.faults, store.clone(), started),
+            store,
             tokens: Tokens::new(config.jwt_secret.as_deref(), config.token_ttl),
             delay: Delay::new(config.delay),
             metrics: Metrics::default(),
             admin_token: config.admin_token.as_deref().map(Into::into),
             body_limit: config.body_limit,
-            started: Instant::now(),
+            started,
         }
     }
 }

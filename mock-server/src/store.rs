@@ -8,11 +8,13 @@
 //! guard is how deadlocks start). Where a method touches two maps it copies out, drops the guard,
 //! then takes the next.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use dashmap::{DashMap, mapref::entry::Entry};
 use shared::api::{City, Page};
 use uuid::Uuid;
+
+use crate::faults::FaultId;
 
 /// A registered account.
 #[derive(Debug, Clone)]
@@ -22,11 +24,27 @@ pub struct User {
     pub password: crate::auth::PasswordHash,
 }
 
-/// A stored city and its owner.
+/// A stored city, its owner, and who wrote its content.
 #[derive(Debug, Clone)]
 pub struct CityRecord {
     pub owner: Uuid,
+    /// Who wrote the current content: the owner, unless a fault let another user write it.
+    pub author: Uuid,
+    /// The fault under which `author` wrote into `owner`'s city, when they differ.
+    pub via: Option<FaultId>,
     pub city: City,
+}
+
+impl CityRecord {
+    /// A city written by its own owner.
+    pub fn own(owner: Uuid, city: City) -> Self {
+        Self {
+            owner,
+            author: owner,
+            via: None,
+            city,
+        }
+    }
 }
 
 /// Handle to the shared store.
@@ -78,19 +96,16 @@ impl Store {
         self.shared.emails.contains_key(&email.to_ascii_lowercase())
     }
 
-    /// Inserts a user without the uniqueness check: the racy "insert" half. Only fault code uses
-    /// it; the last writer of an email wins the email index.
-    pub fn insert_user_unchecked(&self, email: &str, password: crate::auth::PasswordHash) -> User {
-        let user = User {
-            id: Uuid::new_v4(),
-            email: email.to_owned(),
-            password,
-        };
-        self.shared.users.insert(user.id, user.clone());
-        self.shared
+    /// Inserts (or overwrites) an account row and points its email at it, without the uniqueness
+    /// check: the racy "insert" half. Only fault code uses it. Returns the row it overwrote and
+    /// the account the email pointed at before, if any.
+    pub fn insert_user_unchecked(&self, user: User) -> (Option<User>, Option<Uuid>) {
+        let overwritten = self.shared.users.insert(user.id, user.clone());
+        let previous = self
+            .shared
             .emails
-            .insert(email.to_ascii_lowercase(), user.id);
-        user
+            .insert(user.email.to_ascii_lowercase(), user.id);
+        (overwritten, previous)
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<User> {
@@ -109,10 +124,129 @@ impl Store {
     /// Stores `city` for `owner` and appends it to the owner's list.
     pub fn insert_city(&self, owner: Uuid, city: City) {
         let id = city.id.clone();
+        self.insert_city_record(CityRecord::own(owner, city));
+        self.push_city_id(owner, id);
+    }
+
+    /// Stores a city record (not yet in any list).
+    pub fn insert_city_record(&self, record: CityRecord) {
+        self.shared.cities.insert(record.city.id.clone(), record);
+    }
+
+    /// Stores `record` or, if its id exists, overwrites that city's content while keeping its
+    /// owner (an `INSERT ... ON CONFLICT (id) DO UPDATE`), blaming `via` if that makes the content
+    /// someone else's. Returns the record as it was before.
+    pub fn upsert_city_record(
+        &self,
+        mut record: CityRecord,
+        via: Option<FaultId>,
+    ) -> Option<CityRecord> {
+        match self.shared.cities.entry(record.city.id.clone()) {
+            Entry::Occupied(mut slot) => {
+                record.owner = slot.get().owner;
+                record.via = if record.owner == record.author {
+                    None
+                } else {
+                    via
+                };
+                Some(slot.insert(record))
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(record);
+                None
+            }
+        }
+    }
+
+    /// Appends `id` to `owner`'s list, atomically (one entry guard).
+    pub fn push_city_id(&self, owner: Uuid, id: String) {
+        self.shared.owned.entry(owner).or_default().push(id);
+    }
+
+    /// Removes `id` from `owner`'s list, atomically.
+    pub fn remove_city_id(&self, owner: Uuid, id: &str) {
+        if let Some(mut ids) = self.shared.owned.get_mut(&owner) {
+            ids.retain(|owned| owned != id);
+        }
+    }
+
+    /// Writes `owner`'s whole list back as `ids`, like a document store saving the user document:
+    /// cities of the old list that the new one lacks are gone. Returns their ids.
+    pub fn replace_city_ids_of(&self, owner: Uuid, ids: Vec<String>) -> Vec<String> {
+        let keep: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let old = self
+            .shared
+            .owned
+            .insert(owner, ids.clone())
+            .unwrap_or_default();
+        let lost: Vec<String> = old
+            .into_iter()
+            .filter(|id| !keep.contains(id.as_str()))
+            .collect();
+        for id in &lost {
+            self.shared
+                .cities
+                .remove_if(id, |_, record| record.owner == owner);
+        }
+        lost
+    }
+
+    /// The record of city `id` if `owner` owns it.
+    pub fn city_record_of(&self, owner: Uuid, id: &str) -> Option<CityRecord> {
         self.shared
             .cities
-            .insert(id.clone(), CityRecord { owner, city });
-        self.shared.owned.entry(owner).or_default().push(id);
+            .get(id)
+            .filter(|record| record.owner == owner)
+            .map(|record| record.clone())
+    }
+
+    /// A page of `owner`'s city records, oldest first.
+    pub fn city_records_of(&self, owner: Uuid, page: Page) -> Vec<CityRecord> {
+        let ids: Vec<String> = match self.shared.owned.get(&owner) {
+            Some(ids) => ids
+                .iter()
+                .skip(page.offset)
+                .take(page.limit)
+                .cloned()
+                .collect(),
+            None => return Vec::new(),
+        };
+        ids.iter()
+            .filter_map(|id| self.city_record_of(owner, id))
+            .collect()
+    }
+
+    /// Renames city `id` to `name`, written by `author`; with `owner` given, only if that user
+    /// owns it. Returns the record before and after.
+    pub fn rename_city_record(
+        &self,
+        id: &str,
+        owner: Option<Uuid>,
+        name: &str,
+        author: Uuid,
+        via: Option<FaultId>,
+    ) -> Option<(CityRecord, CityRecord)> {
+        let mut record = self
+            .shared
+            .cities
+            .get_mut(id)
+            .filter(|record| owner.is_none_or(|owner| record.owner == owner))?;
+        let before = record.clone();
+        record.city.name = name.to_owned();
+        record.author = author;
+        record.via = if record.owner == author { None } else { via };
+        Some((before, record.clone()))
+    }
+
+    /// Removes city `id`; with `owner` given, only if that user owns it. The owner's list is left
+    /// to the caller. Returns the removed record.
+    pub fn remove_city_record(&self, id: &str, owner: Option<Uuid>) -> Option<CityRecord> {
+        self.shared
+            .cities
+            .remove_if(id, |_, record| {
+                owner.is_none_or(|owner| record.owner == owner)
+            })
+            .map(|(_, record)| record)
     }
 
     /// The city `id` if `owner` owns it. A city of someone else is `None`, exactly like a missing one.
@@ -161,28 +295,16 @@ impl Store {
 
     /// Renames `owner`'s city `id`; `None` when it is not theirs or does not exist.
     pub fn rename_city(&self, owner: Uuid, id: &str, name: &str) -> Option<City> {
-        let mut record = self
-            .shared
-            .cities
-            .get_mut(id)
-            .filter(|record| record.owner == owner)?;
-        record.city.name = name.to_owned();
-        Some(record.city.clone())
+        self.rename_city_record(id, Some(owner), name, owner, None)
+            .map(|(_, after)| after.city)
     }
 
     /// Deletes `owner`'s city `id`; false when it is not theirs or does not exist.
     pub fn delete_city(&self, owner: Uuid, id: &str) -> bool {
-        if self
-            .shared
-            .cities
-            .remove_if(id, |_, record| record.owner == owner)
-            .is_none()
-        {
+        if self.remove_city_record(id, Some(owner)).is_none() {
             return false;
         }
-        if let Some(mut ids) = self.shared.owned.get_mut(&owner) {
-            ids.retain(|owned| owned != id);
-        }
+        self.remove_city_id(owner, id);
         true
     }
 

@@ -1,4 +1,5 @@
-//! Bodies of the `/__admin` API: health, stats and run-time configuration.
+//! Bodies of the `/__admin` API: health, stats, run-time configuration, the fault catalogue and
+//! the ground-truth journal.
 
 use std::collections::BTreeMap;
 
@@ -34,4 +35,111 @@ pub struct RuntimeConfig {
     /// `lognormal:200ms,0.3`). Absent in a `PUT` means unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<String>,
+}
+
+/// One fault of the catalogue as `GET /__admin/faults` shows it (and `PUT` answers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultView {
+    /// The catalogue name, e.g. `shared-identity`.
+    pub name: String,
+    /// One line: the bug and the real-world pattern it models.
+    pub summary: String,
+    pub enabled: bool,
+    /// Current parameters in the CLI's syntax (`window` = `3ms`, `p` = `1`, `barrier` = `0`); kept
+    /// while the fault is off, so a `GET` shows what an `enable` without parameters would reset.
+    pub params: BTreeMap<String, String>,
+}
+
+/// `GET /__admin/faults`: every fault of the catalogue, in catalogue order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultsView {
+    /// Whether responses carry `x-racebench-faults` naming the faults that fired on them.
+    pub header: bool,
+    pub faults: Vec<FaultView>,
+}
+
+/// `PUT /__admin/faults`: what to switch. Applied all or nothing (a bad entry changes nothing and
+/// answers 422), in this order: `disable`, then `enable`.
+///
+/// ```json
+/// {"enable": ["racy-id:window=3ms,barrier=20"], "disable": ["bola"], "header": true}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsUpdate {
+    /// `NAME[:key=value,...]` as on the command line. Enabling a fault that is on replaces all its
+    /// parameters (unnamed ones return to their defaults) and re-arms its barrier.
+    #[serde(default)]
+    pub enable: Vec<String>,
+    /// Fault names to switch off; `*` switches every fault off.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Turns the `x-racebench-faults` response header on or off; absent means unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+}
+
+/// Name of the response header that lists the faults that fired on a response (with
+/// `--fault-header`), comma-separated.
+pub const FAULTS_HEADER: &str = "x-racebench-faults";
+
+/// Whether a journalled request read or wrote the data it touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessKind {
+    Read,
+    Write,
+}
+
+/// One line of `GET /__admin/journal` (JSON lines): a request on which a fault fired, and what
+/// really happened. This is the ground truth a load test is scored against.
+///
+/// A request on which several faults fired has one entry per fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Increases by one per entry and never restarts, not even at `POST /__admin/reset`, so a
+    /// poller can ask for `?since=SEQ`.
+    pub seq: u64,
+    /// The fault that fired, e.g. `shared-identity`.
+    pub fault: String,
+    pub method: String,
+    /// Route template, e.g. `/api/v1/cities/{id}`.
+    pub route: String,
+    /// The concrete path, e.g. `/api/v1/cities/3`.
+    pub path: String,
+    /// The user the bearer token names (the one who made the request); absent when unauthenticated.
+    pub user: Option<String>,
+    /// The user whose data was read or written: for a read, whoever wrote the data that came back;
+    /// for a write, the account the write landed in. Absent when the fault touched no user data
+    /// (an injected 500).
+    pub owner: Option<String>,
+    pub kind: AccessKind,
+    /// True only when it really happened: the response body carried another user's data (read),
+    /// or the write landed in or overwrote another user's data (write).
+    pub cross_user: bool,
+    /// The city the request touched (for a list, the first foreign city in it).
+    pub city_id: Option<String>,
+    /// Response status; absent when the connection was dropped without a response (`reset`).
+    pub status: Option<u16>,
+    /// One sentence for a person: what the fault did.
+    pub detail: String,
+    /// When the request reached the server, in ms since the server started.
+    pub start_ms: f64,
+    /// When its response head was ready, in ms since the server started (a `slow-body` body keeps
+    /// dribbling after this).
+    pub end_ms: f64,
+    /// `start_ms` as a Unix time in ms.
+    pub start_unix_ms: u64,
+    /// `end_ms` as a Unix time in ms.
+    pub end_unix_ms: u64,
+}
+
+/// Keys of [`Stats::faults`] besides the per-fault fire counts (which use the fault's name).
+pub mod fault_counters {
+    /// Journalled reads whose response carried another user's data.
+    pub const CROSS_USER_READS: &str = "cross_user_reads";
+    /// Journalled writes that landed in or overwrote another user's data.
+    pub const CROSS_USER_WRITES: &str = "cross_user_writes";
+    /// Journal entries pushed out of the ring buffer since the last reset.
+    pub const JOURNAL_DROPPED: &str = "journal_dropped";
 }

@@ -1,25 +1,36 @@
-//! `/__admin`: health, reset, stats and run-time config, behind [`guard`].
+//! `/__admin`: health, reset, stats, run-time config, the fault switches and the fault journal,
+//! behind [`guard`].
 //!
 //! ```text
 //! curl -s localhost:8020/__admin/stats
 //! curl -s -XPUT localhost:8020/__admin/config -H 'content-type: application/json' -d '{"delay":"1s"}'
+//! curl -s localhost:8020/__admin/faults
+//! curl -s -XPUT localhost:8020/__admin/faults -H 'content-type: application/json' \
+//!      -d '{"enable": ["shared-identity:window=2ms"], "disable": ["bola"]}'
+//! curl -s 'localhost:8020/__admin/journal?since=0'
 //! ```
 
 use std::net::SocketAddr;
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
-    http::{StatusCode, request::Parts},
+    http::{StatusCode, header::CONTENT_TYPE, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use serde::Deserialize;
 use shared::{
-    admin::{Health, RuntimeConfig, Stats},
+    admin::{FaultsUpdate, FaultsView, Health, RuntimeConfig, Stats},
     delay::DelaySpec,
 };
 use subtle::ConstantTimeEq;
 
-use crate::{auth::bearer_token, error::ApiError, extract::Json, state::AppState};
+use crate::{
+    auth::bearer_token,
+    error::ApiError,
+    extract::{Json, Query},
+    state::AppState,
+};
 
 /// Lets a request through when it carries the admin token (if one is configured) or, without a
 /// configured token, when it comes from a loopback address.
@@ -65,6 +76,7 @@ pub async fn admin_health(State(state): State<AppState>) -> Json<Health> {
 pub async fn admin_reset(State(state): State<AppState>) -> StatusCode {
     state.store.clear();
     state.metrics.clear();
+    state.faults.reset();
     StatusCode::NO_CONTENT
 }
 
@@ -75,7 +87,7 @@ pub async fn admin_stats(State(state): State<AppState>) -> Json<Stats> {
         cities: state.store.city_count(),
         requests_total,
         requests,
-        faults: Default::default(),
+        faults: state.faults.counters(),
     })
 }
 
@@ -101,4 +113,41 @@ fn runtime_config(state: &AppState) -> RuntimeConfig {
     RuntimeConfig {
         delay: Some(state.delay.spec().to_string()),
     }
+}
+
+pub async fn admin_faults_show(State(state): State<AppState>) -> Json<FaultsView> {
+    Json(state.faults.view())
+}
+
+/// Applies a [`FaultsUpdate`]; takes effect for the next request. 422 on an unknown fault or a bad
+/// parameter, and then nothing changes.
+pub async fn admin_faults_update(
+    State(state): State<AppState>,
+    Json(update): Json<FaultsUpdate>,
+) -> Result<Json<FaultsView>, ApiError> {
+    let view = state
+        .faults
+        .update(&update)
+        .map_err(|e| ApiError::Validation(e.to_string()))?;
+    Ok(Json(view))
+}
+
+/// `?since=SEQ`: only entries after that sequence number.
+#[derive(Debug, Deserialize)]
+pub struct JournalQuery {
+    #[serde(default)]
+    since: u64,
+}
+
+/// The fault journal as JSON lines, oldest first.
+pub async fn admin_journal(
+    State(state): State<AppState>,
+    Query(query): Query<JournalQuery>,
+) -> Result<Response, ApiError> {
+    let mut body = Vec::new();
+    for entry in state.faults.journal(query.since) {
+        serde_json::to_writer(&mut body, &entry).map_err(|e| ApiError::Internal(e.into()))?;
+        body.push(b'\n');
+    }
+    Ok(([(CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }

@@ -28,8 +28,11 @@ pub async fn auth_register(
     let email = validate_email(&request.email)?;
     validate_password(&request.password)?;
     let user = state
-        .store
+        .faults
+        .request()
+        .registration()
         .register(email, PasswordHash::new(&request.password))
+        .await
         .map_err(|_| ApiError::EmailTaken(email.to_owned()))?;
     let body = Envelope::new(UserOut {
         id: user.id.to_string(),
@@ -43,9 +46,10 @@ pub async fn auth_token(
     JsonOrForm(request): JsonOrForm<TokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let user = state
-        .store
-        .user_by_email(request.username.trim())
-        .filter(|user| user.password.verify(&request.password))
+        .faults
+        .request()
+        .registration()
+        .login(request.username.trim(), &request.password)
         .ok_or(ApiError::BadCredentials)?;
     Ok(Json(TokenResponse {
         access_token: state.tokens.issue(user.id)?,

@@ -4,6 +4,10 @@
 //! belongs to someone else answers 404 exactly like one that does not exist: the API never reveals
 //! that an id is taken.
 //!
+//! Each step that a fault of the catalogue can break goes through that fault family's entry point
+//! (`faults.identity().resolve(..)`, `faults.ids().create(..)`, ...). With the fault off the entry
+//! point is the correct code; see `crate::faults` for each buggy twin.
+//!
 //! ```text
 //! curl -s -XPOST localhost:8020/api/v1/cities -H "authorization: Bearer $T" \
 //!      -H 'content-type: application/json' -d '{"name":"Lisbon"}'
@@ -12,7 +16,6 @@
 use axum::{extract::State, http::StatusCode};
 use shared::api::{City, CityIn, Envelope, Page};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
-use uuid::Uuid;
 
 use crate::{
     auth::AuthUser,
@@ -30,13 +33,15 @@ pub async fn cities_create(
     Json(input): Json<CityIn>,
 ) -> Result<(StatusCode, Json<Envelope<City>>), ApiError> {
     let name = validate_name(&input.name)?;
-    let city = City {
-        id: Uuid::new_v4().to_string(),
-        name: name.to_owned(),
-        created_at: now_rfc3339(),
-    };
-    state.store.insert_city(user.id, city.clone());
-    Ok((StatusCode::CREATED, Json(Envelope::new(city))))
+    let faults = state.faults.request();
+    let _connection = faults.pool().connection().await?;
+    let acting = faults.identity().resolve(user).await;
+    let record = faults.ids().create(acting, name, now_rfc3339()).await;
+    let id = &record.city.id;
+    faults.identity().wrote(acting, id);
+    faults.lists().append(acting.id, id).await;
+    faults.replication().wrote(id, None);
+    Ok((StatusCode::CREATED, Json(Envelope::new(record.city))))
 }
 
 pub async fn cities_show(
@@ -44,11 +49,19 @@ pub async fn cities_show(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<City>>, ApiError> {
-    let city = state
-        .store
-        .city_of(user.id, &id)
+    let faults = state.faults.request();
+    let _connection = faults.pool().connection().await?;
+    let acting = faults.identity().resolve(user).await;
+    let record = faults
+        .cache()
+        .show(async {
+            let primary = faults.authz().city(acting, &id).await;
+            faults.replication().read(acting, &id, primary).await
+        })
+        .await
         .ok_or(ApiError::NotFound("City"))?;
-    Ok(Json(Envelope::new(city)))
+    faults.served(user.id, [&record]);
+    Ok(Json(Envelope::new(record.city)))
 }
 
 pub async fn cities_index(
@@ -62,7 +75,19 @@ pub async fn cities_index(
             Page::MAX_LIMIT
         )));
     }
-    Ok(Json(Envelope::new(state.store.cities_of(user.id, page))))
+    let faults = state.faults.request();
+    let _connection = faults.pool().connection().await?;
+    let acting = faults.identity().resolve(user).await;
+    let records = faults
+        .cache()
+        .index(async {
+            let records = state.store.city_records_of(acting.id, page);
+            faults.replication().list(records)
+        })
+        .await;
+    faults.served(user.id, &records);
+    let cities = records.into_iter().map(|record| record.city).collect();
+    Ok(Json(Envelope::new(cities)))
 }
 
 pub async fn cities_update(
@@ -72,11 +97,17 @@ pub async fn cities_update(
     Json(input): Json<CityIn>,
 ) -> Result<Json<Envelope<City>>, ApiError> {
     let name = validate_name(&input.name)?;
-    let city = state
-        .store
-        .rename_city(user.id, &id, name)
+    let faults = state.faults.request();
+    let _connection = faults.pool().connection().await?;
+    let acting = faults.identity().resolve(user).await;
+    let (before, after) = faults
+        .authz()
+        .rename(acting, &id, name)
+        .await
         .ok_or(ApiError::NotFound("City"))?;
-    Ok(Json(Envelope::new(city)))
+    faults.identity().wrote(acting, &id);
+    faults.replication().wrote(&id, Some(before));
+    Ok(Json(Envelope::new(after.city)))
 }
 
 pub async fn cities_delete(
@@ -84,11 +115,18 @@ pub async fn cities_delete(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.delete_city(user.id, &id) {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("City"))
-    }
+    let faults = state.faults.request();
+    let _connection = faults.pool().connection().await?;
+    let acting = faults.identity().resolve(user).await;
+    let removed = faults
+        .authz()
+        .delete(acting, &id)
+        .await
+        .ok_or(ApiError::NotFound("City"))?;
+    faults.identity().wrote(acting, &id);
+    faults.lists().remove(removed.owner, &id).await;
+    faults.replication().wrote(&id, Some(removed));
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn validate_name(name: &str) -> Result<&str, ApiError> {

@@ -1,0 +1,102 @@
+//! `shared-identity`: the second article's bug. A process-wide access-control object (a FastAPI
+//! dependency built once and shared, a Spring singleton bean with a field, a module-level
+//! "current user" variable) stores the caller's id on itself, awaits (the window, standing in for
+//! a database round trip), then returns what it stored. Between the store and the return another
+//! request stores its own id, so the first request goes on acting as someone else: cities are
+//! created in another user's account and reads return another user's cities.
+//!
+//! The fix, [`resolve_scoped`]: the user belongs to the request. Here the `AuthUser` extractor
+//! already is that, so the correct twin simply uses it.
+
+use std::sync::Mutex;
+
+use uuid::Uuid;
+
+use super::{FaultId, Fire, Request};
+use crate::{auth::AuthUser, faults::Active};
+
+/// Who a request acts as: `user` is the caller (the token), `id` is whose data the handler
+/// touches. They differ only when the shared identity was overwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acting {
+    pub user: Uuid,
+    pub id: Uuid,
+}
+
+impl Acting {
+    /// A caller acting as themselves.
+    pub fn own(user: Uuid) -> Self {
+        Self { user, id: user }
+    }
+
+    /// The fault to blame for what this caller writes into `id`'s data, if it is not theirs.
+    pub fn via(&self) -> Option<FaultId> {
+        (self.user != self.id).then_some(FaultId::SharedIdentity)
+    }
+}
+
+/// The one access-control object of the process: its "current user" field is the bug.
+#[derive(Debug, Default)]
+pub struct AccessControl {
+    current_user: Mutex<Option<Uuid>>,
+}
+
+/// The `shared-identity` entry points of a request.
+#[derive(Debug)]
+pub struct Identity<'a>(pub(super) &'a Request<'a>);
+
+impl Identity<'_> {
+    /// Resolves the user the handler acts as.
+    pub async fn resolve(&self, user: AuthUser) -> Acting {
+        let request = self.0;
+        let Some(active) = request.firing(FaultId::SharedIdentity) else {
+            return resolve_scoped(user);
+        };
+        let id = resolve_shared(&request.faults.shared.access_control, user, active).await;
+        if id != user.id
+            && let Some(scope) = &request.scope
+        {
+            let mut fire = Fire::new(
+                FaultId::SharedIdentity,
+                scope.kind(),
+                format!("resolved as user {id}; nothing of theirs was sent or written"),
+            );
+            fire.user = Some(user.id);
+            fire.owner = Some(id);
+            request.fire(fire);
+        }
+        Acting { user: user.id, id }
+    }
+
+    /// Reports a write the handler made as `acting` into city `city_id`: a cross-user write when
+    /// the request was acting as someone else.
+    pub fn wrote(&self, acting: Acting, city_id: &str) {
+        if acting.user != acting.id {
+            self.0.wrote(
+                FaultId::SharedIdentity,
+                Some(acting.user),
+                acting.id,
+                Some(city_id),
+            );
+        }
+    }
+}
+
+/// Correct twin: the identity is the request's own.
+fn resolve_scoped(user: AuthUser) -> Acting {
+    Acting::own(user.id)
+}
+
+/// The bug: store on the shared object, await, read back whatever is there now.
+async fn resolve_shared(control: &AccessControl, user: AuthUser, active: &Active) -> Uuid {
+    *control
+        .current_user
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some(user.id);
+    active.pause().await;
+    control
+        .current_user
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or(user.id)
+}

@@ -1,0 +1,150 @@
+//! The tower layer that gives a request its fault scope while some fault is on, applies the
+//! generic faults around the handler, commits what fired to the journal and, with
+//! `--fault-header`, names it in `x-racebench-faults`.
+//!
+//! A hand-written `Service` rather than `middleware::from_fn`: with every fault off, `call` does
+//! one `ArcSwap` load and forwards the inner future as is (`Either::Left`), no boxing, no clone.
+
+use std::{
+    convert::Infallible,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use axum::{
+    extract::{MatchedPath, Request},
+    http::{HeaderValue, header::AUTHORIZATION},
+    response::Response,
+};
+use futures::future::{BoxFuture, Either};
+use shared::{admin::FAULTS_HEADER, paths};
+use tower::{Layer, Service};
+
+use super::{Faults, Settings, generic, scope::Scope};
+use crate::auth::Tokens;
+
+/// Wraps every route with the fault scope.
+#[derive(Debug, Clone)]
+pub struct FaultLayer {
+    faults: Faults,
+    tokens: Arc<Tokens>,
+}
+
+impl FaultLayer {
+    pub fn new(faults: Faults, tokens: Tokens) -> Self {
+        Self {
+            faults,
+            tokens: Arc::new(tokens),
+        }
+    }
+}
+
+impl<S> Layer<S> for FaultLayer {
+    type Service = FaultService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FaultService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FaultService<S> {
+    inner: S,
+    layer: FaultLayer,
+}
+
+impl<S> Service<Request> for FaultService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let Some(settings) = self.layer.faults.active() else {
+            return Either::Left(self.inner.call(request));
+        };
+        if request.uri().path().starts_with(paths::ADMIN) {
+            return Either::Left(self.inner.call(request));
+        }
+        // The inner service was polled ready; keep that one and leave a fresh clone behind.
+        let fresh = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, fresh);
+        Either::Right(Box::pin(serve(
+            self.layer.clone(),
+            settings,
+            inner,
+            request,
+        )))
+    }
+}
+
+async fn serve<S>(
+    layer: FaultLayer,
+    settings: Arc<Settings>,
+    mut inner: S,
+    request: Request,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(unmatched)", MatchedPath::as_str)
+        .to_owned();
+    let uri = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |pq| pq.as_str().to_owned(),
+    );
+    let bearer = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .map(|(_, token)| token.trim().to_owned());
+    let scope = Arc::new(Scope::new(
+        settings,
+        request.method().as_str().to_owned(),
+        route,
+        uri,
+    ));
+    let generic = generic::applies(&scope.route);
+    let injected = if generic {
+        generic::before(&scope).await
+    } else {
+        None
+    };
+    let response = match injected {
+        Some(response) => response,
+        None => super::scope::run(scope.clone(), inner.call(request)).await?,
+    };
+    let (mut response, status) = if generic {
+        generic::after(&scope, response).await
+    } else {
+        let status = response.status().as_u16();
+        (response, Some(status))
+    };
+    if scope.settings.header {
+        let names = scope.fired_names();
+        if !names.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&names.join(","))
+        {
+            response.headers_mut().insert(FAULTS_HEADER, value);
+        }
+    }
+    let tokens = layer.tokens.clone();
+    scope.commit(&layer.faults.shared, status, move || {
+        bearer.and_then(|token| tokens.verify(&token).ok())
+    });
+    Ok(response)
+}
