@@ -14,7 +14,15 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn health_answers_ok() {
     let api = Api::spawn().await;
-    let health: Value = api.http.get(api.server.url("/__admin/health")).send().await.unwrap().json().await.unwrap();
+    let health: Value = api
+        .http
+        .get(api.server.url("/__admin/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
     assert!(health["uptime_s"].is_u64());
 }
@@ -24,11 +32,20 @@ async fn stats_count_users_cities_and_requests_per_route_and_status() {
     let api = Api::spawn().await;
     let token = api.user("ann@example.test").await;
     api.create_city(&token, "Lisbon").await;
-    api.get(&token, &format!("/cities/{}", uuid::Uuid::new_v4())).await;
+    api.get(&token, &format!("/cities/{}", uuid::Uuid::new_v4()))
+        .await;
     api.http.get(api.server.url("/json")).send().await.unwrap();
     api.http.get(api.server.url("/nope")).send().await.unwrap();
 
-    let stats: Value = api.http.get(api.server.url("/__admin/stats")).send().await.unwrap().json().await.unwrap();
+    let stats: Value = api
+        .http
+        .get(api.server.url("/__admin/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stats["users"], 1);
     assert_eq!(stats["cities"], 1);
     let requests = &stats["requests"];
@@ -47,12 +64,33 @@ async fn reset_forgets_users_and_cities_and_their_tokens() {
     let token = api.user("ann@example.test").await;
     api.create_city(&token, "Lisbon").await;
 
-    let reset = api.http.post(api.server.url("/__admin/reset")).send().await.unwrap();
+    let reset = api
+        .http
+        .post(api.server.url("/__admin/reset"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reset.status(), StatusCode::NO_CONTENT);
 
-    let stats: Value = api.http.get(api.server.url("/__admin/stats")).send().await.unwrap().json().await.unwrap();
-    assert_eq!((stats["users"].as_u64(), stats["cities"].as_u64()), (Some(0), Some(0)));
-    support::assert_error(api.get(&token, "/cities").await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    let stats: Value = api
+        .http
+        .get(api.server.url("/__admin/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats["users"].as_u64(), stats["cities"].as_u64()),
+        (Some(0), Some(0))
+    );
+    support::assert_error(
+        api.get(&token, "/cities").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
     // The email is free again.
     api.register("ann@example.test").await;
 }
@@ -60,7 +98,15 @@ async fn reset_forgets_users_and_cities_and_their_tokens() {
 #[tokio::test]
 async fn config_changes_the_json_delay_at_run_time() {
     let api = Api::spawn().await;
-    let config: Value = api.http.get(api.server.url("/__admin/config")).send().await.unwrap().json().await.unwrap();
+    let config: Value = api
+        .http
+        .get(api.server.url("/__admin/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(config["delay"], "0");
 
     let updated = api
@@ -97,9 +143,21 @@ async fn with_an_admin_token_admin_requires_it() {
     let url = api.server.url("/__admin/stats");
     let missing = api.http.get(&url).send().await.unwrap();
     support::assert_error(missing, StatusCode::UNAUTHORIZED, "missing_token").await;
-    let wrong = api.http.get(&url).bearer_auth("guess").send().await.unwrap();
+    let wrong = api
+        .http
+        .get(&url)
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
     support::assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_token").await;
-    let right = api.http.get(&url).bearer_auth("s3cret").send().await.unwrap();
+    let right = api
+        .http
+        .get(&url)
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(right.status(), StatusCode::OK);
 }
 

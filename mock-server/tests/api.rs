@@ -15,7 +15,12 @@ async fn json_answers_the_greeting_on_get_and_post() {
     let api = Api::spawn().await;
     for response in [
         api.http.get(api.server.url("/json")).send().await.unwrap(),
-        api.http.post(api.server.url("/json")).body("anything").send().await.unwrap(),
+        api.http
+            .post(api.server.url("/json"))
+            .body("anything")
+            .send()
+            .await
+            .unwrap(),
     ] {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "application/json");
@@ -48,7 +53,9 @@ async fn delayed_json_requests_overlap_instead_of_queueing() {
 #[tokio::test]
 async fn register_returns_the_new_account() {
     let api = Api::spawn().await;
-    let response = api.register_raw(json!({"email": "ann@example.test", "password": "abcdefghi"})).await;
+    let response = api
+        .register_raw(json!({"email": "ann@example.test", "password": "abcdefghi"}))
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["email"], "ann@example.test");
@@ -60,7 +67,9 @@ async fn register_returns_the_new_account() {
 async fn registering_a_taken_email_is_409_whatever_its_case() {
     let api = Api::spawn().await;
     api.register("ann@example.test").await;
-    let response = api.register_raw(json!({"email": "ANN@example.test", "password": "abcdefghi"})).await;
+    let response = api
+        .register_raw(json!({"email": "ANN@example.test", "password": "abcdefghi"}))
+        .await;
     support::assert_error(response, StatusCode::CONFLICT, "email_taken").await;
 }
 
@@ -75,7 +84,12 @@ async fn invalid_email_or_short_password_is_422() {
         json!({"email": 7, "password": "abcdefghi"}),
     ] {
         let response = api.register_raw(body.clone()).await;
-        support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        support::assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
     }
 }
 
@@ -93,10 +107,25 @@ async fn malformed_json_is_400_wrong_content_type_415_and_big_body_413() {
         .unwrap();
     support::assert_error(malformed, StatusCode::BAD_REQUEST, "malformed_json").await;
 
-    let plain = api.http.post(&url).header("content-type", "text/plain").body("{}").send().await.unwrap();
-    support::assert_error(plain, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+    let plain = api
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    support::assert_error(
+        plain,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
 
-    let huge = format!(r#"{{"email": "{}@example.test", "password": "abcdefghi"}}"#, "a".repeat(70 * 1024));
+    let huge = format!(
+        r#"{{"email": "{}@example.test", "password": "abcdefghi"}}"#,
+        "a".repeat(70 * 1024)
+    );
     let too_large = api
         .http
         .post(&url)
@@ -105,7 +134,12 @@ async fn malformed_json_is_400_wrong_content_type_415_and_big_body_413() {
         .send()
         .await
         .unwrap();
-    support::assert_error(too_large, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    support::assert_error(
+        too_large,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -116,7 +150,9 @@ async fn the_body_limit_is_configurable() {
     })
     .await;
     let token = api.user("ann@example.test").await;
-    let response = api.create_city_raw(&token, json!({"name": "x".repeat(100)})).await;
+    let response = api
+        .create_city_raw(&token, json!({"name": "x".repeat(100)}))
+        .await;
     support::assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 }
 
@@ -127,7 +163,10 @@ async fn token_accepts_the_oauth2_form_and_json() {
     let form = api
         .http
         .post(api.server.api_url("/auth/token"))
-        .form(&[("username", "ann@example.test"), ("password", support::PASSWORD)])
+        .form(&[
+            ("username", "ann@example.test"),
+            ("password", support::PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -175,7 +214,10 @@ async fn the_token_is_an_hs256_jwt_naming_the_user() {
 async fn bad_credentials_are_401_and_an_unknown_body_type_415() {
     let api = Api::spawn().await;
     api.register("ann@example.test").await;
-    for (username, password) in [("ann@example.test", "wrong-password"), ("bob@example.test", support::PASSWORD)] {
+    for (username, password) in [
+        ("ann@example.test", "wrong-password"),
+        ("bob@example.test", support::PASSWORD),
+    ] {
         let response = api
             .http
             .post(api.server.api_url("/auth/token"))
@@ -192,7 +234,12 @@ async fn bad_credentials_are_401_and_an_unknown_body_type_415() {
         .send()
         .await
         .unwrap();
-    support::assert_error(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    support::assert_error(
+        missing,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     let text = api
         .http
         .post(api.server.api_url("/auth/token"))
@@ -201,7 +248,12 @@ async fn bad_credentials_are_401_and_an_unknown_body_type_415() {
         .send()
         .await
         .unwrap();
-    support::assert_error(text, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+    support::assert_error(
+        text,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -218,17 +270,35 @@ async fn missing_invalid_tampered_expired_and_unsigned_tokens_are_401() {
     let missing = api.http.get(&url).send().await.unwrap();
     support::assert_error(missing, StatusCode::UNAUTHORIZED, "missing_token").await;
 
-    let basic = api.http.get(&url).header("authorization", "Basic YTpi").send().await.unwrap();
+    let basic = api
+        .http
+        .get(&url)
+        .header("authorization", "Basic YTpi")
+        .send()
+        .await
+        .unwrap();
     support::assert_error(basic, StatusCode::UNAUTHORIZED, "missing_token").await;
 
     let now = support::unix_now();
     let forged = [
         ("garbage", "not.a.jwt".to_owned()),
         ("tampered", support::tamper(&good)),
-        ("other secret", support::sign(b"other-secret", json!({"sub": user_id, "exp": now + 60}))),
-        ("alg none", support::unsigned(json!({"sub": user_id, "exp": now + 60}))),
-        ("no exp", support::sign(b"test-secret", json!({"sub": user_id}))),
-        ("sub not a uuid", support::sign(b"test-secret", json!({"sub": "root", "exp": now + 60}))),
+        (
+            "other secret",
+            support::sign(b"other-secret", json!({"sub": user_id, "exp": now + 60})),
+        ),
+        (
+            "alg none",
+            support::unsigned(json!({"sub": user_id, "exp": now + 60})),
+        ),
+        (
+            "no exp",
+            support::sign(b"test-secret", json!({"sub": user_id})),
+        ),
+        (
+            "sub not a uuid",
+            support::sign(b"test-secret", json!({"sub": "root", "exp": now + 60})),
+        ),
     ];
     for (what, token) in forged {
         let response = api.http.get(&url).bearer_auth(token).send().await.unwrap();
@@ -238,7 +308,13 @@ async fn missing_invalid_tampered_expired_and_unsigned_tokens_are_401() {
     }
 
     let expired = support::sign(b"test-secret", json!({"sub": user_id, "exp": now - 10}));
-    let response = api.http.get(&url).bearer_auth(expired).send().await.unwrap();
+    let response = api
+        .http
+        .get(&url)
+        .bearer_auth(expired)
+        .send()
+        .await
+        .unwrap();
     support::assert_error(response, StatusCode::UNAUTHORIZED, "token_expired").await;
 
     let ok = api.http.get(&url).bearer_auth(&good).send().await.unwrap();
@@ -254,11 +330,13 @@ async fn a_city_can_be_created_read_listed_renamed_and_deleted() {
     let id = created["id"].as_str().unwrap().to_owned();
     assert!(uuid::Uuid::parse_str(&id).is_ok());
     assert_eq!(created["name"], "Lisbon");
-    assert!(time::OffsetDateTime::parse(
-        created["created_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339
-    )
-    .is_ok());
+    assert!(
+        time::OffsetDateTime::parse(
+            created["created_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
 
     let shown = api.get(&token, &format!("/cities/{id}")).await;
     assert_eq!(shown.status(), StatusCode::OK);
@@ -301,13 +379,38 @@ async fn listing_pages_with_limit_and_offset_oldest_first() {
     for index in 0..5 {
         api.create_city(&token, &format!("city-{index}")).await;
     }
-    let page: Value = api.get(&token, "/cities?limit=2&offset=1").await.json().await.unwrap();
-    let names: Vec<&str> = page["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let page: Value = api
+        .get(&token, "/cities?limit=2&offset=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["city-1", "city-2"]);
-    let past_end: Value = api.get(&token, "/cities?offset=10").await.json().await.unwrap();
+    let past_end: Value = api
+        .get(&token, "/cities?offset=10")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(past_end["data"], json!([]));
-    for bad in ["/cities?limit=0", "/cities?limit=abc", "/cities?limit=100000", "/cities?offset=-1"] {
-        support::assert_error(api.get(&token, bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    for bad in [
+        "/cities?limit=0",
+        "/cities?limit=abc",
+        "/cities?limit=100000",
+        "/cities?offset=-1",
+    ] {
+        support::assert_error(
+            api.get(&token, bad).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
     }
 }
 
@@ -315,9 +418,19 @@ async fn listing_pages_with_limit_and_offset_oldest_first() {
 async fn city_names_are_validated() {
     let api = Api::spawn().await;
     let token = api.user("ann@example.test").await;
-    for body in [json!({"name": ""}), json!({"name": "   "}), json!({"name": "x".repeat(201)}), json!({})] {
+    for body in [
+        json!({"name": ""}),
+        json!({"name": "   "}),
+        json!({"name": "x".repeat(201)}),
+        json!({}),
+    ] {
         let response = api.create_city_raw(&token, body).await;
-        support::assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        support::assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
     }
 }
 
@@ -325,8 +438,17 @@ async fn city_names_are_validated() {
 async fn unknown_and_malformed_city_ids_are_404() {
     let api = Api::spawn().await;
     let token = api.user("ann@example.test").await;
-    for path in [format!("/cities/{}", uuid::Uuid::new_v4()), "/cities/not-a-uuid".to_owned(), "/cities/%FF".to_owned()] {
-        support::assert_error(api.get(&token, &path).await, StatusCode::NOT_FOUND, "not_found").await;
+    for path in [
+        format!("/cities/{}", uuid::Uuid::new_v4()),
+        "/cities/not-a-uuid".to_owned(),
+        "/cities/%FF".to_owned(),
+    ] {
+        support::assert_error(
+            api.get(&token, &path).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
     }
 }
 
@@ -336,13 +458,21 @@ async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lis
     let users = 40;
     let cities_each = 3;
     // Arrange: many users create cities at the same time.
-    let tokens = futures::future::join_all((0..users).map(|index| api.user_owned(format!("user{index}@example.test")))).await;
+    let tokens = futures::future::join_all(
+        (0..users).map(|index| api.user_owned(format!("user{index}@example.test"))),
+    )
+    .await;
     let created = futures::future::join_all(tokens.iter().enumerate().map(|(index, token)| {
         let api = &api;
         async move {
             let mut ids = Vec::new();
             for n in 0..cities_each {
-                ids.push(api.create_city(token, &format!("u{index}-c{n}")).await["id"].as_str().unwrap().to_owned());
+                ids.push(
+                    api.create_city(token, &format!("u{index}-c{n}")).await["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
             }
             ids
         }
@@ -357,7 +487,12 @@ async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lis
         let foreign = &created[(index + 1) % users];
         async move {
             let listed: Value = api.get(token, "/cities").await.json().await.unwrap();
-            let listed: Vec<&str> = listed["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+            let listed: Vec<&str> = listed["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap())
+                .collect();
             assert_eq!(listed, own.iter().map(String::as_str).collect::<Vec<_>>());
             for id in foreign {
                 let path = format!("/cities/{id}");
@@ -371,7 +506,13 @@ async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lis
                     .await
                     .unwrap();
                 assert_eq!(update.status(), StatusCode::NOT_FOUND);
-                let delete = api.http.delete(api.server.api_url(&path)).bearer_auth(token).send().await.unwrap();
+                let delete = api
+                    .http
+                    .delete(api.server.api_url(&path))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(delete.status(), StatusCode::NOT_FOUND);
             }
         }
@@ -381,7 +522,12 @@ async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lis
     // Nothing of anyone's was changed.
     for (index, token) in tokens.iter().enumerate() {
         for (n, id) in created[index].iter().enumerate() {
-            let city: Value = api.get(token, &format!("/cities/{id}")).await.json().await.unwrap();
+            let city: Value = api
+                .get(token, &format!("/cities/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
             assert_eq!(city["data"]["name"], format!("u{index}-c{n}"));
         }
     }
@@ -392,7 +538,12 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
     let api = Api::spawn().await;
     let unknown = api.http.get(api.server.url("/nope")).send().await.unwrap();
     support::assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
-    let unknown_api = api.http.get(api.server.api_url("/nope")).send().await.unwrap();
+    let unknown_api = api
+        .http
+        .get(api.server.api_url("/nope"))
+        .send()
+        .await
+        .unwrap();
     support::assert_error(unknown_api, StatusCode::NOT_FOUND, "not_found").await;
     for (method, path) in [
         (reqwest::Method::DELETE, "/json".to_owned()),
@@ -400,8 +551,18 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
         (reqwest::Method::PATCH, "/api/v1/cities/x".to_owned()),
         (reqwest::Method::DELETE, "/__admin/stats".to_owned()),
     ] {
-        let response = api.http.request(method, api.server.url(&path)).send().await.unwrap();
+        let response = api
+            .http
+            .request(method, api.server.url(&path))
+            .send()
+            .await
+            .unwrap();
         assert!(response.headers().contains_key("allow"), "{path}");
-        support::assert_error(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+        support::assert_error(
+            response,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        )
+        .await;
     }
 }
