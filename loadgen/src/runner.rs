@@ -103,6 +103,7 @@ pub async fn run<S: Scenario>(
         steps: &steps,
         open,
         last: Duration::ZERO,
+        last_window: Window::new(steps.len()),
         totals: Window::new(steps.len()),
         intervals: Vec::new(),
     };
@@ -124,9 +125,7 @@ pub async fn run<S: Scenario>(
     if let Some(timer) = timer {
         timer.abort();
     }
-    if duration > collector.last || collector.intervals.is_empty() {
-        collector.close(duration);
-    }
+    collector.finish(duration);
     let Collector {
         totals, intervals, ..
     } = collector;
@@ -154,6 +153,8 @@ struct Collector<'a> {
     steps: &'a [String],
     open: bool,
     last: Duration,
+    /// The window of the last closed interval, kept so a stub final interval can join it.
+    last_window: Window,
     totals: Window,
     intervals: Vec<Interval>,
 }
@@ -162,17 +163,39 @@ impl Collector<'_> {
     /// Closes the interval ending `now` (since the start).
     fn close(&mut self, now: Duration) {
         let window = self.stats.collect();
-        let interval = Interval::new(
+        self.push(self.last, now, &window);
+        self.totals.merge(&window);
+        self.last = now;
+        self.last_window = window;
+    }
+
+    /// Closes the final interval. One shorter than half a tick (the run stopped just after a tick)
+    /// joins the previous interval, so a few milliseconds do not draw a spike of requests/second.
+    fn finish(&mut self, now: Duration) {
+        let short = now.saturating_sub(self.last) < TICK / 2;
+        if !short || self.intervals.is_empty() {
+            self.close(now);
+            return;
+        }
+        let window = self.stats.collect();
+        self.totals.merge(&window);
+        let previous = self.intervals.pop().expect("checked non-empty");
+        let start = Duration::from_secs_f64(previous.start_s);
+        self.last_window.merge(&window);
+        let joined = std::mem::replace(&mut self.last_window, Window::new(self.steps.len()));
+        self.push(start, now, &joined);
+        self.last = now;
+    }
+
+    fn push(&mut self, start: Duration, end: Duration, window: &Window) {
+        self.intervals.push(Interval::new(
             self.steps,
-            &window,
-            self.last,
-            now,
+            window,
+            start,
+            end,
             self.stats.in_flight(),
             self.stats.active_users(),
             self.open,
-        );
-        self.totals.merge(&window);
-        self.last = now;
-        self.intervals.push(interval);
+        ));
     }
 }

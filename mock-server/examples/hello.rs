@@ -7,12 +7,19 @@ use axum::{Router, http::header::CONTENT_TYPE, routing::get};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let address = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".to_owned());
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".to_owned());
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("listening on http://{}", listener.local_addr()?);
     let app = Router::new().route(
         "/json",
-        get(|| async { ([(CONTENT_TYPE, "application/json")], r#"{"code": 1, "message": "Hello, World!"}"#) }),
+        get(|| async {
+            (
+                [(CONTENT_TYPE, "application/json")],
+                r#"{"code": 1, "message": "Hello, World!"}"#,
+            )
+        }),
     );
     axum::serve(listener, app).await
 }

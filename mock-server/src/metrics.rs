@@ -155,7 +155,8 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &result {
             let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-            this.metrics.record(this.method.as_str(), route, response.status().as_u16());
+            this.metrics
+                .record(this.method.as_str(), route, response.status().as_u16());
         }
         Poll::Ready(result)
     }

@@ -27,7 +27,11 @@ fn start(args: &[&str]) -> (Child, String, BufReader<std::process::ChildStdout>)
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").expect("a listening line").to_owned();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("a listening line")
+        .to_owned();
     (child, url, stdout)
 }
 
@@ -35,7 +39,11 @@ fn usage_error(args: &[&str]) -> String {
     let output = binary().args(args).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{args:?}");
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line for {args:?}: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line for {args:?}: {stderr}"
+    );
     stderr
 }
 
@@ -88,12 +96,22 @@ fn every_fixture_config_starts_the_server() {
 fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
     let (mut child, url, _stdout) = start(&["--delay", "1s"]);
     let request = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async { reqwest::get(format!("{url}/json")).await.map(|r| r.status().as_u16()) })
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            reqwest::get(format!("{url}/json"))
+                .await
+                .map(|r| r.status().as_u16())
+        })
     });
     // Let the request reach the server and start its 1 s delay.
     std::thread::sleep(Duration::from_millis(300));
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     assert_eq!(request.join().unwrap().unwrap(), 200);
     let status = child.wait().unwrap();
@@ -105,7 +123,15 @@ fn help_lists_every_flag_with_its_env_var() {
     let output = binary().arg("--help").output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let help = String::from_utf8(output.stdout).unwrap();
-    for flag in ["--bind", "--delay", "--jwt-secret", "--token-ttl", "--admin-token", "--body-limit", "--config"] {
+    for flag in [
+        "--bind",
+        "--delay",
+        "--jwt-secret",
+        "--token-ttl",
+        "--admin-token",
+        "--body-limit",
+        "--config",
+    ] {
         assert!(help.contains(flag), "{flag}");
     }
     assert!(help.contains("MOCK_BIND"));

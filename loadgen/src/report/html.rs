@@ -240,7 +240,7 @@ fn summary(page: &mut String, report: &Report) {
          Request per Second - mean: {:.2}\n\
          Time per Request - mean: {:.6}, min: {:.6}, max: {:.6}\n\
          Violations - leak: {}, lost_write: {}, corrupt: {}, timeout: {}\n\
-         Total test time: {:.3} seconds, stopped by {:?}; {} model, {} users, {} thread(s)</pre>",
+         Total test time: {:.3} seconds, stopped by {}; {} model, {} users, {} thread(s)</pre>",
         requests.total,
         requests.pass,
         requests.fail,
@@ -254,7 +254,7 @@ fn summary(page: &mut String, report: &Report) {
         figures.violations.corrupt,
         figures.violations.timeout,
         report.duration_s,
-        report.stopped_by,
+        report.stopped_by.as_str(),
         report.workload.model,
         report.workload.users,
         report.workload.threads,

@@ -60,10 +60,7 @@ pub fn render(report: &Report) -> String {
         out,
         "Total test time: {:.3} seconds (stopped by {}).",
         report.duration_s,
-        serde_json::to_value(report.stopped_by)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+        report.stopped_by.as_str()
     );
 
     let rows: Vec<(&str, &LatencyMs, u64, f64)> = report

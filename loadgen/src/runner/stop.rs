@@ -26,6 +26,17 @@ pub enum StopReason {
     Signal,
 }
 
+impl StopReason {
+    /// The name used in reports: `loops`, `duration`, `signal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Loops => "loops",
+            StopReason::Duration => "duration",
+            StopReason::Signal => "signal",
+        }
+    }
+}
+
 /// A cheap-to-clone stop switch.
 #[derive(Debug, Clone)]
 pub struct Stop {
