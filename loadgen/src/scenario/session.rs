@@ -118,11 +118,11 @@ impl Session {
     /// Sends `request` with the `--timeout`, and times it. Nothing is recorded yet.
     pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Exchange {
         let intended = self.intended.take();
-        self.recorder.request_started();
+        let in_flight = InFlight::new(&self.recorder);
         let start = Instant::now();
         let result = tokio::time::timeout(self.timeout, self.client.send(request)).await;
         let end = Instant::now();
-        self.recorder.request_ended();
+        drop(in_flight);
         let result = match result {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(error)) => Err(RequestError::Client(error)),
@@ -187,5 +187,21 @@ impl Session {
 
     pub(crate) fn recorder(&self) -> &Recorder {
         &self.recorder
+    }
+}
+
+/// Counts a request in flight until dropped (also when the run aborts the user mid-request).
+struct InFlight<'a>(&'a Recorder);
+
+impl<'a> InFlight<'a> {
+    fn new(recorder: &'a Recorder) -> Self {
+        recorder.request_started();
+        Self(recorder)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.request_ended();
     }
 }
