@@ -86,7 +86,12 @@ impl OpenClock {
 
     /// The figures once the run has stopped `elapsed` after the origin.
     pub fn figures(&self, elapsed: Duration) -> OpenFigures {
-        let scheduled = (elapsed.as_nanos() as f64 / self.period_ns).floor() as u64 + 1;
+        // Tickets due strictly before the stop (or the end of --duration, whichever is first).
+        let elapsed = match self.end {
+            Some(end) => elapsed.min(end - self.origin),
+            None => elapsed,
+        };
+        let scheduled = (elapsed.as_nanos() as f64 / self.period_ns).ceil() as u64;
         let started = self.started.load(Ordering::Relaxed);
         OpenFigures {
             rate: 1e9 / self.period_ns,
