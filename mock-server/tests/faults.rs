@@ -775,8 +775,10 @@ async fn pool_starvation_hangs_every_request_until_switched_off() {
         assert_eq!(response.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
     }
     assert_eq!(get(quick).await.unwrap().status(), StatusCode::OK);
+    // Every request that waited on the starved pool is journalled once it is answered (the one
+    // whose client gave up may be, too).
     let journal = harness.journal(0).await;
-    assert_eq!(journal.len(), 2, "{journal:#?}");
+    assert!((2..=3).contains(&journal.len()), "{journal:#?}");
     assert!(journal.iter().all(|e| e.status == Some(503)));
 }
 

@@ -23,7 +23,8 @@ pub struct Stats {
     pub requests_total: u64,
     /// Requests served per route template (`GET /api/v1/cities/{id}`) and then per status code.
     pub requests: BTreeMap<String, BTreeMap<u16, u64>>,
-    /// Fault-related counters; empty until a fault fires.
+    /// Fault counters: fires per fault name (only faults that fired), and
+    /// [`fault_counters`] (`cross_user_reads`, `cross_user_writes`, `journal_dropped`).
     #[serde(default)]
     pub faults: BTreeMap<String, u64>,
 }

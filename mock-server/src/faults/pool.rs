@@ -140,24 +140,34 @@ impl<'a> Pool<'a> {
                 "The connection pool was rebuilt while this request waited for it.".to_owned(),
             )
         };
-        let first = pool.clone().acquire_owned().await.map_err(rebuilt)?;
+        let connections = active.params.size + active.params.overflow;
+        let first = match pool.clone().try_acquire_owned() {
+            Ok(first) => first,
+            Err(_) => {
+                self.starved(format!(
+                    "waited for one of {connections} connections, all held by requests waiting for a second"
+                ));
+                pool.clone().acquire_owned().await.map_err(rebuilt)?
+            }
+        };
         active.pause().await;
         let second = match pool.clone().try_acquire_owned() {
             Ok(second) => second,
             Err(_) => {
-                if let Some(scope) = &self.0.scope {
-                    self.0.fire(Fire::new(
-                        FaultId::PoolStarvation,
-                        scope.kind(),
-                        format!(
-                            "held one of {} connections and waited for a second",
-                            active.params.size + active.params.overflow
-                        ),
-                    ));
-                }
+                self.starved(format!(
+                    "held one of {connections} connections and waited for a second"
+                ));
                 pool.acquire_owned().await.map_err(rebuilt)?
             }
         };
         Ok(Connection::Two(first, second))
+    }
+
+    /// Journals a request that had to wait on the starved pool.
+    fn starved(&self, detail: String) {
+        if let Some(scope) = &self.0.scope {
+            self.0
+                .fire(Fire::new(FaultId::PoolStarvation, scope.kind(), detail));
+        }
     }
 }
