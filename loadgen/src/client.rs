@@ -180,6 +180,16 @@ impl Client {
     /// next call dials a fresh one. Cancelling the future (a timeout) leaves the connection in an
     /// unknown state: call [`Client::reset`] then.
     pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Response, ClientError> {
+        if let Some((sender, conn)) = self.connection.as_mut() {
+            // A kept-alive connection the server closed while idle is not a failed request:
+            // poll it once, without waiting, so a pending close is read before writing, and
+            // dial again if it ended.
+            let ended =
+                poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *conn).poll(cx).is_ready())).await;
+            if ended || sender.is_closed() {
+                self.connection = None;
+            }
+        }
         if self.connection.is_none() {
             self.connection = Some(dial(self.addr).await?);
         }

@@ -87,7 +87,7 @@ async fn a_slow_answer_is_a_timeout_counted_as_an_exception() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_keeps_one_connection_across_its_loops() {
-    let (url, connections) = counting_server().await;
+    let (url, connections) = counting_server(false).await;
 
     let report = common::run_json(&url, &["--users", "3", "--loops", "20"]).await;
 
@@ -95,8 +95,23 @@ async fn a_user_keeps_one_connection_across_its_loops() {
     assert_eq!(connections.load(Ordering::SeqCst), 3);
 }
 
-/// A minimal keep-alive HTTP/1.1 server that counts the connections it accepts.
-async fn counting_server() -> (String, Arc<AtomicUsize>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_server_closed_while_idle_is_dialled_again_without_a_failure() {
+    let (url, connections) = counting_server(true).await;
+
+    let report = common::run_json(&url, &["--users", "2", "--loops", "4", "--wait", "50ms"]).await;
+
+    assert_eq!(
+        report.figures.requests.pass, 8,
+        "{:?}",
+        report.failure_reasons
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 8);
+}
+
+/// A minimal keep-alive HTTP/1.1 server that counts the connections it accepts; with
+/// `close_after_answer` it closes each connection after one answer, without saying so.
+async fn counting_server(close_after_answer: bool) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/json", listener.local_addr().unwrap());
     let connections = Arc::new(AtomicUsize::new(0));
@@ -118,7 +133,7 @@ async fn counting_server() -> (String, Arc<AtomicUsize>) {
                     while let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
                         buffer.drain(..end + 4);
                         let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
-                        if socket.write_all(answer).await.is_err() {
+                        if socket.write_all(answer).await.is_err() || close_after_answer {
                             return;
                         }
                     }
