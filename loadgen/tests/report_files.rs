@@ -19,7 +19,7 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
             "--users",
             "3",
             "--duration",
-            "2500ms",
+            "3200ms",
         ])
         .args(["--quiet", "--threshold", "p99<5s", "--json-out"])
         .arg(&json)
@@ -73,7 +73,7 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
     );
     let rows: Vec<&str> = lines.collect();
     let intervals = report["intervals"].as_array().unwrap().len();
-    assert!(intervals >= 3);
+    assert_eq!(intervals, 3, "ticks at 1, 2, 3 s; the last 200 ms join the third");
     assert_eq!(rows.len(), intervals * 2);
     assert!(rows.iter().all(|r| r.split(',').count() == 20), "{rows:?}");
 
