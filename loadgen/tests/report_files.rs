@@ -73,7 +73,10 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
     );
     let rows: Vec<&str> = lines.collect();
     let intervals = report["intervals"].as_array().unwrap().len();
-    assert_eq!(intervals, 3, "ticks at 1, 2, 3 s; the last 200 ms join the third");
+    assert_eq!(
+        intervals, 3,
+        "ticks at 1, 2, 3 s; the last 200 ms join the third"
+    );
     assert_eq!(rows.len(), intervals * 2);
     assert!(rows.iter().all(|r| r.split(',').count() == 20), "{rows:?}");
 
