@@ -11,9 +11,10 @@
 //! - [`barrier`]: `barrier=K`; [`journal`]: the ring buffer; [`scope`]: what one request did;
 //!   [`layer`]: the tower layer that opens a request's scope and commits it to the journal.
 //!
-//! Cost when every fault is off: the layer does one lock-free `ArcSwap` load and one branch, and
-//! passes the request on without allocating; handlers find no request scope (one task-local read)
-//! and run the correct twins. Only once a fault is on does a request get a scope.
+//! Cost when every fault is off: the layer reads one atomic flag and passes the request on without
+//! allocating; handlers find no request scope (one task-local read) and run the correct twins.
+//! Only while a fault is on does a request load the settings (`ArcSwap`, lock-free) and get a
+//! scope.
 
 pub mod authz;
 pub mod barrier;
@@ -84,7 +85,11 @@ pub struct Faults {
 
 #[derive(Debug)]
 struct Shared {
-    /// What is switched on. Read once per request, lock-free; replaced whole on a change.
+    /// Whether requests need a scope (`Settings::active`), as one flag: the only thing the
+    /// request path reads while every fault is off (a relaxed load, a plain read on x86).
+    active: AtomicBool,
+    /// What is switched on. Read lock-free by requests that need a scope; replaced whole on a
+    /// change.
     settings: ArcSwap<Settings>,
     /// Serialises writers of `settings` (run-time switches, taint, reset); readers never take it.
     writer: Mutex<()>,
@@ -198,6 +203,7 @@ impl Faults {
         };
         let faults = Self {
             shared: Arc::new(Shared {
+                active: AtomicBool::new(false),
                 settings: ArcSwap::from_pointee(settings),
                 writer: Mutex::new(()),
                 tainted: AtomicBool::new(false),
@@ -320,6 +326,8 @@ impl Faults {
             on: draft.on,
             params: draft.params,
         }));
+        // After the settings, so a request that sees the flag finds them.
+        self.shared.active.store(active, Ordering::Release);
         for old in retired {
             old.cancel();
         }
@@ -397,8 +405,12 @@ impl Faults {
         }
     }
 
-    /// Whether requests need a scope (one lock-free load).
+    /// The settings, when requests need a scope. With every fault off this is one relaxed load
+    /// of a flag.
     fn active(&self) -> Option<Arc<Settings>> {
+        if !self.shared.active.load(Ordering::Relaxed) {
+            return None;
+        }
         let settings = self.shared.settings.load();
         settings
             .active

@@ -33,7 +33,7 @@ pub mod testing;
 use std::{future::Future, io, net::SocketAddr};
 
 use axum::{
-    Router,
+    Router, ServiceExt,
     extract::DefaultBodyLimit,
     middleware::from_fn_with_state,
     routing::{get, post},
@@ -41,8 +41,10 @@ use axum::{
 };
 use shared::paths;
 use tokio::net::TcpListener;
+use tower::Layer;
 
 pub use config::Config;
+pub use faults::layer::FaultService;
 pub use state::AppState;
 
 use routes::{admin, auth as auth_routes, cities, json};
@@ -84,15 +86,24 @@ pub fn app(state: AppState) -> Router {
         .nest(paths::ADMIN, admin)
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(faults::FaultLayer::new(
-            state.faults.clone(),
-            state.tokens.clone(),
-        ))
         .layer(metrics::TrackLayer {
             metrics: state.metrics.clone(),
         })
         .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state)
+}
+
+/// The router wrapped in the fault layer: what [`run`] serves. The layer goes around the whole
+/// router rather than through `Router::layer`, which would box and clone per request (see
+/// `faults::layer`). Without it the fault families find no request scope and run their correct
+/// twins, so tests that need faults use a real server (`testing::spawn`), not [`app`] alone.
+pub fn service(state: AppState) -> FaultService<Router> {
+    let layer = faults::FaultLayer::new(
+        state.faults.clone(),
+        state.tokens.clone(),
+        state.metrics.clone(),
+    );
+    layer.layer(app(state))
 }
 
 /// Binds the listening socket (port 0 picks a free port).
@@ -118,7 +129,7 @@ pub async fn run(
     };
     axum::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        service(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

@@ -606,6 +606,44 @@ async fn stale_read_answers_404_right_after_a_create() {
 }
 
 #[tokio::test]
+async fn stale_read_shows_the_old_state_after_a_rename_or_a_delete_to_its_owner_only() {
+    let harness = &Harness::start().await;
+    let users = harness.users(2).await;
+    let renamed = harness.create_ok(&users[0], "old-name").await;
+    let deleted = harness.create_ok(&users[0], "doomed").await;
+    harness.enable("stale-read:lag=30s").await;
+
+    let response = harness
+        .http
+        .put(harness.server.api_url(&format!("/cities/{renamed}")))
+        .bearer_auth(&users[0].token)
+        .json(&json!({"name": "new-name"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = harness
+        .http
+        .delete(harness.server.api_url(&format!("/cities/{deleted}")))
+        .bearer_auth(&users[0].token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let (status, body) = harness.show(&users[0], &renamed).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["name"], "old-name");
+    assert_eq!(harness.show(&users[0], &deleted).await.0, StatusCode::OK);
+    // The replica does not lift the ownership check.
+    assert_eq!(
+        harness.show(&users[1], &deleted).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(harness.journal(0).await.len(), 2);
+}
+
+#[tokio::test]
 async fn without_stale_read_a_read_right_after_a_create_finds_it() {
     let harness = &Harness::start().await;
     let users = harness.users(USERS).await;
@@ -846,6 +884,9 @@ async fn error_rate_answers_500_with_a_json_error_but_spares_auth() {
         USERS + 1,
         "one entry per injected error"
     );
+    let stats = harness.stats().await;
+    assert_eq!(stats.requests["GET /json"][&500], USERS as u64);
+    assert_eq!(stats.requests["POST /api/v1/cities"][&500], 1);
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@
 //! second, nobody can ever get one: every request hangs, and so does every later one.
 //!
 //! The fix ([`PoolTwin`]): one connection per request, and an acquire timeout that answers 503
-//! instead of hanging. It is what the cities routes use when the fault is off; with nothing held
-//! across an await it costs two atomic operations per request.
+//! instead of hanging. It is what the cities routes use when the fault is off (and another fault
+//! adds awaits, so that a connection can be held long enough for the pool to matter).
 //!
 //! The buggy pool is rebuilt whenever the fault's settings change (and closed on shutdown):
 //! requests hung on the old one get 503 and the server does not stay wedged.
@@ -55,13 +55,17 @@ impl PoolTwin {
         );
     }
 
+    /// Takes a connection if one is free. A compare-and-swap, not add-then-undo: undoing a failed
+    /// take through `put_back` would wake a waiter for a connection that was never freed, and
+    /// waiters waking each other that way spin forever without yielding (seen as a livelock under
+    /// 20 concurrent users).
     fn try_take(&self) -> bool {
         let capacity = self.capacity.load(Ordering::Relaxed);
-        if self.in_use.fetch_add(1, Ordering::AcqRel) < capacity {
-            return true;
-        }
-        self.put_back();
-        false
+        self.in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |in_use| {
+                (in_use < capacity).then_some(in_use + 1)
+            })
+            .is_ok()
     }
 
     fn put_back(&self) {
@@ -114,6 +118,9 @@ impl Drop for TwinConnection<'_> {
 /// What a request holds while it works: one connection, or (the bug) two.
 #[derive(Debug)]
 pub enum Connection<'a> {
+    /// Every fault off: no handler awaits while it holds its connection, so the twin's pool could
+    /// never run dry and is not counted (the request path stays free of shared atomics).
+    Uncounted,
     One(TwinConnection<'a>),
     Two(OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
@@ -126,6 +133,9 @@ impl<'a> Pool<'a> {
     /// The connection(s) a cities request holds until it has answered.
     pub async fn connection(&self) -> Result<Connection<'a>, ApiError> {
         let request: &'a Request<'a> = self.0;
+        if request.scope.is_none() {
+            return Ok(Connection::Uncounted);
+        }
         match request.firing(FaultId::PoolStarvation) {
             None => Ok(Connection::One(request.faults.shared.pool.acquire().await?)),
             Some(active) => self.two_connections(active).await,

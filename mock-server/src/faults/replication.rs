@@ -87,21 +87,30 @@ impl Replication<'_> {
                 .remove_if(id, |_, lagging| lagging.visible_at <= Instant::now());
             return primary;
         }
-        // Only the writer's own data lags in a way this model tracks per owner.
-        let stale = lagging
-            .before
-            .filter(|before| primary.as_ref().is_none_or(|p| p.owner == before.owner));
+        // What the replica has, as far as this caller may see it (the ownership check holds on
+        // the replica too).
+        let stale = lagging.before.filter(|before| {
+            before.owner == acting.id || primary.as_ref().is_some_and(|p| p.owner == before.owner)
+        });
+        let differs = match (&primary, &stale) {
+            (None, None) => false,
+            (Some(primary), Some(stale)) => primary.city != stale.city,
+            _ => true,
+        };
+        if !differs {
+            return primary;
+        }
         if let Some(scope) = &request.scope {
             let mut fire = Fire::new(
                 FaultId::StaleRead,
                 scope.kind(),
                 match &stale {
                     None => format!("the replica does not have city {id} yet"),
-                    Some(_) => format!("the replica still has the old city {id}"),
+                    Some(_) => format!("the replica still has an older state of city {id}"),
                 },
             );
             fire.user = Some(acting.user);
-            fire.owner = primary.as_ref().map(|p| p.owner).or(Some(acting.id));
+            fire.owner = primary.as_ref().or(stale.as_ref()).map(|r| r.owner);
             fire.city_id = Some(id.to_owned());
             request.fire(fire);
         }
