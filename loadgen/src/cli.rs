@@ -11,6 +11,10 @@ use shared::duration::{DurationRange, duration_arg};
 
 use crate::{checks::JsonCheck, thresholds::Threshold};
 
+pub mod cities;
+
+pub use cities::{CitiesArgs, ViolationClass};
+
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
 #[derive(Debug, Parser)]
@@ -25,6 +29,9 @@ pub struct Cli {
 pub enum Command {
     /// The first article's test: one request (`GET /json`) per iteration, checked
     Json(JsonArgs),
+    /// The second article's test done right: register, log in, then create, read back and check
+    /// cities; finds and names cross-user leaks, lost writes and corruption
+    Cities(CitiesArgs),
 }
 
 /// `loadgen json`.

@@ -60,7 +60,30 @@ pub async fn run(
                 json.body.clone(),
                 json.checks.clone(),
             );
-            start(plan, scenario, target, shutdown, live).await?
+            start(plan, Arc::new(scenario), target, shutdown, live).await?
+        }
+        ScenarioPlan::Cities(cities) => {
+            let journal = match &cities.score {
+                Some(admin) => Some(
+                    scenario::cities::score::Journal::open(admin)
+                        .await
+                        .map_err(PlanError)?,
+                ),
+                None => None,
+            };
+            let scenario = Arc::new(scenario::cities::Cities::new(cities.options.clone()));
+            let (ledger, evidence) = (scenario.ledger(), scenario.evidence());
+            let run = start(plan, scenario, target, shutdown, live).await?;
+            let mut report = Report::new(plan, run);
+            report.evidence = evidence.evidence();
+            if let Some(journal) = journal {
+                match journal.score(&ledger, &evidence.leaks()).await {
+                    Ok(score) => report.score = Some(score),
+                    Err(error) => eprintln!("warning: --score: {error}"),
+                }
+            }
+            report.apply_thresholds(plan);
+            return Ok(report);
         }
     };
     let mut report = Report::new(plan, run);
@@ -70,13 +93,13 @@ pub async fn run(
 
 async fn start<S: scenario::Scenario>(
     plan: &Plan,
-    scenario: S,
+    scenario: Arc<S>,
     target: Arc<client::Target>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
 ) -> Result<runner::Run, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
-    Ok(runner::run(&plan.workload, Arc::new(scenario), target, shutdown, live).await)
+    Ok(runner::run(&plan.workload, scenario, target, shutdown, live).await)
 }
 
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
@@ -102,6 +125,7 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Err(error) => return fail(&error.to_string()),
     };
     print!("{}", report::text::render(&report));
+    print!("{}", report::findings::render(&report));
     let outputs = [
         (
             &plan.output.json_out,
@@ -117,13 +141,30 @@ pub fn main_with(plan: Plan) -> ExitCode {
             return fail(&format!("cannot write {}: {error}", path.display()));
         }
     }
-    if report.thresholds.iter().all(|v| v.passed) {
-        ExitCode::SUCCESS
-    } else {
-        for verdict in report.thresholds.iter().filter(|v| !v.passed) {
-            eprintln!("threshold breached: {}", verdict.threshold);
+    let mut breached = false;
+    if let ScenarioPlan::Cities(cities) = &plan.scenario {
+        if let Some(path) = &cities.evidence_out
+            && let Err(error) = report::findings::write_evidence(&report, path)
+        {
+            return fail(&format!("cannot write {}: {error}", path.display()));
         }
+        for (class, count) in report::findings::failing(&report, cities) {
+            eprintln!(
+                "violation: {count} {} (allow with --allow {})",
+                class.as_str(),
+                class.as_str()
+            );
+            breached = true;
+        }
+    }
+    for verdict in report.thresholds.iter().filter(|v| !v.passed) {
+        eprintln!("threshold breached: {}", verdict.threshold);
+        breached = true;
+    }
+    if breached {
         ExitCode::from(BREACH_EXIT_CODE)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -7,6 +7,10 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use shared::duration::DurationRange;
 
+mod cities;
+
+pub use cities::CitiesPlan;
+
 use crate::{
     checks::Checks,
     cli::{Cli, Command, JsonArgs, OutputArgs, WorkloadArgs},
@@ -37,6 +41,7 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub enum ScenarioPlan {
     Json(JsonPlan),
+    Cities(Box<CitiesPlan>),
 }
 
 impl ScenarioPlan {
@@ -44,6 +49,7 @@ impl ScenarioPlan {
     pub fn name(&self) -> &'static str {
         match self {
             ScenarioPlan::Json(_) => "json",
+            ScenarioPlan::Cities(_) => "cities",
         }
     }
 }
@@ -116,6 +122,7 @@ impl Plan {
     pub fn from_cli(cli: Cli) -> Result<Self, PlanError> {
         match cli.command {
             Command::Json(args) => Self::json(args),
+            Command::Cities(args) => cities::plan(args),
         }
     }
 

@@ -9,6 +9,7 @@
 //! [`progress`] (the live bar or line).
 
 pub mod csv;
+pub mod findings;
 pub mod html;
 pub mod json;
 pub mod progress;
@@ -57,6 +58,10 @@ pub struct Report {
     pub thresholds: Vec<Verdict>,
     /// The timeline, one entry per second.
     pub intervals: Vec<Interval>,
+    /// `cities`: the first violations, with observer, victim, request, expected and actual.
+    pub evidence: Vec<crate::scenario::cities::evidence::Evidence>,
+    /// `cities --score`: recall and precision against mock-server's journal.
+    pub score: Option<crate::scenario::cities::score::Score>,
 }
 
 /// The workload as run.
@@ -260,6 +265,8 @@ impl Report {
             self_check: run.self_check,
             thresholds: Vec::new(),
             intervals: run.intervals,
+            evidence: Vec::new(),
+            score: None,
         }
     }
 

@@ -6,8 +6,10 @@
 //! named requests ("steps"), each ending in an [`crate::checks::Outcome`] that the scenario decides
 //! and the session records. A scenario never sees a histogram or a lock.
 //!
-//! Layout: [`session`] (the per-user handle), [`json`] (the first article's single request).
+//! Layout: [`session`] (the per-user handle), [`json`] (the first article's single request),
+//! [`cities`] (register, log in, write, read, check: the leak hunter).
 
+pub mod cities;
 pub mod json;
 pub mod session;
 

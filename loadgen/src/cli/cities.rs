@@ -1,0 +1,142 @@
+//! `loadgen cities` flags: the API's shape, the optional checks, evidence and scoring.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{OutputArgs, WorkloadArgs};
+use crate::scenario::cities::shape::TokenRequest;
+
+/// `loadgen cities`.
+#[derive(Debug, Args)]
+pub struct CitiesArgs {
+    /// Base URL of the API: register, token and cities paths are relative to it
+    #[arg(
+        long,
+        env = "LOADGEN_BASE_URL",
+        default_value = "http://127.0.0.1:8020/api/v1",
+        value_name = "URL"
+    )]
+    pub base_url: String,
+
+    /// TOML file with the API's shape (paths, token request, field names): see
+    /// fixtures/cities-scenario.toml; the flags below win over it [default: the article's API]
+    #[arg(long, env = "LOADGEN_SCENARIO", value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// Registration path [default: /auth/register]
+    #[arg(long, env = "LOADGEN_REGISTER_PATH", value_name = "PATH")]
+    pub register_path: Option<String>,
+
+    /// Token (login) path [default: /auth/token]
+    #[arg(long, env = "LOADGEN_TOKEN_PATH", value_name = "PATH")]
+    pub token_path: Option<String>,
+
+    /// Cities collection path; a city is PATH/{id} [default: /cities]
+    #[arg(long, env = "LOADGEN_CITIES_PATH", value_name = "PATH")]
+    pub cities_path: Option<String>,
+
+    /// How the token request sends credentials [default: form]
+    #[arg(long, env = "LOADGEN_TOKEN_REQUEST", value_enum, value_name = "KIND")]
+    pub token_request: Option<TokenRequest>,
+
+    /// Field of the token answer holding the bearer token [default: access_token]
+    #[arg(long, env = "LOADGEN_TOKEN_FIELD", value_name = "FIELD")]
+    pub token_field: Option<String>,
+
+    /// Key wrapping every answer; `""` for none [default: data]
+    #[arg(long, env = "LOADGEN_ENVELOPE", value_name = "KEY")]
+    pub envelope: Option<String>,
+
+    /// Each iteration also lists the user's cities: every listed city must be its own, and none of
+    /// its acknowledged cities may be missing
+    #[arg(long, env = "LOADGEN_LIST_CHECK")]
+    pub list_check: bool,
+
+    /// Each iteration also renames the city and reads it back
+    #[arg(long, env = "LOADGEN_UPDATE_CHECK")]
+    pub update_check: bool,
+
+    /// Each iteration also deletes the city, then expects 404 when reading it
+    #[arg(long, env = "LOADGEN_DELETE_CHECK")]
+    pub delete_check: bool,
+
+    /// Every EVERY iterations, ask for a city another user created and expect 404 (broken
+    /// object-level authorization); the flag alone means every 5 [default: off]
+    #[arg(long, env = "LOADGEN_PROBE_FOREIGN", num_args = 0..=1, default_missing_value = "5", value_name = "EVERY")]
+    pub probe_foreign: Option<u64>,
+
+    /// Run id embedded in every email and city name [default: random]; give the same id to the
+    /// generator processes of one run
+    #[arg(long, env = "LOADGEN_RUN_ID", value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// This process's index among `--workers` generator processes (users are partitioned)
+    #[arg(
+        long,
+        env = "LOADGEN_WORKER_INDEX",
+        default_value_t = 0,
+        value_name = "I"
+    )]
+    pub worker_index: usize,
+
+    /// Number of generator processes sharing the run
+    #[arg(long, env = "LOADGEN_WORKERS", default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+
+    /// Write the kept violations as JSON lines (observer, victim, request, expected, actual)
+    #[arg(long, env = "LOADGEN_EVIDENCE_OUT", value_name = "FILE")]
+    pub evidence_out: Option<PathBuf>,
+
+    /// How many violations to keep as evidence
+    #[arg(
+        long,
+        env = "LOADGEN_MAX_EVIDENCE",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub max_evidence: usize,
+
+    /// After the run, score detection against racebench mock-server's ground-truth journal
+    /// (recall and precision)
+    #[arg(long, env = "LOADGEN_SCORE")]
+    pub score: bool,
+
+    /// Admin API of the mock server, for --score [default: the base URL's host + /__admin]
+    #[arg(long, env = "LOADGEN_ADMIN_URL", value_name = "URL")]
+    pub admin_url: Option<String>,
+
+    /// A violation class that does not fail the run; repeatable [default: every class fails it]
+    #[arg(long, env = "LOADGEN_ALLOW", value_enum, value_name = "CLASS")]
+    pub allow: Vec<ViolationClass>,
+
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The classes of `violations` in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ViolationClass {
+    Leak,
+    LostWrite,
+    Corrupt,
+    Timeout,
+}
+
+impl ViolationClass {
+    pub const ALL: [ViolationClass; 4] =
+        [Self::Leak, Self::LostWrite, Self::Corrupt, Self::Timeout];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Leak => "leak",
+            Self::LostWrite => "lost_write",
+            Self::Corrupt => "corrupt",
+            Self::Timeout => "timeout",
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Evidence: what a violation looked like, kept for the first N, and the compact record of every
+//! leak that scoring matches against the server's journal.
+//!
+//! Both are behind a mutex that is taken only when a violation happens, never on a passing request.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+/// One violation, enough to reproduce and explain it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// `leak`, `lost_write`, `corrupt` or `timeout`.
+    pub class: &'static str,
+    /// The virtual user who saw it (global index).
+    pub observer: usize,
+    /// Its account id on the server, when known.
+    pub observer_account: Option<String>,
+    /// The virtual user whose data showed up (leaks only).
+    pub victim: Option<usize>,
+    pub victim_account: Option<String>,
+    /// The step's name (`read`, `list`, ...).
+    pub step: String,
+    /// Method and path, e.g. `GET /api/v1/cities/3`.
+    pub request: String,
+    pub expected: String,
+    /// Status and the start of the body (at most 300 characters).
+    pub actual: String,
+    /// One sentence: "user 7 read city c.3.12 created by user 3".
+    pub message: String,
+    /// Seconds since the run started.
+    pub since_start_s: f64,
+    /// Requests in flight across all users when the response came back.
+    pub in_flight: u64,
+}
+
+/// A leak as scoring sees it: who saw whose data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    pub observer_account: Option<String>,
+    pub victim_account: Option<String>,
+}
+
+/// The first `limit` pieces of evidence and every leak's detection.
+#[derive(Debug)]
+pub struct EvidenceLog {
+    limit: usize,
+    kept: Mutex<Vec<Evidence>>,
+    leaks: Mutex<Vec<Detection>>,
+}
+
+/// Most leak detections remembered for scoring (about 100 MB at worst).
+const MAX_DETECTIONS: usize = 1_000_000;
+
+impl EvidenceLog {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            kept: Mutex::new(Vec::new()),
+            leaks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records a violation; returns true when it was among the first `limit` (to print it live).
+    pub fn add(&self, evidence: Evidence) -> bool {
+        if evidence.class == "leak"
+            && let Ok(mut leaks) = self.leaks.lock()
+            && leaks.len() < MAX_DETECTIONS
+        {
+            leaks.push(Detection {
+                observer_account: evidence.observer_account.clone(),
+                victim_account: evidence.victim_account.clone(),
+            });
+        }
+        let Ok(mut kept) = self.kept.lock() else {
+            return false;
+        };
+        if kept.len() < self.limit {
+            kept.push(evidence);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The evidence kept, oldest first.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        self.kept
+            .lock()
+            .map(|kept| kept.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every leak detected (up to a million).
+    pub fn leaks(&self) -> Vec<Detection> {
+        self.leaks
+            .lock()
+            .map(|leaks| leaks.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `status body…`, the body cut to 300 characters on a character boundary.
+pub fn describe(status: u16, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let cut: String = text.chars().take(300).collect();
+    let ellipsis = if cut.len() < text.len() { "…" } else { "" };
+    format!("{status} {cut}{ellipsis}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leak(observer: usize) -> Evidence {
+        Evidence {
+            class: "leak",
+            observer,
+            observer_account: Some(format!("a{observer}")),
+            victim: Some(1),
+            victim_account: Some("a1".into()),
+            step: "read".into(),
+            request: "GET /cities/x".into(),
+            expected: "own city".into(),
+            actual: "200 {}".into(),
+            message: "m".into(),
+            since_start_s: 0.0,
+            in_flight: 1,
+        }
+    }
+
+    #[test]
+    fn keeps_the_first_n_and_every_leak() {
+        let log = EvidenceLog::new(2);
+        assert!(log.add(leak(2)));
+        assert!(log.add(leak(3)));
+        assert!(!log.add(leak(4)));
+        assert_eq!(log.evidence().len(), 2);
+        assert_eq!(log.leaks().len(), 3);
+    }
+
+    #[test]
+    fn bodies_are_cut_on_a_character_boundary() {
+        let body = "é".repeat(400);
+        let text = describe(200, body.as_bytes());
+        assert!(text.starts_with("200 é"));
+        assert!(text.ends_with('…'));
+        assert_eq!(text.chars().count(), 4 + 300 + 1);
+    }
+}
