@@ -1,2 +1,56 @@
-//! Helpers for the end-to-end tests in `tests/tests/`: start a mock server in process, drive it
-//! over HTTP.
+//! Helpers for the end-to-end tests in `tests/tests/`: a mock server in process on port 0, faults
+//! switched through its admin API (black box, over HTTP), and `loadgen` runs in process.
+
+use clap::Parser;
+use loadgen::{
+    cli::Cli,
+    plan::Plan,
+    report::{Report, progress::Live},
+};
+use mock_server::{Config, testing::TestServer};
+use serde_json::json;
+
+/// A fresh mock server with every fault off.
+pub async fn server() -> TestServer {
+    mock_server::testing::spawn(Config::default()).await
+}
+
+/// Switches every fault off, then `enable` on (`NAME[:key=value,...]`), through `PUT /__admin/faults`.
+pub async fn set_faults(server: &TestServer, enable: &[&str]) {
+    let response = reqwest::Client::new()
+        .put(server.url("/__admin/faults"))
+        .json(&json!({"disable": ["*"], "enable": enable}))
+        .send()
+        .await
+        .expect("admin answers");
+    assert!(
+        response.status().is_success(),
+        "PUT /__admin/faults: {}",
+        response.status()
+    );
+}
+
+/// The plan of `loadgen <words...>`.
+pub fn plan(words: &[&str]) -> Plan {
+    let argv = std::iter::once("loadgen").chain(words.iter().copied());
+    Plan::from_cli(Cli::try_parse_from(argv).expect("arguments parse")).expect("plan is valid")
+}
+
+/// Runs `loadgen cities --base-url <server> --quiet <words...>` in process, to the end.
+pub async fn cities(server: &TestServer, words: &[&str]) -> Report {
+    let base = server.api_url("");
+    let mut all = vec!["cities", "--base-url", base.as_str(), "--quiet"];
+    all.extend_from_slice(words);
+    loadgen::run(&plan(&all), std::future::pending(), Live::off())
+        .await
+        .expect("the run starts")
+}
+
+/// Failed requests of one step, by name.
+pub fn fails_of(report: &Report, step: &str) -> u64 {
+    report
+        .endpoints
+        .iter()
+        .find(|endpoint| endpoint.name == step)
+        .map_or(0, |endpoint| endpoint.figures.requests.fail)
+}
