@@ -59,6 +59,8 @@ impl PoolTwin {
     /// take through `put_back` would wake a waiter for a connection that was never freed, and
     /// waiters waking each other that way spin forever without yielding (seen as a livelock under
     /// 20 concurrent users).
+    /// Takes a connection if one is free; a failed attempt changes nothing (an increment undone by
+    /// a release would wake a waiter for nothing, and a waiter woken by its own undo spins).
     fn try_take(&self) -> bool {
         let capacity = self.capacity.load(Ordering::Relaxed);
         self.in_use
@@ -179,5 +181,46 @@ impl<'a> Pool<'a> {
             self.0
                 .fire(Fire::new(FaultId::PoolStarvation, scope.kind(), detail));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_twin_serves_more_requests_than_connections_in_turn() {
+        let pool = Arc::new(PoolTwin::default());
+        pool.configure(2, Duration::from_secs(5));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let pool = pool.clone();
+                let peak = peak.clone();
+                tokio::spawn(async move {
+                    let connection = pool.acquire().await.expect("a connection in time");
+                    peak.fetch_max(pool.in_use.load(Ordering::Acquire), Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    drop(connection);
+                })
+            })
+            .collect();
+        for task in tasks {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("no request is stuck")
+                .unwrap();
+        }
+        assert_eq!(peak.load(Ordering::Relaxed), 2);
+        assert_eq!(pool.in_use.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test]
+    async fn the_twin_answers_503_after_its_timeout() {
+        let pool = PoolTwin::default();
+        pool.configure(1, Duration::from_millis(50));
+        let _held = pool.acquire().await.unwrap();
+        let error = pool.acquire().await.unwrap_err();
+        assert_eq!(error.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
     }
 }
