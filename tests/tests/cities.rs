@@ -250,3 +250,63 @@ async fn a_fault_switched_on_mid_run_shows_violations_only_after_the_switch() {
         .sum();
     assert_eq!(before, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_update_is_a_lost_write_when_tabs_share_an_account() {
+    let server = server().await;
+    set_faults(&server, &["lost-update:barrier=4"]).await;
+    let report = cities(
+        &server,
+        &[
+            "--users",
+            USERS,
+            "--tabs",
+            "4",
+            "--duration",
+            "3s",
+            "--list-check",
+        ],
+    )
+    .await;
+    detected_within_5s(&report);
+    let v = report.figures.violations;
+    assert!(v.lost_write > 0);
+    assert_eq!(v.leak, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tabs_of_one_account_are_clean_on_a_correct_server() {
+    let server = server().await;
+    let report = cities(
+        &server,
+        &[
+            "--users",
+            "8",
+            "--tabs",
+            "4",
+            "--duration",
+            "2s",
+            "--list-check",
+            "--update-check",
+            "--delete-check",
+        ],
+    )
+    .await;
+    assert_eq!(
+        report.figures.requests.violation, 0,
+        "{:?}",
+        report.evidence
+    );
+    assert_eq!(
+        report.figures.requests.fail, 0,
+        "{:?}",
+        report.failure_reasons
+    );
+    // Two accounts registered, eight sessions working.
+    let registered = report
+        .endpoints
+        .iter()
+        .find(|e| e.name == "register")
+        .unwrap();
+    assert_eq!(registered.figures.requests.pass, 2);
+}

@@ -66,6 +66,11 @@ pub struct CitiesArgs {
     #[arg(long, env = "LOADGEN_PROBE_FOREIGN", num_args = 0..=1, default_missing_value = "5", value_name = "EVERY")]
     pub probe_foreign: Option<u64>,
 
+    /// Virtual users per account, like browser tabs: they share one login, so one account's
+    /// requests overlap (needed to catch a per-account race such as mock-server's `lost-update`)
+    #[arg(long, env = "LOADGEN_TABS", default_value_t = 1, value_name = "N")]
+    pub tabs: usize,
+
     /// Run id embedded in every email and city name [default: random]; give the same id to the
     /// generator processes of one run
     #[arg(long, env = "LOADGEN_RUN_ID", value_name = "ID")]

@@ -56,6 +56,9 @@ pub fn plan(args: CitiesArgs) -> Result<Plan, PlanError> {
             args.worker_index, args.workers
         ));
     }
+    if args.tabs == 0 {
+        return invalid("--tabs must be at least 1");
+    }
     if args.probe_foreign == Some(0) {
         return invalid("--probe-foreign takes a number of iterations of at least 1");
     }
@@ -77,6 +80,7 @@ pub fn plan(args: CitiesArgs) -> Result<Plan, PlanError> {
         delete_check: args.delete_check,
         probe_every: args.probe_foreign.unwrap_or(0),
         users: workload.model.users(),
+        tabs: args.tabs,
         worker_index: args.worker_index,
         workers: args.workers,
         max_evidence: args.max_evidence,

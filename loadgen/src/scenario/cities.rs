@@ -20,6 +20,8 @@ pub mod verdict;
 
 use std::sync::Arc;
 
+use tokio::sync::OnceCell;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{
@@ -47,8 +49,11 @@ pub struct Options {
     pub delete_check: bool,
     /// Probe another user's city every this many iterations (0: never).
     pub probe_every: u64,
-    /// Local users of this process.
+    /// Local virtual users of this process.
     pub users: usize,
+    /// Virtual users per identity ("browser tabs"): `tabs` users share one account and log in once,
+    /// so one account's requests overlap, which a per-account race (`lost-update`) needs.
+    pub tabs: usize,
     /// This process's index and the number of processes (`--worker-index`, `--workers`).
     pub worker_index: usize,
     pub workers: usize,
@@ -62,6 +67,8 @@ pub struct Cities {
     steps: Steps,
     ledger: Arc<Ledger>,
     evidence: Arc<EvidenceLog>,
+    /// Each local identity's `Authorization` header, made by the first of its tabs to log in.
+    logins: Vec<OnceCell<HeaderValue>>,
 }
 
 /// Step indexes; optional steps exist only when enabled.
@@ -81,8 +88,10 @@ struct Steps {
 /// One virtual user's state.
 #[derive(Debug)]
 pub struct User {
-    /// Global index across generator processes.
+    /// Global index of the identity across generator processes.
     me: usize,
+    /// Which of the identity's tabs this virtual user is (0 when `--tabs 1`).
+    tab: u64,
     auth: HeaderValue,
     seq: u64,
     iterations: u64,
@@ -118,13 +127,15 @@ impl Cities {
             gone,
             probe,
         };
-        let ledger = Ledger::new(options.users, options.worker_index, options.workers);
+        let identities = options.users.div_ceil(options.tabs.max(1));
+        let ledger = Ledger::new(identities, options.worker_index, options.workers);
         let evidence = EvidenceLog::new(options.max_evidence);
         Self {
             options,
             steps,
             ledger: Arc::new(ledger),
             evidence: Arc::new(evidence),
+            logins: (0..identities).map(|_| OnceCell::new()).collect(),
         }
     }
 
@@ -260,47 +271,8 @@ impl Cities {
         request
     }
 
-    async fn read_back(
-        &self,
-        session: &mut Session,
-        user: &User,
-        id: &str,
-        expected: &Expected<'_>,
-    ) -> bool {
-        let request = self.authorized(
-            user,
-            session
-                .target()
-                .request(Method::GET, &self.city_path(id), Bytes::new()),
-        );
-        let judge = self.judge();
-        let result = self
-            .exchange(
-                session,
-                user.me,
-                self.steps.read,
-                request,
-                |status, body| judge.own_city(user.me, status, body, expected),
-            )
-            .await;
-        matches!(result, Some((_, _, Verdict::Pass)))
-    }
-}
-
-impl Scenario for Cities {
-    type User = User;
-
-    fn steps(&self) -> Vec<String> {
-        (0..)
-            .map(Step)
-            .map(|step| self.step_name(step))
-            .take_while(|name| *name != "?")
-            .map(str::to_owned)
-            .collect()
-    }
-
-    async fn setup(&self, session: &mut Session) -> Result<User, SetupError> {
-        let me = self.ledger.global(session.user());
+    /// Registers identity `me` and logs it in; returns its `Authorization` header.
+    async fn log_in(&self, session: &mut Session, me: usize) -> Result<HeaderValue, SetupError> {
         let run = &self.options.run;
         let shape = &self.options.shape;
         let (email, password) = (run.email(me), run.password(me));
@@ -371,8 +343,59 @@ impl Scenario for Cities {
             })?;
         let auth = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| SetupError(format!("user {me}: the token is not a valid header value")))?;
+        Ok(auth)
+    }
+
+    async fn read_back(
+        &self,
+        session: &mut Session,
+        user: &User,
+        id: &str,
+        expected: &Expected<'_>,
+    ) -> bool {
+        let request = self.authorized(
+            user,
+            session
+                .target()
+                .request(Method::GET, &self.city_path(id), Bytes::new()),
+        );
+        let judge = self.judge();
+        let result = self
+            .exchange(
+                session,
+                user.me,
+                self.steps.read,
+                request,
+                |status, body| judge.own_city(user.me, status, body, expected),
+            )
+            .await;
+        matches!(result, Some((_, _, Verdict::Pass)))
+    }
+}
+
+impl Scenario for Cities {
+    type User = User;
+
+    fn steps(&self) -> Vec<String> {
+        (0..)
+            .map(Step)
+            .map(|step| self.step_name(step))
+            .take_while(|name| *name != "?")
+            .map(str::to_owned)
+            .collect()
+    }
+
+    async fn setup(&self, session: &mut Session) -> Result<User, SetupError> {
+        let tabs = self.options.tabs.max(1);
+        let local = session.user() / tabs;
+        let me = self.ledger.global(local);
+        let auth = self.logins[local]
+            .get_or_try_init(|| self.log_in(session, me))
+            .await?
+            .clone();
         Ok(User {
             me,
+            tab: (session.user() % tabs) as u64,
             auth,
             seq: 0,
             iterations: 0,
@@ -383,7 +406,9 @@ impl Scenario for Cities {
     async fn iteration(&self, user: &mut User, session: &mut Session) {
         user.iterations += 1;
         user.seq += 1;
-        let (me, seq) = (user.me, user.seq);
+        // The tabs of one identity number their cities apart: tab t makes t + 1, t + 1 + tabs, ...
+        let seq = (user.seq - 1) * self.options.tabs.max(1) as u64 + user.tab + 1;
+        let me = user.me;
         let name = self.options.run.city(me, seq);
         let judge = self.judge();
         let create = self.authorized(
@@ -418,7 +443,12 @@ impl Scenario for Cities {
         let readable = self.read_back(session, user, &id, &expected).await;
 
         if let Some(step) = self.steps.list {
-            let offset = user.live.len().saturating_sub(LIST_LIMIT);
+            // With tabs the list also holds the other tabs' cities: check the first page.
+            let offset = if self.options.tabs > 1 {
+                0
+            } else {
+                user.live.len().saturating_sub(LIST_LIMIT)
+            };
             let path = format!(
                 "{}?limit={LIST_LIMIT}&offset={offset}",
                 self.options.shape.cities_path
@@ -428,8 +458,9 @@ impl Scenario for Cities {
                 session.target().request(Method::GET, &path, Bytes::new()),
             );
             let live = &user.live[offset..];
+            let exact = self.options.tabs <= 1;
             self.exchange(session, me, step, request, |status, body| {
-                judge.listed(me, status, body, live)
+                judge.listed(me, status, body, live, exact)
             })
             .await;
         }
@@ -543,6 +574,7 @@ mod tests {
             delete_check: true,
             probe_every: 0,
             users: 2,
+            tabs: 1,
             worker_index: 0,
             workers: 1,
             max_evidence: 20,

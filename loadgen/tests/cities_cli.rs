@@ -1,0 +1,93 @@
+//! `loadgen cities` as a CI gate: exit 0 when clean, 1 on any violation unless its class is
+//! allowed, 2 on a usage error; the evidence file is written as JSON lines.
+
+mod common;
+
+use common::{binary, temp_dir};
+use mock_server::{Config, testing::spawn};
+
+async fn enable(server: &mock_server::testing::TestServer, fault: &str) {
+    let update = shared::admin::FaultsUpdate {
+        enable: vec![fault.to_owned()],
+        ..Default::default()
+    };
+    server.state.faults.update(&update).expect("a known fault");
+}
+
+async fn run(base: &str, extra: &[&str]) -> std::process::Output {
+    binary()
+        .args([
+            "cities",
+            "--base-url",
+            base,
+            "--users",
+            "10",
+            "--duration",
+            "2s",
+            "--quiet",
+        ])
+        .args(extra)
+        .output()
+        .await
+        .expect("loadgen runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_run_exits_0_and_a_leak_exits_1_with_evidence() {
+    let server = spawn(Config::default()).await;
+    let base = server.api_url("");
+    let clean = run(&base, &[]).await;
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+
+    enable(&server, "bola").await;
+    let dir = temp_dir("cities-cli");
+    let evidence = dir.join("evidence.jsonl");
+    let leaking = run(
+        &base,
+        &[
+            "--probe-foreign",
+            "1",
+            "--evidence-out",
+            evidence.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(leaking.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&leaking.stderr);
+    assert!(stderr.contains("leak"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&leaking.stdout);
+    assert!(stdout.contains("Evidence (first"), "{stdout}");
+    let lines = std::fs::read_to_string(&evidence).unwrap();
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first["class"], "leak");
+    assert!(first["victim"].is_u64());
+
+    let allowed = run(&base, &["--probe-foreign", "1", "--allow", "leak"]).await;
+    assert_eq!(allowed.status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn bad_cities_flags_are_one_line_and_exit_2() {
+    for extra in [
+        &["--tabs", "0"][..],
+        &["--worker-index", "2", "--workers", "2"],
+        &["--cities-path", "cities"],
+        &["--run-id", "a.b"],
+        &["--allow", "everything"],
+    ] {
+        let output = binary()
+            .args(["cities", "--duration", "1s"])
+            .args(extra)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{extra:?}: {stderr}");
+    }
+}
