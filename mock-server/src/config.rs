@@ -89,6 +89,13 @@ pub struct Cli {
     /// TOML file with the same keys as these flags (see `fixtures/`); flags win over the file
     #[arg(long, env = "MOCK_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Shut down gracefully when stdin reaches end of file. A parent that spawns the server with a
+    /// piped stdin and holds the pipe takes the server with it however the parent dies, even by
+    /// SIGKILL (the `make bench` demo does). A process concern of the binary, so it stays here and
+    /// not in [`Config`]. Hidden: a harness flag, not a user's.
+    #[arg(long, env = "MOCK_EXIT_ON_STDIN_EOF", hide = true)]
+    pub exit_on_stdin_eof: bool,
 }
 
 /// Subcommands besides serving.

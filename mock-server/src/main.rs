@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    let exit_on_stdin_eof = cli.exit_on_stdin_eof;
     let config = cli
         .into_config()
         .unwrap_or_else(|error| exit_usage(&error.to_string()));
@@ -35,12 +36,15 @@ fn main() -> ExitCode {
         writeln!(stdout, "listening on http://{address}")?;
         stdout.flush()?;
         drop(stdout);
-        mock_server::run(
-            listener,
-            AppState::new(&config),
-            mock_server::shutdown_signal(),
-        )
-        .await
+        let shutdown = async move {
+            tokio::select! {
+                () = mock_server::shutdown_signal() => {}
+                () = stdin_closed(), if exit_on_stdin_eof => {
+                    tracing::info!("stdin closed; finishing in-flight requests");
+                }
+            }
+        };
+        mock_server::run(listener, AppState::new(&config), shutdown).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -49,4 +53,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Resolves when stdin reaches end of file (or fails): the parent holding the pipe is gone.
+///
+/// A plain thread, not `tokio::io::stdin`, whose blocking read would keep the runtime from
+/// shutting down on a signal while stdin is still open.
+async fn stdin_closed() {
+    let (closed, on_closed) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = closed.send(());
+    });
+    let _ = on_closed.await;
 }
