@@ -10,10 +10,10 @@ export CARGO_TERM_COLOR ?= never
 .PHONY: bench test ci fmt-check lint build release demo-leak clean
 
 bench: release
-	@scripts/bench.sh all
+	@target/release/racebench-demo
 
 demo-leak: release
-	@scripts/bench.sh leak
+	@target/release/racebench-demo leak
 
 release:
 	$(CARGO) build --release --workspace --bins

@@ -63,18 +63,20 @@ for signal in $signals; do
         exit 1
     fi
     act=$(grep -o '^== Act [0-9]*' "$log" | tail -1)
+    killed_at=$(date +%s%N)
     kill -"$signal" "$demo"
     wait "$demo" 2>/dev/null && code=0 || code=$?
     demo=
     verdict=PASS
     gone_within "$server" 5 || verdict=FAIL
+    server_ms=$((($(date +%s%N) - killed_at) / 1000000))
     for child in $children; do
         gone_within "$child" 15 || verdict=FAIL
     done
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         verdict=FAIL
     fi
-    echo "$verdict $signal during '${act#== }': demo exit $code; server $server on port $port and children [${children% }] gone"
+    echo "$verdict $signal during '${act#== }': demo exit $code; server $server (port $port) gone after ${server_ms} ms; children [${children% }] gone"
     if [ "$verdict" != PASS ]; then
         failed=1
         ps -o pid,stat,cmd -p "${children// /,}0" || true

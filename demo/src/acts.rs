@@ -14,7 +14,7 @@ use crate::{
     admin::Admin,
     console::Console,
     error::Error,
-    faults::{FaultPlan, First},
+    faults::{Class, FaultPlan, First},
     loadgen::{Finished, Loadgen, Report},
     table::{Verdict, thousands},
 };
@@ -349,7 +349,7 @@ async fn fault(stage: &Stage, plan: &FaultPlan) -> Result<Verdict, Error> {
     stage.admin.switch_faults(&[], &["*"]).await?;
     stage.admin.reset().await?;
     let mut extra = plan.extra.clone();
-    extra.extend(["--quiet", "--score"].map(str::to_owned));
+    extra.extend(["--quiet", "--score", "--max-evidence", "3"].map(str::to_owned));
     let (args, evidence) = stage.cities_args(&stem, &extra);
     let switch = async {
         tokio::time::sleep(SWITCH_AT).await;
@@ -416,23 +416,19 @@ fn detection(
             seen.join(", ")
         }
     ));
-    if let Some(line) = evidence_line(report) {
+    if let Some(line) = evidence_line(report, &detected) {
         console.line(&format!("evidence: {line}"));
-    }
-    if let Some(score) = score_line(report) {
-        console.line(&format!("score against the server's journal: {score}"));
     }
     let mut result = match (&detected[..], first) {
         ([], _) => "nothing detected".to_owned(),
         (classes, Some(first)) => format!(
-            "{}; first {}{:.2} s after the switch",
+            "{}; first {}",
             classes
                 .iter()
                 .map(|c| format!("{} {}", c.name(), thousands(c.count(report))))
                 .collect::<Vec<_>>()
                 .join(", "),
-            if first.exact { "" } else { "< " },
-            (first.at - switch_s).max(0.0)
+            since_switch(first, switch_s)
         ),
         (classes, None) => classes
             .iter()
@@ -444,6 +440,20 @@ fn detection(
         result.push_str(&format!("; {before}"));
     }
     (!detected.is_empty() && before.is_none(), result)
+}
+
+/// `0.02 s after the switch`, or for a time known only to the end of a one-second interval,
+/// `within 0.37 s of the switch` (rounded up, never below 0.01 s).
+fn since_switch(first: First, switch_s: f64) -> String {
+    let after = (first.at - switch_s).max(0.0);
+    if first.exact {
+        format!("{after:.2} s after the switch")
+    } else {
+        format!(
+            "within {:.2} s of the switch",
+            ((after * 100.0).ceil() / 100.0).max(0.01)
+        )
+    }
 }
 
 /// Anything that went wrong before the fault was switched on: the run was not clean before it.
@@ -460,34 +470,26 @@ fn early(report: &Report, switch_s: f64) -> Option<String> {
     early.then(|| "failures before the switch".to_owned())
 }
 
-/// The first piece of evidence, or the first failure reason when there is none.
-fn evidence_line(report: &Report) -> Option<String> {
-    if let Some(evidence) = report.evidence.first() {
+/// The first piece of evidence of the first detected class (of any class if none), or the first
+/// failure reason when there is no evidence.
+fn evidence_line(report: &Report, detected: &[Class]) -> Option<String> {
+    let first_of = |class: &str| report.evidence.iter().find(|e| e.class == class);
+    let evidence = detected
+        .iter()
+        .find_map(|class| first_of(class.name()))
+        .or_else(|| report.evidence.first());
+    if let Some(evidence) = evidence {
         return Some(format!("[{}] {}", evidence.class, evidence.message));
     }
     report.failure_reasons.first().map(|reason| {
-        format!(
-            "[{}] {}: {} (x{})",
-            reason.outcome,
-            reason.name,
-            reason.reason,
-            thousands(reason.count)
-        )
+        // Reasons of a failed check start with the request's name already.
+        let text = if reason.reason.starts_with(&format!("{}:", reason.name)) {
+            reason.reason.clone()
+        } else {
+            format!("{}: {}", reason.name, reason.reason)
+        };
+        format!("[{}] {text} (x{})", reason.outcome, thousands(reason.count))
     })
-}
-
-/// `recall 98.5 %, precision 100.0 %` from the `--score` object, when it has them.
-fn score_line(report: &Report) -> Option<String> {
-    let score = report.score.as_ref()?;
-    let percent = |key: &str| {
-        let value = score.get(key)?.as_f64()?;
-        Some(format!("{key} {:.1} %", value * 100.0))
-    };
-    let parts: Vec<String> = ["recall", "precision"]
-        .into_iter()
-        .filter_map(percent)
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// Turns a loadgen run into a verdict: `check` judges a report; a run that could not be judged
@@ -515,4 +517,24 @@ fn judge(
     };
     stage.console.verdict(verdict.passed, &verdict.result);
     verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exact_detection_time_is_shown_as_is_and_an_interval_bound_rounded_up() {
+        let exact = First {
+            at: 1.25,
+            exact: true,
+        };
+        assert_eq!(since_switch(exact, 1.0), "0.25 s after the switch");
+        let bound = First {
+            at: 2.0,
+            exact: false,
+        };
+        assert_eq!(since_switch(bound, 1.632), "within 0.37 s of the switch");
+        assert_eq!(since_switch(bound, 1.999), "within 0.01 s of the switch");
+    }
 }

@@ -14,6 +14,12 @@ pub enum Error {
     },
     #[error("mock-server did not start: {0}")]
     ServerStart(String),
+    #[error("mock-server exited during the run ({status}; its log: {}), so: {cause}", log.display())]
+    ServerExited {
+        status: String,
+        log: PathBuf,
+        cause: Box<Error>,
+    },
     #[error("admin API, {what}: {message}")]
     Admin { what: String, message: String },
     #[error("loadgen {0}")]

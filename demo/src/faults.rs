@@ -144,7 +144,8 @@ impl FaultPlan {
             "stale-read" => (name.into(), &[], &[Class::LostWrite]),
             // Seen by `--probe-foreign` (in the common scenario).
             "bola" => (name.into(), &[], &[Class::Leak]),
-            "lost-update" => (name.into(), &[], &[Class::LostWrite]),
+            // One user's requests must overlap: 4 virtual users share each account, as tabs.
+            "lost-update" => (name.into(), &["--tabs", "4"], &[Class::LostWrite]),
             // Every cities request hangs; the common scenario's 2 s timeout ends them.
             "pool-starvation" => (name.into(), &[], &[Class::Timeout]),
             "error-rate" => (name.into(), &[], &[Class::Fail]),

@@ -79,6 +79,16 @@ pub async fn run(plan: &Plan, console: Console) -> Result<Vec<Verdict>, Error> {
         out_dir: plan.out_dir.clone(),
     };
     let verdicts = acts(&stage, plan).await;
+    let verdicts = match (verdicts, server.exited()) {
+        (Err(cause), Some(status)) => {
+            return Err(Error::ServerExited {
+                status: status.to_string(),
+                log,
+                cause: Box::new(cause),
+            });
+        }
+        (verdicts, _) => verdicts,
+    };
     let status = server.stop().await;
     println!();
     match status {

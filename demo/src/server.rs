@@ -97,6 +97,11 @@ impl Server {
         }
     }
 
+    /// The exit status if the server has exited (someone else stopped it, or it crashed).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Closes stdin (the server finishes in-flight requests and exits), waits up to 5 s, then
     /// kills. Returns the exit status, `None` if it had to be killed.
     pub async fn stop(&mut self) -> Option<ExitStatus> {
