@@ -403,10 +403,7 @@ fn detection(
         .into_iter()
         .filter(|class| class.count(report) > 0)
         .collect();
-    let first: Option<First> = detected
-        .iter()
-        .filter_map(|class| class.first_at(report))
-        .min_by(|a, b| a.at.total_cmp(&b.at));
+    let first = first_detection(plan, report, &detected);
     let before = early(report, switch_s);
     console.line(&format!(
         "switched on {switch_s:.2} s into the run; seen: {}",
@@ -440,6 +437,36 @@ fn detection(
         result.push_str(&format!("; {before}"));
     }
     (!detected.is_empty() && before.is_none(), result)
+}
+
+/// When the first request of a detected class ended: an exact time if any is known (the evidence,
+/// or `first_violation_after_s` when every violation class seen is an expected one), otherwise the
+/// earliest interval bound.
+fn first_detection(plan: &FaultPlan, report: &Report, detected: &[Class]) -> Option<First> {
+    let violations = [Class::Leak, Class::LostWrite, Class::Corrupt];
+    let watched = plan.watched();
+    let overall = report
+        .first_violation_after_s
+        .filter(|_| {
+            detected.iter().any(|class| violations.contains(class))
+                && violations
+                    .iter()
+                    .all(|class| class.count(report) == 0 || watched.contains(class))
+        })
+        .map(|at| First { at, exact: true });
+    let firsts: Vec<First> = detected
+        .iter()
+        .filter_map(|class| class.first_at(report))
+        .chain(overall)
+        .collect();
+    let earliest = |exact: bool| {
+        firsts
+            .iter()
+            .filter(|first| first.exact == exact)
+            .min_by(|a, b| a.at.total_cmp(&b.at))
+            .copied()
+    };
+    earliest(true).or_else(|| earliest(false))
 }
 
 /// `0.02 s after the switch`, or for a time known only to the end of a one-second interval,
