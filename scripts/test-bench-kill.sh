@@ -46,10 +46,10 @@ for signal in $signals; do
         >"$log" 2>&1 &
     demo=$!
     for _ in $(seq 100); do
-        grep -q 'listening on' "$log" && break
+        grep -qs 'listening on' "$log" && break
         sleep 0.1
     done
-    line=$(grep -m1 'listening on' "$log") || {
+    line=$(grep -s -m1 'listening on' "$log") || {
         echo "FAIL $signal: the demo's server never listened"
         cat "$log"
         exit 1
