@@ -118,8 +118,13 @@ pub async fn run<S: Scenario>(
             _ = &mut spawner => break,
         }
     }
-    // Every user has ended: loops done, or aborted on stop.
-    stop.stop(StopReason::Loops);
+    // Every user has ended: loops done, or aborted on stop. The open model has no loops: its
+    // clock stops issuing at the duration, so an open run that ends by itself ended by duration.
+    stop.stop(if open {
+        StopReason::Duration
+    } else {
+        StopReason::Loops
+    });
     let duration = started.elapsed();
     on_signal.abort();
     if let Some(timer) = timer {
@@ -163,6 +168,9 @@ impl Collector<'_> {
     /// Closes the interval ending `now` (since the start).
     fn close(&mut self, now: Duration) {
         let window = self.stats.collect();
+        // The interval ends when its last shard was swapped, not when the tick fired: a request
+        // recorded between the two belongs to it and must not look earlier than it happened.
+        let now = now.max(self.stats.started().elapsed());
         self.push(self.last, now, &window);
         self.totals.merge(&window);
         self.last = now;

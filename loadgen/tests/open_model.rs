@@ -79,4 +79,6 @@ async fn a_fast_server_gets_the_requested_rate() {
     assert!((95..=101).contains(&total), "{total}");
     let open = report.open_model.expect("open figures");
     assert!(open.dropped <= 2, "{open:?}");
+    // An open run has no loops: it ends by its duration.
+    assert_eq!(report.stopped_by, loadgen::runner::StopReason::Duration);
 }
