@@ -6,10 +6,31 @@
 //! of `size + overflow` = 10, so at most ten can be inside a handler at once.)
 
 use e2e::{cities, fails_of, server, set_faults};
+use loadgen::report::Report;
 
 const USERS: &str = "20";
 
-fn detected_within_5s(report: &loadgen::report::Report) -> f64 {
+/// 20 users for 3 s (plus `extra` flags) against a fresh server with only `fault` on.
+async fn run_with_fault(fault: &str, extra: &[&str]) -> Report {
+    let server = server().await;
+    set_faults(&server, &[fault]).await;
+    let mut words = vec!["--users", USERS, "--duration", "3s"];
+    words.extend_from_slice(extra);
+    let report = cities(&server, &words).await;
+    // Off again, so the server's shutdown does not wait on requests a fault holds.
+    set_faults(&server, &[]).await;
+    report
+}
+
+/// Whether some evidence of `class` was seen at `step`.
+fn has_evidence(report: &Report, class: &str, step: &str) -> bool {
+    report
+        .evidence
+        .iter()
+        .any(|e| e.class == class && e.step == step)
+}
+
+fn detected_within_5s(report: &Report) -> f64 {
     let first = report
         .first_violation_after_s
         .expect("a violation was detected");
@@ -93,9 +114,7 @@ async fn shared_identity_is_a_leak_or_lost_write_and_the_score_confirms_every_le
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racy_id_is_a_leak_naming_observer_and_victim() {
-    let server = server().await;
-    set_faults(&server, &["racy-id:barrier=10"]).await;
-    let report = cities(&server, &["--users", USERS, "--duration", "3s"]).await;
+    let report = run_with_fault("racy-id:barrier=10", &[]).await;
     detected_within_5s(&report);
     assert!(report.figures.violations.leak > 0);
     let leak = report
@@ -119,32 +138,15 @@ async fn racy_id_is_a_leak_naming_observer_and_victim() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unscoped_cache_is_a_leak_seen_in_lists() {
-    let server = server().await;
-    set_faults(&server, &["unscoped-cache"]).await;
-    let report = cities(
-        &server,
-        &["--users", USERS, "--duration", "3s", "--list-check"],
-    )
-    .await;
+    let report = run_with_fault("unscoped-cache", &["--list-check"]).await;
     detected_within_5s(&report);
     assert!(report.figures.violations.leak > 0);
-    assert!(
-        report
-            .evidence
-            .iter()
-            .any(|e| e.class == "leak" && e.step == "list")
-    );
+    assert!(has_evidence(&report, "leak", "list"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_race_is_a_failed_login_or_a_leak() {
-    let server = server().await;
-    set_faults(&server, &["register-race:barrier=10"]).await;
-    let report = cities(
-        &server,
-        &["--users", USERS, "--duration", "3s", "--list-check"],
-    )
-    .await;
+    let report = run_with_fault("register-race:barrier=10", &["--list-check"]).await;
     let failed_logins = fails_of(&report, "token");
     assert!(
         failed_logins > 0 || report.figures.violations.leak > 0,
@@ -155,9 +157,7 @@ async fn register_race_is_a_failed_login_or_a_leak() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_read_is_a_lost_write_not_a_leak() {
-    let server = server().await;
-    set_faults(&server, &["stale-read"]).await;
-    let report = cities(&server, &["--users", USERS, "--duration", "3s"]).await;
+    let report = run_with_fault("stale-read", &[]).await;
     detected_within_5s(&report);
     let v = report.figures.violations;
     assert!(v.lost_write > 0);
@@ -166,31 +166,14 @@ async fn stale_read_is_a_lost_write_not_a_leak() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bola_is_a_leak_found_by_foreign_probes() {
-    let server = server().await;
-    set_faults(&server, &["bola"]).await;
-    let report = cities(
-        &server,
-        &["--users", USERS, "--duration", "3s", "--probe-foreign", "1"],
-    )
-    .await;
+    let report = run_with_fault("bola", &["--probe-foreign", "1"]).await;
     detected_within_5s(&report);
-    assert!(
-        report
-            .evidence
-            .iter()
-            .any(|e| e.class == "leak" && e.step == "probe")
-    );
+    assert!(has_evidence(&report, "leak", "probe"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_starvation_is_a_timeout() {
-    let server = server().await;
-    set_faults(&server, &["pool-starvation"]).await;
-    let report = cities(
-        &server,
-        &["--users", USERS, "--duration", "3s", "--timeout", "1s"],
-    )
-    .await;
+    let report = run_with_fault("pool-starvation", &["--timeout", "1s"]).await;
     assert!(report.figures.violations.timeout > 0);
     let first = report
         .evidence
@@ -198,7 +181,6 @@ async fn pool_starvation_is_a_timeout() {
         .find(|e| e.class == "timeout")
         .expect("timeout evidence");
     assert!(first.since_start_s < 5.0, "{}", first.since_start_s);
-    set_faults(&server, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
