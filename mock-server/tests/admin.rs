@@ -14,15 +14,7 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn health_answers_ok() {
     let api = Api::spawn().await;
-    let health: Value = api
-        .http
-        .get(api.server.url("/__admin/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = api.get_json("/__admin/health").await;
     assert_eq!(health["status"], "ok");
     assert!(health["uptime_s"].is_u64());
 }
@@ -37,15 +29,7 @@ async fn stats_count_users_cities_and_requests_per_route_and_status() {
     api.http.get(api.server.url("/json")).send().await.unwrap();
     api.http.get(api.server.url("/nope")).send().await.unwrap();
 
-    let stats: Value = api
-        .http
-        .get(api.server.url("/__admin/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = api.get_json("/__admin/stats").await;
     assert_eq!(stats["users"], 1);
     assert_eq!(stats["cities"], 1);
     let requests = &stats["requests"];
@@ -72,15 +56,7 @@ async fn reset_forgets_users_and_cities_and_their_tokens() {
         .unwrap();
     assert_eq!(reset.status(), StatusCode::NO_CONTENT);
 
-    let stats: Value = api
-        .http
-        .get(api.server.url("/__admin/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = api.get_json("/__admin/stats").await;
     assert_eq!(
         (stats["users"].as_u64(), stats["cities"].as_u64()),
         (Some(0), Some(0))
@@ -98,15 +74,7 @@ async fn reset_forgets_users_and_cities_and_their_tokens() {
 #[tokio::test]
 async fn config_changes_the_json_delay_at_run_time() {
     let api = Api::spawn().await;
-    let config: Value = api
-        .http
-        .get(api.server.url("/__admin/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = api.get_json("/__admin/config").await;
     assert_eq!(config["delay"], "0");
 
     let updated = api

@@ -103,6 +103,14 @@ impl Api {
     }
 }
 
+impl Api {
+    /// `GET` a path of the server (no token) and its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.http.get(self.server.url(path)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+}
+
 /// Asserts the status and the JSON error body's code, and that the message is a sentence.
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) {
     assert_eq!(response.status(), status);
