@@ -104,11 +104,33 @@ struct Shared {
     cross_user_writes: AtomicU64,
     // The state each family's buggy path shares between requests.
     access_control: identity::AccessControl,
-    city_ids: ids::Sequence,
-    accounts: registration::Sequence,
+    city_ids: Sequence,
+    accounts: Sequence,
     cache: cache::SharedCache,
     replica: replication::Replica,
     pool: pool::PoolTwin,
+}
+
+/// A counter shared by every request, advanced the racy way (`SELECT max(id) + 1`, a round trip,
+/// then the write): what both `racy-id` (city ids) and `register-race` (account numbers) do wrong.
+#[derive(Debug, Default)]
+pub struct Sequence {
+    last: AtomicU64,
+}
+
+impl Sequence {
+    pub fn reset(&self) {
+        self.last.store(0, Ordering::Relaxed);
+    }
+
+    /// The bug: read the last number, await (the fault's window), write back one more. Two
+    /// requests inside one window both get the same number.
+    pub async fn next_racy(&self, active: &Active) -> u64 {
+        let next = self.last.load(Ordering::Acquire) + 1;
+        active.pause().await;
+        self.last.store(next, Ordering::Release);
+        next
+    }
 }
 
 /// One immutable snapshot of the switches.

@@ -8,25 +8,11 @@
 //! The fix, [`new_id`]: ids that cannot collide (a UUID, or an atomic `nextval`) and a plain
 //! insert.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use shared::api::City;
 use uuid::Uuid;
 
-use super::{Active, FaultId, Request, identity::Acting};
+use super::{FaultId, Request, identity::Acting};
 use crate::store::CityRecord;
-
-/// The shared counter the buggy path reads and writes back. Sequential ids start at 1.
-#[derive(Debug, Default)]
-pub struct Sequence {
-    last: AtomicU64,
-}
-
-impl Sequence {
-    pub fn reset(&self) {
-        self.last.store(0, Ordering::Relaxed);
-    }
-}
 
 /// The `racy-id` entry points of a request.
 #[derive(Debug)]
@@ -41,7 +27,7 @@ impl Ids<'_> {
             request.store().insert_city_record(record.clone());
             return record;
         };
-        let id = next_id_racy(&request.faults.shared.city_ids, active).await;
+        let id = request.faults.shared.city_ids.next_racy(active).await;
         let record = record(acting, id.to_string(), name, created_at);
         // Should the id be taken, the content lands in someone else's row because of this fault.
         match request
@@ -82,12 +68,4 @@ fn record(acting: Acting, id: String, name: &str, created_at: String) -> CityRec
 /// Correct twin: an id no other request can get.
 fn new_id() -> String {
     Uuid::new_v4().to_string()
-}
-
-/// The bug: read, await, write back.
-async fn next_id_racy(sequence: &Sequence, active: &Active) -> u64 {
-    let next = sequence.last.load(Ordering::Acquire) + 1;
-    active.pause().await;
-    sequence.last.store(next, Ordering::Release);
-    next
 }

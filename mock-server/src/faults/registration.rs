@@ -10,8 +10,6 @@
 //! The fix (the correct twin, `Store::register`): a unique constraint, here one atomic `entry`
 //! on the email index, and ids that cannot collide.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use shared::admin::AccessKind;
 use uuid::Uuid;
 
@@ -20,18 +18,6 @@ use crate::{
     auth::PasswordHash,
     store::{EmailTaken, User},
 };
-
-/// The account-number counter of the buggy path; account `n` gets the id `Uuid::from_u128(n)`.
-#[derive(Debug, Default)]
-pub struct Sequence {
-    last: AtomicU64,
-}
-
-impl Sequence {
-    pub fn reset(&self) {
-        self.last.store(0, Ordering::Relaxed);
-    }
-}
 
 /// The `register-race` entry points of a request.
 #[derive(Debug)]
@@ -60,9 +46,8 @@ impl Registration<'_> {
             return Err(EmailTaken);
         }
         let sequence = &request.faults.shared.accounts;
-        let number = sequence.last.load(Ordering::Acquire) + 1;
-        active.pause().await;
-        sequence.last.store(number, Ordering::Release);
+        // Account `n` gets the id `Uuid::from_u128(n)`.
+        let number = sequence.next_racy(active).await;
         let user = User {
             id: Uuid::from_u128(u128::from(number)),
             email: email.to_owned(),
