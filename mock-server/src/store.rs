@@ -121,13 +121,6 @@ impl Store {
         self.shared.users.contains_key(&id)
     }
 
-    /// Stores `city` for `owner` and appends it to the owner's list.
-    pub fn insert_city(&self, owner: Uuid, city: City) {
-        let id = city.id.clone();
-        self.insert_city_record(CityRecord::own(owner, city));
-        self.push_city_id(owner, id);
-    }
-
     /// Stores a city record (not yet in any list).
     pub fn insert_city_record(&self, record: CityRecord) {
         self.shared.cities.insert(record.city.id.clone(), record);
@@ -249,34 +242,9 @@ impl Store {
             .map(|(_, record)| record)
     }
 
-    /// The city `id` if `owner` owns it. A city of someone else is `None`, exactly like a missing one.
-    pub fn city_of(&self, owner: Uuid, id: &str) -> Option<City> {
-        self.shared
-            .cities
-            .get(id)
-            .filter(|record| record.owner == owner)
-            .map(|record| record.city.clone())
-    }
-
     /// The city `id` and its owner, whoever that is (for fault code and the journal).
     pub fn city_record(&self, id: &str) -> Option<CityRecord> {
         self.shared.cities.get(id).map(|record| record.clone())
-    }
-
-    /// A page of `owner`'s cities, oldest first.
-    pub fn cities_of(&self, owner: Uuid, page: Page) -> Vec<City> {
-        let ids: Vec<String> = match self.shared.owned.get(&owner) {
-            Some(ids) => ids
-                .iter()
-                .skip(page.offset)
-                .take(page.limit)
-                .cloned()
-                .collect(),
-            None => return Vec::new(),
-        };
-        ids.iter()
-            .filter_map(|id| self.city_of(owner, id))
-            .collect()
     }
 
     /// `owner`'s city ids, whole (what the `lost-update` fault reads and writes back).
@@ -286,26 +254,6 @@ impl Store {
             .get(&owner)
             .map(|ids| ids.clone())
             .unwrap_or_default()
-    }
-
-    /// Replaces `owner`'s whole list of city ids.
-    pub fn set_city_ids_of(&self, owner: Uuid, ids: Vec<String>) {
-        self.shared.owned.insert(owner, ids);
-    }
-
-    /// Renames `owner`'s city `id`; `None` when it is not theirs or does not exist.
-    pub fn rename_city(&self, owner: Uuid, id: &str, name: &str) -> Option<City> {
-        self.rename_city_record(id, Some(owner), name, owner, None)
-            .map(|(_, after)| after.city)
-    }
-
-    /// Deletes `owner`'s city `id`; false when it is not theirs or does not exist.
-    pub fn delete_city(&self, owner: Uuid, id: &str) -> bool {
-        if self.remove_city_record(id, Some(owner)).is_none() {
-            return false;
-        }
-        self.remove_city_id(owner, id);
-        true
     }
 
     pub fn user_count(&self) -> usize {
