@@ -169,7 +169,9 @@ impl Cities {
         request: Request<Full<Bytes>>,
         judge: impl FnOnce(u16, &[u8]) -> Verdict,
     ) -> Option<(u16, Bytes, Verdict)> {
-        let label = format!("{} {}", request.method(), request.uri().path());
+        // Method and URI are reference-counted: kept for evidence, formatted only on a violation.
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        let label = || format!("{method} {}", uri.path());
         let Exchange { result, timing } = session.send(request).await;
         let response = match result {
             Ok(response) => response,
@@ -180,12 +182,12 @@ impl Cities {
                         session,
                         me,
                         step,
-                        &label,
+                        &label(),
                         "a response",
                         &error.to_string(),
                         Outcome::Timeout,
                         None,
-                        &format!("user {me}: {label} timed out"),
+                        &format!("user {me}: {} timed out", label()),
                     );
                 }
                 session.record(step, outcome, timing, Some(&error.to_string()));
@@ -205,7 +207,15 @@ impl Cities {
             } => {
                 let actual = describe(status, &response.body);
                 self.keep(
-                    session, me, step, &label, expected, &actual, *outcome, *victim, message,
+                    session,
+                    me,
+                    step,
+                    &label(),
+                    expected,
+                    &actual,
+                    *outcome,
+                    *victim,
+                    message,
                 );
                 session.record(step, *outcome, timing, Some(message));
             }
