@@ -71,8 +71,22 @@ pub struct Judge<'a> {
 impl Judge<'_> {
     /// A field of the answer's payload as a string (`data.id`, numbers included).
     pub fn field(&self, body: &[u8], key: &str) -> Option<String> {
-        let value: Value = serde_json::from_slice(body).ok()?;
-        text(self.shape.payload(&value)?.get(key)?)
+        self.fields(body, [key]).pop().flatten()
+    }
+
+    /// Several fields of the payload, parsing the body once.
+    fn fields<const N: usize>(&self, body: &[u8], keys: [&str; N]) -> Vec<Option<String>> {
+        let value: Option<Value> = serde_json::from_slice(body).ok();
+        let payload = value.as_ref().and_then(|value| self.shape.payload(value));
+        keys.iter()
+            .map(|key| payload.and_then(|p| text(p.get(*key)?)))
+            .collect()
+    }
+
+    /// The `id` and `name` of a city answer, parsing the body once.
+    fn city(&self, body: &[u8]) -> (Option<String>, Option<String>) {
+        let mut fields = self.fields(body, ["id", "name"]).into_iter();
+        (fields.next().flatten(), fields.next().flatten())
     }
 
     /// Rule 1 for any body: the first marker of another user.
@@ -143,7 +157,8 @@ impl Judge<'_> {
         if !(status == 201 || status == 200) {
             return Verdict::Fail(format!("create: status {status}, expected 201"));
         }
-        let Some(id) = self.field(body, "id") else {
+        let (id, returned_name) = self.city(body);
+        let Some(id) = id else {
             return Verdict::Fail("create: no id in the answer".into());
         };
         if let Some(previous) = self.ledger.claim(&id, Owner { user: me, seq }) {
@@ -157,7 +172,7 @@ impl Judge<'_> {
                 ),
             );
         }
-        match self.field(body, "name") {
+        match returned_name {
             Some(returned) if returned == name => Verdict::Pass,
             returned => violation(
                 Outcome::Corrupt,
@@ -200,7 +215,7 @@ impl Judge<'_> {
             }
             _ => return Verdict::Fail(format!("read: status {status}, expected 200")),
         }
-        let returned_id = self.field(body, "id");
+        let (returned_id, returned_name) = self.city(body);
         if let Some(returned_id) = &returned_id
             && returned_id != id
             && let Some(owner) = self
@@ -218,7 +233,6 @@ impl Judge<'_> {
                 ),
             );
         }
-        let returned_name = self.field(body, "name");
         if returned_id.as_deref() == Some(id) && returned_name.as_deref() == Some(name) {
             return Verdict::Pass;
         }
