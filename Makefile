@@ -7,7 +7,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: bench test ci fmt-check lint build release demo-leak clean
+.PHONY: bench test test-deps ci fmt-check lint build release demo-leak clean
 
 bench: release
 	@target/release/racebench-demo
@@ -21,7 +21,10 @@ release:
 build:
 	$(CARGO) build --workspace --all-targets
 
-test:
+test-deps:
+	@scripts/test-deps.sh
+
+test: test-deps
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 

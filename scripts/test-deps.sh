@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond the Rust toolchain, idempotently, so that `make test`
+# works from a fresh clone and `.ci/run` needs no step of its own:
+# - a Python virtual environment at target/pyenv from scripts/requirements-test.txt (PyPI), used
+#   by the tests that run loadgen against servers built on real frameworks and by the outside
+#   checks (Schemathesis, validators);
+# - Debian packages listed in scripts/apt-test.txt (installed only when missing; needs root).
+# Re-running is cheap: the venv is rebuilt only when the requirements file changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/pyenv
+requirements=scripts/requirements-test.txt
+apt_list=scripts/apt-test.txt
+
+if [[ -f $apt_list ]]; then
+    missing=()
+    while read -r package _; do
+        [[ -z $package || $package == \#* ]] && continue
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done <"$apt_list"
+    if ((${#missing[@]})); then
+        if [[ $(id -u) -ne 0 ]]; then
+            echo "test-deps: missing Debian packages (${missing[*]}); run as root or install them" >&2
+            exit 1
+        fi
+        echo "test-deps: apt-get install ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+fi
+
+python=${PYTHON:-python3}
+stamp=$venv/.requirements.sha256
+want=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [[ ! -x $venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    echo "test-deps: creating $venv from $requirements"
+    rm -rf "$venv"
+    mkdir -p target
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    echo "$want" >"$stamp"
+fi
