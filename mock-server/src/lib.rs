@@ -11,8 +11,8 @@
 //! - [`auth`]: password hashing, JWT issue/verify, the `AuthUser` extractor.
 //! - [`delay`]: the `/json` delay distribution, swappable at run time.
 //! - [`metrics`]: requests per route and status.
-//! - [`faults`]: the race-condition fault catalogue, one module per family (bug beside its fix),
-//!   and the ground-truth journal.
+//! - [`faults`]: the race-condition fault catalogue, one file per fault named as the user switches
+//!   it (bug beside its fix), a registry they are listed in, and the ground-truth journal.
 //! - [`error`], [`extract`]: `ApiError` and the extractors that reject with it.
 //! - [`routes`]: handlers, one module per resource.
 //! - `testing` (feature `testing`): an in-process server for other crates' tests.
@@ -95,7 +95,7 @@ pub fn app(state: AppState) -> Router {
 
 /// The router wrapped in the fault layer: what [`run`] serves. The layer goes around the whole
 /// router rather than through `Router::layer`, which would box and clone per request (see
-/// `faults::layer`). Without it the fault families find no request scope and run their correct
+/// `faults::layer`). Without it the faults find no request scope and run their correct
 /// twins, so tests that need faults use a real server (`testing::spawn`), not [`app`] alone.
 pub fn service(state: AppState) -> FaultService<Router> {
     let layer = faults::FaultLayer::new(
