@@ -12,7 +12,11 @@ use std::{
     io::{BufRead, BufReader, Read},
     path::{Path, PathBuf},
     process::{Child, ChildStdin, Command, Stdio},
-    sync::{Arc, Mutex, mpsc},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+        mpsc,
+    },
     thread,
     time::Duration,
 };
@@ -51,7 +55,7 @@ impl Framework {
     }
 }
 
-/// A running target; killed on drop.
+/// A running target; killed on drop, its database folder removed.
 pub struct PythonTarget {
     /// Which target this is.
     pub framework: Framework,
@@ -59,6 +63,7 @@ pub struct PythonTarget {
     pub base_url: String,
     child: Child,
     _stdin: ChildStdin,
+    db_dir: PathBuf,
 }
 
 impl PythonTarget {
@@ -71,9 +76,12 @@ impl PythonTarget {
             .join("targets")
             .join(framework.dir())
             .join("serve.py");
+        let db_dir = fresh_db_dir(framework);
         let mut command = Command::new(&python);
         command
             .arg(&serve)
+            .arg("--db")
+            .arg(db_dir.join("db.sqlite3"))
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::piped())
@@ -107,6 +115,7 @@ impl PythonTarget {
             base_url,
             child,
             _stdin: stdin,
+            db_dir,
         }
     }
 
@@ -120,7 +129,21 @@ impl Drop for PythonTarget {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.db_dir);
     }
+}
+
+/// A new empty folder under the system temp dir for one target's SQLite database (the target
+/// makes its own when run by hand, but a killed one cannot remove it: the harness does).
+fn fresh_db_dir(framework: Framework) -> PathBuf {
+    static STARTED: AtomicU32 = AtomicU32::new(0);
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    let name = format!("racebench-{}-{}-{n}", framework.dir(), std::process::id());
+    let dir = std::env::temp_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
 }
 
 /// The workspace root (the parent of this crate's folder).
