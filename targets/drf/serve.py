@@ -16,6 +16,8 @@ sys.path.insert(0, str(here.parent / "common"))
 from racebench_target import announce, bind, exit_with_parent, log, parse_args  # noqa: E402
 
 THREADS = 8
+# Far above a load test's users (waitress's default is 100: user 101 would wait for a free slot).
+CONNECTION_LIMIT = 1000
 
 
 def main():
@@ -36,7 +38,13 @@ def main():
 
     sock = bind()
     exit_with_parent()
-    server = create_server(get_wsgi_application(), sockets=[sock], threads=THREADS)
+    server = create_server(
+        get_wsgi_application(),
+        sockets=[sock],
+        threads=THREADS,
+        connection_limit=CONNECTION_LIMIT,
+        asyncore_use_poll=True,  # poll(), not select(): no 1024 file descriptor ceiling
+    )
     log(f"drf: db {args.db}; {THREADS} threads; {SWITCH.describe()}")
     announce(sock)
     server.run()

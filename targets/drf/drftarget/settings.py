@@ -36,6 +36,8 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ["RACEBENCH_DRF_DB"],
+        # One connection per server thread, kept: no reconnect (and PRAGMAs) per request.
+        "CONN_MAX_AGE": None,
         "OPTIONS": {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",
