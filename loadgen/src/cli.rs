@@ -18,19 +18,34 @@ pub use cities::{CitiesArgs, ViolationClass};
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
 #[derive(Debug, Parser)]
-#[command(name = "loadgen", version, about, max_term_width = 100)]
+#[command(name = "loadgen", version, about, max_term_width = 100, after_help = ARTICLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The two articles the scenarios come from, as `loadgen --help` names them.
+const ARTICLES: &str = "\
+The first article: Peter Xie, \"Scale-up REST API Functional Tests to Performance Tests in Python\" (2019)
+  https://peter-jp-xie.medium.com/scale-up-rest-api-functional-tests-to-performance-tests-in-python-3239859c0e27
+The second article: \"Using Locust to load test a FastAPI app with concurrent users\" (peterspython.com, 2021)
+  https://www.peterspython.com/en/blog/using-locust-to-load-test-a-fastapi-app-with-concurrent-users";
+
 /// Scenarios.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The first article's test: one request (`GET /json`) per iteration, checked
+    ///
+    /// The first article: Peter Xie, "Scale-up REST API Functional Tests to Performance Tests in
+    /// Python" (2019),
+    /// https://peter-jp-xie.medium.com/scale-up-rest-api-functional-tests-to-performance-tests-in-python-3239859c0e27
     Json(JsonArgs),
     /// The second article's test done right: register, log in, then create, read back and check
     /// cities; finds and names cross-user leaks, lost writes and corruption
+    ///
+    /// The second article: "Using Locust to load test a FastAPI app with concurrent users"
+    /// (peterspython.com, 2021),
+    /// https://www.peterspython.com/en/blog/using-locust-to-load-test-a-fastapi-app-with-concurrent-users
     Cities(CitiesArgs),
 }
 
