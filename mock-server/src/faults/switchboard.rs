@@ -284,15 +284,15 @@ impl Faults {
         self.change(|_| {});
     }
 
-    /// Releases every barrier and resets every fault's state (which frees requests held on it, a
-    /// starved pool's), so graceful shutdown does not wait forever on requests a fault holds.
+    /// Releases every barrier and shuts every fault's state down (which frees requests held on
+    /// it, a starved pool's), so graceful shutdown does not wait forever on requests a fault holds.
     pub fn shut_down(&self) {
         let settings = self.shared.settings.load();
         for active in settings.on.iter().flatten() {
             active.cancel();
         }
         for id in FaultId::ALL {
-            (id.def().reset)(&self.shared.states);
+            (id.def().shut_down)(&self.shared.states);
         }
     }
 
