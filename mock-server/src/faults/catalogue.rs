@@ -7,8 +7,16 @@ use std::{collections::BTreeMap, str::FromStr};
 use super::{
     FaultId,
     fault::{Def, Registered},
-    params::{AnyParams, Common, Params},
+    params::{AnyParams, Common, ParamDef, Params},
 };
+
+/// The parameters every fault takes (`p`, `seed`, `barrier`), after its own.
+pub const COMMON: &[ParamDef] = Common::DEFS;
+
+/// Every fault's catalogue entry, in registry order: name, summary, parameters with defaults.
+pub fn entries() -> impl Iterator<Item = &'static Def> {
+    FaultId::ALL.iter().map(|id| id.def())
+}
 
 /// Why a fault spec was refused; the message is shown to the user as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,7 +148,7 @@ pub fn describe() -> String {
         let def = id.def();
         out.push_str(&format!("{}\n    {}\n", def.name, def.summary));
         for param in def.all_params() {
-            let help = param.help.split_whitespace().collect::<Vec<_>>().join(" ");
+            let help = param.help_line();
             out.push_str(&format!(
                 "    {:<9} {:<7} {help}\n",
                 param.key, param.default

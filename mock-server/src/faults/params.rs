@@ -87,6 +87,13 @@ pub struct ParamDef {
     pub help: &'static str,
 }
 
+impl ParamDef {
+    /// The help text on one line (the doc comment it comes from may span several).
+    pub fn help_line(&self) -> String {
+        self.help.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
 /// A fault's parameter struct (implemented by [`params!`]).
 pub trait Params: Default + Clone + fmt::Debug + PartialEq + Send + Sync + 'static {
     const DEFS: &'static [ParamDef];
@@ -213,7 +220,7 @@ mod tests {
         assert_eq!(example.show("window"), "3ms", "shown in the CLI's syntax");
         assert_eq!(Example::DEFS[1].key, "count");
         assert_eq!(
-            Example::DEFS[1].help.trim(),
+            Example::DEFS[1].help_line(),
             "how many",
             "help from the doc comment"
         );
