@@ -32,6 +32,27 @@ pub enum Command {
     /// The second article's test done right: register, log in, then create, read back and check
     /// cities; finds and names cross-user leaks, lost writes and corruption
     Cities(CitiesArgs),
+    /// A scenario file: named requests in sequence or by weight, values extracted from one answer
+    /// into the next request, checks, think time, stages and thresholds
+    Run(RunArgs),
+}
+
+/// `loadgen run FILE.toml`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML; see fixtures/scenarios/)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Base URL the requests' paths are relative to [default: the file's `base-url`]
+    #[arg(long, env = "LOADGEN_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `loadgen json`.

@@ -62,6 +62,10 @@ pub async fn run(
             );
             start(plan, Arc::new(scenario), target, shutdown, live).await?
         }
+        ScenarioPlan::File(file) => {
+            let scenario = scenario::file::File::new(file.script.clone(), &target);
+            start(plan, Arc::new(scenario), target, shutdown, live).await?
+        }
         ScenarioPlan::Cities(cities) => {
             let journal = match &cities.score {
                 Some(admin) => Some(

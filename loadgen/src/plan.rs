@@ -8,12 +8,15 @@ use hyper::{Method, StatusCode};
 use shared::duration::DurationRange;
 
 mod cities;
+mod file;
 
 pub use cities::CitiesPlan;
+pub use file::FilePlan;
 
 use crate::{
     checks::Checks,
     cli::{Cli, Command, JsonArgs, OutputArgs, WorkloadArgs},
+    runner::stages::Stages,
     thresholds::Threshold,
 };
 
@@ -42,6 +45,8 @@ pub struct Plan {
 pub enum ScenarioPlan {
     Json(JsonPlan),
     Cities(Box<CitiesPlan>),
+    /// `loadgen run FILE.toml`.
+    File(Box<FilePlan>),
 }
 
 impl ScenarioPlan {
@@ -50,6 +55,7 @@ impl ScenarioPlan {
         match self {
             ScenarioPlan::Json(_) => "json",
             ScenarioPlan::Cities(_) => "cities",
+            ScenarioPlan::File(_) => "run",
         }
     }
 }
@@ -96,6 +102,9 @@ pub struct Workload {
     pub timeout: Duration,
     /// Runtime worker threads (1: a current-thread runtime).
     pub threads: usize,
+    /// Closed model: the users ramp through these stages (scenario files); `users` is their peak
+    /// and `duration` their total.
+    pub stages: Option<Stages>,
 }
 
 /// How progress is shown while running.
@@ -123,6 +132,7 @@ impl Plan {
         match cli.command {
             Command::Json(args) => Self::json(args),
             Command::Cities(args) => cities::plan(args),
+            Command::Run(args) => file::plan(args),
         }
     }
 
@@ -240,6 +250,7 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
         wait: args.wait,
         timeout: args.timeout,
         threads,
+        stages: None,
     })
 }
 

@@ -1,10 +1,12 @@
 //! The engine: starts the users, runs the test timer and the signal handler, collects statistics
 //! once per tick into the timeline and the totals, and stops.
 //!
-//! Layout: [`users`] (spawn rate, closed and open models), [`stop`] (timer, signals, the stop
-//! switch). The collector lives here: every [`TICK`] it swaps the recorders' shards, turns the
-//! window into an [`Interval`], merges it into the run's totals and updates the live progress.
+//! Layout: [`users`] (spawn rate, closed and open models), [`stages`] (ramping users up, holding,
+//! down), [`stop`] (timer, signals, the stop switch). The collector lives here: every [`TICK`] it
+//! swaps the recorders' shards, turns the window into an [`Interval`], merges it into the run's
+//! totals and updates the live progress.
 
+pub mod stages;
 pub mod stop;
 pub mod users;
 

@@ -1,5 +1,6 @@
 //! Virtual users: started at `--spawn-rate`, set up once, then looping in the closed model
-//! (`--loops`, `--wait`) or taking arrival tickets in the open model (`--rate`).
+//! (`--loops`, `--wait`, or [`super::stages`] that park and wake users) or taking arrival
+//! tickets in the open model (`--rate`).
 //!
 //! Each user is one task that owns its [`Session`] (connection included) and its scenario state;
 //! there is no task per connection and no channel per request. On stop the spawner aborts every
@@ -23,7 +24,7 @@ use crate::{
     stats::{Recorder, Stats},
 };
 
-use super::stop::Stop;
+use super::{stages::Stages, stop::Stop};
 
 /// Pause before a failed set-up is tried again.
 const SETUP_RETRY: Duration = Duration::from_secs(1);
@@ -162,6 +163,14 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         ctx.workload.timeout,
         open,
     );
+    let stages = ctx.workload.stages.as_ref();
+    let origin = ctx.stats.started();
+    // With stages a user sets up only once it is first wanted.
+    if let Some(stages) = stages
+        && !wait_until_wanted(&ctx, stages, index).await
+    {
+        return;
+    }
     let mut state = loop {
         match ctx.scenario.setup(&mut session).await {
             Ok(state) => break state,
@@ -173,11 +182,21 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
             }
         }
     };
-    let _active = Active::new(session.recorder());
+    let mut active = Some(Active::new(session.recorder()));
     match (&ctx.workload.model, &ctx.clock) {
         (Model::Closed { loops, .. }, _) => {
             let mut done = 0u64;
             while !ctx.stop.is_stopped() && loops.is_none_or(|loops| done < loops) {
+                if let Some(stages) = stages
+                    && !stages.wants(index, origin.elapsed())
+                {
+                    // Ramping down: idle (not counted as active) until a later stage wants us.
+                    active = None;
+                    if !wait_until_wanted(&ctx, stages, index).await {
+                        break;
+                    }
+                    active = Some(Active::new(session.recorder()));
+                }
                 ctx.scenario.iteration(&mut state, &mut session).await;
                 session.recorder().iteration_done();
                 done += 1;
@@ -211,5 +230,15 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
             }
         }
         (Model::Open { .. }, None) => unreachable!("the runner makes a clock for the open model"),
+    }
+    drop(active);
+}
+
+/// Sleeps until the stages want user `index`; false if that never happens or the run stops.
+async fn wait_until_wanted<S>(ctx: &Ctx<S>, stages: &Stages, index: usize) -> bool {
+    let origin = ctx.stats.started();
+    match stages.next_wanted(index, origin.elapsed()) {
+        Some(at) => ctx.stop.sleep_until(origin + at).await,
+        None => false,
     }
 }
