@@ -192,6 +192,11 @@ pub struct OutputArgs {
     #[arg(long, env = "LOADGEN_HTML_OUT", value_name = "FILE")]
     pub html_out: Option<PathBuf>,
 
+    /// Serve live metrics for Prometheus at http://ADDR/metrics while the run goes on (text
+    /// exposition format, updated every second): `127.0.0.1:9464`; port 0 picks a free port
+    #[arg(long, env = "LOADGEN_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     /// Fail (exit 1) unless this holds: `p99<250ms`, `fail_rate<0.01`, `rps>100`,
     /// `read:p95<50ms`; repeatable [default: none]
     #[arg(long, env = "LOADGEN_THRESHOLD", value_name = "[NAME:]METRIC<OP>VALUE", value_parser = Threshold::parse)]

@@ -46,6 +46,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
 ) -> Result<Report, PlanError> {
+    // Kept until the run ends: dropping it stops the metrics server.
+    let (live, _metrics_server) = match plan.output.metrics_listen {
+        Some(addr) => {
+            let metrics = report::metrics::Metrics::default();
+            let server = metrics.serve(addr).await.map_err(|error| {
+                PlanError(format!("--metrics-listen {addr}: cannot listen: {error}"))
+            })?;
+            eprintln!("metrics: http://{}/metrics", server.addr);
+            (live.with_metrics(metrics), Some(server))
+        }
+        None => (live, None),
+    };
     let target = Arc::new(
         client::Target::resolve(&plan.url)
             .await

@@ -125,6 +125,8 @@ pub struct Output {
     pub json_out: Option<PathBuf>,
     pub csv_out: Option<PathBuf>,
     pub html_out: Option<PathBuf>,
+    /// `--metrics-listen`: where to serve live Prometheus metrics.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Plan {
@@ -273,6 +275,7 @@ pub fn output_plan(args: &OutputArgs) -> Result<Output, PlanError> {
         json_out: args.json_out.clone(),
         csv_out: args.csv_out.clone(),
         html_out: args.html_out.clone(),
+        metrics_listen: args.metrics_listen,
     })
 }
 

@@ -6,12 +6,13 @@
 //!
 //! Layout: [`text`] (the article's summary and percentile tables), [`json`], [`csv`] (one row per
 //! interval per request name), [`html`] (self-contained page with inline SVG charts),
-//! [`progress`] (the live bar or line).
+//! [`progress`] (the live bar or line), [`metrics`] (live Prometheus metrics).
 
 pub mod csv;
 pub mod findings;
 pub mod html;
 pub mod json;
+pub mod metrics;
 pub mod progress;
 pub mod text;
 

@@ -20,6 +20,7 @@ pub struct Live {
     next_line: Duration,
     last_total: u64,
     last_at: Duration,
+    metrics: Option<super::metrics::Metrics>,
 }
 
 #[derive(Debug)]
@@ -86,11 +87,21 @@ impl Live {
             next_line: report_every,
             last_total: 0,
             last_at: Duration::ZERO,
+            metrics: None,
         }
+    }
+
+    /// Also renders the live Prometheus page at every tick.
+    pub fn with_metrics(mut self, metrics: super::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Shows the state at `now` (since the start).
     pub fn update(&mut self, now: Duration, totals: &Window, interval: &Interval, stats: &Stats) {
+        if let Some(metrics) = &self.metrics {
+            metrics.update(totals, interval, stats);
+        }
         match &self.mode {
             Mode::Off => {}
             Mode::Bar { bar, by_iterations } => {

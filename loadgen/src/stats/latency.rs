@@ -92,6 +92,20 @@ impl Latency {
         self.histogram.len()
     }
 
+    /// Samples at or below `us` microseconds (at the histogram's resolution): a cumulative
+    /// bucket for Prometheus and the HTML histogram.
+    pub fn count_at_or_below_us(&self, us: u64) -> u64 {
+        if self.count() == 0 {
+            return 0;
+        }
+        self.histogram.count_between(0, us)
+    }
+
+    /// Exact sum of every sample.
+    pub fn sum(&self) -> Duration {
+        Duration::from_nanos(u64::try_from(self.sum_ns).unwrap_or(u64::MAX))
+    }
+
     /// Exact mean (from the exact sum), zero when empty.
     pub fn mean(&self) -> Duration {
         match self.count() {
