@@ -153,7 +153,8 @@ mod tests {
     fn a_second_ramp_brings_users_back() {
         let ramp = stages(&[(2, 4), (2, 0), (2, 4)]);
         assert_eq!(ramp.next_wanted(3, s(3)), Some(s(6)));
-        assert_eq!(ramp.next_wanted(1, s(3)), Some(s(5)));
+        assert_eq!(ramp.next_wanted(1, s(3)), Some(s(3)), "still wanted at 3 s");
+        assert_eq!(ramp.next_wanted(1, Duration::from_millis(3500)), Some(s(5)));
     }
 
     #[test]
