@@ -12,6 +12,7 @@ use shared::duration::{DurationRange, duration_arg};
 use crate::{checks::JsonCheck, thresholds::Threshold};
 
 pub mod cities;
+pub mod docs;
 
 pub use cities::{CitiesArgs, ViolationClass};
 
@@ -35,6 +36,14 @@ pub enum Command {
     /// A scenario file: named requests in sequence or by weight, values extracted from one answer
     /// into the next request, checks, think time, stages and thresholds
     Run(RunArgs),
+    /// Print shell completions: `loadgen completions bash > /etc/bash_completion.d/loadgen`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `loadgen man > loadgen.1 && man ./loadgen.1`
+    Man,
 }
 
 /// `loadgen run FILE.toml`.

@@ -135,6 +135,9 @@ impl Plan {
             Command::Json(args) => Self::json(args),
             Command::Cities(args) => cities::plan(args),
             Command::Run(args) => file::plan(args),
+            Command::Completions { .. } | Command::Man => {
+                invalid("`loadgen completions` and `loadgen man` print and exit; they run nothing")
+            }
         }
     }
 
