@@ -136,10 +136,11 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),
     };
     let live = Live::new(&plan);
-    let report = match runtime.block_on(run(&plan, runner::stop::signal(), live)) {
+    let mut report = match runtime.block_on(run(&plan, runner::stop::signal(), live)) {
         Ok(report) => report,
         Err(error) => return fail(&error.to_string()),
     };
+    report.command_line = Some(command_line());
     print!("{}", report::text::render(&report));
     print!("{}", report::findings::render(&report));
     let outputs = [
@@ -182,6 +183,24 @@ pub fn main_with(plan: Plan) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// This process's arguments, quoted where a shell would need it.
+fn command_line() -> String {
+    std::env::args()
+        .map(|arg| {
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+            if plain {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn fail(message: &str) -> ExitCode {

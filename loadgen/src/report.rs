@@ -63,6 +63,9 @@ pub struct Report {
     pub evidence: Vec<crate::scenario::cities::evidence::Evidence>,
     /// `cities --score`: recall and precision against mock-server's journal.
     pub score: Option<crate::scenario::cities::score::Score>,
+    /// The command line of the run, as typed (the binary sets it; absent for in-process runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
 }
 
 /// The workload as run.
@@ -268,6 +271,7 @@ impl Report {
             intervals: run.intervals,
             evidence: Vec::new(),
             score: None,
+            command_line: None,
         }
     }
 

@@ -168,6 +168,25 @@ impl Latency {
             .expect("serializing into a Vec cannot fail");
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
+
+    /// Reads back what [`Latency::encode`] wrote (histogram only: the exact sum, min and max are
+    /// not in the format, so they come from the histogram's resolution); `None` if malformed.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .ok()?;
+        let decoded: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .ok()?;
+        let mut latency = Self::new();
+        latency.histogram.add(&decoded).ok()?;
+        if latency.count() > 0 {
+            latency.min_ns = decoded.min().saturating_mul(1_000);
+            latency.max_ns = decoded.max().saturating_mul(1_000);
+            latency.sum_ns = (decoded.mean() * decoded.len() as f64 * 1_000.0) as u128;
+        }
+        Some(latency)
+    }
 }
 
 #[cfg(test)]
