@@ -121,8 +121,9 @@ pub async fn run<S: Scenario>(
         }
     }
     // Every user has ended: loops done, or aborted on stop. The open model has no loops: its
-    // clock stops issuing at the duration, so an open run that ends by itself ended by duration.
-    stop.stop(if open {
+    // clock stops issuing at the duration, so an open run that ends by itself ended by duration;
+    // so does a run whose stages ramped every user down before the timer fired.
+    stop.stop(if open || workload.stages.is_some() {
         StopReason::Duration
     } else {
         StopReason::Loops
