@@ -85,7 +85,12 @@ pub async fn run<S: Scenario>(
         })
     });
     let clock = match workload.model {
-        Model::Open { rate, .. } => Some(users::OpenClock::new(started, rate, workload.duration)),
+        Model::Open { rate, .. } => Some(users::OpenClock::new(
+            started,
+            rate,
+            workload.duration,
+            workload.stages.clone(),
+        )),
         Model::Closed { .. } => None,
     };
     let ctx = Arc::new(users::Ctx {

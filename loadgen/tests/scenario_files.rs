@@ -200,3 +200,48 @@ fn a_broken_file_is_one_line_naming_the_request_and_the_mistake() {
     assert!(plan_error(&stages, &["--loops", "3"]).contains("--loops"));
     assert!(plan_error(&stages, &["--rate", "3"]).contains("--rate"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_ramp_schedules_the_integral_of_its_stages() {
+    let server = common::server(Duration::ZERO).await;
+    let dir = common::temp_dir("rate-ramp");
+    let file = dir.join("rate.toml");
+    // 0 -> 50/s over 2 s (50 arrivals), then 50/s for 1 s (50 more).
+    std::fs::write(
+        &file,
+        "ramp = \"rate\"\n\
+         [[stages]]\nduration = \"2s\"\ntarget = 50\n\
+         [[stages]]\nduration = \"1s\"\ntarget = 50\n\
+         [[requests]]\nname = \"json\"\npath = \"/json\"\n",
+    )
+    .unwrap();
+
+    let report = run(&[
+        file.to_str().unwrap(),
+        "--base-url",
+        &server.url(""),
+        "--max-users",
+        "10",
+    ])
+    .await;
+
+    assert_eq!(report.workload.model, "open");
+    let open = report.open_model.expect("open-model figures");
+    assert_eq!(open.scheduled, 100, "the rate's integral over the stages");
+    assert_eq!(
+        open.started + open.dropped,
+        open.scheduled,
+        "every due arrival started or was dropped: {open:?}"
+    );
+    let first = report.intervals.first().unwrap().all().total;
+    let peak = report
+        .intervals
+        .iter()
+        .map(|i| i.all().total)
+        .max()
+        .unwrap();
+    assert!(
+        first < peak,
+        "the first second (about 12 arrivals) is below the held rate (50/s): {first} vs {peak}"
+    );
+}

@@ -42,6 +42,19 @@ struct RawFile {
     requests: Vec<RawRequest>,
     #[serde(default)]
     stages: Vec<RawStage>,
+    #[serde(default)]
+    ramp: RawRamp,
+}
+
+/// What `[[stages]]` targets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawRamp {
+    /// Users (closed model).
+    #[default]
+    Users,
+    /// Iterations started per second (open model, on --max-users users).
+    Rate,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,13 +155,14 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
             "{file}: order = \"weighted\" needs a weight above 0"
         ));
     }
+    let max_users = args.workload.max_users;
     let mut workload = workload_plan(args.workload)?;
     if !raw.stages.is_empty() {
         let stages = stages(raw.stages).map_err(|e| PlanError(format!("{file}: {e}")))?;
         match workload.model {
             Model::Open { .. } => {
                 return invalid(format!(
-                    "{file}: stages ramp users (closed model); drop --rate"
+                    "{file}: stages set the load; drop --rate (ramp = \"rate\" ramps the rate)"
                 ));
             }
             Model::Closed { loops: Some(_), .. } => {
@@ -168,9 +182,25 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
                 "{file}: stages set when users start; drop --spawn-rate"
             ));
         }
-        workload.model = Model::Closed {
-            users: stages.peak() as usize,
-            loops: None,
+        workload.model = match raw.ramp {
+            RawRamp::Users => Model::Closed {
+                users: stages.peak() as usize,
+                loops: None,
+            },
+            RawRamp::Rate => {
+                if !workload.wait.is_zero() {
+                    return invalid(format!(
+                        "{file}: --wait applies to the closed model; the stages set the pace"
+                    ));
+                }
+                if max_users == 0 {
+                    return invalid("--max-users must be at least 1");
+                }
+                Model::Open {
+                    rate: stages.peak() as f64,
+                    max_users,
+                }
+            }
         };
         workload.duration = Some(stages.total());
         workload.stages = Some(stages);

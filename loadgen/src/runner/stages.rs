@@ -3,8 +3,9 @@
 //! `[10s -> 20, 30s -> 20, 10s -> 0]` ramps up, holds, and ramps down. The run lasts the stages'
 //! total.
 //!
+//! The target is users (closed model) or iterations per second (open model, `ramp = "rate"`).
 //! The schedule is a pure function of the time since the start: user `i` (0-based) is wanted while
-//! the target is at least `i + 1`. Users ask it between iterations (a few float operations, no lock)
+//! the target is at least `i + 1`; arrival `k` is due when the rate's integral reaches `k`. Users ask it between iterations (a few float operations, no lock)
 //! and sleep until they are wanted again, so a ramp costs nothing per request.
 
 use std::time::Duration;
@@ -75,6 +76,43 @@ impl Stages {
             }
         }
         self.stages.last().map_or(0.0, |s| s.target as f64)
+    }
+
+    /// Open model: iterations due by `at` when the target is a rate (the integral of the rate).
+    pub fn arrivals_by(&self, at: Duration) -> f64 {
+        let mut total = 0.0;
+        for (start, end, from, to) in self.segments() {
+            if at <= start {
+                break;
+            }
+            let span = (end - start).as_secs_f64();
+            let t = (at.min(end) - start).as_secs_f64();
+            total += from * t + (to - from) * t * t / (2.0 * span);
+        }
+        total
+    }
+
+    /// Open model: when arrival `k` (0-based) is due as the rate ramps, i.e. when
+    /// [`Stages::arrivals_by`] reaches `k`; `None` when the stages end first.
+    pub fn arrival_at(&self, k: f64) -> Option<Duration> {
+        let mut before = 0.0;
+        for (start, end, from, to) in self.segments() {
+            let span = (end - start).as_secs_f64();
+            let area = (from + to) / 2.0 * span;
+            let need = k - before;
+            if need <= area && area > 0.0 {
+                // Solve from * t + slope / 2 * t^2 = need for t in [0, span].
+                let slope = (to - from) / span;
+                let t = if slope.abs() < 1e-12 {
+                    need / from
+                } else {
+                    (-from + (from * from + 2.0 * slope * need).max(0.0).sqrt()) / slope
+                };
+                return Some(start + Duration::from_secs_f64(t.clamp(0.0, span)));
+            }
+            before += area;
+        }
+        None
     }
 
     /// Whether user `index` runs `at` since the start.
@@ -155,6 +193,22 @@ mod tests {
         assert_eq!(ramp.next_wanted(3, s(3)), Some(s(6)));
         assert_eq!(ramp.next_wanted(1, s(3)), Some(s(3)), "still wanted at 3 s");
         assert_eq!(ramp.next_wanted(1, Duration::from_millis(3500)), Some(s(5)));
+    }
+
+    #[test]
+    fn arrivals_follow_a_ramping_rate() {
+        // 0 -> 10/s over 2 s (10 arrivals), then 10/s for 1 s (10 more).
+        let ramp = stages(&[(2, 10), (1, 10)]);
+        assert!((ramp.arrivals_by(s(2)) - 10.0).abs() < 1e-9);
+        assert!((ramp.arrivals_by(s(3)) - 20.0).abs() < 1e-9);
+        // Arrival k is due when the integral reaches k: k = 2.5 t^2 on the ramp.
+        let at = ramp.arrival_at(10.0).unwrap().as_secs_f64();
+        assert!((at - 2.0).abs() < 1e-6, "{at}");
+        let at = ramp.arrival_at(15.0).unwrap().as_secs_f64();
+        assert!((at - 2.5).abs() < 1e-6, "{at}");
+        let at = ramp.arrival_at(2.5).unwrap().as_secs_f64();
+        assert!((at - 1.0).abs() < 1e-6, "{at}");
+        assert_eq!(ramp.arrival_at(20.5), None, "after the last stage");
     }
 
     #[test]

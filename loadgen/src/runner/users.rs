@@ -48,6 +48,8 @@ pub struct Ctx<S> {
 #[derive(Debug)]
 pub struct OpenClock {
     origin: Instant,
+    /// A ramping rate (stages) instead of the constant `period_ns`.
+    stages: Option<Stages>,
     period_ns: f64,
     end: Option<Instant>,
     next: AtomicU64,
@@ -70,9 +72,15 @@ pub struct OpenFigures {
 }
 
 impl OpenClock {
-    pub fn new(origin: Instant, rate: f64, duration: Option<Duration>) -> Self {
+    pub fn new(
+        origin: Instant,
+        rate: f64,
+        duration: Option<Duration>,
+        stages: Option<Stages>,
+    ) -> Self {
         Self {
             origin,
+            stages,
             period_ns: 1e9 / rate,
             end: duration.map(|d| origin + d),
             next: AtomicU64::new(0),
@@ -81,8 +89,14 @@ impl OpenClock {
         }
     }
 
-    fn due(&self, ticket: u64) -> Instant {
-        self.origin + Duration::from_nanos((ticket as f64 * self.period_ns) as u64)
+    /// When ticket `ticket` is due; `None` when a ramping rate ends before it.
+    fn due(&self, ticket: u64) -> Option<Instant> {
+        match &self.stages {
+            Some(stages) => stages.arrival_at(ticket as f64).map(|at| self.origin + at),
+            None => {
+                Some(self.origin + Duration::from_nanos((ticket as f64 * self.period_ns) as u64))
+            }
+        }
     }
 
     /// The figures once the run has stopped `elapsed` after the origin.
@@ -92,7 +106,10 @@ impl OpenClock {
             Some(end) => elapsed.min(end - self.origin),
             None => elapsed,
         };
-        let scheduled = (elapsed.as_nanos() as f64 / self.period_ns).ceil() as u64;
+        let scheduled = match &self.stages {
+            Some(stages) => stages.arrivals_by(elapsed).ceil() as u64,
+            None => (elapsed.as_nanos() as f64 / self.period_ns).ceil() as u64,
+        };
         let started = self.started.load(Ordering::Relaxed);
         OpenFigures {
             rate: 1e9 / self.period_ns,
@@ -163,7 +180,8 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         ctx.workload.timeout,
         open,
     );
-    let stages = ctx.workload.stages.as_ref();
+    // Stages of the open model ramp the rate (the clock), not the users.
+    let stages = ctx.workload.stages.as_ref().filter(|_| !open);
     let origin = ctx.stats.started();
     // With stages a user sets up only once it is first wanted.
     if let Some(stages) = stages
@@ -211,7 +229,9 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         }
         (Model::Open { .. }, Some(clock)) => {
             while !ctx.stop.is_stopped() {
-                let due = clock.due(clock.next.fetch_add(1, Ordering::Relaxed));
+                let Some(due) = clock.due(clock.next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
                 if clock.end.is_some_and(|end| due >= end) {
                     break;
                 }
