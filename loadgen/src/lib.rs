@@ -15,11 +15,13 @@
 //! - [`stats`]: sharded recording, HdrHistograms with exact percentiles, intervals.
 //! - [`report`]: the report (JSON contract), text summary, CSV, HTML, live progress.
 //! - [`thresholds`]: `p99<250ms`-style CI gates.
+//! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
 
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod exit;
 pub mod plan;
 pub mod report;
 pub mod runner;
@@ -30,13 +32,9 @@ pub mod thresholds;
 
 use std::{future::Future, process::ExitCode, sync::Arc};
 
+use exit::Exit;
 use plan::{Plan, PlanError, ScenarioPlan};
 use report::{Report, progress::Live};
-
-/// Exit code when a threshold is breached.
-pub const BREACH_EXIT_CODE: u8 = 1;
-/// Exit code for usage, configuration and output errors.
-pub const ERROR_EXIT_CODE: u8 = 2;
 
 /// Runs `plan` until it stops (loops, duration, or `shutdown`), and returns the report with its
 /// thresholds evaluated. Only set-up problems (an unresolvable URL, a threshold naming an unknown
@@ -103,7 +101,8 @@ async fn start<S: scenario::Scenario>(
 }
 
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
-/// summary, writes the files, and maps thresholds to the exit code (0 ok, 1 breach, 2 error).
+/// summary, writes the files, and maps the run to its exit code ([`exit::Exit`]: 0 clean,
+/// 1 violations or breach, 2 set-up error, 3 tested nothing, 130/143 interrupted).
 pub fn main_with(plan: Plan) -> ExitCode {
     let runtime = if plan.workload.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -120,10 +119,18 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),
     };
     let live = Live::new(&plan);
-    let report = match runtime.block_on(run(&plan, runner::stop::signal(), live)) {
+    let caught = Arc::new(std::sync::OnceLock::new());
+    let shutdown = {
+        let caught = caught.clone();
+        async move {
+            let _ = caught.set(runner::stop::caught().await);
+        }
+    };
+    let mut report = match runtime.block_on(run(&plan, shutdown, live)) {
         Ok(report) => report,
         Err(error) => return fail(&error.to_string()),
     };
+    report.interrupted_by = caught.get().copied();
     print!("{}", report::text::render(&report));
     print!("{}", report::findings::render(&report));
     let outputs = [
@@ -141,7 +148,7 @@ pub fn main_with(plan: Plan) -> ExitCode {
             return fail(&format!("cannot write {}: {error}", path.display()));
         }
     }
-    let mut breached = false;
+    let mut failures = Vec::new();
     if let ScenarioPlan::Cities(cities) = &plan.scenario {
         if let Some(path) = &cities.evidence_out
             && let Err(error) = report::findings::write_evidence(&report, path)
@@ -149,26 +156,23 @@ pub fn main_with(plan: Plan) -> ExitCode {
             return fail(&format!("cannot write {}: {error}", path.display()));
         }
         for (class, count) in report::findings::failing(&report, cities) {
-            eprintln!(
+            let message = format!(
                 "violation: {count} {} (allow with --allow {})",
                 class.as_str(),
                 class.as_str()
             );
-            breached = true;
+            eprintln!("{message}");
+            failures.push(message);
         }
     }
     for verdict in report.thresholds.iter().filter(|v| !v.passed) {
-        eprintln!("threshold breached: {}", verdict.threshold);
-        breached = true;
+        let message = format!("threshold breached: {}", verdict.threshold);
+        eprintln!("{message}");
+        failures.push(message);
     }
-    if breached {
-        ExitCode::from(BREACH_EXIT_CODE)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Exit::judge(&report, failures, report.interrupted_by).report()
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(ERROR_EXIT_CODE)
+    Exit::Setup(message.to_owned()).report()
 }

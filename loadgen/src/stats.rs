@@ -48,6 +48,8 @@ struct Inner {
     started: Instant,
     /// Requests sent and not yet answered, across all users (evidence for violations).
     in_flight: AtomicU64,
+    /// Requests abandoned unanswered when the run stopped (the users' tasks were aborted).
+    in_flight_at_stop: AtomicU64,
     /// Iterations completed, across all users (progress bar).
     iterations: AtomicU64,
     /// Users that finished their set-up and run iterations.
@@ -64,6 +66,7 @@ impl Stats {
                 steps,
                 started,
                 in_flight: AtomicU64::new(0),
+                in_flight_at_stop: AtomicU64::new(0),
                 iterations: AtomicU64::new(0),
                 active_users: AtomicU64::new(0),
             }),
@@ -98,6 +101,10 @@ impl Stats {
 
     pub fn in_flight(&self) -> u64 {
         self.inner.in_flight.load(Ordering::Relaxed)
+    }
+
+    pub fn in_flight_at_stop(&self) -> u64 {
+        self.inner.in_flight_at_stop.load(Ordering::Relaxed)
     }
 
     pub fn iterations(&self) -> u64 {

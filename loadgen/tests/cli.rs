@@ -1,4 +1,5 @@
-//! The binary: exit codes (0 ok, 1 threshold breached, 2 usage or configuration error), plain
+//! The binary: exit codes (0 ok, 1 threshold breached, 2 usage or set-up error, 3 tested nothing,
+//! 130/143 interrupted), plain
 //! output when stdout is not a terminal, and Ctrl-C / SIGTERM that still print and write the
 //! final statistics.
 
@@ -134,15 +135,15 @@ async fn output_to_a_pipe_keeps_the_articles_lines_and_no_control_characters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_the_users_then_prints_and_writes_the_report() {
-    interrupt("INT", "sigint").await;
+    interrupt("INT", "sigint", 130).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_does_the_same() {
-    interrupt("TERM", "sigterm").await;
+    interrupt("TERM", "sigterm", 143).await;
 }
 
-async fn interrupt(signal: &str, name: &str) {
+async fn interrupt(signal: &str, name: &str, code: i32) {
     let server = common::server(Duration::from_millis(50)).await;
     let dir = common::temp_dir(name);
     let json = dir.join("report.json");
@@ -174,16 +175,21 @@ async fn interrupt(signal: &str, name: &str) {
         .expect("loadgen stops after the signal")
         .expect("loadgen ran");
 
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        Some(code),
+        "SIG{signal} must exit 128 + signo so a cancelled CI job is not a success: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("interrupted by SIG{signal}")),
+        "the reason is printed: {stderr}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Total requests: "));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).unwrap();
     assert_eq!(report["stopped_by"], "signal");
+    assert_eq!(report["interrupted_by"], format!("SIG{signal}"));
     assert!(
         report["requests"]["total"].as_u64().unwrap() > 10,
         "{}",
