@@ -36,20 +36,25 @@ pub enum Exit {
 }
 
 impl Exit {
-    /// Judges a finished run: `failures` are the violation and threshold messages, `signal` the
-    /// signal that stopped it.
-    pub fn judge(report: &Report, failures: Vec<String>, signal: Option<Signal>) -> Exit {
+    /// Judges a finished run: `violations` are the messages of the violation classes that fail it,
+    /// `breaches` those of its breached thresholds, `signal` the signal that stopped it.
+    pub fn judge(
+        report: &Report,
+        violations: Vec<String>,
+        breaches: Vec<String>,
+        signal: Option<Signal>,
+    ) -> Exit {
         if let Some(signal) = signal {
             return Exit::Interrupted(signal);
         }
-        if report.figures.requests.violation > 0 && !failures.is_empty() {
-            return Exit::Failed(failures);
+        if !violations.is_empty() {
+            return Exit::Failed(violations.into_iter().chain(breaches).collect());
         }
         if let Some(reason) = &report.tested_nothing {
             return Exit::TestedNothing(reason.clone());
         }
-        if !failures.is_empty() {
-            return Exit::Failed(failures);
+        if !breaches.is_empty() {
+            return Exit::Failed(breaches);
         }
         Exit::Clean
     }

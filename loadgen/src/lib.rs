@@ -148,7 +148,7 @@ pub fn main_with(plan: Plan) -> ExitCode {
             return fail(&format!("cannot write {}: {error}", path.display()));
         }
     }
-    let mut failures = Vec::new();
+    let (mut violations, mut breaches) = (Vec::new(), Vec::new());
     if let ScenarioPlan::Cities(cities) = &plan.scenario {
         if let Some(path) = &cities.evidence_out
             && let Err(error) = report::findings::write_evidence(&report, path)
@@ -162,15 +162,15 @@ pub fn main_with(plan: Plan) -> ExitCode {
                 class.as_str()
             );
             eprintln!("{message}");
-            failures.push(message);
+            violations.push(message);
         }
     }
     for verdict in report.thresholds.iter().filter(|v| !v.passed) {
         let message = format!("threshold breached: {}", verdict.threshold);
         eprintln!("{message}");
-        failures.push(message);
+        breaches.push(message);
     }
-    Exit::judge(&report, failures, report.interrupted_by).report()
+    Exit::judge(&report, violations, breaches, report.interrupted_by).report()
 }
 
 fn fail(message: &str) -> ExitCode {
