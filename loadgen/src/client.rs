@@ -12,6 +12,7 @@ use std::{
     net::SocketAddr,
     pin::pin,
     task::Poll,
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -25,17 +26,51 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 /// Why a request got no response. Counted as an `exception` outcome, never propagated.
+///
+/// The message carries the whole cause chain down to the OS error (`connect: connection refused
+/// (os error 111)`, `http: connection error: connection reset by peer (os error 104)`), so the
+/// failure reasons in a report say what the network said.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("connect: {0}")]
+    #[error("connect: {}", chain(.0))]
     Connect(#[source] std::io::Error),
-    #[error("handshake: {0}")]
+    #[error("handshake: {}", chain(.0))]
     Handshake(#[source] hyper::Error),
-    #[error("http: {0}")]
+    #[error("http: {}", chain(.0))]
     Http(#[source] hyper::Error),
     #[error("connection closed before the response")]
     Closed,
 }
+
+/// An error and its sources, `: `-separated, each starting lower-case (`connection refused (os
+/// error 111)`, as `std::io::Error` writes `Connection refused`).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !out.is_empty() {
+            // hyper and io errors sometimes repeat their source's text in their own.
+            if out.ends_with(&text) {
+                next = error.source();
+                continue;
+            }
+            out.push_str(": ");
+        }
+        let mut chars = text.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_lowercase());
+            out.push_str(chars.as_str());
+        }
+        next = error.source();
+    }
+    out
+}
+
+/// First pause before dialling again after a failed exchange; it doubles per consecutive failure.
+const BACKOFF_BASE: Duration = Duration::from_millis(5);
+/// Longest pause between two attempts: a dead target costs one connect per user per second.
+const BACKOFF_CAP: Duration = Duration::from_secs(1);
 
 /// Where requests go: one resolved address and its `Host` header, shared by every user.
 #[derive(Debug, Clone)]
@@ -161,11 +196,14 @@ impl Response {
 
 type Conn = Connection<TokioIo<TcpStream>, Full<Bytes>>;
 
-/// One user's connection; dials lazily and again after any error.
+/// One user's connection; dials lazily and again after any error, backing off while the target
+/// keeps failing (see [`Client::backoff`]).
 #[derive(Debug)]
 pub struct Client {
     addr: SocketAddr,
     connection: Option<(SendRequest<Full<Bytes>>, Conn)>,
+    /// Consecutive exchanges that ended without a response.
+    failures: u32,
 }
 
 impl Client {
@@ -173,13 +211,36 @@ impl Client {
         Self {
             addr,
             connection: None,
+            failures: 0,
         }
+    }
+
+    /// How long to wait before the next request, after consecutive failed exchanges: exponential
+    /// from 5 ms, capped at 1 s, with jitter (a random half to all of it) so users that failed
+    /// together do not dial again together; `None` once a response came back. A refused port
+    /// then costs each user about one connect a second, not a busy loop.
+    pub fn backoff(&self) -> Option<Duration> {
+        if self.failures == 0 {
+            return None;
+        }
+        let doubled = BACKOFF_BASE.saturating_mul(1 << (self.failures - 1).min(16));
+        let pause = doubled.min(BACKOFF_CAP);
+        Some(pause.mul_f64(0.5 + 0.5 * rand::random::<f64>()))
     }
 
     /// Sends `request` and reads the whole body. On any error the connection is dropped, so the
     /// next call dials a fresh one. Cancelling the future (a timeout) leaves the connection in an
     /// unknown state: call [`Client::reset`] then.
     pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Response, ClientError> {
+        let result = self.exchange(request).await;
+        match &result {
+            Ok(_) => self.failures = 0,
+            Err(_) => self.failures = self.failures.saturating_add(1),
+        }
+        result
+    }
+
+    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Response, ClientError> {
         if let Some((sender, conn)) = self.connection.as_mut() {
             // A kept-alive connection the server closed while idle is not a failed request:
             // poll it once, without waiting, so a pending close is read before writing, and
@@ -217,6 +278,14 @@ impl Client {
             self.connection = None;
         }
         result
+    }
+
+    /// Dials now if not connected (the preflight: connect and handshake before the load).
+    pub async fn connect(&mut self) -> Result<(), ClientError> {
+        if self.connection.is_none() {
+            self.connection = Some(dial(self.addr).await?);
+        }
+        Ok(())
     }
 
     /// Forgets the connection (after a timeout cancelled a request half-way).

@@ -7,6 +7,7 @@
 //! Layout:
 //! - [`cli`]: clap derive, every flag with a default and a `LOADGEN_*` variable.
 //! - [`plan`]: the validated plan (configuration errors exit 2 with one line).
+//! - [`preflight`]: one connect and one request before the load; unreachable exits 2.
 //! - [`client`]: one keep-alive HTTP/1.1 connection per virtual user (hyper's low-level client).
 //! - [`scenario`]: the [`scenario::Scenario`] trait, the per-user [`scenario::Session`], and the
 //!   `json` scenario.
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod client;
 pub mod exit;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod runner;
 pub mod scenario;
@@ -97,6 +99,7 @@ async fn start<S: scenario::Scenario>(
     live: Live,
 ) -> Result<runner::Run, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
+    preflight::check(&plan.url, &target, scenario.probe(), plan.workload.timeout).await?;
     Ok(runner::run(&plan.workload, scenario, target, shutdown, live).await)
 }
 

@@ -139,6 +139,19 @@ impl Recorder {
         }
     }
 
+    /// Counts a request abandoned unanswered when the run stopped; one older than `timeout` is
+    /// also recorded as a `timeout` (it would have been one had the run gone on).
+    pub(crate) fn abandoned(&self, step: Step, age: Duration, timeout: Duration) {
+        self.stats
+            .inner
+            .in_flight_at_stop
+            .fetch_add(1, Ordering::Relaxed);
+        if age >= timeout {
+            let reason = format!("timed out after {timeout:?} (in flight at the stop)");
+            self.record(step, Outcome::Timeout, Timing::closed(age), Some(&reason));
+        }
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

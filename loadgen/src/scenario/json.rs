@@ -55,6 +55,10 @@ impl Scenario for Json {
         vec![self.name.clone()]
     }
 
+    fn probe(&self) -> Option<hyper::Request<http_body_util::Full<Bytes>>> {
+        Some(self.request.build(self.body.clone()))
+    }
+
     async fn setup(&self, _session: &mut Session) -> Result<(), SetupError> {
         Ok(())
     }
