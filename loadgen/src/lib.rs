@@ -47,7 +47,7 @@ pub async fn run(
     live: Live,
 ) -> Result<Report, PlanError> {
     let target = Arc::new(
-        client::Target::resolve(&plan.url)
+        client::Target::resolve_with(&plan.url, &plan.workload.client)
             .await
             .map_err(PlanError)?,
     );
@@ -58,6 +58,8 @@ pub async fn run(
                 json.name.clone(),
                 json.method.clone(),
                 json.body.clone(),
+                json.headers.clone(),
+                json.content_type.clone(),
                 json.checks.clone(),
             );
             start(plan, Arc::new(scenario), target, shutdown, live).await?

@@ -1,5 +1,5 @@
 //! The preflight: before any user starts, connect to the target (TCP, then TLS when the URL is
-//! `https`) and send the scenario's probe request once, uncounted. A target that cannot be reached
+//! `https`, whose certificate problems show here) and send the scenario's probe request once, uncounted. A target that cannot be reached
 //! at start is a set-up error (exit 2, one line naming the URL and the OS error), not a run of a
 //! million refused connects that ends in "0 pass".
 //!
@@ -14,7 +14,7 @@ use http_body_util::Full;
 use hyper::Request;
 
 use crate::{
-    client::{Client, Target},
+    client::{Client, ClientError, Target},
     plan::PlanError,
 };
 
@@ -31,9 +31,14 @@ pub async fn check(
 ) -> Result<(), PlanError> {
     let timeout = timeout.min(PATIENCE);
     let unreachable = |reason: String| PlanError(format!("cannot reach {url}: {reason}"));
-    let mut client = Client::new(target.addr);
+    let mut client = Client::to(target);
     match tokio::time::timeout(timeout, client.connect()).await {
         Ok(Ok(())) => {}
+        Ok(Err(error @ ClientError::Tls(_))) => {
+            return Err(unreachable(format!(
+                "{error} (trust the server's certificate with --cacert FILE, or skip checking with --insecure)"
+            )));
+        }
         Ok(Err(error)) => return Err(unreachable(error.to_string())),
         Err(_) => {
             return Err(unreachable(format!("connect timed out after {timeout:?}")));
@@ -43,7 +48,8 @@ pub async fn check(
         return Ok(());
     };
     match tokio::time::timeout(timeout, client.send(probe)).await {
-        Ok(Ok(_response)) => Ok(()),
+        // A body over --max-body is an answer: the run counts it as `body_too_large`.
+        Ok(Ok(_)) | Ok(Err(ClientError::BodyTooLarge(_))) => Ok(()),
         Ok(Err(error)) => Err(unreachable(error.to_string())),
         Err(_) => {
             eprintln!(

@@ -81,7 +81,7 @@ impl Session {
     ) -> Self {
         Self {
             user,
-            client: Client::new(target.addr),
+            client: Client::to(&target),
             target,
             recorder,
             timeout,
