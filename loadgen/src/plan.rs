@@ -378,7 +378,10 @@ mod tests {
             ("json -H bad\u{1}name:x", "header name"),
             ("json --max-body 0", "--max-body"),
             ("json --insecure --cacert ca.pem", "--insecure"),
-            ("json --body-file /no/such/file", "--body-file /no/such/file"),
+            (
+                "json --body-file /no/such/file",
+                "--body-file /no/such/file",
+            ),
         ] {
             let error = plan(args).unwrap_err().0;
             assert!(error.contains(words), "{args}: {error}");
