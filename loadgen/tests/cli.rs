@@ -238,6 +238,8 @@ async fn a_silent_target_exits_3_and_reports_the_requests_in_flight_at_the_stop(
         "1s",
         "--timeout",
         "1h",
+        "--threshold",
+        "fail_rate<0.01",
         "--quiet",
         "--json-out",
         json.to_str().unwrap(),
@@ -265,6 +267,10 @@ async fn a_silent_target_exits_3_and_reports_the_requests_in_flight_at_the_stop(
     assert!(
         stdout.contains("In flight at the stop: 3"),
         "the summary counts them: {stdout}"
+    );
+    assert!(
+        stdout.contains("BREACH fail_rate<0.01 (actual no data)"),
+        "0 of 0 failed must not hold a gate: {stdout}"
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).unwrap();
