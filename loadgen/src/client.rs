@@ -538,3 +538,61 @@ fn closes(headers: &HeaderMap) -> bool {
         .get(hyper::header::CONNECTION)
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_chain_reaches_the_os_error_in_lower_case() {
+        let io = std::io::Error::from_raw_os_error(111);
+        assert_eq!(
+            ClientError::Connect(io).to_string(),
+            "connect: connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn userinfo_becomes_basic_auth_percent_decoded() {
+        let value = basic_auth("alice:s%40cret", "http://x").unwrap();
+        assert_eq!(value, "Basic YWxpY2U6c0BjcmV0");
+        assert!(value.is_sensitive(), "kept out of debug output");
+        assert!(basic_auth("alice:%4", "http://x").is_err());
+        assert_eq!(percent_decode("a%20b"), Some(b"a b".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn the_host_header_leaves_the_userinfo_out() {
+        let target = Target::resolve("http://u:p@127.0.0.1:8020/api")
+            .await
+            .unwrap();
+        assert_eq!(target.host, "127.0.0.1:8020");
+        assert_eq!(target.headers[HOST], "127.0.0.1:8020");
+        assert_eq!(target.headers[USER_AGENT], USER_AGENT_VALUE);
+        assert_eq!(target.base_path, "/api");
+    }
+
+    #[test]
+    fn back_off_doubles_with_jitter_up_to_the_cap() {
+        let mut client = Client::new("127.0.0.1:1".parse().unwrap());
+        assert_eq!(client.backoff(), None, "no failure, no pause");
+        client.failures = 1;
+        let first = client.backoff().unwrap();
+        assert!(
+            first >= BACKOFF_BASE / 2 && first <= BACKOFF_BASE,
+            "{first:?}"
+        );
+        client.failures = 4;
+        let fourth = client.backoff().unwrap();
+        assert!(
+            fourth >= BACKOFF_BASE * 4 && fourth <= BACKOFF_BASE * 8,
+            "{fourth:?}"
+        );
+        client.failures = 40;
+        let capped = client.backoff().unwrap();
+        assert!(
+            capped >= BACKOFF_CAP / 2 && capped <= BACKOFF_CAP,
+            "{capped:?}"
+        );
+    }
+}

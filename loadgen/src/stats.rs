@@ -215,6 +215,35 @@ mod tests {
     }
 
     #[test]
+    fn an_abandoned_request_is_counted_in_flight_and_as_a_timeout_only_past_the_timeout() {
+        let stats = Stats::new(2, 1, Instant::now());
+        let recorder = stats.recorder(0);
+        let timeout = Duration::from_secs(1);
+        recorder.abandoned(Step(0), Duration::from_millis(999), timeout);
+        recorder.abandoned(Step(1), Duration::from_secs(2), timeout);
+        let window = stats.collect();
+        assert_eq!(
+            stats.in_flight_at_stop(),
+            2,
+            "both were in flight at the stop"
+        );
+        assert_eq!(
+            window.steps[0].counts.total(),
+            0,
+            "younger than the timeout: no outcome yet"
+        );
+        assert_eq!(
+            window.steps[1].counts.get(Outcome::Timeout),
+            1,
+            "older than the timeout: it would have timed out"
+        );
+        assert_eq!(
+            window.reasons[0].reason,
+            "timed out after 1s (in flight at the stop)"
+        );
+    }
+
+    #[test]
     fn violations_mark_their_time_and_reason() {
         let stats = Stats::new(2, 1, Instant::now());
         let recorder = stats.recorder(0);
