@@ -24,10 +24,7 @@ pub fn print(command: &Command) -> Option<ExitCode> {
     };
     Some(match written.and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: cannot write: {error}");
-            ExitCode::from(crate::ERROR_EXIT_CODE)
-        }
+        Err(error) => crate::exit::Exit::Setup(format!("cannot write: {error}")).report(),
     })
 }
 

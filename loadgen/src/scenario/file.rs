@@ -14,7 +14,7 @@ pub mod template;
 use bytes::Bytes;
 use hyper::{
     HeaderMap, Method, StatusCode, Uri,
-    header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue},
+    header::{CONTENT_TYPE, HeaderName, HeaderValue},
 };
 use serde_json::Value;
 use shared::duration::DurationRange;
@@ -148,7 +148,8 @@ pub struct File {
     requests: Vec<Ready>,
     order: Order,
     slots: usize,
-    host: HeaderValue,
+    /// The target's own headers (`Host`, `User-Agent`, Basic auth from the URL, `-H`...).
+    base_headers: HeaderMap,
     base_path: String,
     run_id: String,
 }
@@ -193,7 +194,7 @@ impl File {
             steps,
             order: script.order,
             slots: script.names.len(),
-            host: target.host.clone(),
+            base_headers: target.headers.clone(),
             base_path: target.base_path.clone(),
             run_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
         }
@@ -206,7 +207,7 @@ impl File {
             // failed (and was counted). Sending with a hole would only add noise.
             return false;
         };
-        let Exchange { result, timing } = session.send(request).await;
+        let Exchange { result, timing } = session.send(ready.step, request).await;
         let verdict = match result {
             Err(error) => Err(Failure::new(error.outcome(), error.to_string())),
             Ok(response) => judge(&ready.request, &response, values),
@@ -246,8 +247,7 @@ impl File {
             Some(body) => body.clone(),
             None => Bytes::from(request.body.as_ref()?.render(values).ok()?),
         };
-        let mut headers = HeaderMap::with_capacity(2 + request.headers.len());
-        headers.insert(HOST, self.host.clone());
+        let mut headers = self.base_headers.clone();
         if let Some(content_type) = &request.content_type {
             headers.insert(CONTENT_TYPE, content_type.clone());
         }
@@ -256,7 +256,8 @@ impl File {
                 Some(text) => HeaderValue::from_str(text).ok()?,
                 None => HeaderValue::from_str(&template.render(values).ok()?).ok()?,
             };
-            headers.append(name.clone(), value);
+            // The file's header replaces a default of the same name (`Authorization`, `User-Agent`).
+            headers.insert(name.clone(), value);
         }
         let mut built = hyper::Request::new(http_body_util::Full::new(body));
         *built.method_mut() = request.method.clone();
