@@ -245,3 +245,23 @@ async fn a_rate_ramp_schedules_the_integral_of_its_stages() {
         "the first second (about 12 arrivals) is below the held rate (50/s): {first} vs {peak}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_base_url_is_a_set_up_error_before_any_user_starts() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let plan = common::plan(&[
+        "run",
+        &fixture("ramp-json.toml"),
+        "--base-url",
+        &url,
+        "--quiet",
+    ]);
+
+    let error = loadgen::run(&plan, std::future::pending(), Live::off())
+        .await
+        .expect_err("the preflight refuses an unreachable target");
+
+    assert!(error.to_string().contains(&url), "names the URL: {error}");
+}

@@ -354,6 +354,17 @@ impl Scenario for File {
         self.steps.clone()
     }
 
+    /// The first `GET` or `HEAD` of the file that needs no variable (a probe must not create
+    /// anything); none makes the preflight connect only.
+    fn probe(&self) -> Option<hyper::Request<http_body_util::Full<Bytes>>> {
+        let values: Values = vec![None; self.slots];
+        self.setup
+            .iter()
+            .chain(&self.requests)
+            .filter(|r| matches!(r.request.method, Method::GET | Method::HEAD))
+            .find_map(|ready| self.build(ready, &values))
+    }
+
     async fn setup(&self, session: &mut Session) -> Result<User, SetupError> {
         let mut values = self.fresh_values(session);
         for ready in &self.setup {
