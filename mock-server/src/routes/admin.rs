@@ -20,10 +20,12 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::{
-    admin::{FaultsUpdate, FaultsView, Health, RuntimeConfig, Stats},
+    admin::{FaultsUpdate, FaultsView, Health, JournalEntry, RuntimeConfig, Stats},
     delay::DelaySpec,
+    error::ErrorBody,
 };
 use subtle::ConstantTimeEq;
+use utoipa::IntoParams;
 
 use crate::{
     auth::bearer_token,
@@ -66,6 +68,19 @@ fn check_admin(state: &AppState, parts: &Parts, peer: Option<SocketAddr>) -> Res
     }
 }
 
+/// Liveness and uptime.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Up", body = Health),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+    )
+)]
 pub async fn admin_health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
@@ -73,6 +88,19 @@ pub async fn admin_health(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
+/// Forgets users, cities, counters and journals (the fault switches stay).
+#[utoipa::path(
+    post,
+    path = "/reset",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+    )
+)]
 pub async fn admin_reset(State(state): State<AppState>) -> StatusCode {
     state.store.clear();
     state.metrics.clear();
@@ -80,6 +108,19 @@ pub async fn admin_reset(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// Users, cities, requests per route and status, fault counters.
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Counters", body = Stats),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+    )
+)]
 pub async fn admin_stats(State(state): State<AppState>) -> Json<Stats> {
     let (requests_total, requests) = state.metrics.snapshot();
     Json(Stats {
@@ -91,10 +132,41 @@ pub async fn admin_stats(State(state): State<AppState>) -> Json<Stats> {
     })
 }
 
+/// The settings that can change at run time.
+#[utoipa::path(
+    get,
+    path = "/config",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Current settings", body = RuntimeConfig),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+    )
+)]
 pub async fn admin_config_show(State(state): State<AppState>) -> Json<RuntimeConfig> {
     Json(runtime_config(&state))
 }
 
+/// Changes the `/json` delay.
+#[utoipa::path(
+    put,
+    path = "/config",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    request_body = RuntimeConfig,
+    responses(
+        (status = 200, description = "The settings now", body = RuntimeConfig),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A bad delay", body = ErrorBody),
+    )
+)]
 pub async fn admin_config_update(
     State(state): State<AppState>,
     Json(update): Json<RuntimeConfig>,
@@ -115,12 +187,43 @@ fn runtime_config(state: &AppState) -> RuntimeConfig {
     }
 }
 
+/// The fault catalogue: every fault, whether it is on, its parameters.
+#[utoipa::path(
+    get,
+    path = "/faults",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The catalogue", body = FaultsView),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+    )
+)]
 pub async fn admin_faults_show(State(state): State<AppState>) -> Json<FaultsView> {
     Json(state.faults.view())
 }
 
 /// Applies a [`FaultsUpdate`]; takes effect for the next request. 422 on an unknown fault or a bad
 /// parameter, and then nothing changes.
+/// Switches faults on and off, all or nothing.
+#[utoipa::path(
+    put,
+    path = "/faults",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    request_body = FaultsUpdate,
+    responses(
+        (status = 200, description = "The catalogue after the change", body = FaultsView),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "An unknown fault or a bad parameter (nothing changed)", body = ErrorBody),
+    )
+)]
 pub async fn admin_faults_update(
     State(state): State<AppState>,
     Json(update): Json<FaultsUpdate>,
@@ -133,13 +236,31 @@ pub async fn admin_faults_update(
 }
 
 /// `?since=SEQ`: only entries after that sequence number.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JournalQuery {
+    /// Only entries with a larger `seq` [default: 0].
     #[serde(default)]
+    #[param(minimum = 0)]
     since: u64,
 }
 
 /// The fault journal as JSON lines, oldest first.
+/// The fault journal (ground truth), as JSON lines, oldest first.
+#[utoipa::path(
+    get,
+    path = "/journal",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    params(JournalQuery),
+    responses(
+        (status = 200, description = "One `JournalEntry` per line", body = JournalEntry, content_type = "application/x-ndjson"),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+        (status = 422, description = "`since` is not a number", body = ErrorBody),
+    )
+)]
 pub async fn admin_journal(
     State(state): State<AppState>,
     Query(query): Query<JournalQuery>,
