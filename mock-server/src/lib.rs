@@ -12,6 +12,7 @@
 //! - [`delay`]: the `/json` delay distribution, swappable at run time.
 //! - [`metrics`]: requests per route and status.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the route table.
+//! - [`requests`]: the request journal (every request, WireMock-style; not ground truth).
 //! - [`faults`]: the race-condition fault catalogue, one module per family (bug beside its fix),
 //!   and the ground-truth journal.
 //! - [`error`], [`extract`]: `ApiError` and the extractors that reject with it.
@@ -26,6 +27,7 @@ pub mod extract;
 pub mod faults;
 pub mod metrics;
 pub mod openapi;
+pub mod requests;
 pub mod routes;
 pub mod state;
 pub mod store;
@@ -51,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(metrics::TrackLayer {
             metrics: state.metrics.clone(),
+            requests: state.requests.clone(),
         })
         .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state)

@@ -46,6 +46,8 @@ pub fn table(state: &AppState) -> OpenApiRouter<AppState> {
             admin::admin_faults_update
         ))
         .routes(routes!(admin::admin_journal))
+        .routes(routes!(admin::admin_metrics))
+        .routes(routes!(admin::admin_requests, admin::admin_requests_clear))
         .route_layer(from_fn_with_state(state.clone(), admin::guard));
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .routes(routes!(json::json_show, json::json_post))

@@ -146,3 +146,39 @@ pub mod fault_counters {
     /// Journal entries pushed out of the ring buffer since the last reset.
     pub const JOURNAL_DROPPED: &str = "journal_dropped";
 }
+
+/// One request of the request journal (`GET /__admin/requests`), WireMock-style: every request the
+/// router answered, newest kept. Not ground truth: scoring uses [`JournalEntry`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequestEntry {
+    /// Increases by one per request and never restarts (not even at a clear), for `?after=SEQ`.
+    pub seq: u64,
+    pub method: String,
+    /// The concrete path, e.g. `/api/v1/cities/3`.
+    pub path: String,
+    /// Route template, e.g. `/api/v1/cities/{id}`, or `(unmatched)`.
+    pub route: String,
+    pub status: u16,
+    /// The user the bearer token names, once the server verified it; absent otherwise.
+    pub user: Option<String>,
+    /// Time from routing to the response head, in ms.
+    pub duration_ms: f64,
+    /// Faults of the catalogue that fired on the request.
+    pub faults: Vec<String>,
+    /// When the request was routed, in ms since the server started.
+    pub start_ms: f64,
+    /// `start_ms` as a Unix time in ms.
+    pub start_unix_ms: u64,
+}
+
+/// `GET /__admin/requests`: the matching requests, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequestsView {
+    /// False when the server runs with `--request-journal 0` (then `requests` is empty).
+    pub enabled: bool,
+    /// Requests kept (the newest).
+    pub capacity: usize,
+    /// Requests pushed out of the journal since the last clear.
+    pub dropped: u64,
+    pub requests: Vec<RequestEntry>,
+}

@@ -1,5 +1,5 @@
-//! `/__admin`: health, reset, stats, run-time config, the fault switches and the fault journal,
-//! behind [`guard`].
+//! `/__admin`: health, reset, stats, run-time config, the fault switches, the fault journal, the
+//! Prometheus metrics and the request journal, behind [`guard`].
 //!
 //! ```text
 //! curl -s localhost:8020/__admin/stats
@@ -8,6 +8,9 @@
 //! curl -s -XPUT localhost:8020/__admin/faults -H 'content-type: application/json' \
 //!      -d '{"enable": ["shared-identity:window=2ms"], "disable": ["bola"]}'
 //! curl -s 'localhost:8020/__admin/journal?since=0'
+//! curl -s localhost:8020/__admin/metrics
+//! curl -s 'localhost:8020/__admin/requests?path=/api/v1/cities&status=201&limit=10'
+//! curl -s -XDELETE localhost:8020/__admin/requests
 //! ```
 
 use std::net::SocketAddr;
@@ -20,17 +23,19 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::{
-    admin::{FaultsUpdate, FaultsView, Health, JournalEntry, RuntimeConfig, Stats},
+    admin::{FaultsUpdate, FaultsView, Health, JournalEntry, RequestsView, RuntimeConfig, Stats},
     delay::DelaySpec,
     error::ErrorBody,
 };
 use subtle::ConstantTimeEq;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use crate::{
     auth::bearer_token,
     error::ApiError,
     extract::{Json, Query},
+    requests::Filter,
     state::AppState,
 };
 
@@ -104,6 +109,7 @@ pub async fn admin_health(State(state): State<AppState>) -> Json<Health> {
 pub async fn admin_reset(State(state): State<AppState>) -> StatusCode {
     state.store.clear();
     state.metrics.clear();
+    state.requests.clear();
     state.faults.reset();
     StatusCode::NO_CONTENT
 }
@@ -271,4 +277,116 @@ pub async fn admin_journal(
         body.push(b'\n');
     }
     Ok(([(CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+}
+
+/// Prometheus metrics in the OpenMetrics text format (see `metrics::exposition`).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Requests and latency per route and status, fault fires, cross-user reads and writes, store sizes, journal drops",
+         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+    )
+)]
+pub async fn admin_metrics(State(state): State<AppState>) -> Response {
+    let text = crate::metrics::exposition::render(&state);
+    (
+        [(CONTENT_TYPE, crate::metrics::exposition::CONTENT_TYPE)],
+        text,
+    )
+        .into_response()
+}
+
+/// `GET /__admin/requests` filters; all optional.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestsQuery {
+    /// Only requests whose bearer token named this user id (a UUID).
+    user: Option<String>,
+    /// Only requests to this concrete path (`/api/v1/cities/3`) or route template
+    /// (`/api/v1/cities/{id}`).
+    path: Option<String>,
+    /// Only requests answered with this status.
+    #[param(minimum = 100, maximum = 599)]
+    status: Option<u16>,
+    /// Only requests routed at or after this Unix time, in ms.
+    #[param(minimum = 0)]
+    since: Option<u64>,
+    /// Only requests with a larger `seq` (for a poller).
+    #[param(minimum = 0)]
+    after: Option<u64>,
+    /// The newest this many matches [default: 100].
+    #[param(minimum = 1)]
+    limit: Option<usize>,
+}
+
+/// Default number of requests `GET /__admin/requests` answers with.
+pub const DEFAULT_REQUESTS_LIMIT: usize = 100;
+
+/// The request journal: the last requests answered, filtered, oldest first.
+#[utoipa::path(
+    get,
+    path = "/requests",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    params(RequestsQuery),
+    responses(
+        (status = 200, description = "The matching requests", body = RequestsView),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+        (status = 422, description = "A bad filter", body = ErrorBody),
+    )
+)]
+pub async fn admin_requests(
+    State(state): State<AppState>,
+    Query(query): Query<RequestsQuery>,
+) -> Result<Json<RequestsView>, ApiError> {
+    let user = query
+        .user
+        .as_deref()
+        .filter(|user| !user.is_empty())
+        .map(|user| {
+            Uuid::parse_str(user)
+                .map_err(|_| ApiError::Validation(format!("`user` must be a UUID, got `{user}`.")))
+        })
+        .transpose()?;
+    let limit = query.limit.unwrap_or(DEFAULT_REQUESTS_LIMIT);
+    if limit == 0 {
+        return Err(ApiError::Validation(
+            "`limit` must be at least 1.".to_owned(),
+        ));
+    }
+    let filter = Filter {
+        user,
+        path: query.path.filter(|path| !path.is_empty()),
+        status: query.status,
+        since_unix_ms: query.since,
+        after: query.after,
+        limit,
+    };
+    Ok(Json(state.requests.query(&filter)))
+}
+
+/// Forgets the request journal (the fault journal stays).
+#[utoipa::path(
+    delete,
+    path = "/requests",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 204, description = "Cleared"),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+    )
+)]
+pub async fn admin_requests_clear(State(state): State<AppState>) -> StatusCode {
+    state.requests.clear();
+    StatusCode::NO_CONTENT
 }
