@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cities;
 pub mod docs;
 pub mod json;
+pub mod page;
 
 use axum::{
     http::{Method, Uri},
@@ -52,6 +53,7 @@ pub fn table(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .routes(routes!(json::json_show, json::json_post))
         .routes(routes!(docs::openapi_show))
+        .routes(routes!(page::admin_page))
         .nest(paths::API_V1, api)
         .nest(paths::ADMIN, admin)
 }
