@@ -11,7 +11,9 @@ bind=${BIND:-127.0.0.1:8020}
 load=${LOAD:-1}
 server=target/release/mock-server
 loadgen=target/release/loadgen
-[[ -x $server && -x $loadgen ]] || { echo "build first: cargo build --release --workspace --bins" >&2; exit 2; }
+for binary in "$server" $([[ $load == 1 ]] && echo "$loadgen"); do
+    [[ -x $binary ]] || { echo "demo-live: $binary is missing; build first: make release" >&2; exit 2; }
+done
 
 pids=()
 cleanup() {
@@ -34,7 +36,7 @@ echo "mock-server at $url"
 echo "admin page:    $url/__admin/"
 echo "metrics:       $url/__admin/metrics    requests: $url/__admin/requests    OpenAPI: $url/openapi.json"
 if [[ $load == 1 ]]; then
-    "$loadgen" cities "$url/api/v1" -u 4 -d 24h --probe-foreign --quiet >/dev/null 2>&1 &
+    "$loadgen" cities --base-url "$url/api/v1" --users 4 --duration 24h --probe-foreign --quiet >/dev/null 2>&1 &
     pids+=($!)
     echo "load:          loadgen cities, 4 users (LOAD=0 to switch off)"
 fi
