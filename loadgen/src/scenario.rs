@@ -15,6 +15,10 @@ pub mod session;
 
 use std::future::Future;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Request;
+
 pub use session::{Called, Exchange, RequestError, Session};
 
 /// Why a user's set-up failed; the engine logs it and retries the set-up a second later.
@@ -40,6 +44,13 @@ pub trait Scenario: Send + Sync + 'static {
 
     /// Request names, in the order reports list them.
     fn steps(&self) -> Vec<String>;
+
+    /// The request the preflight sends once before the load (not counted), to prove the target
+    /// answers at all; `None` (the default) makes the preflight connect only. Any response passes
+    /// the preflight, whatever its status: judging it is the checks' job.
+    fn probe(&self) -> Option<Request<Full<Bytes>>> {
+        None
+    }
 
     /// Per-user set-up before the first iteration.
     fn setup(
