@@ -1,6 +1,7 @@
 //! `/openapi.json`: it describes every route of the router, it is valid OpenAPI 3.1 (by
 //! openapi-spec-validator from PyPI), and Schemathesis fuzzing the running server from it finds
-//! nothing (no 5xx, every status and body as documented).
+//! nothing (no 5xx, every status, media type and body as documented, every request the schema
+//! forbids refused).
 
 mod support;
 
@@ -183,7 +184,8 @@ async fn schemathesis_finds_nothing() {
         "run",
         &url,
         "--checks",
-        "not_a_server_error,status_code_conformance,response_schema_conformance",
+        "not_a_server_error,status_code_conformance,response_schema_conformance,\
+         content_type_conformance,negative_data_rejection",
         "--max-examples",
         "15",
         "--seed",

@@ -27,7 +27,11 @@ impl<T> Envelope<T> {
 /// `POST /auth/register` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RegisterRequest {
+    /// An email address with a dotted domain; unique (case-insensitive).
+    #[schema(format = Email)]
     pub email: String,
+    /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -58,6 +62,8 @@ pub struct TokenResponse {
 /// `POST /cities` and `PUT /cities/{id}` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CityIn {
+    /// 1 to 200 characters, not only whitespace.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 

@@ -271,6 +271,7 @@ pub async fn admin_journal(
     State(state): State<AppState>,
     Query(query): Query<JournalQuery>,
 ) -> Result<Response, ApiError> {
+    within_int64("since", Some(query.since))?;
     let mut body = Vec::new();
     for entry in state.faults.journal(query.since) {
         serde_json::to_writer(&mut body, &entry).map_err(|e| ApiError::Internal(e.into()))?;
@@ -306,7 +307,10 @@ pub async fn admin_metrics(State(state): State<AppState>) -> Response {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RequestsQuery {
-    /// Only requests whose bearer token named this user id (a UUID).
+    /// Only requests whose bearer token named this user id (a hyphenated UUID; empty: any).
+    #[param(
+        pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     user: Option<String>,
     /// Only requests to this concrete path (`/api/v1/cities/3`) or route template
     /// (`/api/v1/cities/{id}`).
@@ -352,10 +356,25 @@ pub async fn admin_requests(
         .as_deref()
         .filter(|user| !user.is_empty())
         .map(|user| {
-            Uuid::parse_str(user)
+            // 36 characters: the hyphenated form only, as the documented pattern says.
+            (user.len() == 36)
+                .then(|| Uuid::parse_str(user).ok())
+                .flatten()
+                .ok_or(())
                 .map_err(|_| ApiError::Validation(format!("`user` must be a UUID, got `{user}`.")))
         })
         .transpose()?;
+    if let Some(status) = query.status
+        && !(100..=599).contains(&status)
+    {
+        return Err(ApiError::Validation(format!(
+            "`status` must be between 100 and 599, got {status}."
+        )));
+    }
+    for (name, value) in [("since", query.since), ("after", query.after)] {
+        within_int64(name, value)?;
+    }
+    within_int64("limit", query.limit.map(|limit| limit as u64))?;
     let limit = query.limit.unwrap_or(DEFAULT_REQUESTS_LIMIT);
     if limit == 0 {
         return Err(ApiError::Validation(
@@ -389,4 +408,15 @@ pub async fn admin_requests(
 pub async fn admin_requests_clear(State(state): State<AppState>) -> StatusCode {
     state.requests.clear();
     StatusCode::NO_CONTENT
+}
+
+/// Query numbers are documented as OpenAPI `int64`; a larger one is refused as the schema says.
+fn within_int64(name: &str, value: Option<u64>) -> Result<(), ApiError> {
+    match value {
+        Some(value) if value > i64::MAX as u64 => Err(ApiError::Validation(format!(
+            "`{name}` must be at most {}.",
+            i64::MAX
+        ))),
+        _ => Ok(()),
+    }
 }
