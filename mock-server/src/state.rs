@@ -5,7 +5,8 @@ use std::time::Instant;
 use axum::extract::FromRef;
 
 use crate::{
-    auth::Tokens, config::Config, delay::Delay, faults::Faults, metrics::Metrics, store::Store,
+    auth::Tokens, config::Config, delay::Delay, faults::Faults, metrics::Metrics, serve::Gauges,
+    store::Store,
 };
 
 /// Everything a request may need; each field is itself a handle (`Arc` inside).
@@ -20,12 +21,14 @@ pub struct AppState {
     pub admin_token: Option<std::sync::Arc<str>>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Open connections and requests in flight, kept by the serving layer.
+    pub gauges: Gauges,
     pub started: Instant,
 }
 
 impl AppState {
     pub fn new(config: &Config) -> Self {
-        let store = Store::default();
+        let store = Store::new(config.caps);
         let started = Instant::now();
         Self {
             faults: Faults::new(&config.faults, store.clone(), started),
@@ -35,6 +38,7 @@ impl AppState {
             metrics: Metrics::default(),
             admin_token: config.admin_token.as_deref().map(Into::into),
             body_limit: config.body_limit,
+            gauges: Gauges::default(),
             started,
         }
     }
