@@ -222,10 +222,12 @@ impl Store {
     /// `Err` when the store holds `max_users` accounts.
     pub fn room_for_user(&self) -> Result<(), StoreFull> {
         let count = self.user_count();
-        (count < self.caps.max_users).then_some(()).ok_or(StoreFull {
-            what: "users",
-            cap: self.caps.max_users,
-        })
+        (count < self.caps.max_users)
+            .then_some(())
+            .ok_or(StoreFull {
+                what: "users",
+                cap: self.caps.max_users,
+            })
     }
 }
 
@@ -275,18 +277,16 @@ impl Store {
             if overwritten.is_none() {
                 shared.user_count.fetch_add(1, Ordering::Relaxed);
             }
-            let previous = shared.emails.insert(user.email.to_ascii_lowercase(), user.id);
+            let previous = shared
+                .emails
+                .insert(user.email.to_ascii_lowercase(), user.id);
             (overwritten, previous)
         })
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<User> {
-        let id = self.with(|shared| {
-            shared
-                .emails
-                .get(&email.to_ascii_lowercase())
-                .map(|id| *id)
-        })?;
+        let id =
+            self.with(|shared| shared.emails.get(&email.to_ascii_lowercase()).map(|id| *id))?;
         self.user(id)
     }
 
@@ -301,7 +301,11 @@ impl Store {
     /// Stores a city record (not yet in any list).
     pub fn insert_city_record(&self, record: CityRecord) {
         self.with(|shared| {
-            if shared.cities.insert(record.city.id.clone(), record).is_none() {
+            if shared
+                .cities
+                .insert(record.city.id.clone(), record)
+                .is_none()
+            {
                 shared.added_cities(1);
             }
         });
@@ -494,7 +498,10 @@ mod tests {
         let old = Arc::downgrade(&store.current.load_full());
         store.clear();
         assert_eq!(store.city_count(), 0, "the new generation is empty");
-        assert!(old.upgrade().is_none(), "nothing holds the old maps any more");
+        assert!(
+            old.upgrade().is_none(),
+            "nothing holds the old maps any more"
+        );
     }
 
     #[tokio::test]

@@ -102,10 +102,14 @@ impl Activity {
         Some((self.since_ms.load(Relaxed).saturating_add(timeout), why))
     }
 
-    /// Resolves when the connection has been idle, or in a head, for too long. Wakes once per
-    /// deadline, not per request.
+    /// Resolves when the connection has been idle, or in a head, for too long. Nothing wakes it
+    /// when a phase changes (that would cost every request); it looks again at least every quarter
+    /// of the header timeout instead, so a head that starts while it sleeps towards the idle
+    /// deadline is closed between 1 and 1.25 header timeouts after its first byte.
     pub async fn expired(&self, limits: Limits) -> Expired {
-        let recheck = limits.header_timeout.min(limits.idle_timeout);
+        let recheck = (limits.header_timeout / 4)
+            .min(limits.idle_timeout)
+            .max(Duration::from_millis(1));
         loop {
             let wait = match self.deadline(&limits) {
                 None => recheck,
@@ -114,7 +118,7 @@ impl Activity {
                     if now >= at {
                         return why;
                     }
-                    Duration::from_millis(at - now)
+                    Duration::from_millis(at - now).min(recheck)
                 }
             };
             tokio::time::sleep(wait).await;
@@ -139,7 +143,7 @@ pub struct Connection {
     pub kill: watch::Receiver<()>,
 }
 
-/// Largest request head hyper buffers (its default is about 400 KB): bigger heads get 431.
+/// Largest request head accepted (hyper's default buffer is about 400 KB): bigger heads get 431.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 impl Connection {
@@ -156,9 +160,11 @@ impl Connection {
         );
         let mut builder = hyper::server::conn::http1::Builder::new();
         // The watchdog times heads (see `serve`); hyper's own header timer stays off.
+        // `max_buf_size` alone is a soft bound (a read may overshoot it); `max_header_size` is exact.
         builder
             .header_read_timeout(None)
-            .max_buf_size(MAX_HEAD_BYTES);
+            .max_buf_size(MAX_HEAD_BYTES)
+            .max_header_size(MAX_HEAD_BYTES);
         let connection = builder.serve_connection(io, service);
         tokio::pin!(connection);
         let expired = activity.expired(self.limits);

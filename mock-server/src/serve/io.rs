@@ -154,8 +154,8 @@ fn replacement_for(head: &[u8]) -> Option<Vec<u8>> {
 /// A complete `connection: close` HTTP/1.1 answer for `error`, with its JSON body.
 pub fn error_response(error: &ApiError) -> Vec<u8> {
     let status: StatusCode = error.status();
-    let body = serde_json::to_string(&ErrorBody::new(error.code(), error.to_string()))
-        .unwrap_or_default();
+    let body =
+        serde_json::to_string(&ErrorBody::new(error.code(), error.to_string())).unwrap_or_default();
     format!(
         "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          connection: close\r\n\r\n{body}",
@@ -183,8 +183,14 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
         assert!(text.ends_with(r#""code":"bad_request","message":"The request could not be parsed: bad request line, header or version."}}"#), "{text}");
         for (head, code) in [
-            (&b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\n\r\n"[..], "uri_too_long"),
-            (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n", "headers_too_large"),
+            (
+                &b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\n\r\n"[..],
+                "uri_too_long",
+            ),
+            (
+                b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n",
+                "headers_too_large",
+            ),
         ] {
             let text = String::from_utf8(replacement_for(head).unwrap()).unwrap();
             assert!(text.contains(code), "{text}");

@@ -123,7 +123,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
 /// The error for a request that can be refused from its head alone.
 fn refuse_early(request: &hyper::Request<Incoming>, body_limit: usize) -> Option<ApiError> {
     let uri = request.uri();
-    let target = uri.path_and_query().map_or(0, |target| target.as_str().len());
+    let target = uri
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
     if target > MAX_URI_BYTES {
         return Some(ApiError::UriTooLong);
     }
