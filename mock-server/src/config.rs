@@ -554,6 +554,17 @@ mod tests {
     }
 
     #[test]
+    fn the_fixture_file_parses_to_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/mock-server.toml");
+        let cli = Cli::try_parse_from(["mock-server", "--config", path]).unwrap();
+        let config = cli.into_config().unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.limits, defaults.limits);
+        assert_eq!(config.caps, defaults.caps);
+        assert_eq!(config.body_limit, defaults.body_limit);
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         let dir = std::env::temp_dir().join(format!("mock-config-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
