@@ -60,9 +60,10 @@ async fn main() {
                 }
                 // A close shows as a readable EOF (or a reset) while we trickle.
                 let mut buf = [0u8; 512];
-                match tokio::time::timeout(interval, stream.read(&mut buf)).await {
-                    Ok(Ok(0) | Err(_)) => break,
-                    Ok(Ok(_)) | Err(_) => {}
+                if let Ok(Ok(0) | Err(_)) =
+                    tokio::time::timeout(interval, stream.read(&mut buf)).await
+                {
+                    break;
                 }
             }
             held.lock().await.push(first_byte.elapsed());
@@ -94,7 +95,10 @@ async fn main() {
     println!(
         "fresh GET /json: {} answered, {failures} failed; latency p50 {:?}, max {:?}",
         latencies.len(),
-        latencies.get(latencies.len() / 2).copied().unwrap_or_default(),
+        latencies
+            .get(latencies.len() / 2)
+            .copied()
+            .unwrap_or_default(),
         latencies.last().copied().unwrap_or_default(),
     );
     println!(

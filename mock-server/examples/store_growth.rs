@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let total: usize = args.first().map_or(5_000_000, |n| n.parse().expect("a count"));
+    let total: usize = args
+        .first()
+        .map_or(5_000_000, |n| n.parse().expect("a count"));
     let threads: usize = args.get(1).map_or(2, |n| n.parse().expect("a count"));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let default_shards = (cores * 4).next_power_of_two();

@@ -99,38 +99,30 @@ impl Gauges {
         self.shared.requests.load(Ordering::Relaxed)
     }
 
-    fn connection_opened(&self) -> GaugeGuard {
+    /// Counts a connection until the guard drops.
+    fn connection_opened(&self) -> ConnectionGuard {
         self.shared.connections.fetch_add(1, Ordering::Relaxed);
-        GaugeGuard {
-            shared: self.shared.clone(),
-            request: false,
-        }
+        ConnectionGuard(self.clone())
     }
 
-    fn request_started(&self) -> GaugeGuard {
+    /// A request started; the connection's [`connection::Activity`] calls it, and
+    /// [`Gauges::request_finished`] once its body ends (no guard, so no `Arc` clone per request).
+    fn request_started(&self) {
         self.shared.requests.fetch_add(1, Ordering::Relaxed);
-        GaugeGuard {
-            shared: self.shared.clone(),
-            request: true,
-        }
+    }
+
+    fn request_finished(&self) {
+        self.shared.requests.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// Decrements its gauge when dropped.
+/// Uncounts its connection when dropped.
 #[derive(Debug)]
-struct GaugeGuard {
-    shared: Arc<GaugeCounts>,
-    request: bool,
-}
+struct ConnectionGuard(Gauges);
 
-impl Drop for GaugeGuard {
+impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        let gauge = if self.request {
-            &self.shared.requests
-        } else {
-            &self.shared.connections
-        };
-        gauge.fetch_sub(1, Ordering::Relaxed);
+        self.0.shared.connections.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

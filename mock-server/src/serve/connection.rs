@@ -26,7 +26,7 @@ use std::{
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpStream, sync::watch};
 
-use super::{Limits, io::WatchedIo, request::RequestService};
+use super::{Gauges, Limits, io::WatchedIo, request::RequestService};
 use crate::{FaultService, state::AppState};
 
 /// What the watchdog knows about a connection.
@@ -39,6 +39,8 @@ pub struct Activity {
     in_head: AtomicBool,
     /// When the current idle or head phase began, in ms after `started`.
     since_ms: AtomicU64,
+    /// The server-wide gauges, told of each request's start and end.
+    gauges: Gauges,
 }
 
 /// Why the watchdog closed a connection.
@@ -51,8 +53,9 @@ pub enum Expired {
 }
 
 impl Activity {
-    pub fn new() -> Self {
+    pub fn new(gauges: Gauges) -> Self {
         Self {
+            gauges,
             started: Instant::now(),
             in_flight: AtomicU32::new(0),
             in_head: AtomicBool::new(false),
@@ -77,6 +80,7 @@ impl Activity {
         self.in_flight
             .store(self.in_flight.load(Relaxed) + 1, Relaxed);
         self.in_head.store(false, Relaxed);
+        self.gauges.request_started();
     }
 
     /// A response body ended (or the request was dropped).
@@ -86,6 +90,7 @@ impl Activity {
             self.since_ms.store(self.now_ms(), Relaxed);
         }
         self.in_flight.store(left, Relaxed);
+        self.gauges.request_finished();
     }
 
     /// When the current phase expires, in ms after `started`, and why; `None` while busy.
@@ -126,12 +131,6 @@ impl Activity {
     }
 }
 
-impl Default for Activity {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// A connection about to be driven, with what it shares with the accept loop.
 #[derive(Debug)]
 pub struct Connection {
@@ -150,7 +149,7 @@ impl Connection {
     /// Serves requests on `tcp` until the client closes, a timeout expires, or a shutdown ends it.
     pub async fn drive(mut self, tcp: TcpStream) {
         let _open = self.state.gauges.connection_opened();
-        let activity = Arc::new(Activity::new());
+        let activity = Arc::new(Activity::new(self.state.gauges.clone()));
         let io = TokioIo::new(WatchedIo::new(tcp, activity.clone()));
         let service = RequestService::new(
             self.service.clone(),

@@ -28,7 +28,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use shared::paths;
 use tower::{ServiceExt, util::Oneshot};
 
-use super::{GaugeGuard, Gauges, connection::Activity};
+use super::connection::Activity;
 use crate::{
     FaultService,
     error::ApiError,
@@ -45,7 +45,6 @@ pub struct RequestService {
     app: FaultService<Router>,
     peer: SocketAddr,
     activity: Arc<Activity>,
-    gauges: Gauges,
     store: Store,
     body_limit: usize,
 }
@@ -61,7 +60,6 @@ impl RequestService {
             app,
             peer,
             activity,
-            gauges: state.gauges.clone(),
             store: state.store.clone(),
             body_limit: state.body_limit,
         }
@@ -73,7 +71,6 @@ impl RequestService {
 #[derive(Debug)]
 struct InFlight {
     activity: Arc<Activity>,
-    _gauge: GaugeGuard,
 }
 
 impl Drop for InFlight {
@@ -91,7 +88,6 @@ impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
         self.activity.request_started();
         let in_flight = InFlight {
             activity: self.activity.clone(),
-            _gauge: self.gauges.request_started(),
         };
         if let Some(error) = refuse_early(&request, self.body_limit) {
             let mut response = error.into_response();
