@@ -15,6 +15,7 @@ use shared::{
 
 use crate::{
     faults::{DEFAULT_JOURNAL_SIZE, FaultConfig, FaultSpec},
+    requests::DEFAULT_REQUEST_JOURNAL_SIZE,
     serve::Limits,
     store::Caps,
 };
@@ -119,6 +120,10 @@ pub struct Cli {
     /// [default: 100000]
     #[arg(long, env = "MOCK_MAX_USERS", value_name = "N")]
     pub max_users: Option<usize>,
+    /// Requests kept by the request journal (`GET /__admin/requests`), newest first out; `0`
+    /// switches it off (for pure load tests) [default: 10000]
+    #[arg(long, env = "MOCK_REQUEST_JOURNAL", value_name = "N")]
+    pub request_journal: Option<usize>,
 
     /// TOML file with the same keys as these flags (see `fixtures/`); flags win over the file
     #[arg(long, env = "MOCK_CONFIG", value_name = "FILE")]
@@ -161,6 +166,7 @@ pub struct FileConfig {
     pub shutdown_timeout: Option<String>,
     pub max_records: Option<usize>,
     pub max_users: Option<usize>,
+    pub request_journal: Option<usize>,
 }
 
 /// A size in a TOML file: a number of bytes or a string with a unit.
@@ -187,6 +193,8 @@ pub struct Config {
     pub limits: Limits,
     /// How many users and cities the store keeps.
     pub caps: Caps,
+    /// Requests the request journal keeps; 0: off.
+    pub request_journal: usize,
 }
 
 impl Default for Config {
@@ -201,6 +209,7 @@ impl Default for Config {
             faults: FaultConfig::default(),
             limits: Limits::default(),
             caps: Caps::default(),
+            request_journal: DEFAULT_REQUEST_JOURNAL_SIZE,
         }
     }
 }
@@ -373,6 +382,10 @@ impl Cli {
             faults,
             limits,
             caps,
+            request_journal: self
+                .request_journal
+                .or(file.request_journal)
+                .unwrap_or(DEFAULT_REQUEST_JOURNAL_SIZE),
         })
     }
 }
