@@ -160,7 +160,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = bearer_token(parts).ok_or(ApiError::MissingToken)?;
+        let token = bearer_token(parts)?.ok_or(ApiError::MissingToken)?;
         let id = state.tokens.verify(token)?;
         // A token outlives a `POST /__admin/reset`; its user does not.
         if !state.store.user_exists(id) {
@@ -173,12 +173,25 @@ where
     }
 }
 
-/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
-pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive); `None`
+/// without one. Two `Authorization` headers are ambiguous credentials and refused (400) whatever
+/// they hold: taking the first would let a proxy that checks the last one disagree with us.
+pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::AmbiguousCredentials);
+    }
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|value| value.split_once(' '))
+        .map(|(scheme, token)| (scheme, token.trim()))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .map(|(_, token)| token);
+    Ok(token)
 }
 
 #[cfg(test)]

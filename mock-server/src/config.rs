@@ -16,6 +16,8 @@ use shared::{
 use crate::{
     faults::{DEFAULT_JOURNAL_SIZE, FaultConfig, FaultSpec},
     requests::DEFAULT_REQUEST_JOURNAL_SIZE,
+    serve::Limits,
+    store::Caps,
 };
 
 /// Where the server listens unless told otherwise (the second article's port).
@@ -89,6 +91,35 @@ pub struct Cli {
     #[arg(long, env = "MOCK_JOURNAL_SIZE", value_name = "N")]
     pub journal_size: Option<usize>,
 
+    /// Time a client has to send a whole request head, from its first byte (nginx's
+    /// `client_header_timeout`); then the connection is closed [default: 30s]
+    #[arg(long, env = "MOCK_HEADER_TIMEOUT", value_name = "DURATION", value_parser = duration_arg)]
+    pub header_timeout: Option<Duration>,
+
+    /// Time a kept-alive connection may sit idle between requests before it is closed (nginx's
+    /// `keepalive_timeout`) [default: 75s]
+    #[arg(long, env = "MOCK_IDLE_TIMEOUT", value_name = "DURATION", value_parser = duration_arg)]
+    pub idle_timeout: Option<Duration>,
+
+    /// Connections open at once; past it a new connection gets a 503 JSON error and is closed,
+    /// and one warning is logged (at most every 10 s) [default: 10000]
+    #[arg(long, env = "MOCK_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// On SIGINT/SIGTERM, how long in-flight requests may take before their connections are
+    /// closed [default: 10s]
+    #[arg(long, env = "MOCK_SHUTDOWN_TIMEOUT", value_name = "DURATION", value_parser = duration_arg)]
+    pub shutdown_timeout: Option<Duration>,
+
+    /// Cities the store keeps at most; past it creates get 409 `store_full` (never an eviction)
+    /// [default: 1000000]
+    #[arg(long, env = "MOCK_MAX_RECORDS", value_name = "N")]
+    pub max_records: Option<usize>,
+
+    /// Accounts the store keeps at most; past it registrations get 409 `store_full`
+    /// [default: 100000]
+    #[arg(long, env = "MOCK_MAX_USERS", value_name = "N")]
+    pub max_users: Option<usize>,
     /// Requests kept by the request journal (`GET /__admin/requests`), newest first out; `0`
     /// switches it off (for pure load tests) [default: 10000]
     #[arg(long, env = "MOCK_REQUEST_JOURNAL", value_name = "N")]
@@ -129,6 +160,12 @@ pub struct FileConfig {
     pub fault: Option<Vec<String>>,
     pub fault_header: Option<bool>,
     pub journal_size: Option<usize>,
+    pub header_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<usize>,
+    pub shutdown_timeout: Option<String>,
+    pub max_records: Option<usize>,
+    pub max_users: Option<usize>,
     pub request_journal: Option<usize>,
 }
 
@@ -152,6 +189,10 @@ pub struct Config {
     pub body_limit: usize,
     /// Faults switched on at start, the header switch and the journal size.
     pub faults: FaultConfig,
+    /// Timeouts and the connection limit of the serving layer.
+    pub limits: Limits,
+    /// How many users and cities the store keeps.
+    pub caps: Caps,
     /// Requests the request journal keeps; 0: off.
     pub request_journal: usize,
 }
@@ -166,6 +207,8 @@ impl Default for Config {
             admin_token: None,
             body_limit: DEFAULT_BODY_LIMIT,
             faults: FaultConfig::default(),
+            limits: Limits::default(),
+            caps: Caps::default(),
             request_journal: DEFAULT_REQUEST_JOURNAL_SIZE,
         }
     }
@@ -192,6 +235,8 @@ pub enum ConfigError {
     TokenTtl,
     #[error("--body-limit must be at least 1 byte")]
     BodyLimit,
+    #[error("--{0} must be more than 0")]
+    Zero(&'static str),
 }
 
 impl Cli {
@@ -248,6 +293,73 @@ impl Cli {
                 .or(file.journal_size)
                 .unwrap_or(DEFAULT_JOURNAL_SIZE),
         };
+        let duration = |flag: Option<Duration>,
+                        text: Option<String>,
+                        key: &'static str,
+                        default: Duration|
+         -> Result<Duration, ConfigError> {
+            let value = match (flag, text) {
+                (Some(value), _) => value,
+                (None, Some(text)) => {
+                    parse_duration(&text).map_err(|e| value_error(key, e.to_string()))?
+                }
+                (None, None) => default,
+            };
+            if value.is_zero() {
+                return Err(ConfigError::Zero(key));
+            }
+            Ok(value)
+        };
+        let count = |flag: Option<usize>,
+                     file: Option<usize>,
+                     key: &'static str,
+                     default: usize|
+         -> Result<usize, ConfigError> {
+            match flag.or(file).unwrap_or(default) {
+                0 => Err(ConfigError::Zero(key)),
+                value => Ok(value),
+            }
+        };
+        let limits = Limits {
+            header_timeout: duration(
+                self.header_timeout,
+                file.header_timeout,
+                "header-timeout",
+                defaults.limits.header_timeout,
+            )?,
+            idle_timeout: duration(
+                self.idle_timeout,
+                file.idle_timeout,
+                "idle-timeout",
+                defaults.limits.idle_timeout,
+            )?,
+            max_connections: count(
+                self.max_connections,
+                file.max_connections,
+                "max-connections",
+                defaults.limits.max_connections,
+            )?,
+            shutdown_timeout: duration(
+                self.shutdown_timeout,
+                file.shutdown_timeout,
+                "shutdown-timeout",
+                defaults.limits.shutdown_timeout,
+            )?,
+        };
+        let caps = Caps {
+            max_records: count(
+                self.max_records,
+                file.max_records,
+                "max-records",
+                defaults.caps.max_records,
+            )?,
+            max_users: count(
+                self.max_users,
+                file.max_users,
+                "max-users",
+                defaults.caps.max_users,
+            )?,
+        };
         if token_ttl < Duration::from_secs(1) {
             return Err(ConfigError::TokenTtl);
         }
@@ -268,6 +380,8 @@ impl Cli {
                 .filter(|s| !s.is_empty()),
             body_limit,
             faults,
+            limits,
+            caps,
             request_journal: self
                 .request_journal
                 .or(file.request_journal)
@@ -406,6 +520,61 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("bad `window` value"), "{error}");
+    }
+
+    #[test]
+    fn limits_and_caps_come_from_flags_or_the_file() {
+        let dir = std::env::temp_dir().join(format!("mock-config-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            "header-timeout = \"5s\"\nidle-timeout = \"9s\"\nmax-connections = 7\nmax-records = 3\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "mock-server",
+            "--config",
+            path.to_str().unwrap(),
+            "--idle-timeout",
+            "2s",
+            "--shutdown-timeout",
+            "1s",
+            "--max-users",
+            "4",
+        ])
+        .unwrap();
+        let config = cli.into_config().unwrap();
+        assert_eq!(
+            config.limits,
+            Limits {
+                header_timeout: Duration::from_secs(5),
+                idle_timeout: Duration::from_secs(2),
+                max_connections: 7,
+                shutdown_timeout: Duration::from_secs(1),
+            }
+        );
+        assert_eq!(
+            config.caps,
+            Caps {
+                max_users: 4,
+                max_records: 3
+            }
+        );
+        let cli = Cli::try_parse_from(["mock-server", "--max-connections", "0"]).unwrap();
+        let error = cli.into_config().unwrap_err().to_string();
+        assert!(error.contains("--max-connections"), "{error}");
+    }
+
+    #[test]
+    fn the_fixture_file_parses_to_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/mock-server.toml");
+        let cli = Cli::try_parse_from(["mock-server", "--config", path]).unwrap();
+        let config = cli.into_config().unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.limits, defaults.limits);
+        assert_eq!(config.caps, defaults.caps);
+        assert_eq!(config.body_limit, defaults.body_limit);
     }
 
     #[test]

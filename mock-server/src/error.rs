@@ -21,6 +21,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("Missing bearer token: send `Authorization: Bearer <token>`.")]
     MissingToken,
+    #[error("More than one `Authorization` header: send exactly one.")]
+    AmbiguousCredentials,
     #[error("The bearer token is invalid.")]
     InvalidToken,
     #[error("The bearer token has expired.")]
@@ -39,6 +41,12 @@ pub enum ApiError {
     EmailTaken(String),
     #[error("The request body is larger than the server's limit.")]
     PayloadTooLarge,
+    #[error("The request target is longer than the server accepts.")]
+    UriTooLong,
+    #[error("The request head is larger than the server accepts.")]
+    HeadersTooLarge,
+    #[error("The store is full: {0}; reset it (`POST /__admin/reset`) or raise the cap.")]
+    StoreFull(#[from] crate::store::StoreFull),
     #[error("Unsupported content type: {0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -54,15 +62,19 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MalformedJson(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedJson(_) | Self::BadRequest(_) | Self::AmbiguousCredentials => {
+                StatusCode::BAD_REQUEST
+            }
             Self::MissingToken | Self::InvalidToken | Self::ExpiredToken | Self::BadCredentials => {
                 StatusCode::UNAUTHORIZED
             }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::EmailTaken(_) => StatusCode::CONFLICT,
+            Self::EmailTaken(_) | Self::StoreFull(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -76,6 +88,7 @@ impl ApiError {
             Self::MalformedJson(_) => "malformed_json",
             Self::BadRequest(_) => "bad_request",
             Self::MissingToken => "missing_token",
+            Self::AmbiguousCredentials => "ambiguous_credentials",
             Self::InvalidToken => "invalid_token",
             Self::ExpiredToken => "token_expired",
             Self::BadCredentials => "invalid_credentials",
@@ -84,6 +97,9 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::EmailTaken(_) => "email_taken",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UriTooLong => "uri_too_long",
+            Self::HeadersTooLarge => "headers_too_large",
+            Self::StoreFull(_) => "store_full",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::Unavailable(_) => "service_unavailable",

@@ -11,6 +11,8 @@
 //! - [`auth`]: password hashing, JWT issue/verify, the `AuthUser` extractor.
 //! - [`delay`]: the `/json` delay distribution, swappable at run time.
 //! - [`metrics`]: requests per route and status.
+//! - [`serve`]: the accept loop and each connection: timeouts, connection limit, shutdown
+//!   deadline, early refusals and JSON bodies for hyper's own errors.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the route table.
 //! - [`requests`]: the request journal (every request, WireMock-style; not ground truth).
 //! - [`faults`]: the race-condition fault catalogue, one file per fault named as the user switches
@@ -29,6 +31,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod requests;
 pub mod routes;
+pub mod serve;
 pub mod state;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
@@ -36,7 +39,7 @@ pub mod testing;
 
 use std::{future::Future, io, net::SocketAddr};
 
-use axum::{Router, ServiceExt, extract::DefaultBodyLimit, serve::ListenerExt};
+use axum::{Router, extract::DefaultBodyLimit};
 use tokio::net::TcpListener;
 use tower::Layer;
 
@@ -77,28 +80,15 @@ pub async fn bind(address: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(address).await
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves `state` on `listener` under `limits` until `shutdown` resolves, then lets in-flight
+/// requests finish for at most `limits.shutdown_timeout`.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    limits: serve::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    // Requests a fault holds (a barrier, the starved pool) would keep graceful shutdown waiting
-    // forever: release them once shutdown starts.
-    let faults = state.faults.clone();
-    let shutdown = async move {
-        shutdown.await;
-        faults.shut_down();
-    };
-    axum::serve(
-        listener,
-        service(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve::serve(listener, state, limits, shutdown).await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                 }
             }
         };
-        mock_server::run(listener, AppState::new(&config), shutdown).await
+        mock_server::run(listener, AppState::new(&config), config.limits, shutdown).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 
 use crate::{
     auth::Tokens, config::Config, delay::Delay, faults::Faults, metrics::Metrics,
-    requests::RequestJournal, store::Store,
+    requests::RequestJournal, serve::Gauges, store::Store,
 };
 
 /// Everything a request may need; each field is itself a handle (`Arc` inside).
@@ -23,12 +23,14 @@ pub struct AppState {
     pub admin_token: Option<std::sync::Arc<str>>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Open connections and requests in flight, kept by the serving layer.
+    pub gauges: Gauges,
     pub started: Instant,
 }
 
 impl AppState {
     pub fn new(config: &Config) -> Self {
-        let store = Store::default();
+        let store = Store::new(config.caps);
         let started = Instant::now();
         Self {
             faults: Faults::new(&config.faults, store.clone(), started),
@@ -39,6 +41,7 @@ impl AppState {
             requests: RequestJournal::new(config.request_journal, started),
             admin_token: config.admin_token.as_deref().map(Into::into),
             body_limit: config.body_limit,
+            gauges: Gauges::default(),
             started,
         }
     }

@@ -29,9 +29,14 @@ pub async fn spawn(config: Config) -> TestServer {
     let addr = listener.local_addr().expect("bound address");
     let state = AppState::new(&config);
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(crate::run(listener, state.clone(), async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(crate::run(
+        listener,
+        state.clone(),
+        config.limits,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     TestServer {
         addr,
         state,

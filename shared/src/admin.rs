@@ -20,6 +20,16 @@ pub struct Health {
 pub struct Stats {
     pub users: usize,
     pub cities: usize,
+    /// The store's caps (`--max-users`, `--max-records`): past them creates get 409 `store_full`.
+    #[serde(default)]
+    pub max_users: usize,
+    #[serde(default)]
+    pub max_records: usize,
+    /// Connections open now, and requests between their handler's start and their body's end.
+    #[serde(default)]
+    pub connections: usize,
+    #[serde(default)]
+    pub requests_in_flight: usize,
     /// Total requests served since start (or since the last reset).
     pub requests_total: u64,
     /// Requests served per route template (`GET /api/v1/cities/{id}`) and then per status code.

@@ -57,7 +57,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 fn check_admin(state: &AppState, parts: &Parts, peer: Option<SocketAddr>) -> Result<(), ApiError> {
     match &state.admin_token {
         Some(expected) => {
-            let given = bearer_token(parts).ok_or(ApiError::MissingToken)?;
+            let given = bearer_token(parts)?.ok_or(ApiError::MissingToken)?;
             if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
                 Ok(())
             } else {
@@ -65,7 +65,8 @@ fn check_admin(state: &AppState, parts: &Parts, peer: Option<SocketAddr>) -> Res
             }
         }
         None => match peer {
-            Some(peer) if peer.ip().is_loopback() => Ok(()),
+            // `to_canonical`: bound to `[::]`, an IPv4 client on 127.0.0.1 is `::ffff:127.0.0.1`.
+            Some(peer) if peer.ip().to_canonical().is_loopback() => Ok(()),
             _ => Err(ApiError::Forbidden(
                 "The admin API answers loopback clients only; start the server with --admin-token to allow others.",
             )),
@@ -93,7 +94,9 @@ pub async fn admin_health(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// Forgets users, cities, counters and journals (the fault switches stay).
+/// Forgets users, cities, counters and journals (the fault switches stay). The store swaps in an
+/// empty generation (see `crate::store`): atomic with respect to concurrent requests, and the old
+/// maps are freed once the last request using them ends.
 #[utoipa::path(
     post,
     path = "/reset",
@@ -132,6 +135,10 @@ pub async fn admin_stats(State(state): State<AppState>) -> Json<Stats> {
     Json(Stats {
         users: state.store.user_count(),
         cities: state.store.city_count(),
+        max_users: state.store.caps().max_users,
+        max_records: state.store.caps().max_records,
+        connections: state.gauges.connections(),
+        requests_in_flight: state.gauges.requests_in_flight(),
         requests_total,
         requests,
         faults: state.faults.counters(),

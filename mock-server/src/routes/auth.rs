@@ -46,6 +46,7 @@ pub async fn auth_register(
 ) -> Result<(StatusCode, Json<Envelope<UserOut>>), ApiError> {
     let email = validate_email(&request.email)?;
     validate_password(&request.password)?;
+    state.store.room_for_user()?;
     let user = state
         .faults
         .request()

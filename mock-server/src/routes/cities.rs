@@ -59,6 +59,7 @@ pub async fn cities_create(
     Json(input): Json<CityIn>,
 ) -> Result<(StatusCode, Json<Envelope<City>>), ApiError> {
     let name = validate_name(&input.name)?;
+    state.store.room_for_city()?;
     let faults = state.faults.request();
     let _connection = faults.fault::<PoolStarvation>().connection().await?;
     let acting = faults.fault::<SharedIdentity>().resolve(user).await;

@@ -1,0 +1,273 @@
+//! Serving the app on a listener: the accept loop with its connection limit, each connection
+//! driven by hyper's HTTP/1 server under the header and idle timeouts ([`connection`]), and a
+//! graceful shutdown with a deadline.
+//!
+//! This replaces `axum::serve`, which has no timeouts and no limit: 3,000 connections sending a
+//! request head one byte at a time were all still held after 40 s, and SIGTERM waited for ever for a
+//! client that had sent half a request.
+//!
+//! Why not hyper's own `header_read_timeout`: in hyper 1.x its clock starts when hyper begins to
+//! wait for a head, at accept and again after every response, so it bounds the idle wait of a
+//! kept-alive connection with the same value and cannot give the two nginx settings
+//! (`client_header_timeout` from the first byte of a head, `keepalive_timeout` while idle). The
+//! per-connection watchdog in [`connection`] keeps both, with one timer per connection and no
+//! shared state.
+//!
+//! - At the limit (`--max-connections`) a new connection is answered a canned 503 JSON error and
+//!   closed, and one warning says so (at most one every [`LIMIT_LOG_EVERY`], with the count refused
+//!   meanwhile), not one line per refused connection.
+//! - On shutdown the listener closes, every connection is told to finish its request and close;
+//!   after `--shutdown-timeout` the ones still open are closed, and the log says how many.
+
+pub mod connection;
+pub mod io;
+pub mod request;
+
+use std::{
+    future::Future,
+    io::ErrorKind,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{Semaphore, watch},
+};
+
+use crate::state::AppState;
+
+/// How long a client may take to send a request head, from its first byte. nginx's
+/// `client_header_timeout` is 60 s; 30 s is hyper's own default and what a load test needs (a real
+/// client sends a head in microseconds), and it halves what a slowloris flood can hold.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a kept-alive connection may sit idle between requests: nginx's `keepalive_timeout`
+/// (75 s), longer than the usual client pool idle timeouts (reqwest and hyper's 90 s excepted,
+/// which retry a closed pooled connection), so clients rarely race the server's close.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Open connections accepted at once: well above the 1,000 users of a big load test, and below
+/// the usual file-descriptor limit of a service (`LimitNOFILE` 65536).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// How long a shutdown waits for in-flight requests before closing their connections.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The connection-limit warning repeats at most this often.
+pub const LIMIT_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Connection-level limits, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+/// Gauges of the serving layer, read by `GET /__admin/stats`.
+#[derive(Debug, Clone, Default)]
+pub struct Gauges {
+    shared: Arc<GaugeCounts>,
+}
+
+#[derive(Debug, Default)]
+struct GaugeCounts {
+    connections: AtomicUsize,
+    requests: AtomicUsize,
+}
+
+impl Gauges {
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Requests between the handler's start and the end of their response body.
+    pub fn requests_in_flight(&self) -> usize {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Counts a connection until the guard drops.
+    fn connection_opened(&self) -> ConnectionGuard {
+        self.shared.connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionGuard(self.clone())
+    }
+
+    /// A request started; the connection's [`connection::Activity`] calls it, and
+    /// [`Gauges::request_finished`] once its body ends (no guard, so no `Arc` clone per request).
+    fn request_started(&self) {
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn request_finished(&self) {
+        self.shared.requests.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Uncounts its connection when dropped.
+#[derive(Debug)]
+struct ConnectionGuard(Gauges);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.shared.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then drains connections for at most
+/// `limits.shutdown_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let service = crate::service(state.clone());
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // `stop`: finish the request in progress, then close. `kill`: close now.
+    let (stop_tx, stop_rx) = watch::channel(());
+    let (kill_tx, kill_rx) = watch::channel(());
+    let mut refusals = Refusals::default();
+    let mut accept_errors = AcceptErrors::default();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_errors.handle(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            refusals.refuse(tcp, limits.max_connections);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let connection = connection::Connection {
+            peer,
+            service: service.clone(),
+            state: state.clone(),
+            limits,
+            stop: stop_rx.clone(),
+            kill: kill_rx.clone(),
+        };
+        tokio::spawn(async move {
+            let _slot = slot;
+            connection.drive(tcp).await;
+        });
+    }
+    drop(listener);
+    // Requests a fault holds (a barrier, the starved pool) would keep shutdown waiting: release
+    // them first.
+    state.faults.shut_down();
+    drop((stop_rx, kill_rx));
+    let open = stop_tx.receiver_count();
+    tracing::info!(
+        open,
+        deadline = ?limits.shutdown_timeout,
+        "shutting down: finishing in-flight requests"
+    );
+    let _ = stop_tx.send(());
+    if tokio::time::timeout(limits.shutdown_timeout, stop_tx.closed())
+        .await
+        .is_err()
+    {
+        let open = stop_tx.receiver_count();
+        tracing::warn!(
+            open,
+            "shutdown deadline of {:?} passed; closing {open} connection(s) still open",
+            limits.shutdown_timeout
+        );
+        let _ = kill_tx.send(());
+        stop_tx.closed().await;
+    }
+    Ok(())
+}
+
+/// What a refused connection reads before it is closed.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: application/json\r\ncontent-length: 111\r\nconnection: close\r\n\r\n\
+{\"error\":{\"code\":\"too_many_connections\",\"message\":\"The server has reached its connection limit; retry later.\"}}";
+
+/// Connections refused at the limit, and when the warning last said so.
+#[derive(Debug, Default)]
+struct Refusals {
+    since_warning: u64,
+    warned: Option<Instant>,
+}
+
+impl Refusals {
+    fn refuse(&mut self, tcp: TcpStream, limit: usize) {
+        // Best effort and never waits: a fresh socket's send buffer takes these bytes at once.
+        let _ = tcp.try_write(TOO_MANY_CONNECTIONS);
+        drop(tcp);
+        self.since_warning += 1;
+        if self.warned.is_none_or(|at| at.elapsed() >= LIMIT_LOG_EVERY) {
+            tracing::warn!(
+                limit,
+                refused = self.since_warning,
+                "connection limit reached (--max-connections {limit}): new connections get 503 \
+                 and are closed until one ends; this warning repeats at most every {:?}",
+                LIMIT_LOG_EVERY
+            );
+            self.warned = Some(Instant::now());
+            self.since_warning = 0;
+        }
+    }
+}
+
+/// Accept failures: a failed handshake is the client's business; running out of file
+/// descriptors is logged (at most every [`LIMIT_LOG_EVERY`]) and the loop pauses briefly so it
+/// does not spin.
+#[derive(Debug, Default)]
+struct AcceptErrors {
+    warned: Option<Instant>,
+}
+
+impl AcceptErrors {
+    async fn handle(&mut self, error: std::io::Error) {
+        if matches!(
+            error.kind(),
+            ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+        ) {
+            return;
+        }
+        if self.warned.is_none_or(|at| at.elapsed() >= LIMIT_LOG_EVERY) {
+            tracing::warn!(%error, "accept failed (file-descriptor limit? see `ulimit -n`); retrying");
+            self.warned = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canned_503_declares_its_exact_length() {
+        let text = std::str::from_utf8(TOO_MANY_CONNECTIONS).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{text}"
+        );
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["code"], "too_many_connections");
+    }
+}

@@ -1,0 +1,204 @@
+//! Each request on its way from hyper to the app: checks that need no body (an over-long URI, a
+//! declared body over the limit: answered before a byte of it is read), the peer address for the
+//! admin guard, the store generation it is pinned to, and the in-flight marks the watchdog and the
+//! gauges read.
+//!
+//! Unboxed on purpose (the future and the body are concrete types): this runs on every request.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll, ready},
+};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{ConnectInfo, Request},
+    http::{
+        HeaderValue,
+        header::{CONNECTION, CONTENT_LENGTH},
+    },
+    response::{IntoResponse, Response},
+};
+use hyper::body::{Frame, Incoming, SizeHint};
+use shared::paths;
+use tower::{ServiceExt, util::Oneshot};
+
+use super::connection::Activity;
+use crate::{
+    FaultService,
+    error::ApiError,
+    state::AppState,
+    store::{Pinned, Store},
+};
+
+/// Longest request target accepted (nginx's default request-line buffer is 8 KiB); longer is 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// The hyper service of one connection.
+#[derive(Debug, Clone)]
+pub struct RequestService {
+    app: FaultService<Router>,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+    store: Store,
+    body_limit: usize,
+}
+
+impl RequestService {
+    pub fn new(
+        app: FaultService<Router>,
+        peer: SocketAddr,
+        activity: Arc<Activity>,
+        state: &AppState,
+    ) -> Self {
+        Self {
+            app,
+            peer,
+            activity,
+            store: state.store.clone(),
+            body_limit: state.body_limit,
+        }
+    }
+}
+
+/// Marks a request finished, for the watchdog and the gauge, when the response body ends or the
+/// request is dropped.
+#[derive(Debug)]
+struct InFlight {
+    activity: Arc<Activity>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.activity.request_finished();
+    }
+}
+
+impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
+    type Response = Response<Tracked>;
+    type Error = Infallible;
+    type Future = RequestFuture;
+
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        self.activity.request_started();
+        let in_flight = InFlight {
+            activity: self.activity.clone(),
+        };
+        if let Some(error) = refuse_early(&request, self.body_limit) {
+            let mut response = error.into_response();
+            // The body is not read, so the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return RequestFuture {
+                state: Stage::Early {
+                    response: Some(response),
+                },
+                in_flight: Some(in_flight),
+            };
+        }
+        let mut request: Request = request.map(Body::new);
+        request.extensions_mut().insert(ConnectInfo(self.peer));
+        // `/json` never touches the store: no generation to pin.
+        let pin = request.uri().path() != paths::JSON;
+        let app = self.app.clone().oneshot(request);
+        RequestFuture {
+            state: Stage::App {
+                future: self.store.pinned(app, pin),
+            },
+            in_flight: Some(in_flight),
+        }
+    }
+}
+
+/// The error for a request that can be refused from its head alone.
+fn refuse_early(request: &hyper::Request<Incoming>, body_limit: usize) -> Option<ApiError> {
+    let uri = request.uri();
+    let target = uri
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Some(ApiError::UriTooLong);
+    }
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > body_limit as u64) {
+        return Some(ApiError::PayloadTooLarge);
+    }
+    None
+}
+
+pin_project_lite::pin_project! {
+    /// The response of [`RequestService`]: refused early, or the app's.
+    pub struct RequestFuture {
+        #[pin]
+        state: Stage,
+        in_flight: Option<InFlight>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StageProjection]
+    enum Stage {
+        Early { response: Option<Response> },
+        App { #[pin] future: Pinned<Oneshot<FaultService<Router>, Request>> },
+    }
+}
+
+impl Future for RequestFuture {
+    type Output = Result<Response<Tracked>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = match this.state.project() {
+            StageProjection::Early { response } => response.take().unwrap_or_default(),
+            StageProjection::App { future } => match ready!(future.poll(cx)) {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+        };
+        let in_flight = this.in_flight.take();
+        Poll::Ready(Ok(response.map(|body| Tracked {
+            body,
+            _in_flight: in_flight,
+        })))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that marks its request finished when it is dropped (hyper drops it once
+    /// the last frame is out, or when the connection ends).
+    pub struct Tracked {
+        #[pin]
+        body: Body,
+        _in_flight: Option<InFlight>,
+    }
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
