@@ -18,7 +18,7 @@ pub mod score;
 pub mod shape;
 pub mod verdict;
 
-use std::sync::Arc;
+use std::{collections::VecDeque, sync::Arc};
 
 use tokio::sync::OnceCell;
 
@@ -95,8 +95,11 @@ pub struct User {
     auth: HeaderValue,
     seq: u64,
     iterations: u64,
-    /// Own cities that should exist, oldest first (kept for `--list-check` only).
-    live: Vec<(String, u64)>,
+    /// The newest own cities that should exist (at most [`LIST_LIMIT`]), oldest first (kept for
+    /// `--list-check` only).
+    live: VecDeque<(String, u64)>,
+    /// How many own cities should exist in all.
+    live_count: usize,
 }
 
 /// Largest page `--list-check` asks for; beyond it only the newest page is checked.
@@ -409,7 +412,8 @@ impl Scenario for Cities {
             auth,
             seq: 0,
             iterations: 0,
-            live: Vec::new(),
+            live: VecDeque::new(),
+            live_count: 0,
         })
     }
 
@@ -441,7 +445,11 @@ impl Scenario for Cities {
             return;
         };
         if self.options.list_check {
-            user.live.push((id.clone(), seq));
+            user.live.push_back((id.clone(), seq));
+            user.live_count += 1;
+            if user.live.len() > LIST_LIMIT {
+                user.live.pop_front();
+            }
         }
 
         let expected = Expected {
@@ -457,7 +465,7 @@ impl Scenario for Cities {
             let offset = if self.options.tabs > 1 {
                 0
             } else {
-                user.live.len().saturating_sub(LIST_LIMIT)
+                user.live_count.saturating_sub(LIST_LIMIT)
             };
             let path = format!(
                 "{}?limit={LIST_LIMIT}&offset={offset}",
@@ -467,7 +475,8 @@ impl Scenario for Cities {
                 user,
                 session.target().request(Method::GET, &path, Bytes::new()),
             );
-            let live = &user.live[offset..];
+            user.live.make_contiguous();
+            let live = user.live.as_slices().0;
             let exact = self.options.tabs <= 1;
             self.exchange(session, me, step, request, |status, body| {
                 judge.listed(me, status, body, live, exact)
@@ -504,6 +513,8 @@ impl Scenario for Cities {
         }
 
         if let (Some(delete), Some(gone)) = (self.steps.delete, self.steps.gone) {
+            let owner = ledger::Owner { user: me, seq };
+            self.ledger.deleting(&id, owner);
             let request = self.authorized(
                 user,
                 session
@@ -515,8 +526,13 @@ impl Scenario for Cities {
                     judge.deleted(me, seq, &id, status, body)
                 })
                 .await;
+            // Forgotten whatever the answer: the id may now be given to another user's record.
+            self.ledger.forget(&id, owner);
             if matches!(deleted, Some((_, _, Verdict::Pass))) {
-                user.live.retain(|(live, _)| *live != id);
+                if let Some(at) = user.live.iter().rposition(|(live, _)| *live == id) {
+                    user.live.remove(at);
+                    user.live_count -= 1;
+                }
                 let request = self.authorized(
                     user,
                     session

@@ -405,6 +405,9 @@ impl Judge<'_> {
         }
         match status {
             404 => Verdict::Pass,
+            // Deleted (or its id reused) since it was picked: a 2xx proves nothing, and a body
+            // with another user's marker was caught above.
+            200..=299 if self.ledger.owner_of(&foreign.id) != Some(foreign.owner) => Verdict::Pass,
             200..=299 => violation(
                 Outcome::Leak,
                 Some(user),
