@@ -13,7 +13,7 @@ use crate::{checks::JsonCheck, thresholds::Threshold};
 
 pub mod cities;
 
-pub use cities::{CitiesArgs, ViolationClass};
+pub use cities::{Check, CitiesArgs, ViolationClass};
 
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
@@ -29,8 +29,12 @@ pub struct Cli {
 pub enum Command {
     /// The first article's test: one request (`GET /json`) per iteration, checked
     Json(JsonArgs),
-    /// The second article's test done right: register, log in, then create, read back and check
-    /// cities; finds and names cross-user leaks, lost writes and corruption
+    /// The isolation test on any API described by `--api FILE`: every user gets an account, then
+    /// creates, reads back, lists, probes and checks records; finds and names cross-user leaks,
+    /// lost writes and corruption (exit 1), after a preflight that exits 2 on a wrong description
+    Isolation(CitiesArgs),
+    /// The second article's preset of the isolation test (racebench mock-server's cities API):
+    /// register, log in, then create, read back and check cities
     Cities(CitiesArgs),
 }
 

@@ -17,6 +17,7 @@
 //! - [`thresholds`]: `p99<250ms`-style CI gates.
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
 
+pub mod api;
 pub mod checks;
 pub mod cli;
 pub mod client;
@@ -31,16 +32,19 @@ pub mod thresholds;
 use std::{future::Future, process::ExitCode, sync::Arc};
 
 use plan::{Plan, PlanError, ScenarioPlan};
+
 use report::{Report, progress::Live};
 
-/// Exit code when a threshold is breached.
+/// Exit code when a violation is found or a threshold is breached.
 pub const BREACH_EXIT_CODE: u8 = 1;
-/// Exit code for usage, configuration and output errors.
+/// Exit code for usage, configuration, set-up (preflight) and output errors.
 pub const ERROR_EXIT_CODE: u8 = 2;
+/// Exit code of a run that tested nothing (no user could log in, or no check passed).
+pub const NOTHING_TESTED_EXIT_CODE: u8 = 3;
 
 /// Runs `plan` until it stops (loops, duration, or `shutdown`), and returns the report with its
-/// thresholds evaluated. Only set-up problems (an unresolvable URL, a threshold naming an unknown
-/// request) are errors; failed requests are in the report.
+/// findings and thresholds. Only set-up problems (an unresolvable URL, a threshold naming an
+/// unknown request, a failed preflight) are errors; failed requests are in the report.
 pub async fn run(
     plan: &Plan,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -51,7 +55,7 @@ pub async fn run(
             .await
             .map_err(PlanError)?,
     );
-    let run = match &plan.scenario {
+    match &plan.scenario {
         ScenarioPlan::Json(json) => {
             let scenario = scenario::json::Json::new(
                 &target,
@@ -60,46 +64,31 @@ pub async fn run(
                 json.body.clone(),
                 json.checks.clone(),
             );
-            start(plan, Arc::new(scenario), target, shutdown, live).await?
+            start(plan, Arc::new(scenario), target, shutdown, live).await
         }
         ScenarioPlan::Cities(cities) => {
-            let journal = match &cities.score {
-                Some(admin) => Some(
-                    scenario::cities::score::Journal::open(admin)
-                        .await
-                        .map_err(PlanError)?,
-                ),
-                None => None,
-            };
-            let scenario = Arc::new(scenario::cities::Cities::new(cities.options.clone()));
-            let (ledger, evidence) = (scenario.ledger(), scenario.evidence());
-            let run = start(plan, scenario, target, shutdown, live).await?;
-            let mut report = Report::new(plan, run);
-            report.evidence = evidence.evidence();
-            if let Some(journal) = journal {
-                match journal.score(&ledger, &evidence.leaks()).await {
-                    Ok(score) => report.score = Some(score),
-                    Err(error) => eprintln!("warning: --score: {error}"),
-                }
-            }
-            report.apply_thresholds(plan);
-            return Ok(report);
+            let scenario = scenario::cities::Cities::new(cities.options.clone());
+            start(plan, Arc::new(scenario), target, shutdown, live).await
         }
-    };
-    let mut report = Report::new(plan, run);
-    report.apply_thresholds(plan);
-    Ok(report)
+    }
 }
 
+/// The one path of every scenario: prepare, run, finish, report.
 async fn start<S: scenario::Scenario>(
     plan: &Plan,
     scenario: Arc<S>,
     target: Arc<client::Target>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
-) -> Result<runner::Run, PlanError> {
+) -> Result<Report, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
-    Ok(runner::run(&plan.workload, scenario, target, shutdown, live).await)
+    scenario.prepare(&target).await.map_err(PlanError)?;
+    let run = runner::run(&plan.workload, scenario.clone(), target, shutdown, live).await;
+    let findings = scenario.finish().await;
+    let mut report = Report::new(plan, run);
+    report.apply_findings(findings);
+    report.apply_thresholds(plan);
+    Ok(report)
 }
 
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
@@ -141,21 +130,15 @@ pub fn main_with(plan: Plan) -> ExitCode {
             return fail(&format!("cannot write {}: {error}", path.display()));
         }
     }
+    if let Some(path) = &plan.output.evidence_out
+        && let Err(error) = report::findings::write_evidence(&report, path)
+    {
+        return fail(&format!("cannot write {}: {error}", path.display()));
+    }
     let mut breached = false;
-    if let ScenarioPlan::Cities(cities) = &plan.scenario {
-        if let Some(path) = &cities.evidence_out
-            && let Err(error) = report::findings::write_evidence(&report, path)
-        {
-            return fail(&format!("cannot write {}: {error}", path.display()));
-        }
-        for (class, count) in report::findings::failing(&report, cities) {
-            eprintln!(
-                "violation: {count} {} (allow with --allow {})",
-                class.as_str(),
-                class.as_str()
-            );
-            breached = true;
-        }
+    for (class, count) in report::findings::failing(&report) {
+        eprintln!("violation: {count} {class} (allow with --allow {class})");
+        breached = true;
     }
     for verdict in report.thresholds.iter().filter(|v| !v.passed) {
         eprintln!("threshold breached: {}", verdict.threshold);
@@ -163,6 +146,9 @@ pub fn main_with(plan: Plan) -> ExitCode {
     }
     if breached {
         ExitCode::from(BREACH_EXIT_CODE)
+    } else if let Some(reason) = &report.tested_nothing {
+        eprintln!("tested nothing: {reason}");
+        ExitCode::from(NOTHING_TESTED_EXIT_CODE)
     } else {
         ExitCode::SUCCESS
     }

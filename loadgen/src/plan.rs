@@ -49,7 +49,7 @@ impl ScenarioPlan {
     pub fn name(&self) -> &'static str {
         match self {
             ScenarioPlan::Json(_) => "json",
-            ScenarioPlan::Cities(_) => "cities",
+            ScenarioPlan::Cities(cities) => cities.command,
         }
     }
 }
@@ -116,13 +116,16 @@ pub struct Output {
     pub json_out: Option<PathBuf>,
     pub csv_out: Option<PathBuf>,
     pub html_out: Option<PathBuf>,
+    /// The kept violations as JSON lines (`--evidence-out`, isolation test).
+    pub evidence_out: Option<PathBuf>,
 }
 
 impl Plan {
     pub fn from_cli(cli: Cli) -> Result<Self, PlanError> {
         match cli.command {
             Command::Json(args) => Self::json(args),
-            Command::Cities(args) => cities::plan(args),
+            Command::Cities(args) => cities::plan(args, cities::Preset::Cities),
+            Command::Isolation(args) => cities::plan(args, cities::Preset::Isolation),
         }
     }
 
@@ -262,6 +265,7 @@ pub fn output_plan(args: &OutputArgs) -> Result<Output, PlanError> {
         json_out: args.json_out.clone(),
         csv_out: args.csv_out.clone(),
         html_out: args.html_out.clone(),
+        evidence_out: None,
     })
 }
 

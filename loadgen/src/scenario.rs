@@ -10,12 +10,16 @@
 //! [`cities`] (register, log in, write, read, check: the leak hunter).
 
 pub mod cities;
+pub mod findings;
 pub mod json;
 pub mod session;
 
-use std::future::Future;
+use std::{future::Future, sync::Arc};
 
+pub use findings::Findings;
 pub use session::{Called, Exchange, RequestError, Session};
+
+use crate::client::Target;
 
 /// Why a user's set-up failed; the engine logs it and retries the set-up a second later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +44,18 @@ pub trait Scenario: Send + Sync + 'static {
 
     /// Request names, in the order reports list them.
     fn steps(&self) -> Vec<String>;
+
+    /// Before any user starts: checks the target (the isolation test's preflight). An `Err` is a
+    /// set-up error (exit 2), its text the whole explanation.
+    fn prepare(&self, target: &Arc<Target>) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = target;
+        async { Ok(()) }
+    }
+
+    /// After the run: what the scenario found beyond the engine's counts.
+    fn finish(&self) -> impl Future<Output = Findings> + Send {
+        async { Findings::default() }
+    }
 
     /// Per-user set-up before the first iteration.
     fn setup(
