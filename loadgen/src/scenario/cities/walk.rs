@@ -295,17 +295,25 @@ pub async fn log_in<T: Transport>(
     if let Some(id) = account_id.as_ref().and_then(account_text) {
         cities.ledger().set_account(me, id);
     }
+    // A retried set-up (its account already exists) still knows the id from the first try.
+    let account_id = account_id.or_else(|| {
+        cities
+            .ledger()
+            .account(me)
+            .map(|id| Value::String(id.to_owned()))
+    });
     let mut identity = Identity {
         credential,
         account_id,
     };
-    // `me` says who the server takes the caller for; its id is the account id when not known yet.
+    // `me` says who the server takes the caller for; its id is the account id when not known
+    // yet. When it is known, a wrong `me` is a finding (recorded), not a failed set-up.
     if let Some(step) = steps.me {
         let account = me_step(cities, transport, me, step, &identity).await;
-        let Some(account) = account else {
-            return Err(SetupError(format!("user {me}: `me` failed")));
-        };
         if identity.account_id.is_none() {
+            let Some(account) = account else {
+                return Err(SetupError(format!("user {me}: `me` failed")));
+            };
             if let Some(id) = account_text(&account) {
                 cities.ledger().set_account(me, id);
             }
