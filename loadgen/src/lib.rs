@@ -5,6 +5,7 @@
 //! The binary is [`main_with`] over a parsed [`plan::Plan`]; tests call [`run`] in-process.
 //!
 //! Layout:
+//! - [`api`]: the API description, the one adapter between HTTP and the isolation test's oracle.
 //! - [`cli`]: clap derive, every flag with a default and a `LOADGEN_*` variable.
 //! - [`plan`]: the validated plan (configuration errors exit 2 with one line).
 //! - [`client`]: one keep-alive HTTP/1.1 connection per virtual user (hyper's low-level client).
@@ -135,22 +136,29 @@ pub fn main_with(plan: Plan) -> ExitCode {
     {
         return fail(&format!("cannot write {}: {error}", path.display()));
     }
-    let mut breached = false;
     for (class, count) in report::findings::failing(&report) {
         eprintln!("violation: {count} {class} (allow with --allow {class})");
-        breached = true;
     }
     for verdict in report.thresholds.iter().filter(|v| !v.passed) {
         eprintln!("threshold breached: {}", verdict.threshold);
-        breached = true;
     }
-    if breached {
-        ExitCode::from(BREACH_EXIT_CODE)
-    } else if let Some(reason) = &report.tested_nothing {
+    if let Some(reason) = &report.tested_nothing {
         eprintln!("tested nothing: {reason}");
-        ExitCode::from(NOTHING_TESTED_EXIT_CODE)
+    }
+    ExitCode::from(exit_code_of(&report))
+}
+
+/// The exit code a finished run's report means: 1 when a violation fails the run or a threshold
+/// is breached, else 3 when it tested nothing, else 0.
+pub fn exit_code_of(report: &Report) -> u8 {
+    let breached = !report::findings::failing(report).is_empty()
+        || report.thresholds.iter().any(|v| !v.passed);
+    if breached {
+        BREACH_EXIT_CODE
+    } else if report.tested_nothing.is_some() {
+        NOTHING_TESTED_EXIT_CODE
     } else {
-        ExitCode::SUCCESS
+        0
     }
 }
 
