@@ -46,6 +46,8 @@ pub enum Verdict {
     /// A leak, lost write or corruption.
     Violation {
         outcome: Outcome,
+        /// What contradiction, with no user index or record id (reasons are grouped by it).
+        kind: &'static str,
         /// Whose data showed up (leaks).
         victim: Option<usize>,
         /// Record id involved, for counting distinct leaked records.
@@ -59,6 +61,7 @@ pub enum Verdict {
 
 fn violation(
     outcome: Outcome,
+    kind: &'static str,
     victim: Option<usize>,
     record: Option<&str>,
     expected: impl Into<String>,
@@ -66,6 +69,7 @@ fn violation(
 ) -> Verdict {
     Verdict::Violation {
         outcome,
+        kind,
         victim,
         record: record.map(str::to_owned),
         expected: expected.into(),
@@ -126,6 +130,7 @@ impl Judge<'_> {
         let record = marker.city.is_some().then(|| marker.short());
         Some(violation(
             Outcome::Leak,
+            "another user's marker in the answer",
             Some(marker.user),
             record.as_deref(),
             expected,
@@ -152,6 +157,7 @@ impl Judge<'_> {
         });
         Some(violation(
             Outcome::Leak,
+            "another user's account in an owner field",
             victim,
             record.id.as_deref(),
             expected,
@@ -173,6 +179,7 @@ impl Judge<'_> {
         let owner = self.ledger.owner_of(id).filter(|owner| owner.user != me)?;
         Some(violation(
             Outcome::Leak,
+            "a record id another user created",
             Some(owner.user),
             Some(id),
             expected,
@@ -289,6 +296,7 @@ impl Judge<'_> {
         if let Some(previous) = self.ledger.claim(id, Owner { user: me, seq }) {
             return violation(
                 Outcome::Leak,
+                "a new record given an id another user holds",
                 Some(previous.user),
                 Some(id),
                 expected,
@@ -317,6 +325,7 @@ impl Judge<'_> {
             ),
             returned => violation(
                 Outcome::Corrupt,
+                "the new record's marker is not the one written",
                 None,
                 Some(id),
                 expected,
@@ -357,6 +366,7 @@ impl Judge<'_> {
             if d.meanings.refused.contains(&status) {
                 return violation(
                     Outcome::LostWrite,
+                    "own acknowledged record refused",
                     None,
                     Some(id),
                     wanted,
@@ -391,6 +401,7 @@ impl Judge<'_> {
         if previous.is_some() && record.marker.as_deref() == previous {
             return violation(
                 Outcome::LostWrite,
+                "a rename read back with the old marker",
                 None,
                 Some(id),
                 wanted,
@@ -407,6 +418,7 @@ impl Judge<'_> {
         }
         violation(
             Outcome::Corrupt,
+            "own record with content it never wrote",
             None,
             Some(id),
             wanted,
@@ -466,6 +478,7 @@ impl Judge<'_> {
         if let Some((id, seq)) = live.iter().find(|(id, _)| !listed(id)) {
             return violation(
                 Outcome::LostWrite,
+                "an acknowledged record missing from the own list",
                 None,
                 Some(id),
                 wanted,
@@ -477,6 +490,7 @@ impl Judge<'_> {
         if page.records.len() > live.len() {
             return violation(
                 Outcome::Corrupt,
+                "the own list holds more records than it has",
                 None,
                 None,
                 wanted,
@@ -513,6 +527,7 @@ impl Judge<'_> {
         if d.meanings.refused.contains(&status) {
             return violation(
                 Outcome::LostWrite,
+                "own acknowledged record refused on delete",
                 None,
                 Some(id),
                 wanted,
@@ -551,6 +566,7 @@ impl Judge<'_> {
             _ if gone.contains(&status) => Verdict::Pass,
             200..=299 => violation(
                 Outcome::LostWrite,
+                "a deleted record still readable",
                 None,
                 Some(id),
                 wanted,
@@ -577,6 +593,7 @@ impl Judge<'_> {
             200..=299 if self.ledger.owner_of(&foreign.id) != Some(foreign.owner) => Verdict::Pass,
             200..=299 => violation(
                 Outcome::Leak,
+                "another user's record answered to a probe",
                 Some(user),
                 Some(&foreign.id),
                 wanted,

@@ -141,6 +141,7 @@ impl Transport for LoadTransport<'_> {
             }
             Verdict::Violation {
                 outcome,
+                kind,
                 victim,
                 record,
                 expected,
@@ -162,7 +163,7 @@ impl Transport for LoadTransport<'_> {
                     message,
                 ));
                 // Grouped by kind: the message names users and ids, the reason does not.
-                let reason = format!("{}: {}", cities.step_name(step), outcome.as_str());
+                let reason = (*kind).to_owned();
                 session.record(step, *outcome, timing, Some(&reason));
             }
         }
