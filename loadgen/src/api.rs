@@ -531,3 +531,146 @@ pub fn urlencode(value: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(sets: &[&str]) -> Api {
+        let sets: Vec<_> = sets
+            .iter()
+            .map(|s| description::parse_set(s).unwrap())
+            .collect();
+        Api::new(Description::load_with(None, &sets).unwrap()).unwrap()
+    }
+
+    fn target() -> Target {
+        Target {
+            addr: "127.0.0.1:8000".parse().unwrap(),
+            host: HeaderValue::from_static("127.0.0.1:8000"),
+            base_path: "/api/v1".into(),
+        }
+    }
+
+    #[test]
+    fn requests_follow_the_description_and_never_double_a_slash() {
+        let api = api(&[
+            "records.collection=/items/",
+            "records.create-body={ title = \"{marker}\", userId = \"{account_id}\" }",
+            "records.own-list=/users/{account_id}/items",
+            "records.paging={ size-param = \"limit\", size = 100, start-param = \"skip\", start = 0 }",
+            "records.marker=/title",
+        ]);
+        let credential = api.credential_of_token("t").unwrap();
+        assert_eq!(credential.value, "Bearer t");
+        let account = Value::from(7);
+        let vars = Vars {
+            marker: Some("rb1.u1.c1"),
+            id: Some("42"),
+            account_id: Some(&account),
+            ..Vars::default()
+        };
+        let create = api.create(&credential, &vars);
+        assert_eq!(create.label(&target()), "POST /api/v1/items/");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&create.body).unwrap(),
+            serde_json::json!({"title": "rb1.u1.c1", "userId": 7})
+        );
+        assert_eq!(api.read(&credential, &vars).path, "/items/42");
+        assert_eq!(
+            api.list(&credential, &vars).path,
+            "/users/7/items?limit=100&skip=0"
+        );
+        let request = api.read(&credential, &vars).build(&target(), false);
+        assert_eq!(request.uri(), "/api/v1/items/42");
+        assert_eq!(request.headers()["authorization"], "Bearer t");
+    }
+
+    #[test]
+    fn logins_give_a_header_or_a_cookie_jar() {
+        let drf = api(&["login.token=/token", "login.scheme=Token"]);
+        let (credential, _) = drf
+            .logged_in(&HeaderMap::new(), br#"{"token":"abc"}"#)
+            .unwrap();
+        assert_eq!(credential.value, "Token abc");
+        let missing = drf.logged_in(&HeaderMap::new(), br#"{"key":"abc"}"#);
+        assert_eq!(missing.unwrap_err().setting, "login.token");
+
+        let session = api(&["login.send=cookie", "login.account-id=/user/id"]);
+        let mut headers = HeaderMap::new();
+        headers.append(
+            SET_COOKIE,
+            HeaderValue::from_static("sid=1; Path=/; HttpOnly"),
+        );
+        headers.append(SET_COOKIE, HeaderValue::from_static("csrf=2"));
+        let (credential, account) = session
+            .logged_in(&headers, br#"{"user":{"id":9}}"#)
+            .unwrap();
+        assert_eq!(credential.name, hyper::header::COOKIE);
+        assert_eq!(credential.value, "sid=1; csrf=2");
+        assert_eq!(account.id, Some(Value::from(9)));
+        assert!(session.logged_in(&HeaderMap::new(), b"{}").is_err());
+    }
+
+    #[test]
+    fn answers_parse_into_views_or_name_the_setting() {
+        let fastapi = api(&[
+            "records.id=/id",
+            "records.marker=/title",
+            "records.owner=/owner_id",
+            "records.list=/data",
+            "records.list-marker=/title",
+        ]);
+        let record = fastapi
+            .record(br#"{"id":"a","title":"m","owner_id":"u"}"#)
+            .unwrap();
+        assert_eq!(
+            record,
+            Record {
+                id: Some("a".into()),
+                owner: Some("u".into()),
+                marker: Some("m".into())
+            }
+        );
+        assert_eq!(
+            fastapi.record(br#"{"data":{}}"#).unwrap_err().setting,
+            "records.id"
+        );
+        let page = fastapi
+            .page(br#"{"data":[{"id":1,"title":"m"}],"count":1}"#)
+            .unwrap();
+        assert_eq!(page.records[0].id.as_deref(), Some("1"));
+        assert_eq!(fastapi.page(b"[]").unwrap_err().setting, "records.list");
+        let bare = api(&["records.list=\"\""]);
+        assert_eq!(bare.page(br#"[{"id":"x"}]"#).unwrap().records.len(), 1);
+    }
+
+    #[test]
+    fn only_same_origin_307_and_308_are_followed() {
+        let api = api(&[]);
+        let at = |status: u16, location: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(LOCATION, HeaderValue::from_str(location).unwrap());
+            api.redirect(&target(), status, &headers)
+        };
+        assert_eq!(
+            at(307, "http://127.0.0.1:8000/api/v1/items/"),
+            Some(Redirect::Follow("/api/v1/items/".into()))
+        );
+        assert_eq!(at(308, "/x"), Some(Redirect::Follow("/x".into())));
+        assert!(matches!(
+            at(307, "http://evil.example/x"),
+            Some(Redirect::Refuse(_))
+        ));
+        assert!(matches!(
+            at(307, "//evil.example/x"),
+            Some(Redirect::Refuse(_))
+        ));
+        assert_eq!(
+            at(301, "/x"),
+            None,
+            "only 307 and 308 keep the method and body"
+        );
+        assert_eq!(at(200, "/x"), None);
+    }
+}

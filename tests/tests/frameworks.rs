@@ -34,9 +34,10 @@ async fn isolation(base: &str, name: &str, words: &[&str]) -> Result<Report, Str
         "--api",
         api.as_str(),
         "--quiet",
-        "--users",
-        USERS,
     ];
+    if !words.contains(&"--users") {
+        all.extend(["--users", USERS]);
+    }
     all.extend_from_slice(words);
     loadgen::run(&plan(&all), std::future::pending(), Live::off())
         .await
@@ -225,4 +226,119 @@ async fn a_wrong_description_stops_in_the_preflight_naming_the_setting() {
             "{set}: the error shows the answer: {error}"
         );
     }
+
+    // The collection without its slash: FastAPI answers 307 to the slashed path, which is
+    // followed (same origin), counted, and named once as a hint.
+    let report = isolation(
+        &base,
+        "fastapi",
+        &["--loops", "2", "--set", "records.collection=/items"],
+    )
+    .await
+    .expect("a same-origin redirect is followed");
+    assert!(
+        report.redirects_followed > 0,
+        "redirects are counted: {}",
+        summary(&report)
+    );
+    assert!(
+        report.hints.iter().any(|h| h.contains("/api/v1/items/")),
+        "the hint names where the server redirects: {:?}",
+        report.hints
+    );
+    assert_clean_small(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_provisioned_accounts_are_used_as_given() {
+    let server = e2e::server().await;
+    let client = reqwest::Client::new();
+    let mut lines = Vec::new();
+    for n in 0..4 {
+        let (email, password) = (
+            format!("provisioned{n}@example.com"),
+            format!("secret-{n}-pw"),
+        );
+        let registered = client
+            .post(server.api_url("/auth/register"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("mock-server answers");
+        assert!(
+            registered.status().is_success(),
+            "register {n}: {}",
+            registered.status()
+        );
+        if n < 2 {
+            lines.push(format!("{email} {password}"));
+        } else {
+            let token: serde_json::Value = client
+                .post(server.api_url("/auth/token"))
+                .form(&[
+                    ("username", email.as_str()),
+                    ("password", password.as_str()),
+                ])
+                .send()
+                .await
+                .expect("mock-server answers")
+                .json()
+                .await
+                .expect("a token answer");
+            lines.push(format!(
+                "token {}",
+                token["access_token"].as_str().expect("a token")
+            ));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("racebench-accounts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("accounts.txt");
+    std::fs::write(
+        &file,
+        format!("# two logins, two ready tokens\n{}\n", lines.join("\n")),
+    )
+    .unwrap();
+    let source_file = format!("accounts.file={}", file.display());
+    let base = server.api_url("");
+    let from_file = [
+        "--set",
+        "accounts.source=file",
+        "--set",
+        source_file.as_str(),
+    ];
+    let mut words = vec!["--users", "4", "--loops", "5"];
+    words.extend_from_slice(&from_file);
+    let report = isolation(&base, "mock-server", &words).await;
+    let api = api_file("mock-server");
+    let mut too_many = vec![
+        "loadgen",
+        "isolation",
+        "--api",
+        api.as_str(),
+        "--users",
+        "5",
+    ];
+    too_many.extend_from_slice(&from_file);
+    let cli = <loadgen::cli::Cli as clap::Parser>::try_parse_from(too_many).expect("flags parse");
+    let error = loadgen::plan::Plan::from_cli(cli)
+        .map(|_| ())
+        .map_err(|e| e.0);
+    std::fs::remove_dir_all(&dir).ok();
+    let report = report.expect("the preflight passes with provisioned accounts");
+    assert_clean_small(&report);
+    assert!(
+        report.endpoints.iter().all(|e| e.name != "register"),
+        "no registration with provisioned accounts"
+    );
+    assert!(
+        error.as_ref().is_err_and(|e| e.contains("accounts.file")),
+        "5 users for 4 accounts is a usage error naming the setting: {error:?}"
+    );
+}
+
+fn assert_clean_small(report: &Report) {
+    let r = report.figures.requests;
+    assert_eq!(r.violation + r.fail + r.exception, 0, "{}", summary(report));
+    assert!(r.pass > 0, "{}", summary(report));
 }

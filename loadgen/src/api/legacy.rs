@@ -88,3 +88,34 @@ impl Shape {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Description;
+
+    #[test]
+    fn the_legacy_fixture_file_means_the_default_description() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/cities-scenario.toml"
+        );
+        let shape = Shape::load(Path::new(path)).unwrap();
+        let description = Description::load_with(None, &shape.overrides()).unwrap();
+        assert_eq!(description, Description::default());
+    }
+
+    #[test]
+    fn an_empty_envelope_points_at_the_root() {
+        let shape = Shape {
+            envelope: Some(String::new()),
+            token_field: Some("token".into()),
+            ..Shape::default()
+        };
+        let description = Description::load_with(None, &shape.overrides()).unwrap();
+        assert_eq!(description.records.id, "/id");
+        assert_eq!(description.records.list, "");
+        assert_eq!(description.login.token, "/token");
+        assert!(toml::from_str::<Shape>("token_path = \"/t\"").is_err());
+    }
+}
