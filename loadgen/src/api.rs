@@ -48,16 +48,23 @@ pub struct ApiRequest {
     pub credential: Option<Credential>,
     /// The description key that sets this request's path, for set-up hints.
     pub path_setting: &'static str,
+    /// `path` is already absolute (a redirect's target): the base path is not prepended.
+    pub absolute: bool,
 }
 
 impl ApiRequest {
-    /// The hyper request for `target` (base path prepended unless `absolute`).
-    pub fn build(&self, target: &Target, absolute: bool) -> Request<Full<Bytes>> {
-        let full = if absolute {
+    /// The path on the server: the base path and `path` (unless already absolute).
+    fn full_path(&self, target: &Target) -> String {
+        if self.absolute {
             self.path.clone()
         } else {
             template::join_slashes(&format!("{}{}", target.base_path, self.path))
-        };
+        }
+    }
+
+    /// The hyper request for `target`.
+    pub fn build(&self, target: &Target) -> Request<Full<Bytes>> {
+        let full = self.full_path(target);
         let uri: Uri = full.parse().unwrap_or_else(|_| Uri::from_static("/"));
         let content_type = self.content_type.map(HeaderValue::from_static);
         let mut request =
@@ -73,11 +80,7 @@ impl ApiRequest {
 
     /// `POST /api/v1/items/` as evidence and hints show it.
     pub fn label(&self, target: &Target) -> String {
-        format!(
-            "{} {}",
-            self.method,
-            template::join_slashes(&format!("{}{}", target.base_path, self.path))
-        )
+        format!("{} {}", self.method, self.full_path(target))
     }
 }
 
@@ -176,6 +179,7 @@ impl Api {
             content_type: Some("application/json"),
             credential: credential.cloned(),
             path_setting,
+            absolute: false,
         }
     }
 
@@ -192,6 +196,7 @@ impl Api {
             content_type: None,
             credential: Some(credential.clone()),
             path_setting,
+            absolute: false,
         }
     }
 
@@ -243,6 +248,7 @@ impl Api {
                     content_type: Some("application/x-www-form-urlencoded"),
                     credential: None,
                     path_setting: "login.path",
+                    absolute: false,
                 }
             }
         }
@@ -581,7 +587,7 @@ mod tests {
             api.list(&credential, &vars).path,
             "/users/7/items?limit=100&skip=0"
         );
-        let request = api.read(&credential, &vars).build(&target(), false);
+        let request = api.read(&credential, &vars).build(&target());
         assert_eq!(request.uri(), "/api/v1/items/42");
         assert_eq!(request.headers()["authorization"], "Bearer t");
     }

@@ -313,7 +313,10 @@ impl Report {
         self.evidence = findings.evidence;
         self.score = findings.score;
         self.leaked_records = findings.leaked_records;
-        self.tested_nothing = findings.tested_nothing;
+        // A scenario's own reason (no user could log in) is the more precise one.
+        if findings.tested_nothing.is_some() {
+            self.tested_nothing = findings.tested_nothing;
+        }
         self.redirects_followed = findings.redirects;
         self.hints = findings.hints;
         self.ledger = findings.ledger;

@@ -66,18 +66,15 @@ impl Transport for PreflightTransport {
             });
         };
         let mut request = request;
-        let mut absolute = false;
         let mut redirects = 0;
         let mut attempts = 0;
         let api = &cities.options().api;
         let refused = &api.description().meanings.refused;
         let reading = step == cities.steps_of().read;
         let response = loop {
-            let sent = tokio::time::timeout(
-                self.timeout,
-                self.client.send(request.build(&self.target, absolute)),
-            )
-            .await;
+            let sent =
+                tokio::time::timeout(self.timeout, self.client.send(request.build(&self.target)))
+                    .await;
             let response = match sent {
                 Ok(Ok(response)) => response,
                 Ok(Err(error @ ClientError::Connect(_))) => {
@@ -125,7 +122,7 @@ impl Transport for PreflightTransport {
                     redirects += 1;
                     cities.note_redirect(&request.label(&self.target), &to);
                     request.path = to;
-                    absolute = true;
+                    request.absolute = true;
                 }
                 Some(Redirect::Refuse(why)) => {
                     stop(why, describe(status, &response.body), request.path_setting);

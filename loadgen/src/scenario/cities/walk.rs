@@ -66,13 +66,10 @@ impl Transport for LoadTransport<'_> {
         judge: impl FnOnce(&Answer) -> Verdict + Send,
     ) -> Option<(Answer, Verdict)> {
         let session = &mut *self.session;
-        let mut absolute = false;
         let mut request = request;
         let mut redirects = 0;
         let (response, timing) = loop {
-            let Exchange { result, timing } = session
-                .send(request.build(session.target(), absolute))
-                .await;
+            let Exchange { result, timing } = session.send(request.build(session.target())).await;
             let response = match result {
                 Ok(response) => response,
                 Err(error) => {
@@ -108,7 +105,7 @@ impl Transport for LoadTransport<'_> {
                     redirects += 1;
                     cities.note_redirect(&request.label(session.target()), &to);
                     request.path = to;
-                    absolute = true;
+                    request.absolute = true;
                 }
                 Some(Redirect::Refuse(why)) => {
                     let reason = format!(
