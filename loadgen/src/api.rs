@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{
     HeaderMap, Method, Request, Uri,
-    header::{HeaderName, HeaderValue, LOCATION, SET_COOKIE},
+    header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, SET_COOKIE},
 };
 use serde_json::Value;
 
@@ -28,7 +28,7 @@ pub use description::{AccountSource, Description, Encoding, SendToken};
 pub use template::Vars;
 pub use views::{Account, Mismatch, Page, Record};
 
-use crate::client::{Prepared, Target};
+use crate::client::Target;
 
 /// How a virtual user proves who it is: one header (`Authorization: Bearer t`, `Cookie: s=1`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,14 +62,22 @@ impl ApiRequest {
         }
     }
 
-    /// The hyper request for `target`.
+    /// The hyper request for `target`: its headers (`Host`, `User-Agent`, `-H`), then the
+    /// content type and the credential.
     pub fn build(&self, target: &Target) -> Request<Full<Bytes>> {
-        let full = self.full_path(target);
-        let uri: Uri = full.parse().unwrap_or_else(|_| Uri::from_static("/"));
-        let content_type = self.content_type.map(HeaderValue::from_static);
-        let mut request =
-            Prepared::new(self.method.clone(), uri, target.host.clone(), content_type)
-                .build(self.body.clone());
+        let uri: Uri = self
+            .full_path(target)
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/"));
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = uri;
+        *request.headers_mut() = target.headers.clone();
+        if let Some(content_type) = self.content_type {
+            request
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
         if let Some(credential) = &self.credential {
             request
                 .headers_mut()
@@ -551,11 +559,12 @@ mod tests {
     }
 
     fn target() -> Target {
-        Target {
-            addr: "127.0.0.1:8000".parse().unwrap(),
-            host: HeaderValue::from_static("127.0.0.1:8000"),
-            base_path: "/api/v1".into(),
-        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(Target::resolve("http://127.0.0.1:8000/api/v1"))
+            .unwrap()
     }
 
     #[test]

@@ -12,8 +12,10 @@ use shared::duration::{DurationRange, duration_arg};
 use crate::{checks::JsonCheck, thresholds::Threshold};
 
 pub mod cities;
+pub mod client;
 
 pub use cities::{Check, CitiesArgs, ViolationClass};
+pub use client::ClientArgs;
 
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
@@ -41,7 +43,7 @@ pub enum Command {
 /// `loadgen json`.
 #[derive(Debug, Args)]
 pub struct JsonArgs {
-    /// URL to load (http only)
+    /// URL to load: `http://` or `https://`; `user:password@` in it is sent as Basic auth
     #[arg(
         long,
         env = "LOADGEN_URL",
@@ -59,9 +61,38 @@ pub struct JsonArgs {
     )]
     pub method: String,
 
-    /// Request body, sent as `application/json` when not empty
+    /// Request body, sent as `--content-type` when not empty
     #[arg(long, env = "LOADGEN_BODY", default_value = "", value_name = "TEXT")]
     pub body: String,
+
+    /// Request body read from a file (read once, sent with every request); excludes `--body`
+    #[arg(
+        long,
+        env = "LOADGEN_BODY_FILE",
+        value_name = "FILE",
+        conflicts_with = "body"
+    )]
+    pub body_file: Option<PathBuf>,
+
+    /// `Content-Type` of a non-empty body
+    #[arg(
+        long,
+        env = "LOADGEN_CONTENT_TYPE",
+        default_value = "application/json",
+        value_name = "TYPE"
+    )]
+    pub content_type: String,
+
+    /// A request header, `Name: value`; repeatable. Replaces a default of the same name
+    /// (`User-Agent`, `Content-Type`, the URL's Basic `Authorization`) [default: none]
+    #[arg(
+        short = 'H',
+        long = "header",
+        env = "LOADGEN_HEADER",
+        value_name = "NAME: VALUE",
+        value_delimiter = '\n'
+    )]
+    pub headers: Vec<String>,
 
     /// Name of the request in reports and thresholds (`json:p99<250ms`)
     #[arg(
@@ -150,6 +181,9 @@ pub struct WorkloadArgs {
     /// core) [default: the number of usable cores]
     #[arg(long, env = "LOADGEN_THREADS", value_name = "N")]
     pub threads: Option<usize>,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// What to print and write.

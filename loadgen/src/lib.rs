@@ -8,6 +8,7 @@
 //! - [`api`]: the API description, the one adapter between HTTP and the isolation test's oracle.
 //! - [`cli`]: clap derive, every flag with a default and a `LOADGEN_*` variable.
 //! - [`plan`]: the validated plan (configuration errors exit 2 with one line).
+//! - [`preflight`]: one connect and one request before the load; unreachable exits 2.
 //! - [`client`]: one keep-alive HTTP/1.1 connection per virtual user (hyper's low-level client).
 //! - [`scenario`]: the [`scenario::Scenario`] trait, the per-user [`scenario::Session`], and the
 //!   `json` scenario.
@@ -16,13 +17,16 @@
 //! - [`stats`]: sharded recording, HdrHistograms with exact percentiles, intervals.
 //! - [`report`]: the report (JSON contract), text summary, CSV, HTML, live progress.
 //! - [`thresholds`]: `p99<250ms`-style CI gates.
+//! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
 
 pub mod api;
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod exit;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod runner;
 pub mod scenario;
@@ -32,16 +36,10 @@ pub mod thresholds;
 
 use std::{future::Future, process::ExitCode, sync::Arc};
 
+use exit::Exit;
 use plan::{Plan, PlanError, ScenarioPlan};
 
 use report::{Report, progress::Live};
-
-/// Exit code when a violation is found or a threshold is breached.
-pub const BREACH_EXIT_CODE: u8 = 1;
-/// Exit code for usage, configuration, set-up (preflight) and output errors.
-pub const ERROR_EXIT_CODE: u8 = 2;
-/// Exit code of a run that tested nothing (no user could log in, or no check passed).
-pub const NOTHING_TESTED_EXIT_CODE: u8 = 3;
 
 /// Runs `plan` until it stops (loops, duration, or `shutdown`), and returns the report with its
 /// findings and thresholds. Only set-up problems (an unresolvable URL, a threshold naming an
@@ -52,7 +50,7 @@ pub async fn run(
     live: Live,
 ) -> Result<Report, PlanError> {
     let target = Arc::new(
-        client::Target::resolve(&plan.url)
+        client::Target::resolve_with(&plan.url, &plan.workload.client)
             .await
             .map_err(PlanError)?,
     );
@@ -63,6 +61,8 @@ pub async fn run(
                 json.name.clone(),
                 json.method.clone(),
                 json.body.clone(),
+                json.headers.clone(),
+                json.content_type.clone(),
                 json.checks.clone(),
             );
             start(plan, Arc::new(scenario), target, shutdown, live).await
@@ -83,6 +83,7 @@ async fn start<S: scenario::Scenario>(
     live: Live,
 ) -> Result<Report, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
+    preflight::check(&plan.url, &target, scenario.probe(), plan.workload.timeout).await?;
     scenario.prepare(&target).await.map_err(PlanError)?;
     let run = runner::run(&plan.workload, scenario.clone(), target, shutdown, live).await;
     let findings = scenario.finish().await;
@@ -93,7 +94,8 @@ async fn start<S: scenario::Scenario>(
 }
 
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
-/// summary, writes the files, and maps thresholds to the exit code (0 ok, 1 breach, 2 error).
+/// summary, writes the files, and maps the run to its exit code ([`exit::Exit`]: 0 clean,
+/// 1 violations or breach, 2 set-up error, 3 tested nothing, 130/143 interrupted).
 pub fn main_with(plan: Plan) -> ExitCode {
     let runtime = if plan.workload.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -110,10 +112,18 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),
     };
     let live = Live::new(&plan);
-    let report = match runtime.block_on(run(&plan, runner::stop::signal(), live)) {
+    let caught = Arc::new(std::sync::OnceLock::new());
+    let shutdown = {
+        let caught = caught.clone();
+        async move {
+            let _ = caught.set(runner::stop::caught().await);
+        }
+    };
+    let mut report = match runtime.block_on(run(&plan, shutdown, live)) {
         Ok(report) => report,
         Err(error) => return fail(&error.to_string()),
     };
+    report.interrupted_by = caught.get().copied();
     print!("{}", report::text::render(&report));
     print!("{}", report::findings::render(&report));
     let outputs = [
@@ -136,33 +146,34 @@ pub fn main_with(plan: Plan) -> ExitCode {
     {
         return fail(&format!("cannot write {}: {error}", path.display()));
     }
-    for (class, count) in report::findings::failing(&report) {
-        eprintln!("violation: {count} {class} (allow with --allow {class})");
+    let (violations, breaches) = verdicts(&report);
+    for message in violations.iter().chain(&breaches) {
+        eprintln!("{message}");
     }
-    for verdict in report.thresholds.iter().filter(|v| !v.passed) {
-        eprintln!("threshold breached: {}", verdict.threshold);
-    }
-    if let Some(reason) = &report.tested_nothing {
-        eprintln!("tested nothing: {reason}");
-    }
-    ExitCode::from(exit_code_of(&report))
+    Exit::judge(&report, violations, breaches, report.interrupted_by).report()
 }
 
-/// The exit code a finished run's report means: 1 when a violation fails the run or a threshold
-/// is breached, else 3 when it tested nothing, else 0.
+/// The messages of the violation classes that fail the run and of the breached thresholds.
+fn verdicts(report: &Report) -> (Vec<String>, Vec<String>) {
+    let violations = report::findings::failing(report)
+        .into_iter()
+        .map(|(class, count)| format!("violation: {count} {class} (allow with --allow {class})"))
+        .collect();
+    let breaches = report
+        .thresholds
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| format!("threshold breached: {}", v.threshold))
+        .collect();
+    (violations, breaches)
+}
+
+/// The exit code a finished run's report means (see [`exit::Exit`]).
 pub fn exit_code_of(report: &Report) -> u8 {
-    let breached = !report::findings::failing(report).is_empty()
-        || report.thresholds.iter().any(|v| !v.passed);
-    if breached {
-        BREACH_EXIT_CODE
-    } else if report.tested_nothing.is_some() {
-        NOTHING_TESTED_EXIT_CODE
-    } else {
-        0
-    }
+    let (violations, breaches) = verdicts(report);
+    Exit::judge(report, violations, breaches, report.interrupted_by).code()
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(ERROR_EXIT_CODE)
+    Exit::Setup(message.to_owned()).report()
 }

@@ -4,7 +4,10 @@
 use std::{path::PathBuf, time::Duration};
 
 use bytes::Bytes;
-use hyper::{Method, StatusCode};
+use hyper::{
+    HeaderMap, Method, StatusCode,
+    header::{HeaderName, HeaderValue},
+};
 use shared::duration::DurationRange;
 
 mod cities;
@@ -14,6 +17,7 @@ pub use cities::CitiesPlan;
 use crate::{
     checks::Checks,
     cli::{Cli, Command, JsonArgs, OutputArgs, WorkloadArgs},
+    client,
     thresholds::Threshold,
 };
 
@@ -40,7 +44,7 @@ pub struct Plan {
 /// Which scenario, with its own settings.
 #[derive(Debug, Clone)]
 pub enum ScenarioPlan {
-    Json(JsonPlan),
+    Json(Box<JsonPlan>),
     Cities(Box<CitiesPlan>),
 }
 
@@ -59,7 +63,12 @@ impl ScenarioPlan {
 pub struct JsonPlan {
     pub name: String,
     pub method: Method,
+    /// `--body` or the contents of `--body-file`.
     pub body: Bytes,
+    /// `-H`, validated, in order.
+    pub headers: HeaderMap,
+    /// `--content-type`, sent with a non-empty body unless `-H` sets one.
+    pub content_type: HeaderValue,
     pub checks: Checks,
 }
 
@@ -96,6 +105,8 @@ pub struct Workload {
     pub timeout: Duration,
     /// Runtime worker threads (1: a current-thread runtime).
     pub threads: usize,
+    /// `--max-body`, `--cacert`, `--insecure`.
+    pub client: client::Options,
 }
 
 /// How progress is shown while running.
@@ -134,6 +145,9 @@ impl Plan {
             url,
             method,
             body,
+            body_file,
+            content_type,
+            headers,
             name,
             expect_status,
             expect_json,
@@ -152,15 +166,31 @@ impl Plan {
         if name.trim().is_empty() {
             return invalid("--name must not be empty");
         }
-        let scenario = ScenarioPlan::Json(JsonPlan {
+        let body = match body_file {
+            Some(path) => Bytes::from(std::fs::read(&path).map_err(|error| {
+                PlanError(format!(
+                    "cannot read --body-file {}: {error}",
+                    path.display()
+                ))
+            })?),
+            None => Bytes::from(body),
+        };
+        let content_type = HeaderValue::from_str(&content_type).map_err(|_| {
+            PlanError(format!(
+                "--content-type `{content_type}` is not a header value"
+            ))
+        })?;
+        let scenario = ScenarioPlan::Json(Box::new(JsonPlan {
             name,
             method,
-            body: Bytes::from(body),
+            body,
+            headers: header_map(&headers)?,
+            content_type,
             checks: Checks {
                 status,
                 json: expect_json,
             },
-        });
+        }));
         Ok(Self {
             url,
             scenario,
@@ -184,6 +214,28 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// `-H 'Name: value'` flags as a header map, in order; a bad one is a one-line error.
+pub fn header_map(headers: &[String]) -> Result<HeaderMap, PlanError> {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for text in headers {
+        let (name, value) = text.split_once(':').ok_or_else(|| {
+            PlanError(format!(
+                "-H `{text}` must be written 'Name: value', e.g. -H 'Authorization: Bearer TOKEN'"
+            ))
+        })?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            PlanError(format!(
+                "-H `{text}`: `{}` is not a header name",
+                name.trim()
+            ))
+        })?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| PlanError(format!("-H `{text}`: the value is not a header value")))?;
+        map.append(name, value);
+    }
+    Ok(map)
 }
 
 /// Validates the workload flags shared by every scenario.
@@ -236,6 +288,12 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
         Some(threads) => threads,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    if args.client.max_body == 0 {
+        return invalid("--max-body must be at least 1 byte");
+    }
+    if args.client.insecure && args.client.cacert.is_some() {
+        return invalid("--insecure accepts any certificate: --cacert would not be used");
+    }
     Ok(Workload {
         model,
         spawn_rate: args.spawn_rate,
@@ -243,6 +301,11 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
         wait: args.wait,
         timeout: args.timeout,
         threads,
+        client: client::Options {
+            max_body: args.client.max_body,
+            cacert: args.client.cacert,
+            insecure: args.client.insecure,
+        },
     })
 }
 
@@ -315,6 +378,14 @@ mod tests {
             ("json --threads 0", "--threads"),
             ("json --method NOT\u{1}", "HTTP method"),
             ("json --expect-status 1000", "status"),
+            ("json -H no-colon", "'Name: value'"),
+            ("json -H bad\u{1}name:x", "header name"),
+            ("json --max-body 0", "--max-body"),
+            ("json --insecure --cacert ca.pem", "--insecure"),
+            (
+                "json --body-file /no/such/file",
+                "--body-file /no/such/file",
+            ),
         ] {
             let error = plan(args).unwrap_err().0;
             assert!(error.contains(words), "{args}: {error}");

@@ -15,12 +15,14 @@ pub mod json;
 pub mod progress;
 pub mod text;
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use crate::{
     checks::{Counts, Outcome},
     plan::{Model, Plan},
-    runner::{OpenFigures, Run, StopReason},
+    runner::{OpenFigures, Run, StopReason, stop::Signal},
     scenario::findings::{Evidence, Findings, LedgerFigures, Score},
     selfcheck::SelfCheckReport,
     stats::{Interval, Latency, Quantile, StepWindow, millis},
@@ -41,11 +43,19 @@ pub struct Report {
     /// From the first user's start to the stop: the article's "Total test time".
     pub duration_s: f64,
     pub stopped_by: StopReason,
+    /// `SIGINT` or `SIGTERM` when a signal stopped the run (exit 130 or 143), else null.
+    pub interrupted_by: Option<Signal>,
     pub workload: WorkloadReport,
     pub iterations: u64,
     /// All requests together.
     #[serde(flatten)]
     pub figures: Figures,
+    /// Requests sent and still unanswered when the run stopped. Those older than `--timeout` are
+    /// also counted as timeouts in `requests`; the others are in no other count.
+    pub in_flight_at_stop: u64,
+    /// Why the run tested nothing (exit 3), or null: no request passed a check, or a scenario's
+    /// own reason (no user could log in). A scenario sets it with [`Report::tested_nothing`].
+    pub tested_nothing: Option<String>,
     /// Time since start of the first leak, lost write or corruption.
     pub first_violation_after_s: Option<f64>,
     /// Open model only.
@@ -66,8 +76,6 @@ pub struct Report {
     /// Distinct records that leaked (the isolation test), beside `violations.leak`, which counts
     /// leaking answers.
     pub leaked_records: Option<u64>,
-    /// Why the run tested nothing (exit 3): no user could log in, or no check passed.
-    pub tested_nothing: Option<String>,
     /// Same-origin redirects followed.
     pub redirects_followed: u64,
     /// Advice the scenario gives once (a redirect to write in the description, ...).
@@ -258,7 +266,7 @@ impl Report {
                 example: None,
             })
             .collect();
-        Self {
+        let mut report = Self {
             schema_version: SCHEMA_VERSION,
             scenario: plan.scenario.name().to_owned(),
             target: plan.url.clone(),
@@ -268,6 +276,7 @@ impl Report {
                 .map_or(0.0, |d| d.as_secs_f64()),
             duration_s,
             stopped_by: run.stopped_by,
+            interrupted_by: None,
             workload: WorkloadReport {
                 model,
                 users: workload.model.users(),
@@ -281,6 +290,8 @@ impl Report {
             },
             iterations: run.iterations,
             figures: Figures::new(&run.totals.total(), duration_s, open),
+            in_flight_at_stop: run.in_flight_at_stop,
+            tested_nothing: None,
             first_violation_after_s: run.totals.first_violation.map(|d| d.as_secs_f64()),
             open_model: run.open,
             endpoints,
@@ -291,12 +302,48 @@ impl Report {
             evidence: Vec::new(),
             score: None,
             leaked_records: None,
-            tested_nothing: None,
             redirects_followed: 0,
             hints: Vec::new(),
             ledger: None,
             allowed: Vec::new(),
+        };
+        report.tested_nothing = report.nothing_passed();
+        report
+    }
+
+    /// The hook for a scenario's own "tested nothing" reason (no user could log in): it replaces
+    /// the generic one, so the run exits 3 with it.
+    pub fn tested_nothing(&mut self, reason: impl Into<String>) {
+        self.tested_nothing = Some(reason.into());
+    }
+
+    /// The generic "tested nothing" reason of a run in which no request passed a check, or `None`
+    /// when one did. Scenarios may give their own reason instead (see [`Report::tested_nothing`]).
+    fn nothing_passed(&self) -> Option<String> {
+        let report = self;
+        let requests = &report.figures.requests;
+        if requests.pass > 0 {
+            return None;
         }
+        let mut reason = format!(
+            "no request passed a check: {} sent, {} pass, {} fail, {} exception",
+            text::thousands(requests.total + report.in_flight_at_stop),
+            text::thousands(requests.pass),
+            text::thousands(requests.fail),
+            text::thousands(requests.exception),
+        );
+        if let Some(top) = report.failure_reasons.iter().max_by_key(|r| r.count) {
+            let _ = write!(reason, " ({})", top.reason);
+        }
+        if report.in_flight_at_stop > 0 {
+            let _ = write!(
+                reason,
+                ", {} unanswered at the stop after {:.1} s",
+                text::thousands(report.in_flight_at_stop),
+                report.duration_s
+            );
+        }
+        Some(reason)
     }
 
     /// Copies a scenario's findings in.
@@ -314,8 +361,8 @@ impl Report {
         self.score = findings.score;
         self.leaked_records = findings.leaked_records;
         // A scenario's own reason (no user could log in) is the more precise one.
-        if findings.tested_nothing.is_some() {
-            self.tested_nothing = findings.tested_nothing;
+        if let Some(reason) = findings.tested_nothing {
+            self.tested_nothing(reason);
         }
         self.redirects_followed = findings.redirects;
         self.hints = findings.hints;

@@ -25,7 +25,7 @@ use crate::{
     stats::{Interval, Quantile, Stats, Window},
 };
 
-pub use stop::{Stop, StopReason};
+pub use stop::{Signal, Stop, StopReason};
 pub use users::OpenFigures;
 
 /// Width of a timeline interval (CSV rows, chart points).
@@ -43,6 +43,8 @@ pub struct Run {
     pub totals: Window,
     pub intervals: Vec<Interval>,
     pub iterations: u64,
+    /// Requests still unanswered when the users were stopped.
+    pub in_flight_at_stop: u64,
     pub open: Option<OpenFigures>,
     pub self_check: SelfCheckReport,
 }
@@ -143,6 +145,7 @@ pub async fn run<S: Scenario>(
         open: ctx.clock.as_ref().map(|clock| clock.figures(duration)),
         stopped_by: stop.reason().unwrap_or(StopReason::Loops),
         iterations: stats.iterations(),
+        in_flight_at_stop: stats.in_flight_at_stop(),
         self_check: self_check.finish(cores, median),
         steps,
         started_at,

@@ -16,6 +16,10 @@ pub mod session;
 
 use std::{future::Future, sync::Arc};
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Request;
+
 pub use findings::Findings;
 pub use session::{Called, Exchange, RequestError, Session};
 
@@ -44,6 +48,13 @@ pub trait Scenario: Send + Sync + 'static {
 
     /// Request names, in the order reports list them.
     fn steps(&self) -> Vec<String>;
+
+    /// The request the preflight sends once before the load (not counted), to prove the target
+    /// answers at all; `None` (the default) makes the preflight connect only. Any response passes
+    /// the preflight, whatever its status: judging it is the checks' job.
+    fn probe(&self) -> Option<Request<Full<Bytes>>> {
+        None
+    }
 
     /// Before any user starts: checks the target (the isolation test's preflight). An `Err` is a
     /// set-up error (exit 2), its text the whole explanation.

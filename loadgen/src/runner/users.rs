@@ -3,8 +3,9 @@
 //!
 //! Each user is one task that owns its [`Session`] (connection included) and its scenario state;
 //! there is no task per connection and no channel per request. On stop the spawner aborts every
-//! user task: a request still in flight then is not counted (it has no end time), and users that
-//! are between iterations stop at their next check of the flag.
+//! user task: a request still in flight then is counted in `in_flight_at_stop` (and as a timeout
+//! when older than `--timeout`) by the session's in-flight guard, and users that are between
+//! iterations stop at their next check of the flag.
 
 use std::{
     sync::{

@@ -190,7 +190,7 @@ const MAX_WAIT: Duration = Duration::from_secs(5);
 /// Walks every enabled step once; the first identity's login is kept for the load.
 pub async fn run(cities: &Cities, target: &Arc<Target>) -> Result<(), PreflightError> {
     let mut transport = PreflightTransport {
-        client: Client::new(target.addr),
+        client: Client::to(target),
         target: target.clone(),
         timeout: cities.options().timeout.min(MAX_WAIT),
         error: None,

@@ -69,7 +69,8 @@ impl Transport for LoadTransport<'_> {
         let mut request = request;
         let mut redirects = 0;
         let (response, timing) = loop {
-            let Exchange { result, timing } = session.send(request.build(session.target())).await;
+            let Exchange { result, timing } =
+                session.send(step, request.build(session.target())).await;
             let response = match result {
                 Ok(response) => response,
                 Err(error) => {
