@@ -173,5 +173,8 @@ async fn isolation_exits_0_clean_2_on_a_wrong_description_and_3_when_nothing_was
         Some(2),
         "an unreachable target: {stderr}"
     );
-    assert!(stderr.contains("base URL"), "{stderr}");
+    assert!(
+        stderr.contains("127.0.0.1:1") && stderr.trim_end().lines().count() == 1,
+        "one line naming the URL: {stderr}"
+    );
 }
