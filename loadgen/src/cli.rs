@@ -13,6 +13,7 @@ use crate::{checks::JsonCheck, thresholds::Threshold};
 
 pub mod cities;
 pub mod client;
+pub mod docs;
 
 pub use cities::{Check, CitiesArgs, ViolationClass};
 pub use client::ClientArgs;
@@ -38,6 +39,35 @@ pub enum Command {
     /// The second article's preset of the isolation test (racebench mock-server's cities API):
     /// register, log in, then create, read back and check cities
     Cities(CitiesArgs),
+    /// A scenario file: named requests in sequence or by weight, values extracted from one answer
+    /// into the next request, checks, think time, stages and thresholds
+    Run(RunArgs),
+    /// Print shell completions: `loadgen completions bash > /etc/bash_completion.d/loadgen`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `loadgen man > loadgen.1 && man ./loadgen.1`
+    Man,
+}
+
+/// `loadgen run FILE.toml`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML; see fixtures/scenarios/)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Base URL the requests' paths are relative to [default: the file's `base-url`]
+    #[arg(long, env = "LOADGEN_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `loadgen json`.
@@ -208,6 +238,11 @@ pub struct OutputArgs {
     /// Write a self-contained HTML report with charts
     #[arg(long, env = "LOADGEN_HTML_OUT", value_name = "FILE")]
     pub html_out: Option<PathBuf>,
+
+    /// Serve live metrics for Prometheus at http://ADDR/metrics while the run goes on (text
+    /// exposition format, updated every second): `127.0.0.1:9464`; port 0 picks a free port
+    #[arg(long, env = "LOADGEN_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 
     /// Fail (exit 1) unless this holds: `p99<250ms`, `fail_rate<0.01`, `rps>100`,
     /// `read:p95<50ms`; repeatable [default: none]

@@ -49,6 +49,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
 ) -> Result<Report, PlanError> {
+    // Kept until the run ends: dropping it stops the metrics server.
+    let (live, _metrics_server) = match plan.output.metrics_listen {
+        Some(addr) => {
+            let metrics = report::metrics::Metrics::default();
+            let server = metrics.serve(addr).await.map_err(|error| {
+                PlanError(format!("--metrics-listen {addr}: cannot listen: {error}"))
+            })?;
+            eprintln!("metrics: http://{}/metrics", server.addr);
+            (live.with_metrics(metrics), Some(server))
+        }
+        None => (live, None),
+    };
     let target = Arc::new(
         client::Target::resolve_with(&plan.url, &plan.workload.client)
             .await
@@ -65,6 +77,10 @@ pub async fn run(
                 json.content_type.clone(),
                 json.checks.clone(),
             );
+            start(plan, Arc::new(scenario), target, shutdown, live).await
+        }
+        ScenarioPlan::File(file) => {
+            let scenario = scenario::file::File::new(file.script.clone(), &target);
             start(plan, Arc::new(scenario), target, shutdown, live).await
         }
         ScenarioPlan::Cities(cities) => {
@@ -124,6 +140,7 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Err(error) => return fail(&error.to_string()),
     };
     report.interrupted_by = caught.get().copied();
+    report.command_line = Some(command_line());
     print!("{}", report::text::render(&report));
     print!("{}", report::findings::render(&report));
     let outputs = [
@@ -172,6 +189,24 @@ fn verdicts(report: &Report) -> (Vec<String>, Vec<String>) {
 pub fn exit_code_of(report: &Report) -> u8 {
     let (violations, breaches) = verdicts(report);
     Exit::judge(report, violations, breaches, report.interrupted_by).code()
+}
+
+/// This process's arguments, quoted where a shell would need it.
+fn command_line() -> String {
+    std::env::args()
+        .map(|arg| {
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+            if plain {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -11,13 +11,16 @@ use hyper::{
 use shared::duration::DurationRange;
 
 mod cities;
+mod file;
 
 pub use cities::CitiesPlan;
+pub use file::FilePlan;
 
 use crate::{
     checks::Checks,
     cli::{Cli, Command, JsonArgs, OutputArgs, WorkloadArgs},
     client,
+    runner::stages::Stages,
     thresholds::Threshold,
 };
 
@@ -46,6 +49,8 @@ pub struct Plan {
 pub enum ScenarioPlan {
     Json(Box<JsonPlan>),
     Cities(Box<CitiesPlan>),
+    /// `loadgen run FILE.toml`.
+    File(Box<FilePlan>),
 }
 
 impl ScenarioPlan {
@@ -54,6 +59,7 @@ impl ScenarioPlan {
         match self {
             ScenarioPlan::Json(_) => "json",
             ScenarioPlan::Cities(cities) => cities.command,
+            ScenarioPlan::File(_) => "run",
         }
     }
 }
@@ -105,6 +111,9 @@ pub struct Workload {
     pub timeout: Duration,
     /// Runtime worker threads (1: a current-thread runtime).
     pub threads: usize,
+    /// Closed model: the users ramp through these stages (scenario files); `users` is their peak
+    /// and `duration` their total. Open model: the stages ramp the rate.
+    pub stages: Option<Stages>,
     /// `--max-body`, `--cacert`, `--insecure`.
     pub client: client::Options,
 }
@@ -129,6 +138,8 @@ pub struct Output {
     pub html_out: Option<PathBuf>,
     /// The kept violations as JSON lines (`--evidence-out`, isolation test).
     pub evidence_out: Option<PathBuf>,
+    /// `--metrics-listen`: where to serve live Prometheus metrics.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Plan {
@@ -137,6 +148,10 @@ impl Plan {
             Command::Json(args) => Self::json(args),
             Command::Cities(args) => cities::plan(args, cities::Preset::Cities),
             Command::Isolation(args) => cities::plan(args, cities::Preset::Isolation),
+            Command::Run(args) => file::plan(args),
+            Command::Completions { .. } | Command::Man => {
+                invalid("`loadgen completions` and `loadgen man` print and exit; they run nothing")
+            }
         }
     }
 
@@ -301,6 +316,7 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
         wait: args.wait,
         timeout: args.timeout,
         threads,
+        stages: None,
         client: client::Options {
             max_body: args.client.max_body,
             cacert: args.client.cacert,
@@ -329,6 +345,7 @@ pub fn output_plan(args: &OutputArgs) -> Result<Output, PlanError> {
         csv_out: args.csv_out.clone(),
         html_out: args.html_out.clone(),
         evidence_out: None,
+        metrics_listen: args.metrics_listen,
     })
 }
 

@@ -6,12 +6,13 @@
 //!
 //! Layout: [`text`] (the article's summary and percentile tables), [`json`], [`csv`] (one row per
 //! interval per request name), [`html`] (self-contained page with inline SVG charts),
-//! [`progress`] (the live bar or line).
+//! [`progress`] (the live bar or line), [`metrics`] (live Prometheus metrics).
 
 pub mod csv;
 pub mod findings;
 pub mod html;
 pub mod json;
+pub mod metrics;
 pub mod progress;
 pub mod text;
 
@@ -85,6 +86,9 @@ pub struct Report {
     /// Violation classes that do not fail the run (`--allow`).
     #[serde(skip)]
     pub allowed: Vec<&'static str>,
+    /// The command line of the run, as typed (the binary sets it; absent for in-process runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
 }
 
 /// The workload as run.
@@ -306,6 +310,7 @@ impl Report {
             hints: Vec::new(),
             ledger: None,
             allowed: Vec::new(),
+            command_line: None,
         };
         report.tested_nothing = report.nothing_passed();
         report

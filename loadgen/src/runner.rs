@@ -1,10 +1,12 @@
 //! The engine: starts the users, runs the test timer and the signal handler, collects statistics
 //! once per tick into the timeline and the totals, and stops.
 //!
-//! Layout: [`users`] (spawn rate, closed and open models), [`stop`] (timer, signals, the stop
-//! switch). The collector lives here: every [`TICK`] it swaps the recorders' shards, turns the
-//! window into an [`Interval`], merges it into the run's totals and updates the live progress.
+//! Layout: [`users`] (spawn rate, closed and open models), [`stages`] (ramping users up, holding,
+//! down), [`stop`] (timer, signals, the stop switch). The collector lives here: every [`TICK`] it
+//! swaps the recorders' shards, turns the window into an [`Interval`], merges it into the run's
+//! totals and updates the live progress.
 
+pub mod stages;
 pub mod stop;
 pub mod users;
 
@@ -85,7 +87,12 @@ pub async fn run<S: Scenario>(
         })
     });
     let clock = match workload.model {
-        Model::Open { rate, .. } => Some(users::OpenClock::new(started, rate, workload.duration)),
+        Model::Open { rate, .. } => Some(users::OpenClock::new(
+            started,
+            rate,
+            workload.duration,
+            workload.stages.clone(),
+        )),
         Model::Closed { .. } => None,
     };
     let ctx = Arc::new(users::Ctx {
@@ -121,8 +128,9 @@ pub async fn run<S: Scenario>(
         }
     }
     // Every user has ended: loops done, or aborted on stop. The open model has no loops: its
-    // clock stops issuing at the duration, so an open run that ends by itself ended by duration.
-    stop.stop(if open {
+    // clock stops issuing at the duration, so an open run that ends by itself ended by duration;
+    // so does a run whose stages ramped every user down before the timer fired.
+    stop.stop(if open || workload.stages.is_some() {
         StopReason::Duration
     } else {
         StopReason::Loops

@@ -7,9 +7,11 @@
 //! and the session records. A scenario never sees a histogram or a lock.
 //!
 //! Layout: [`session`] (the per-user handle), [`json`] (the first article's single request),
-//! [`cities`] (register, log in, write, read, check: the leak hunter).
+//! [`cities`] (register, log in, write, read, check: the leak hunter), [`file`] (a scenario
+//! described in a TOML file: `loadgen run`).
 
 pub mod cities;
+pub mod file;
 pub mod findings;
 pub mod json;
 pub mod session;

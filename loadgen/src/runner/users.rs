@@ -1,5 +1,6 @@
 //! Virtual users: started at `--spawn-rate`, set up once, then looping in the closed model
-//! (`--loops`, `--wait`) or taking arrival tickets in the open model (`--rate`).
+//! (`--loops`, `--wait`, or [`super::stages`] that park and wake users) or taking arrival
+//! tickets in the open model (`--rate`).
 //!
 //! Each user is one task that owns its [`Session`] (connection included) and its scenario state;
 //! there is no task per connection and no channel per request. On stop the spawner aborts every
@@ -24,7 +25,7 @@ use crate::{
     stats::{Recorder, Stats},
 };
 
-use super::stop::Stop;
+use super::{stages::Stages, stop::Stop};
 
 /// Pause before a failed set-up is tried again.
 const SETUP_RETRY: Duration = Duration::from_secs(1);
@@ -48,6 +49,8 @@ pub struct Ctx<S> {
 #[derive(Debug)]
 pub struct OpenClock {
     origin: Instant,
+    /// A ramping rate (stages) instead of the constant `period_ns`.
+    stages: Option<Stages>,
     period_ns: f64,
     end: Option<Instant>,
     next: AtomicU64,
@@ -70,9 +73,15 @@ pub struct OpenFigures {
 }
 
 impl OpenClock {
-    pub fn new(origin: Instant, rate: f64, duration: Option<Duration>) -> Self {
+    pub fn new(
+        origin: Instant,
+        rate: f64,
+        duration: Option<Duration>,
+        stages: Option<Stages>,
+    ) -> Self {
         Self {
             origin,
+            stages,
             period_ns: 1e9 / rate,
             end: duration.map(|d| origin + d),
             next: AtomicU64::new(0),
@@ -81,8 +90,14 @@ impl OpenClock {
         }
     }
 
-    fn due(&self, ticket: u64) -> Instant {
-        self.origin + Duration::from_nanos((ticket as f64 * self.period_ns) as u64)
+    /// When ticket `ticket` is due; `None` when a ramping rate ends before it.
+    fn due(&self, ticket: u64) -> Option<Instant> {
+        match &self.stages {
+            Some(stages) => stages.arrival_at(ticket as f64).map(|at| self.origin + at),
+            None => {
+                Some(self.origin + Duration::from_nanos((ticket as f64 * self.period_ns) as u64))
+            }
+        }
     }
 
     /// The figures once the run has stopped `elapsed` after the origin.
@@ -92,7 +107,10 @@ impl OpenClock {
             Some(end) => elapsed.min(end - self.origin),
             None => elapsed,
         };
-        let scheduled = (elapsed.as_nanos() as f64 / self.period_ns).ceil() as u64;
+        let scheduled = match &self.stages {
+            Some(stages) => stages.arrivals_by(elapsed).ceil() as u64,
+            None => (elapsed.as_nanos() as f64 / self.period_ns).ceil() as u64,
+        };
         let started = self.started.load(Ordering::Relaxed);
         OpenFigures {
             rate: 1e9 / self.period_ns,
@@ -163,6 +181,15 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         ctx.workload.timeout,
         open,
     );
+    // Stages of the open model ramp the rate (the clock), not the users.
+    let stages = ctx.workload.stages.as_ref().filter(|_| !open);
+    let origin = ctx.stats.started();
+    // With stages a user sets up only once it is first wanted.
+    if let Some(stages) = stages
+        && !wait_until_wanted(&ctx, stages, index).await
+    {
+        return;
+    }
     let mut state = loop {
         match ctx.scenario.setup(&mut session).await {
             Ok(state) => break state,
@@ -174,11 +201,21 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
             }
         }
     };
-    let _active = Active::new(session.recorder());
+    let mut active = Some(Active::new(session.recorder()));
     match (&ctx.workload.model, &ctx.clock) {
         (Model::Closed { loops, .. }, _) => {
             let mut done = 0u64;
             while !ctx.stop.is_stopped() && loops.is_none_or(|loops| done < loops) {
+                if let Some(stages) = stages
+                    && !stages.wants(index, origin.elapsed())
+                {
+                    // Ramping down: idle (not counted as active) until a later stage wants us.
+                    active = None;
+                    if !wait_until_wanted(&ctx, stages, index).await {
+                        break;
+                    }
+                    active = Some(Active::new(session.recorder()));
+                }
                 ctx.scenario.iteration(&mut state, &mut session).await;
                 session.recorder().iteration_done();
                 done += 1;
@@ -193,7 +230,9 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         }
         (Model::Open { .. }, Some(clock)) => {
             while !ctx.stop.is_stopped() {
-                let due = clock.due(clock.next.fetch_add(1, Ordering::Relaxed));
+                let Some(due) = clock.due(clock.next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
                 if clock.end.is_some_and(|end| due >= end) {
                     break;
                 }
@@ -212,5 +251,15 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
             }
         }
         (Model::Open { .. }, None) => unreachable!("the runner makes a clock for the open model"),
+    }
+    drop(active);
+}
+
+/// Sleeps until the stages want user `index`; false if that never happens or the run stops.
+async fn wait_until_wanted<S>(ctx: &Ctx<S>, stages: &Stages, index: usize) -> bool {
+    let origin = ctx.stats.started();
+    match stages.next_wanted(index, origin.elapsed()) {
+        Some(at) => ctx.stop.sleep_until(origin + at).await,
+        None => false,
     }
 }

@@ -92,6 +92,20 @@ impl Latency {
         self.histogram.len()
     }
 
+    /// Samples at or below `us` microseconds (at the histogram's resolution): a cumulative
+    /// bucket for Prometheus and the HTML histogram.
+    pub fn count_at_or_below_us(&self, us: u64) -> u64 {
+        if self.count() == 0 {
+            return 0;
+        }
+        self.histogram.count_between(0, us)
+    }
+
+    /// Exact sum of every sample.
+    pub fn sum(&self) -> Duration {
+        Duration::from_nanos(u64::try_from(self.sum_ns).unwrap_or(u64::MAX))
+    }
+
     /// Exact mean (from the exact sum), zero when empty.
     pub fn mean(&self) -> Duration {
         match self.count() {
@@ -153,6 +167,25 @@ impl Latency {
             .serialize(&self.histogram, &mut bytes)
             .expect("serializing into a Vec cannot fail");
         base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// Reads back what [`Latency::encode`] wrote (histogram only: the exact sum, min and max are
+    /// not in the format, so they come from the histogram's resolution); `None` if malformed.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .ok()?;
+        let decoded: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .ok()?;
+        let mut latency = Self::new();
+        latency.histogram.add(&decoded).ok()?;
+        if latency.count() > 0 {
+            latency.min_ns = decoded.min().saturating_mul(1_000);
+            latency.max_ns = decoded.max().saturating_mul(1_000);
+            latency.sum_ns = (decoded.mean() * decoded.len() as f64 * 1_000.0) as u128;
+        }
+        Some(latency)
     }
 }
 
