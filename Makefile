@@ -1,6 +1,6 @@
 # racebench: the two commands of the README, and a few more.
 #   make bench      build release binaries and run the end-to-end demo (reports in target/bench/)
-#   make test       run every test of the workspace
+#   make test       run every test suite of the workspace (all of them, even after a failure), then a summary
 #   make ci         what CI runs: format check, clippy, tests
 #   make demo-leak  just the second article's story: a cross-user leak found, then fixed
 #   make demo-live  mock-server with its admin page (/__admin/) and light load, until Ctrl-C
@@ -29,8 +29,7 @@ test-deps:
 	@scripts/test-deps.sh
 
 test: test-deps
-	$(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
+	@CARGO=$(CARGO) scripts/test.sh
 
 fmt-check:
 	$(CARGO) fmt --all --check

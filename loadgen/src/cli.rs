@@ -21,16 +21,27 @@ pub use client::ClientArgs;
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
 #[derive(Debug, Parser)]
-#[command(name = "loadgen", version, about, max_term_width = 100)]
+#[command(name = "loadgen", version, about, max_term_width = 100, after_help = ARTICLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The two articles the scenarios come from, as `loadgen --help` names them.
+const ARTICLES: &str = "\
+The first article: Peter Xie, \"Scale-up REST API Functional Tests to Performance Tests in Python\" (2019)
+  https://peter-jp-xie.medium.com/scale-up-rest-api-functional-tests-to-performance-tests-in-python-3239859c0e27
+The second article: \"Using Locust to load test a FastAPI app with concurrent users\" (peterspython.com, 2021)
+  https://www.peterspython.com/en/blog/using-locust-to-load-test-a-fastapi-app-with-concurrent-users";
+
 /// Scenarios.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The first article's test: one request (`GET /json`) per iteration, checked
+    ///
+    /// The first article: Peter Xie, "Scale-up REST API Functional Tests to Performance Tests in
+    /// Python" (2019),
+    /// https://peter-jp-xie.medium.com/scale-up-rest-api-functional-tests-to-performance-tests-in-python-3239859c0e27
     Json(JsonArgs),
     /// The isolation test on any API described by `--api FILE`: every user gets an account, then
     /// creates, reads back, lists, probes and checks records; finds and names cross-user leaks,
@@ -38,6 +49,10 @@ pub enum Command {
     Isolation(CitiesArgs),
     /// The second article's preset of the isolation test (racebench mock-server's cities API):
     /// register, log in, then create, read back and check cities
+    ///
+    /// The second article: "Using Locust to load test a FastAPI app with concurrent users"
+    /// (peterspython.com, 2021),
+    /// https://www.peterspython.com/en/blog/using-locust-to-load-test-a-fastapi-app-with-concurrent-users
     Cities(CitiesArgs),
     /// A scenario file: named requests in sequence or by weight, values extracted from one answer
     /// into the next request, checks, think time, stages and thresholds

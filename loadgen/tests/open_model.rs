@@ -39,9 +39,20 @@ async fn corrected_latency_shows_a_stall_that_uncorrected_latency_hides() {
         "the stalled request itself: {} ms",
         plain.max
     );
-    assert!(plain.p99 < 250.0, "uncorrected p99 {} ms", plain.p99);
-    // Corrected, the ~200 arrivals that waited behind it carry up to a second each.
-    assert!(corrected.p99 > 700.0, "corrected p99 {} ms", corrected.p99);
+    // Corrected, the ~200 arrivals that waited behind it carry up to a second each; uncorrected,
+    // they look like quick requests (compared with each other, not with a fixed figure a loaded
+    // machine could exceed).
+    assert!(
+        corrected.p99 > 700.0,
+        "corrected p99 {} ms hides the stall",
+        corrected.p99
+    );
+    assert!(
+        plain.p99 * 2.0 < corrected.p99,
+        "uncorrected p99 {} ms is not far below the corrected {} ms: the correction shows nothing",
+        plain.p99,
+        corrected.p99
+    );
     assert!(corrected.p90 > plain.p90);
     let open = report.open_model.expect("open figures");
     assert!(open.late > 100, "{open:?}");

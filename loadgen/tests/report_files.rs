@@ -51,7 +51,10 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         .iter_errors(&report)
         .map(|e| e.to_string())
         .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "the closed-model report breaks the schema: {errors:#?}"
+    );
     for field in ["min", "mean", "p50", "p90", "p95", "p99", "p999", "max"] {
         assert!(
             report["latency_ms"][field].as_f64().unwrap() >= 10.0,
@@ -72,12 +75,15 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
             .starts_with("start_s,end_s,name,total,pass,")
     );
     let rows: Vec<&str> = lines.collect();
+    // How a 3.2 s run is cut into intervals is `closed_model.rs`'s business (a loaded machine can
+    // delay a tick); the CSV's contract is one row per interval per name.
     let intervals = report["intervals"].as_array().unwrap().len();
+    assert!(intervals >= 1, "a 3.2 s run reported no interval");
     assert_eq!(
-        intervals, 3,
-        "ticks at 1, 2, 3 s; the last 200 ms join the third"
+        rows.len(),
+        intervals * 2,
+        "not one CSV row per interval for `json` and for `all`"
     );
-    assert_eq!(rows.len(), intervals * 2);
     assert!(rows.iter().all(|r| r.split(',').count() == 20), "{rows:?}");
 
     // HTML: one page, inline SVG charts, tables, nothing fetched from the network.
@@ -148,7 +154,15 @@ async fn an_open_model_report_adds_corrected_latency_and_its_chart_line() {
     );
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
-    assert!(jsonschema::is_valid(&schema, &report));
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the open-model report breaks the schema: {errors:#?}"
+    );
     assert!(report["latency_corrected_ms"]["p99"].is_number());
     assert_eq!(report["workload"]["model"], "open");
     let page = std::fs::read_to_string(&html).unwrap();

@@ -371,8 +371,8 @@ mod tests {
         let names: Vec<&str> = config.faults.enabled.iter().map(|s| s.id.name()).collect();
         assert_eq!(names, ["shared-identity", "bola", "racy-id"]);
         assert_eq!(
-            config.faults.enabled[0].params.window,
-            Duration::from_millis(2)
+            config.faults.enabled[0].show("window").as_deref(),
+            Some("2ms")
         );
         assert!(config.faults.header);
         assert_eq!(config.faults.journal_size, DEFAULT_JOURNAL_SIZE);
@@ -388,8 +388,8 @@ mod tests {
         let cli = Cli::try_parse_from(["mock-server", "--config", path.to_str().unwrap()]).unwrap();
         let config = cli.into_config().unwrap();
         assert_eq!(
-            config.faults.enabled[0].params.lag,
-            Duration::from_millis(50)
+            config.faults.enabled[0].show("lag").as_deref(),
+            Some("50ms")
         );
         assert!(config.faults.header);
         assert_eq!(config.faults.journal_size, 5);

@@ -13,8 +13,8 @@
 //! - [`metrics`]: requests per route and status.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the route table.
 //! - [`requests`]: the request journal (every request, WireMock-style; not ground truth).
-//! - [`faults`]: the race-condition fault catalogue, one module per family (bug beside its fix),
-//!   and the ground-truth journal.
+//! - [`faults`]: the race-condition fault catalogue, one file per fault named as the user switches
+//!   it (bug beside its fix), a registry they are listed in, and the ground-truth journal.
 //! - [`error`], [`extract`]: `ApiError` and the extractors that reject with it.
 //! - [`routes`]: handlers, one module per resource, and the route table.
 //! - `testing` (feature `testing`): an in-process server for other crates' tests.
@@ -61,7 +61,7 @@ pub fn app(state: AppState) -> Router {
 
 /// The router wrapped in the fault layer: what [`run`] serves. The layer goes around the whole
 /// router rather than through `Router::layer`, which would box and clone per request (see
-/// `faults::layer`). Without it the fault families find no request scope and run their correct
+/// `faults::layer`). Without it the faults find no request scope and run their correct
 /// twins, so tests that need faults use a real server (`testing::spawn`), not [`app`] alone.
 pub fn service(state: AppState) -> FaultService<Router> {
     let layer = faults::FaultLayer::new(

@@ -69,26 +69,18 @@ struct Shared {
 pub struct EmailTaken;
 
 impl Store {
-    /// Registers `email` atomically: of two concurrent registrations of one email, one fails.
-    pub fn register(
-        &self,
-        email: &str,
-        password: crate::auth::PasswordHash,
-    ) -> Result<User, EmailTaken> {
-        let key = email.to_ascii_lowercase();
-        let user = User {
-            id: Uuid::new_v4(),
-            email: email.to_owned(),
-            password,
-        };
-        match self.shared.emails.entry(key) {
+    /// Inserts `user` under a unique constraint on the email (case-insensitive): the uniqueness
+    /// check and the insert are one `entry` call, so of two concurrent inserts of one email, one
+    /// fails. `register-race`'s correct twin.
+    pub fn insert_user(&self, user: User) -> Result<(), EmailTaken> {
+        match self.shared.emails.entry(user.email.to_ascii_lowercase()) {
             Entry::Occupied(_) => return Err(EmailTaken),
             Entry::Vacant(slot) => {
                 slot.insert(user.id);
             }
         }
-        self.shared.users.insert(user.id, user.clone());
-        Ok(user)
+        self.shared.users.insert(user.id, user);
+        Ok(())
     }
 
     /// Whether an email is taken (the racy "check" half of a check-then-insert).

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mock_server::Config;
 use reqwest::StatusCode;
@@ -31,23 +31,40 @@ async fn json_answers_the_greeting_on_get_and_post() {
 
 #[tokio::test]
 async fn delayed_json_requests_overlap_instead_of_queueing() {
+    // `error-rate:p=0` never fires but gives every request a fault scope, so the server's
+    // `in_flight` gauge counts the requests it is serving at once.
     let api = spawn_with(Config {
-        delay: "200ms".parse().unwrap(),
+        delay: "1s".parse().unwrap(),
+        faults: mock_server::faults::FaultConfig {
+            enabled: vec!["error-rate:p=0".parse().unwrap()],
+            ..Default::default()
+        },
         ..Config::default()
     })
     .await;
-    let started = Instant::now();
     let requests = (0..200).map(|_| {
         let http = api.http.clone();
         let url = api.server.url("/json");
         async move { http.get(url).send().await.unwrap().status() }
     });
-    let statuses = futures::future::join_all(requests).await;
-    let elapsed = started.elapsed();
-    assert!(statuses.iter().all(|status| *status == StatusCode::OK));
-    // Served one after another they would take 40 s; overlapped, about 0.2 s.
-    assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    let requests = tokio::spawn(futures::future::join_all(requests));
+    let mut peak = 0;
+    while !requests.is_finished() {
+        let stats = api.get_json("/__admin/stats").await;
+        peak = peak.max(stats["faults"]["in_flight"].as_u64().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let statuses = requests.await.unwrap();
+    assert!(
+        statuses.iter().all(|status| *status == StatusCode::OK),
+        "every delayed request is answered 200"
+    );
+    // Queued one after another, one request would be in the server at a time; overlapped, all
+    // 200 sleep their second together (half is ample room for a slow client).
+    assert!(
+        peak >= 100,
+        "at most {peak} of 200 delayed requests were in the server at once: they queue"
+    );
 }
 
 #[tokio::test]

@@ -92,22 +92,42 @@ fn every_fixture_config_starts_the_server() {
     assert!(seen >= 1, "no mock-server*.toml in fixtures/");
 }
 
+/// Blocks until the server at `url` is serving at least one request with a fault scope (its
+/// `in_flight` gauge; the server runs with `error-rate:p=0`, which never fires but scopes every
+/// request): proof that a request reached it, instead of a sleep.
+fn wait_in_flight(url: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        loop {
+            let stats: serde_json::Value = reqwest::get(format!("{url}/__admin/stats"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if stats["faults"]["in_flight"].as_u64().unwrap() >= 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+}
+
 #[test]
 fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
-    let (mut child, url, _stdout) = start(&["--delay", "1s"]);
+    let (mut child, url, _stdout) = start(&["--delay", "1s", "--fault", "error-rate:p=0"]);
+    let json = format!("{url}/json");
     let request = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(async {
-            reqwest::get(format!("{url}/json"))
-                .await
-                .map(|r| r.status().as_u16())
-        })
+        runtime.block_on(async { reqwest::get(json).await.map(|r| r.status().as_u16()) })
     });
-    // Let the request reach the server and start its 1 s delay.
-    std::thread::sleep(Duration::from_millis(300));
+    wait_in_flight(&url);
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -48,6 +48,30 @@ fn exited_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     None
 }
 
+/// Blocks until the server at `url` is serving at least one request with a fault scope (its
+/// `in_flight` gauge; the server runs with `error-rate:p=0`, which never fires but scopes every
+/// request): proof that a request reached it, instead of a sleep.
+fn wait_in_flight(url: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        loop {
+            let stats: serde_json::Value = reqwest::get(format!("{url}/__admin/stats"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if stats["faults"]["in_flight"].as_u64().unwrap() >= 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+}
+
 /// `GET url` on a thread of its own; the status, or the error as text.
 fn get(url: String) -> std::thread::JoinHandle<Result<u16, String>> {
     std::thread::spawn(move || {
@@ -66,15 +90,21 @@ fn get(url: String) -> std::thread::JoinHandle<Result<u16, String>> {
 
 #[test]
 fn closing_stdin_lets_in_flight_requests_finish_then_exits_0() {
-    let (mut child, url, _stdout) = start(binary().args(["--exit-on-stdin-eof", "--delay", "1s"]));
+    let (mut child, url, _stdout) = start(binary().args([
+        "--exit-on-stdin-eof",
+        "--delay",
+        "1s",
+        "--fault",
+        "error-rate:p=0",
+    ]));
     let request = get(format!("{url}/json"));
-    // Let the request reach the server and start its 1 s delay.
-    std::thread::sleep(Duration::from_millis(300));
+    wait_in_flight(&url);
 
     drop(child.stdin.take());
 
     assert_eq!(request.join().unwrap(), Ok(200));
-    let status = exited_within(&mut child, Duration::from_secs(5)).expect("the server exits");
+    let status = exited_within(&mut child, Duration::from_secs(60))
+        .expect("the server still runs 60 s after its stdin closed");
     assert_eq!(status.code(), Some(0));
 }
 
@@ -88,7 +118,8 @@ fn the_environment_variable_sets_it_too() {
 
     drop(child.stdin.take());
 
-    let status = exited_within(&mut child, Duration::from_secs(5)).expect("the server exits");
+    let status = exited_within(&mut child, Duration::from_secs(60))
+        .expect("the server still runs 60 s after its stdin closed");
     assert_eq!(status.code(), Some(0));
 }
 

@@ -145,6 +145,9 @@ pub mod fault_counters {
     pub const CROSS_USER_WRITES: &str = "cross_user_writes";
     /// Journal entries pushed out of the ring buffer since the last reset.
     pub const JOURNAL_DROPPED: &str = "journal_dropped";
+    /// Requests being served now while some fault is on (a gauge, not reset): lets a test wait
+    /// until its requests reached the server instead of sleeping.
+    pub const IN_FLIGHT: &str = "in_flight";
 }
 
 /// One request of the request journal (`GET /__admin/requests`), WireMock-style: every request the

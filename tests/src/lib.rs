@@ -45,9 +45,36 @@ pub async fn cities(server: &TestServer, words: &[&str]) -> Report {
     let base = server.api_url("");
     let mut all = vec!["cities", "--base-url", base.as_str(), "--quiet"];
     all.extend_from_slice(words);
-    loadgen::run(&plan(&all), std::future::pending(), Live::off())
+    let report = loadgen::run(&plan(&all), std::future::pending(), Live::off())
         .await
-        .expect("the run starts")
+        .expect("the run starts");
+    assert_follows_schema(&report);
+    report
+}
+
+/// Asserts that `report`, as `--json-out` writes it, follows `fixtures/report.schema.json`: every
+/// report an end-to-end test gets is checked, with its evidence and score when it has them.
+pub fn assert_follows_schema(report: &Report) {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = SCHEMA.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/report.schema.json"
+        );
+        let text = std::fs::read_to_string(path).expect("fixtures/report.schema.json is readable");
+        let schema = serde_json::from_str(&text).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema compiles")
+    });
+    let json: serde_json::Value =
+        serde_json::from_str(&loadgen::report::json::render(report)).expect("the report is JSON");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|error| format!("{} at {}", error, error.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report breaks fixtures/report.schema.json: {errors:#?}"
+    );
 }
 
 /// Failed requests of one step, by name.

@@ -30,11 +30,17 @@ fn has_evidence(report: &Report, class: &str, step: &str) -> bool {
         .any(|e| e.class == class && e.step == step)
 }
 
-fn detected_within_5s(report: &Report) -> f64 {
+/// When the run saw its first violation; fails when it saw none (the fault went undetected) or
+/// dates it outside the run.
+fn first_detection(report: &Report) -> f64 {
     let first = report
         .first_violation_after_s
-        .expect("a violation was detected");
-    assert!(first < 5.0, "first violation after {first} s");
+        .expect("the fault went undetected: no violation in the whole run");
+    assert!(
+        (0.0..=report.duration_s).contains(&first),
+        "the first violation is dated {first} s, outside the run's {} s",
+        report.duration_s
+    );
     first
 }
 
@@ -46,8 +52,9 @@ async fn a_correct_server_shows_no_violation_with_every_check_on() {
         &[
             "--users",
             USERS,
-            "--duration",
-            "3s",
+            // A count of iterations, not a duration: every step runs however slow the machine.
+            "--loops",
+            "5",
             "--list-check",
             "--update-check",
             "--delete-check",
@@ -64,9 +71,10 @@ async fn a_correct_server_shows_no_violation_with_every_check_on() {
         report.failure_reasons
     );
     assert_eq!(report.figures.requests.exception, 0);
+    // 20 users x 5 iterations of create, read, list, update, delete, gone (and probes).
     assert!(
-        report.figures.requests.pass > 200,
-        "{}",
+        report.figures.requests.pass >= 20 * 5 * 6,
+        "{} requests passed, fewer than 5 full iterations of 20 users make",
         report.figures.requests.pass
     );
     for step in [
@@ -77,7 +85,12 @@ async fn a_correct_server_shows_no_violation_with_every_check_on() {
                 .endpoints
                 .iter()
                 .any(|e| e.name == step && e.figures.requests.pass > 0),
-            "{step}"
+            "step `{step}` never passed in the run; steps and their outcomes: {:?}",
+            report
+                .endpoints
+                .iter()
+                .map(|e| (&e.name, &e.figures.requests))
+                .collect::<Vec<_>>()
         );
     }
     assert!(report.evidence.is_empty());
@@ -99,23 +112,32 @@ async fn shared_identity_is_a_leak_or_lost_write_and_the_score_confirms_every_le
         ],
     )
     .await;
-    detected_within_5s(&report);
+    first_detection(&report);
     let v = report.figures.violations;
     assert!(v.leak + v.lost_write > 0);
     assert_eq!(v.corrupt, 0);
     let score = report.score.expect("scored");
-    assert!(score.cross_user_writes > 0);
-    assert_eq!(score.precision.unwrap_or(1.0), 1.0, "{score:?}");
-    // Reads cut off by the stop never reach the user; everything else is caught.
-    if score.cross_user_reads > 20 {
-        assert!(score.recall.unwrap() >= 0.9, "{score:?}");
-    }
+    assert!(
+        score.cross_user_writes > 0,
+        "the journal confirms no cross-user write of shared-identity: {score:?}"
+    );
+    assert_eq!(
+        score.leaks_confirmed, score.leaks_reported,
+        "a reported leak the journal does not confirm is a false accusation: {score:?}"
+    );
+    // Every cross-user read is caught, except those whose response the stop cut off: at most one
+    // in flight per user.
+    let missed = score.cross_user_reads - score.reads_detected;
+    assert!(
+        missed <= 20,
+        "{missed} cross-user reads went unreported, more than the 20 the stop can cut off: {score:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racy_id_is_a_leak_naming_observer_and_victim() {
     let report = run_with_fault("racy-id:barrier=10", &[]).await;
-    detected_within_5s(&report);
+    first_detection(&report);
     assert!(report.figures.violations.leak > 0);
     let leak = report
         .evidence
@@ -139,7 +161,7 @@ async fn racy_id_is_a_leak_naming_observer_and_victim() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unscoped_cache_is_a_leak_seen_in_lists() {
     let report = run_with_fault("unscoped-cache", &["--list-check"]).await;
-    detected_within_5s(&report);
+    first_detection(&report);
     assert!(report.figures.violations.leak > 0);
     assert!(has_evidence(&report, "leak", "list"));
 }
@@ -158,7 +180,7 @@ async fn register_race_is_a_failed_login_or_a_leak() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_read_is_a_lost_write_not_a_leak() {
     let report = run_with_fault("stale-read", &[]).await;
-    detected_within_5s(&report);
+    first_detection(&report);
     let v = report.figures.violations;
     assert!(v.lost_write > 0);
     assert_eq!(v.leak, 0);
@@ -167,20 +189,22 @@ async fn stale_read_is_a_lost_write_not_a_leak() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bola_is_a_leak_found_by_foreign_probes() {
     let report = run_with_fault("bola", &["--probe-foreign", "1"]).await;
-    detected_within_5s(&report);
+    first_detection(&report);
     assert!(has_evidence(&report, "leak", "probe"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_starvation_is_a_timeout() {
     let report = run_with_fault("pool-starvation", &["--timeout", "1s"]).await;
-    assert!(report.figures.violations.timeout > 0);
-    let first = report
-        .evidence
-        .iter()
-        .find(|e| e.class == "timeout")
-        .expect("timeout evidence");
-    assert!(first.since_start_s < 5.0, "{}", first.since_start_s);
+    assert!(
+        report.figures.violations.timeout > 0,
+        "no request timed out on the starved pool"
+    );
+    assert!(
+        has_evidence(&report, "timeout", "create") || has_evidence(&report, "timeout", "read"),
+        "no timeout evidence names the create or read that hung: {:?}",
+        report.evidence
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,12 +224,28 @@ async fn error_rate_is_a_fail_and_reset_an_exception() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fault_switched_on_mid_run_shows_violations_only_after_the_switch() {
     let server = server().await;
+    // Anchored to server-side state, not to the test's clock: the fault goes on 1.5 s after the
+    // server answered the run's first create, so at least 1.5 s after the run started.
     let switch_after = std::time::Duration::from_millis(1500);
     let admin = server.url("");
     let switch = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        loop {
+            let stats: shared::admin::Stats = http
+                .get(format!("{admin}/__admin/stats"))
+                .send()
+                .await
+                .expect("admin answers")
+                .json()
+                .await
+                .expect("stats parse");
+            if stats.requests.contains_key("POST /api/v1/cities") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         tokio::time::sleep(switch_after).await;
-        reqwest::Client::new()
-            .put(format!("{admin}/__admin/faults"))
+        http.put(format!("{admin}/__admin/faults"))
             .json(&serde_json::json!({"enable": ["shared-identity"]}))
             .send()
             .await
@@ -217,11 +257,10 @@ async fn a_fault_switched_on_mid_run_shows_violations_only_after_the_switch() {
     )
     .await;
     switch.await.unwrap();
-    let first = detected_within_5s(&report);
-    // The run starts a little after the switch timer, so the first violation is at least ~1.5 s in.
+    let first = first_detection(&report);
     assert!(
-        first >= 1.3,
-        "first violation after {first} s, before the switch"
+        first >= switch_after.as_secs_f64(),
+        "a violation at {first} s, before the fault was switched on (1.5 s after the first create)"
     );
     let before: u64 = report
         .intervals
@@ -230,7 +269,10 @@ async fn a_fault_switched_on_mid_run_shows_violations_only_after_the_switch() {
         .flat_map(|interval| interval.rows.iter().filter(|row| row.name == "all"))
         .map(|row| row.leak + row.lost_write + row.corrupt)
         .sum();
-    assert_eq!(before, 0);
+    assert_eq!(
+        before, 0,
+        "violations in the first second, while every fault was still off"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +292,7 @@ async fn lost_update_is_a_lost_write_when_tabs_share_an_account() {
         ],
     )
     .await;
-    detected_within_5s(&report);
+    first_detection(&report);
     let v = report.figures.violations;
     assert!(v.lost_write > 0);
     assert_eq!(v.leak, 0);

@@ -10,7 +10,7 @@
 
 use std::{
     convert::Infallible,
-    sync::Arc,
+    sync::{Arc, atomic::Ordering},
     task::{Context, Poll},
 };
 
@@ -23,7 +23,7 @@ use futures::future::{BoxFuture, Either};
 use shared::{admin::FAULTS_HEADER, paths};
 use tower::{Layer, Service};
 
-use super::{Faults, Settings, generic, scope::Scope};
+use super::{Faults, error_rate, reset, scope::Scope, slow_body, switchboard::Settings};
 use crate::{auth::Tokens, metrics::Metrics};
 
 /// Wraps the router with the fault scope.
@@ -146,9 +146,10 @@ where
         route.to_owned(),
         uri,
     ));
-    let generic = generic::applies(&scope.route);
+    let _in_flight = InFlight::enter(&layer.faults);
+    let generic = applies(&scope.route);
     let injected = if generic {
-        generic::before(&scope).await
+        error_rate::before(&scope).await
     } else {
         None
     };
@@ -160,11 +161,14 @@ where
         }
         None => super::scope::run(scope.clone(), inner.call(request)).await?,
     };
-    let (mut response, status) = if generic {
-        generic::after(&scope, response).await
-    } else {
-        let status = response.status().as_u16();
+    let status = response.status().as_u16();
+    let (mut response, status) = if !generic {
         (response, Some(status))
+    } else {
+        match reset::after(&scope, response).await {
+            Err(dropped) => (dropped, None),
+            Ok(response) => (slow_body::after(&scope, response).await, Some(status)),
+        }
     };
     if scope.settings.header {
         let names = scope.fired_names();
@@ -181,9 +185,46 @@ where
     Ok(response)
 }
 
+/// Whether a route gets the faults applied around the handler (`error-rate`, `reset`,
+/// `slow-body`): `/json` and the cities routes, not auth (so a load test can still log in) nor
+/// admin.
+pub fn applies(route: &str) -> bool {
+    route == paths::JSON
+        || route
+            .strip_prefix(paths::API_V1)
+            .is_some_and(|rest| rest.starts_with(paths::CITIES))
+}
+
+/// Counts a request with a fault scope while it is served (`in_flight` in `/__admin/stats`), so
+/// a test can wait until its requests reached the server instead of sleeping. Decremented when
+/// the request ends, also when its client gave up.
+struct InFlight<'a>(&'a Faults);
+
+impl<'a> InFlight<'a> {
+    fn enter(faults: &'a Faults) -> Self {
+        faults.shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(faults)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generic_faults_spare_auth_and_admin() {
+        assert!(applies("/json"), "/json gets them");
+        assert!(applies("/api/v1/cities"), "the cities list gets them");
+        assert!(applies("/api/v1/cities/{id}"), "one city gets them");
+        assert!(!applies("/api/v1/auth/token"), "login is spared");
+        assert!(!applies("/__admin/stats"), "admin is spared");
+    }
 
     #[test]
     fn route_templates_match_the_router() {

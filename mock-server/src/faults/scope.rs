@@ -14,7 +14,12 @@ use std::{
 use shared::admin::{AccessKind, JournalEntry};
 use uuid::Uuid;
 
-use super::{FaultId, Settings, Shared};
+use super::{
+    FaultId,
+    fault::Registered,
+    request::Firing,
+    switchboard::{Settings, Shared},
+};
 use crate::store::CityRecord;
 
 tokio::task_local! {
@@ -85,6 +90,11 @@ impl Scope {
             start_unix_ms: unix_ms_now(),
             fires: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Fault `F`, if it is on for this request (no decision taken).
+    pub fn on<F: Registered>(&self) -> Option<Firing<'_, F>> {
+        self.settings.on[F::ID.index()].as_deref().map(Firing::new)
     }
 
     /// `read` for GET and HEAD, `write` for everything else.

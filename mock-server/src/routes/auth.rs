@@ -16,6 +16,7 @@ use crate::{
     auth::PasswordHash,
     error::ApiError,
     extract::{Json, JsonOrForm},
+    faults::register_race::RegisterRace,
     state::AppState,
 };
 
@@ -48,7 +49,7 @@ pub async fn auth_register(
     let user = state
         .faults
         .request()
-        .registration()
+        .fault::<RegisterRace>()
         .register(email, PasswordHash::new(&request.password))
         .await
         .map_err(|_| ApiError::EmailTaken(email.to_owned()))?;
@@ -86,7 +87,7 @@ pub async fn auth_token(
     let user = state
         .faults
         .request()
-        .registration()
+        .fault::<RegisterRace>()
         .login(request.username.trim(), &request.password)
         .ok_or(ApiError::BadCredentials)?;
     Ok(Json(TokenResponse {

@@ -4,9 +4,10 @@
 //! belongs to someone else answers 404 exactly like one that does not exist: the API never reveals
 //! that an id is taken.
 //!
-//! Each step that a fault of the catalogue can break goes through that fault family's entry point
-//! (`faults.identity().resolve(..)`, `faults.ids().create(..)`, ...). With the fault off the entry
-//! point is the correct code; see `crate::faults` for each buggy twin.
+//! Each step that a fault of the catalogue can break goes through that fault's hook
+//! (`faults.fault::<SharedIdentity>().resolve(..)`, `faults.fault::<RacyId>().create(..)`, ...),
+//! written in the fault's own file under `crate::faults`. With the fault off the hook runs the
+//! correct twin.
 //!
 //! ```text
 //! curl -s -XPOST localhost:8020/api/v1/cities -H "authorization: Bearer $T" \
@@ -24,6 +25,10 @@ use crate::{
     auth::AuthUser,
     error::ApiError,
     extract::{Json, Path, Query},
+    faults::{
+        bola::Bola, lost_update::LostUpdate, pool_starvation::PoolStarvation, racy_id::RacyId,
+        shared_identity::SharedIdentity, stale_read::StaleRead, unscoped_cache::UnscopedCache,
+    },
     state::AppState,
 };
 
@@ -55,13 +60,17 @@ pub async fn cities_create(
 ) -> Result<(StatusCode, Json<Envelope<City>>), ApiError> {
     let name = validate_name(&input.name)?;
     let faults = state.faults.request();
-    let _connection = faults.pool().connection().await?;
-    let acting = faults.identity().resolve(user).await;
-    let record = faults.ids().create(acting, name, now_rfc3339()).await;
+    let _connection = faults.fault::<PoolStarvation>().connection().await?;
+    let acting = faults.fault::<SharedIdentity>().resolve(user).await;
+    let record = faults
+        .fault::<RacyId>()
+        .create(acting, name, now_rfc3339())
+        .await;
     let id = &record.city.id;
-    faults.identity().wrote(acting, id);
-    faults.lists().append(acting.id, id).await;
-    faults.replication().wrote(id, None);
+    faults.fault::<SharedIdentity>().wrote_as(acting, id);
+    faults.fault::<LostUpdate>().append(acting.id, id).await;
+    faults.fault::<StaleRead>().wrote_city(id, None);
+    faults.fault::<UnscopedCache>().wrote_to(record.owner);
     Ok((StatusCode::CREATED, Json(Envelope::new(record.city))))
 }
 
@@ -87,13 +96,13 @@ pub async fn cities_show(
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<City>>, ApiError> {
     let faults = state.faults.request();
-    let _connection = faults.pool().connection().await?;
-    let acting = faults.identity().resolve(user).await;
+    let _connection = faults.fault::<PoolStarvation>().connection().await?;
+    let acting = faults.fault::<SharedIdentity>().resolve(user).await;
     let record = faults
-        .cache()
-        .show(async {
-            let primary = faults.authz().city(acting, &id).await;
-            faults.replication().read(acting, &id, primary).await
+        .fault::<UnscopedCache>()
+        .show(acting, async {
+            let primary = faults.fault::<Bola>().city(acting, &id).await;
+            faults.fault::<StaleRead>().read(acting, &id, primary).await
         })
         .await
         .ok_or(ApiError::NotFound("City"))?;
@@ -129,13 +138,13 @@ pub async fn cities_index(
         )));
     }
     let faults = state.faults.request();
-    let _connection = faults.pool().connection().await?;
-    let acting = faults.identity().resolve(user).await;
+    let _connection = faults.fault::<PoolStarvation>().connection().await?;
+    let acting = faults.fault::<SharedIdentity>().resolve(user).await;
     let records = faults
-        .cache()
-        .index(async {
+        .fault::<UnscopedCache>()
+        .index(acting, async {
             let records = state.store.city_records_of(acting.id, page);
-            faults.replication().list(records)
+            faults.fault::<StaleRead>().list(records)
         })
         .await;
     faults.served(user.id, &records);
@@ -171,15 +180,16 @@ pub async fn cities_update(
 ) -> Result<Json<Envelope<City>>, ApiError> {
     let name = validate_name(&input.name)?;
     let faults = state.faults.request();
-    let _connection = faults.pool().connection().await?;
-    let acting = faults.identity().resolve(user).await;
+    let _connection = faults.fault::<PoolStarvation>().connection().await?;
+    let acting = faults.fault::<SharedIdentity>().resolve(user).await;
     let (before, after) = faults
-        .authz()
+        .fault::<Bola>()
         .rename(acting, &id, name)
         .await
         .ok_or(ApiError::NotFound("City"))?;
-    faults.identity().wrote(acting, &id);
-    faults.replication().wrote(&id, Some(before));
+    faults.fault::<SharedIdentity>().wrote_as(acting, &id);
+    faults.fault::<UnscopedCache>().wrote_to(before.owner);
+    faults.fault::<StaleRead>().wrote_city(&id, Some(before));
     Ok(Json(Envelope::new(after.city)))
 }
 
@@ -205,16 +215,20 @@ pub async fn cities_delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let faults = state.faults.request();
-    let _connection = faults.pool().connection().await?;
-    let acting = faults.identity().resolve(user).await;
+    let _connection = faults.fault::<PoolStarvation>().connection().await?;
+    let acting = faults.fault::<SharedIdentity>().resolve(user).await;
     let removed = faults
-        .authz()
+        .fault::<Bola>()
         .delete(acting, &id)
         .await
         .ok_or(ApiError::NotFound("City"))?;
-    faults.identity().wrote(acting, &id);
-    faults.lists().remove(removed.owner, &id).await;
-    faults.replication().wrote(&id, Some(removed));
+    faults.fault::<SharedIdentity>().wrote_as(acting, &id);
+    faults
+        .fault::<LostUpdate>()
+        .remove(removed.owner, &id)
+        .await;
+    faults.fault::<UnscopedCache>().wrote_to(removed.owner);
+    faults.fault::<StaleRead>().wrote_city(&id, Some(removed));
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,35 +2,56 @@
 //! that the email is free and takes the next account number (`SELECT count(*) + 1`), awaits (the
 //! window), then inserts the account row without a unique constraint. Two overlapping
 //! registrations both pass the check and get the same account number; the later insert
-//! overwrites the earlier account's row. Both got 201, and the earlier user's token login now
+//! overwrites the earlier account's row.
+//!
+//! What a client sees: both registrations got 201, and the earlier user's token login now
 //! resolves to the other account (same password: a token for it, so the two users share one
 //! account and see each other's cities) or fails (different password: 401). With one email
 //! registered twice, both registrations succeed and the email points at the later account.
 //!
-//! The fix (the correct twin, `Store::register`): a unique constraint, here one atomic `entry`
-//! on the email index, and ids that cannot collide.
+//! The fix, [`register_unique`]: ids that cannot collide and a unique constraint (here one atomic
+//! `entry` on the store's email index, `Store::insert_user`).
+
+use std::time::Duration;
 
 use shared::admin::AccessKind;
 use uuid::Uuid;
 
-use super::{Active, FaultId, Fire, Request};
+use super::{
+    fault::{Fault, Registered},
+    params::params,
+    request::{Firing, Hook},
+    scope::Fire,
+};
 use crate::{
     auth::PasswordHash,
-    store::{EmailTaken, User},
+    store::{EmailTaken, Store, User},
 };
 
-/// The `register-race` entry points of a request.
-#[derive(Debug)]
-pub struct Registration<'a>(pub(super) &'a Request<'a>);
+params! {
+    pub struct Params {
+        /// await between the check and the insert
+        window: Duration = "3ms",
+    }
+}
 
-impl Registration<'_> {
+/// No state of its own: the race is between the store's count and its insert.
+#[derive(Debug, Default)]
+pub struct RegisterRace;
+
+impl Fault for RegisterRace {
+    const NAME: &'static str = "register-race";
+    const SUMMARY: &'static str = "registration checks the email and takes the next account number, awaits, then inserts: accounts collide and logins resolve to another account";
+    type Params = Params;
+}
+
+impl Hook<'_, RegisterRace> {
     /// Registers `email`.
     pub async fn register(&self, email: &str, password: PasswordHash) -> Result<User, EmailTaken> {
-        let request = self.0;
-        let Some(active) = request.firing(FaultId::RegisterRace) else {
-            return request.store().register(email, password);
-        };
-        self.register_racy(email, password, active).await
+        match self.firing() {
+            None => register_unique(self.store(), email, password),
+            Some(firing) => self.register_racy(email, password, firing).await,
+        }
     }
 
     /// The bug: check, take a number, await, insert.
@@ -38,18 +59,17 @@ impl Registration<'_> {
         &self,
         email: &str,
         password: PasswordHash,
-        active: &Active,
+        firing: Firing<'_, RegisterRace>,
     ) -> Result<User, EmailTaken> {
-        let request = self.0;
-        let store = request.store();
+        let store = self.store();
         if store.email_taken(email) {
             return Err(EmailTaken);
         }
-        let sequence = &request.faults.shared.accounts;
         // Account `n` gets the id `Uuid::from_u128(n)`.
-        let number = sequence.next_racy(active).await;
+        let number = store.user_count() as u128 + 1;
+        firing.pause(firing.params.window).await;
         let user = User {
-            id: Uuid::from_u128(u128::from(number)),
+            id: Uuid::from_u128(number),
             email: email.to_owned(),
             password,
         };
@@ -69,40 +89,45 @@ impl Registration<'_> {
             _ => None,
         };
         if let Some((owner, detail)) = victim
-            && let Some(scope) = &request.scope
+            && self.scope().is_some()
         {
-            let mut fire = Fire::new(FaultId::RegisterRace, AccessKind::Write, detail);
+            let mut fire = Fire::new(RegisterRace::ID, AccessKind::Write, detail);
             fire.owner = Some(owner);
             fire.cross_user = true;
-            scope.fire(fire);
+            self.record(fire);
         }
         Ok(user)
     }
 
     /// The account a token login for `email` with `password` gets, if any.
     pub fn login(&self, email: &str, password: &str) -> Option<User> {
-        let request = self.0;
-        let user = request
+        let user = self
             .store()
             .user_by_email(email)
             .filter(|user| user.password.verify(password))?;
         // A login that resolves to an account registered under another email is the visible
         // consequence of an earlier collision.
-        if !user.email.eq_ignore_ascii_case(email)
-            && let Some(scope) = &request.scope
-        {
-            let mut fire = Fire::new(
-                FaultId::RegisterRace,
-                AccessKind::Read,
-                format!(
-                    "login as {email} resolved to the account registered by {}",
-                    user.email
-                ),
+        if !user.email.eq_ignore_ascii_case(email) && self.scope().is_some() {
+            let detail = format!(
+                "login as {email} resolved to the account registered by {}",
+                user.email
             );
+            let mut fire = Fire::new(RegisterRace::ID, AccessKind::Read, detail);
             fire.owner = Some(user.id);
             fire.cross_user = true;
-            scope.fire(fire);
+            self.record(fire);
         }
         Some(user)
     }
+}
+
+/// Correct twin: a random id and the unique constraint, in one atomic insert.
+fn register_unique(store: &Store, email: &str, password: PasswordHash) -> Result<User, EmailTaken> {
+    let user = User {
+        id: Uuid::new_v4(),
+        email: email.to_owned(),
+        password,
+    };
+    store.insert_user(user.clone())?;
+    Ok(user)
 }
