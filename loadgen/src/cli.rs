@@ -15,7 +15,7 @@ pub mod cities;
 pub mod client;
 pub mod docs;
 
-pub use cities::{CitiesArgs, ViolationClass};
+pub use cities::{Check, CitiesArgs, ViolationClass};
 pub use client::ClientArgs;
 
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
@@ -43,8 +43,12 @@ pub enum Command {
     /// Python" (2019),
     /// https://peter-jp-xie.medium.com/scale-up-rest-api-functional-tests-to-performance-tests-in-python-3239859c0e27
     Json(JsonArgs),
-    /// The second article's test done right: register, log in, then create, read back and check
-    /// cities; finds and names cross-user leaks, lost writes and corruption
+    /// The isolation test on any API described by `--api FILE`: every user gets an account, then
+    /// creates, reads back, lists, probes and checks records; finds and names cross-user leaks,
+    /// lost writes and corruption (exit 1), after a preflight that exits 2 on a wrong description
+    Isolation(CitiesArgs),
+    /// The second article's preset of the isolation test (racebench mock-server's cities API):
+    /// register, log in, then create, read back and check cities
     ///
     /// The second article: "Using Locust to load test a FastAPI app with concurrent users"
     /// (peterspython.com, 2021),

@@ -5,6 +5,7 @@
 //! The binary is [`main_with`] over a parsed [`plan::Plan`]; tests call [`run`] in-process.
 //!
 //! Layout:
+//! - [`api`]: the API description, the one adapter between HTTP and the isolation test's oracle.
 //! - [`cli`]: clap derive, every flag with a default and a `LOADGEN_*` variable.
 //! - [`plan`]: the validated plan (configuration errors exit 2 with one line).
 //! - [`preflight`]: one connect and one request before the load; unreachable exits 2.
@@ -19,6 +20,7 @@
 //! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
 
+pub mod api;
 pub mod checks;
 pub mod cli;
 pub mod client;
@@ -36,11 +38,12 @@ use std::{future::Future, process::ExitCode, sync::Arc};
 
 use exit::Exit;
 use plan::{Plan, PlanError, ScenarioPlan};
+
 use report::{Report, progress::Live};
 
 /// Runs `plan` until it stops (loops, duration, or `shutdown`), and returns the report with its
-/// thresholds evaluated. Only set-up problems (an unresolvable URL, a threshold naming an unknown
-/// request) are errors; failed requests are in the report.
+/// findings and thresholds. Only set-up problems (an unresolvable URL, a threshold naming an
+/// unknown request, a failed preflight) are errors; failed requests are in the report.
 pub async fn run(
     plan: &Plan,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -63,7 +66,7 @@ pub async fn run(
             .await
             .map_err(PlanError)?,
     );
-    let run = match &plan.scenario {
+    match &plan.scenario {
         ScenarioPlan::Json(json) => {
             let scenario = scenario::json::Json::new(
                 &target,
@@ -74,51 +77,36 @@ pub async fn run(
                 json.content_type.clone(),
                 json.checks.clone(),
             );
-            start(plan, Arc::new(scenario), target, shutdown, live).await?
+            start(plan, Arc::new(scenario), target, shutdown, live).await
         }
         ScenarioPlan::File(file) => {
             let scenario = scenario::file::File::new(file.script.clone(), &target);
-            start(plan, Arc::new(scenario), target, shutdown, live).await?
+            start(plan, Arc::new(scenario), target, shutdown, live).await
         }
         ScenarioPlan::Cities(cities) => {
-            let journal = match &cities.score {
-                Some(admin) => Some(
-                    scenario::cities::score::Journal::open(admin)
-                        .await
-                        .map_err(PlanError)?,
-                ),
-                None => None,
-            };
-            let scenario = Arc::new(scenario::cities::Cities::new(cities.options.clone()));
-            let (ledger, evidence) = (scenario.ledger(), scenario.evidence());
-            let run = start(plan, scenario, target, shutdown, live).await?;
-            let mut report = Report::new(plan, run);
-            report.evidence = evidence.evidence();
-            if let Some(journal) = journal {
-                match journal.score(&ledger, &evidence.leaks()).await {
-                    Ok(score) => report.score = Some(score),
-                    Err(error) => eprintln!("warning: --score: {error}"),
-                }
-            }
-            report.apply_thresholds(plan);
-            return Ok(report);
+            let scenario = scenario::cities::Cities::new(cities.options.clone());
+            start(plan, Arc::new(scenario), target, shutdown, live).await
         }
-    };
-    let mut report = Report::new(plan, run);
-    report.apply_thresholds(plan);
-    Ok(report)
+    }
 }
 
+/// The one path of every scenario: prepare, run, finish, report.
 async fn start<S: scenario::Scenario>(
     plan: &Plan,
     scenario: Arc<S>,
     target: Arc<client::Target>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
-) -> Result<runner::Run, PlanError> {
+) -> Result<Report, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
     preflight::check(&plan.url, &target, scenario.probe(), plan.workload.timeout).await?;
-    Ok(runner::run(&plan.workload, scenario, target, shutdown, live).await)
+    scenario.prepare(&target).await.map_err(PlanError)?;
+    let run = runner::run(&plan.workload, scenario.clone(), target, shutdown, live).await;
+    let findings = scenario.finish().await;
+    let mut report = Report::new(plan, run);
+    report.apply_findings(findings);
+    report.apply_thresholds(plan);
+    Ok(report)
 }
 
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
@@ -170,29 +158,37 @@ pub fn main_with(plan: Plan) -> ExitCode {
             return fail(&format!("cannot write {}: {error}", path.display()));
         }
     }
-    let (mut violations, mut breaches) = (Vec::new(), Vec::new());
-    if let ScenarioPlan::Cities(cities) = &plan.scenario {
-        if let Some(path) = &cities.evidence_out
-            && let Err(error) = report::findings::write_evidence(&report, path)
-        {
-            return fail(&format!("cannot write {}: {error}", path.display()));
-        }
-        for (class, count) in report::findings::failing(&report, cities) {
-            let message = format!(
-                "violation: {count} {} (allow with --allow {})",
-                class.as_str(),
-                class.as_str()
-            );
-            eprintln!("{message}");
-            violations.push(message);
-        }
+    if let Some(path) = &plan.output.evidence_out
+        && let Err(error) = report::findings::write_evidence(&report, path)
+    {
+        return fail(&format!("cannot write {}: {error}", path.display()));
     }
-    for verdict in report.thresholds.iter().filter(|v| !v.passed) {
-        let message = format!("threshold breached: {}", verdict.threshold);
+    let (violations, breaches) = verdicts(&report);
+    for message in violations.iter().chain(&breaches) {
         eprintln!("{message}");
-        breaches.push(message);
     }
     Exit::judge(&report, violations, breaches, report.interrupted_by).report()
+}
+
+/// The messages of the violation classes that fail the run and of the breached thresholds.
+fn verdicts(report: &Report) -> (Vec<String>, Vec<String>) {
+    let violations = report::findings::failing(report)
+        .into_iter()
+        .map(|(class, count)| format!("violation: {count} {class} (allow with --allow {class})"))
+        .collect();
+    let breaches = report
+        .thresholds
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| format!("threshold breached: {}", v.threshold))
+        .collect();
+    (violations, breaches)
+}
+
+/// The exit code a finished run's report means (see [`exit::Exit`]).
+pub fn exit_code_of(report: &Report) -> u8 {
+    let (violations, breaches) = verdicts(report);
+    Exit::judge(report, violations, breaches, report.interrupted_by).code()
 }
 
 /// This process's arguments, quoted where a shell would need it.

@@ -58,7 +58,7 @@ impl ScenarioPlan {
     pub fn name(&self) -> &'static str {
         match self {
             ScenarioPlan::Json(_) => "json",
-            ScenarioPlan::Cities(_) => "cities",
+            ScenarioPlan::Cities(cities) => cities.command,
             ScenarioPlan::File(_) => "run",
         }
     }
@@ -136,6 +136,8 @@ pub struct Output {
     pub json_out: Option<PathBuf>,
     pub csv_out: Option<PathBuf>,
     pub html_out: Option<PathBuf>,
+    /// The kept violations as JSON lines (`--evidence-out`, isolation test).
+    pub evidence_out: Option<PathBuf>,
     /// `--metrics-listen`: where to serve live Prometheus metrics.
     pub metrics_listen: Option<std::net::SocketAddr>,
 }
@@ -144,7 +146,8 @@ impl Plan {
     pub fn from_cli(cli: Cli) -> Result<Self, PlanError> {
         match cli.command {
             Command::Json(args) => Self::json(args),
-            Command::Cities(args) => cities::plan(args),
+            Command::Cities(args) => cities::plan(args, cities::Preset::Cities),
+            Command::Isolation(args) => cities::plan(args, cities::Preset::Isolation),
             Command::Run(args) => file::plan(args),
             Command::Completions { .. } | Command::Man => {
                 invalid("`loadgen completions` and `loadgen man` print and exit; they run nothing")
@@ -341,6 +344,7 @@ pub fn output_plan(args: &OutputArgs) -> Result<Output, PlanError> {
         json_out: args.json_out.clone(),
         csv_out: args.csv_out.clone(),
         html_out: args.html_out.clone(),
+        evidence_out: None,
         metrics_listen: args.metrics_listen,
     })
 }

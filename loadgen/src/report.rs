@@ -24,6 +24,7 @@ use crate::{
     checks::{Counts, Outcome},
     plan::{Model, Plan},
     runner::{OpenFigures, Run, StopReason, stop::Signal},
+    scenario::findings::{Evidence, Findings, LedgerFigures, Score},
     selfcheck::SelfCheckReport,
     stats::{Interval, Latency, Quantile, StepWindow, millis},
     thresholds::Verdict,
@@ -69,10 +70,22 @@ pub struct Report {
     pub thresholds: Vec<Verdict>,
     /// The timeline, one entry per second.
     pub intervals: Vec<Interval>,
-    /// `cities`: the first violations, with observer, victim, request, expected and actual.
-    pub evidence: Vec<crate::scenario::cities::evidence::Evidence>,
-    /// `cities --score`: recall and precision against mock-server's journal.
-    pub score: Option<crate::scenario::cities::score::Score>,
+    /// The first violations, with observer, victim, request, expected and actual.
+    pub evidence: Vec<Evidence>,
+    /// `--score`: recall and precision against mock-server's journal.
+    pub score: Option<Score>,
+    /// Distinct records that leaked (the isolation test), beside `violations.leak`, which counts
+    /// leaking answers.
+    pub leaked_records: Option<u64>,
+    /// Same-origin redirects followed.
+    pub redirects_followed: u64,
+    /// Advice the scenario gives once (a redirect to write in the description, ...).
+    pub hints: Vec<String>,
+    /// What the isolation test's ledger held and forgot.
+    pub ledger: Option<LedgerFigures>,
+    /// Violation classes that do not fail the run (`--allow`).
+    #[serde(skip)]
+    pub allowed: Vec<&'static str>,
     /// The command line of the run, as typed (the binary sets it; absent for in-process runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command_line: Option<String>,
@@ -119,7 +132,10 @@ pub struct Requests {
     pub fail: u64,
     /// Transport errors and timeouts.
     pub exception: u64,
-    /// Leaks, lost writes and corruptions.
+    /// Of `exception`: no answer within `--timeout`.
+    pub timeout: u64,
+    /// Leaks, lost writes and corruptions: the one definition of a violation (a proven
+    /// contradiction). Timeouts are not violations.
     pub violation: u64,
 }
 
@@ -133,7 +149,8 @@ impl Requests {
     }
 }
 
-/// Counts of each violation class, plus timeouts (also counted in `requests.exception`).
+/// Counts of each violation class. `timeout` is not a violation: it repeats `requests.timeout`
+/// for readers of schema version 1.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Violations {
     pub leak: u64,
@@ -171,6 +188,8 @@ pub struct FailureReason {
     pub outcome: &'static str,
     pub reason: String,
     pub count: u64,
+    /// One answer that gave this reason: status and the first 300 characters of the body.
+    pub example: Option<String>,
 }
 
 impl LatencyMs {
@@ -198,6 +217,7 @@ impl Figures {
                 pass: counts.pass(),
                 fail: counts.fail(),
                 exception: counts.exception(),
+                timeout: counts.get(Outcome::Timeout),
                 violation: counts.violation(),
             },
             violations: Violations {
@@ -247,6 +267,7 @@ impl Report {
                 outcome: reason.outcome.as_str(),
                 reason: reason.reason.clone(),
                 count: reason.count,
+                example: None,
             })
             .collect();
         let mut report = Self {
@@ -284,6 +305,11 @@ impl Report {
             intervals: run.intervals,
             evidence: Vec::new(),
             score: None,
+            leaked_records: None,
+            redirects_followed: 0,
+            hints: Vec::new(),
+            ledger: None,
+            allowed: Vec::new(),
             command_line: None,
         };
         report.tested_nothing = report.nothing_passed();
@@ -323,6 +349,30 @@ impl Report {
             );
         }
         Some(reason)
+    }
+
+    /// Copies a scenario's findings in.
+    pub fn apply_findings(&mut self, findings: Findings) {
+        for example in &findings.failure_examples {
+            if let Some(reason) = self
+                .failure_reasons
+                .iter_mut()
+                .find(|r| r.name == example.name && r.reason == example.reason)
+            {
+                reason.example = Some(example.example.clone());
+            }
+        }
+        self.evidence = findings.evidence;
+        self.score = findings.score;
+        self.leaked_records = findings.leaked_records;
+        // A scenario's own reason (no user could log in) is the more precise one.
+        if let Some(reason) = findings.tested_nothing {
+            self.tested_nothing(reason);
+        }
+        self.redirects_followed = findings.redirects;
+        self.hints = findings.hints;
+        self.ledger = findings.ledger;
+        self.allowed = findings.allowed;
     }
 
     /// Evaluates `plan`'s thresholds into `self.thresholds`; true when all hold.

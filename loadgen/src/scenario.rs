@@ -12,16 +12,20 @@
 
 pub mod cities;
 pub mod file;
+pub mod findings;
 pub mod json;
 pub mod session;
 
-use std::future::Future;
+use std::{future::Future, sync::Arc};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
 
+pub use findings::Findings;
 pub use session::{Called, Exchange, RequestError, Session};
+
+use crate::client::Target;
 
 /// Why a user's set-up failed; the engine logs it and retries the set-up a second later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +56,18 @@ pub trait Scenario: Send + Sync + 'static {
     /// the preflight, whatever its status: judging it is the checks' job.
     fn probe(&self) -> Option<Request<Full<Bytes>>> {
         None
+    }
+
+    /// Before any user starts: checks the target (the isolation test's preflight). An `Err` is a
+    /// set-up error (exit 2), its text the whole explanation.
+    fn prepare(&self, target: &Arc<Target>) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = target;
+        async { Ok(()) }
+    }
+
+    /// After the run: what the scenario found beyond the engine's counts.
+    fn finish(&self) -> impl Future<Output = Findings> + Send {
+        async { Findings::default() }
     }
 
     /// Per-user set-up before the first iteration.

@@ -91,3 +91,90 @@ async fn bad_cities_flags_are_one_line_and_exit_2() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{extra:?}: {stderr}");
     }
 }
+
+/// `loadgen isolation --base-url BASE --quiet --users 4 --loops 3 EXTRA...`.
+async fn isolation(base: &str, extra: &[&str]) -> std::process::Output {
+    binary()
+        .args([
+            "isolation",
+            "--base-url",
+            base,
+            "--users",
+            "4",
+            "--loops",
+            "3",
+            "--quiet",
+        ])
+        .args(extra)
+        .output()
+        .await
+        .expect("loadgen runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolation_exits_0_clean_2_on_a_wrong_description_and_3_when_nothing_was_tested() {
+    let server = spawn(Config::default()).await;
+    let base = server.api_url("");
+    let api = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/apis/mock-server.toml"
+    );
+
+    let clean = isolation(&base, &["--api", api]).await;
+    let stderr = String::from_utf8_lossy(&clean.stderr);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "a clean mock-server: {stderr}"
+    );
+
+    // A wrong path: the preflight names the request, the answer and the setting, one line.
+    let wrong = isolation(&base, &["--api", api, "--set", "records.collection=/towns"]).await;
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(
+        wrong.status.code(),
+        Some(2),
+        "a preflight mismatch is a set-up error: {stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    for words in ["POST /api/v1/towns", "404", "records.collection"] {
+        assert!(stderr.contains(words), "the error names {words}: {stderr}");
+    }
+    assert!(
+        !String::from_utf8_lossy(&wrong.stdout).contains("leak:"),
+        "no report, no violation"
+    );
+
+    // Without the preflight, a login that never works tests nothing: exit 3 with its reason.
+    let nothing = isolation(
+        &base,
+        &[
+            "--no-preflight",
+            "--set",
+            "login.password-field=pass",
+            "--duration",
+            "2s",
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&nothing.stderr);
+    assert_eq!(
+        nothing.status.code(),
+        Some(3),
+        "no user could log in: {stderr}"
+    );
+    assert!(stderr.contains("no user could log in"), "{stderr}");
+
+    // Nothing listening: a set-up error naming the base URL.
+    let closed = isolation("http://127.0.0.1:1/api/v1", &[]).await;
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert_eq!(
+        closed.status.code(),
+        Some(2),
+        "an unreachable target: {stderr}"
+    );
+    assert!(
+        stderr.contains("127.0.0.1:1") && stderr.trim_end().lines().count() == 1,
+        "one line naming the URL: {stderr}"
+    );
+}

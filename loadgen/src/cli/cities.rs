@@ -1,15 +1,44 @@
-//! `loadgen cities` flags: the API's shape, the optional checks, evidence and scoring.
+//! `loadgen isolation` and `loadgen cities` flags: the API description, the checks, evidence and
+//! scoring. Both commands take the same flags; `isolation` turns on by default every check the
+//! description supports, `cities` (the second article's preset) only those asked for.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::{OutputArgs, WorkloadArgs};
-use crate::scenario::cities::shape::TokenRequest;
+use crate::api::Encoding as TokenRequest;
 
-/// `loadgen cities`.
+/// `loadgen isolation` and `loadgen cities`.
 #[derive(Debug, Args)]
 pub struct CitiesArgs {
+    /// TOML description of the API (accounts, login, records, meanings): see the README's "API
+    /// description" and fixtures/apis/ [default: racebench mock-server's shape]
+    #[arg(long, env = "LOADGEN_API", value_name = "FILE")]
+    pub api: Option<PathBuf>,
+
+    /// Overrides one key of the API description: `records.collection=/items/`,
+    /// `meanings.not-yours=[403,404]` (the value is TOML, or else text); repeatable
+    #[arg(
+        long = "set",
+        env = "LOADGEN_SET",
+        value_name = "KEY=VALUE",
+        value_delimiter = '\n'
+    )]
+    pub set: Vec<String>,
+
+    /// Do not walk every step with one user before the load (the preflight exits 2 on a
+    /// description that does not match the server)
+    #[arg(long, env = "LOADGEN_NO_PREFLIGHT")]
+    pub no_preflight: bool,
+
+    /// `isolation`: a check not to run although the description supports it; repeatable
+    #[arg(long, env = "LOADGEN_SKIP", value_enum, value_name = "CHECK")]
+    pub skip: Vec<Check>,
+
+    /// Ask `me` on every iteration (`isolation` does when the description has `login.me-path`)
+    #[arg(long, env = "LOADGEN_ME_CHECK")]
+    pub me_check: bool,
     /// Base URL of the API: register, token and cities paths are relative to it
     #[arg(
         long,
@@ -19,8 +48,8 @@ pub struct CitiesArgs {
     )]
     pub base_url: String,
 
-    /// TOML file with the API's shape (paths, token request, field names): see
-    /// fixtures/cities-scenario.toml; the flags below win over it [default: the article's API]
+    /// Legacy TOML file with the API's shape (register-path, token-path, cities-path,
+    /// token-request, token-field, envelope): see fixtures/cities-scenario.toml; prefer --api
     #[arg(long, env = "LOADGEN_SCENARIO", value_name = "FILE")]
     pub scenario: Option<PathBuf>,
 
@@ -120,6 +149,19 @@ pub struct CitiesArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The checks `isolation` runs by default, which `--skip` turns off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Check {
+    /// The own list holds only (and, when it fits in one page, every) own record.
+    List,
+    /// Another user's record answers "not yours".
+    Probe,
+    /// `me` answers the caller's own account.
+    Me,
+    /// The owner field of every record answered is the caller's account.
+    Owner,
 }
 
 /// The classes of `violations` in the report.

@@ -1,52 +1,59 @@
-//! Validation of `loadgen cities` flags into a [`CitiesPlan`].
+//! Validation of `loadgen isolation` and `loadgen cities` flags into a [`CitiesPlan`].
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
-use super::{Plan, PlanError, ScenarioPlan, invalid, output_plan, workload_plan};
+use super::{Output, Plan, PlanError, ScenarioPlan, invalid, output_plan, workload_plan};
 use crate::{
-    cli::{CitiesArgs, ViolationClass},
-    scenario::cities::{Options, markers::RunId, shape::Shape},
+    api::{Api, Description, description::parse_set, legacy::Shape},
+    cli::{Check, CitiesArgs},
+    scenario::cities::{Options, markers::RunId},
 };
 
-/// `loadgen cities` settings.
+/// Which command: the general one, or the article's preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// `loadgen isolation`: every check the description supports, unless skipped.
+    Isolation,
+    /// `loadgen cities`: only the checks asked for, as in the article.
+    Cities,
+}
+
+/// `loadgen isolation` / `loadgen cities` settings.
 #[derive(Debug, Clone)]
 pub struct CitiesPlan {
+    /// `isolation` or `cities`, as reports name the scenario.
+    pub command: &'static str,
     pub options: Options,
-    pub evidence_out: Option<PathBuf>,
-    /// The admin API to score against (`--score`).
-    pub score: Option<String>,
-    /// Violation classes that do not fail the run.
-    pub allow: Vec<ViolationClass>,
 }
 
-impl CitiesPlan {
-    /// Whether a violation of `class` fails the run.
-    pub fn fails_on(&self, class: ViolationClass) -> bool {
-        !self.allow.contains(&class)
-    }
-}
-
-pub fn plan(args: CitiesArgs) -> Result<Plan, PlanError> {
-    let mut shape = match &args.scenario {
+pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
+    let legacy = match &args.scenario {
         Some(path) => Shape::load(path).map_err(PlanError)?,
         None => Shape::default(),
     };
-    let overrides = [
-        (args.register_path, &mut shape.register_path),
-        (args.token_path, &mut shape.token_path),
-        (args.cities_path, &mut shape.cities_path),
-        (args.token_field, &mut shape.token_field),
-        (args.envelope, &mut shape.envelope),
-    ];
-    for (flag, field) in overrides {
-        if let Some(value) = flag {
-            *field = value;
-        }
+    let legacy = legacy.or(Shape {
+        register_path: args.register_path,
+        token_path: args.token_path,
+        cities_path: args.cities_path,
+        token_request: args.token_request,
+        token_field: args.token_field,
+        envelope: args.envelope,
+    });
+    let mut overrides = legacy.overrides();
+    for set in &args.set {
+        overrides.push(parse_set(set).map_err(PlanError)?);
     }
-    if let Some(kind) = args.token_request {
-        shape.token_request = kind;
+    let mut description =
+        Description::load_with(args.api.as_deref(), &overrides).map_err(PlanError)?;
+    let skip = |check: Check| args.skip.contains(&check);
+    if skip(Check::Owner) {
+        description.records.owner.clear();
+        description.records.list_owner.clear();
     }
-    shape.validate().map_err(PlanError)?;
+    if skip(Check::Me) && preset == Preset::Isolation {
+        description.login.me_path.clear();
+    }
+    let api = Api::new(description).map_err(PlanError)?;
     if args.workers == 0 {
         return invalid("--workers must be at least 1");
     }
@@ -62,6 +69,9 @@ pub fn plan(args: CitiesArgs) -> Result<Plan, PlanError> {
     if args.probe_foreign == Some(0) {
         return invalid("--probe-foreign takes a number of iterations of at least 1");
     }
+    if args.me_check && !api.has_me() {
+        return invalid("--me-check needs login.me-path in the API description");
+    }
     let run = match &args.run_id {
         Some(id) => RunId::parse(id).map_err(PlanError)?,
         None => RunId::random(),
@@ -72,29 +82,50 @@ pub fn plan(args: CitiesArgs) -> Result<Plan, PlanError> {
         (true, None) => Some(admin_url_of(&args.base_url)?),
     };
     let workload = workload_plan(args.workload)?;
+    let users = workload.model.users();
+    let identities = users.div_ceil(args.tabs);
+    if !api.registers() && api.provisioned_count() < identities * args.workers {
+        return invalid(format!(
+            "accounts.file has {} accounts for {identities} identities (--users / --tabs): add accounts or lower --users",
+            api.provisioned_count()
+        ));
+    }
+    let isolation = preset == Preset::Isolation;
+    let probe_every = match args.probe_foreign {
+        Some(every) => every,
+        None if isolation && !skip(Check::Probe) => 5,
+        None => 0,
+    };
     let options = Options {
         run,
-        shape,
-        list_check: args.list_check,
+        list_check: args.list_check || (isolation && !skip(Check::List)),
         update_check: args.update_check,
         delete_check: args.delete_check,
-        probe_every: args.probe_foreign.unwrap_or(0),
-        users: workload.model.users(),
+        me_check: args.me_check || (isolation && api.has_me()),
+        probe_every,
+        users,
         tabs: args.tabs,
         worker_index: args.worker_index,
         workers: args.workers,
         max_evidence: args.max_evidence,
+        preflight: !args.no_preflight,
+        timeout: workload.timeout,
+        score: admin,
+        allow: args.allow.iter().map(|class| class.as_str()).collect(),
+        api: Arc::new(api),
+        login_step: if isolation { "login" } else { "token" },
     };
     Ok(Plan {
         url: args.base_url,
         scenario: ScenarioPlan::Cities(Box::new(CitiesPlan {
+            command: if isolation { "isolation" } else { "cities" },
             options,
-            evidence_out: args.evidence_out,
-            score: admin,
-            allow: args.allow,
         })),
         workload,
-        output: output_plan(&args.output)?,
+        output: Output {
+            evidence_out: args.evidence_out,
+            ..output_plan(&args.output)?
+        },
         thresholds: args.output.threshold,
     })
 }

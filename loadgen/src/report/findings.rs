@@ -1,28 +1,57 @@
-//! The `cities` findings: the evidence kept, the score, and the violation verdict that sets the
-//! exit code. Printed after the summary; evidence also written as JSON lines (`--evidence-out`).
+//! A scenario's findings as text: violations by class, the evidence kept, the score, hints, and
+//! the violation verdict that sets the exit code. Printed after the summary; evidence also written
+//! as JSON lines (`--evidence-out`). Knows no scenario: it reads the report's generic fields.
 
 use std::{fmt::Write as _, io::Write as _, path::Path};
 
 use super::Report;
-use crate::{cli::ViolationClass, plan::CitiesPlan};
 
 /// The evidence and score as text (empty when there is neither).
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let v = report.figures.violations;
-    if report.scenario == "cities" {
+    if let Some(leaked) = report.leaked_records {
         let _ = writeln!(
             out,
-            "\nViolations: leak: {}, lost_write: {}, corrupt: {}, timeout: {}{}",
+            "\nViolations: leak: {} ({leaked} distinct records), lost_write: {}, corrupt: {}{}; timeouts (not violations): {}",
             v.leak,
             v.lost_write,
             v.corrupt,
-            v.timeout,
             report
                 .first_violation_after_s
                 .map(|s| format!(" (first after {s:.3} s)"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            report.figures.requests.timeout,
         );
+    }
+    if let Some(ledger) = &report.ledger
+        && ledger.evicted > 0
+    {
+        let _ = writeln!(
+            out,
+            "Ledger: {} records held; {} older records forgotten (window {} per identity): their ids are no longer recognised, their markers still are",
+            ledger.records, ledger.evicted, ledger.window
+        );
+    }
+    for reason in report
+        .failure_reasons
+        .iter()
+        .filter(|r| r.example.is_some())
+    {
+        let _ = writeln!(
+            out,
+            "Failed {}: {} ({}x), e.g. {}",
+            reason.name,
+            reason.reason,
+            reason.count,
+            reason.example.as_deref().unwrap_or_default()
+        );
+    }
+    for hint in &report.hints {
+        let _ = writeln!(out, "Hint: {hint}");
+    }
+    if let Some(reason) = &report.tested_nothing {
+        let _ = writeln!(out, "Tested nothing: {reason}");
     }
     if !report.evidence.is_empty() {
         let _ = writeln!(out, "Evidence (first {}):", report.evidence.len());
@@ -61,13 +90,22 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-/// The violation classes that fail the run, with their counts.
-pub fn failing(report: &Report, plan: &CitiesPlan) -> Vec<(ViolationClass, u64)> {
+/// The violation classes that fail the run (not `--allow`ed), with their counts. Timeouts are
+/// not violations, but fail a run that found findings (the isolation test) unless allowed: a
+/// server that stops answering under load is what a starving pool looks like.
+pub fn failing(report: &Report) -> Vec<(&'static str, u64)> {
     let v = report.figures.violations;
-    ViolationClass::ALL
+    let mut classes = vec![
+        ("leak", v.leak),
+        ("lost_write", v.lost_write),
+        ("corrupt", v.corrupt),
+    ];
+    if report.leaked_records.is_some() {
+        classes.push(("timeout", report.figures.requests.timeout));
+    }
+    classes
         .into_iter()
-        .zip([v.leak, v.lost_write, v.corrupt, v.timeout])
-        .filter(|(class, count)| *count > 0 && plan.fails_on(*class))
+        .filter(|(class, count)| *count > 0 && !report.allowed.contains(class))
         .collect()
 }
 

@@ -1,53 +1,62 @@
-//! `loadgen cities`: the second article's test done right. Each virtual user registers a unique
-//! identity, logs in with the OAuth2 form, then loops: create a city whose name carries its tag,
-//! read it back, check — and, optionally, list, rename, delete and probe another user's city.
+//! The isolation test (`loadgen isolation --api FILE`, and `loadgen cities`, the second article's
+//! preset). Each virtual user gets its own account (registered, or from an accounts file), logs in,
+//! then loops: create a record whose marker field carries its tag, read it back, check — and list,
+//! rename, delete, probe another user's record and ask `me`, as enabled.
 //!
-//! Every response is judged against the oracle ([`ledger`] of who created what, [`markers`] in
-//! every name) and ends in one outcome: `pass`, `fail`, `exception`, `timeout`, or a violation —
-//! `leak` (another virtual user's data), `lost_write` (an acknowledged write missing) or `corrupt`
-//! (own record with the wrong content). Violations leave [`evidence`] naming observer and victim.
+//! Every request is built and every answer parsed by the API description ([`crate::api::Api`]);
+//! every answer is judged against the oracle ([`ledger`] of who created what, [`markers`] in
+//! every marker field, account ids in owner fields) and ends in one outcome: `pass`, `fail`,
+//! `exception`, `timeout`, or a violation — `leak` (another virtual user's data), `lost_write` (an
+//! acknowledged write missing or refused) or `corrupt` (own record with the wrong content).
+//! Violations leave [`evidence`] naming observer and victim.
 //!
-//! Layout: [`markers`] (run id, tags, scanner), [`ledger`] (who created which city), [`verdict`]
-//! (pure judgement of a response), [`evidence`], [`shape`] (paths and fields of the API),
-//! [`score`] (recall and precision against mock-server's ground-truth journal).
+//! Before the load, [`Cities::prepare`] walks every enabled step with one user, serially
+//! ([`preflight`]): any mismatch stops the run as a set-up error naming the request, the answer
+//! and the setting to change, so a wrong description never shows up as a violation.
+//!
+//! Layout: [`markers`] (run id, tags, scanner), [`ledger`] (who created which record), [`verdict`]
+//! (pure judgement of an answer), [`evidence`], [`walk`] (the steps, over any transport),
+//! [`preflight`], [`score`] (recall and precision against mock-server's ground-truth journal).
 
 pub mod evidence;
 pub mod ledger;
 pub mod markers;
+pub mod preflight;
 pub mod score;
-pub mod shape;
 pub mod verdict;
+pub mod walk;
 
-use std::sync::Arc;
+use std::{
+    collections::VecDeque,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use tokio::sync::OnceCell;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::{
-    Method, Request,
-    header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue},
-};
-
 use self::{
-    evidence::{Evidence, EvidenceLog, describe},
+    evidence::{Evidence, EvidenceLog},
     ledger::Ledger,
     markers::RunId,
-    shape::{Shape, TokenRequest},
-    verdict::{Expected, Judge, Verdict},
+    walk::{Identity, LoadTransport},
 };
-use super::{Exchange, Scenario, Session, SetupError};
-use crate::{checks::Outcome, stats::Step};
+use super::{Findings, Scenario, Session, SetupError, findings::FailureExample};
+use crate::{api::Api, client::Target, stats::Step};
 
 /// Settings of the scenario, from the plan.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub run: RunId,
-    pub shape: Shape,
+    pub api: Arc<Api>,
     pub list_check: bool,
     pub update_check: bool,
     pub delete_check: bool,
-    /// Probe another user's city every this many iterations (0: never).
+    /// Ask `me` on every iteration (needs `login.me-path`).
+    pub me_check: bool,
+    /// Probe another user's record every this many iterations (0: never).
     pub probe_every: u64,
     /// Local virtual users of this process.
     pub users: usize,
@@ -58,6 +67,16 @@ pub struct Options {
     pub worker_index: usize,
     pub workers: usize,
     pub max_evidence: usize,
+    /// Walk every step with one user before the load (`--no-preflight` turns it off).
+    pub preflight: bool,
+    /// Per-request timeout (the preflight's too).
+    pub timeout: Duration,
+    /// The admin API to score against (`--score`).
+    pub score: Option<String>,
+    /// Violation classes that do not fail the run.
+    pub allow: Vec<&'static str>,
+    /// Name of the login step: `login`, or `token` in the `cities` preset (as in the article).
+    pub login_step: &'static str,
 }
 
 /// The scenario, shared by every user.
@@ -67,60 +86,82 @@ pub struct Cities {
     steps: Steps,
     ledger: Arc<Ledger>,
     evidence: Arc<EvidenceLog>,
-    /// Each local identity's `Authorization` header, made by the first of its tabs to log in.
-    logins: Vec<OnceCell<HeaderValue>>,
+    /// Each local identity's credential, made by the first of its tabs to log in.
+    logins: Vec<OnceCell<Identity>>,
+    /// Whether any check passed, and how many identities logged in.
+    passed: AtomicBool,
+    logged_in: AtomicU64,
+    /// Same-origin redirects followed.
+    redirects: AtomicU64,
+    /// One example answer per distinct failure reason (touched only when a check fails).
+    examples: Mutex<Vec<FailureExample>>,
+    hints: Mutex<Vec<String>>,
+    journal: OnceCell<score::Journal>,
+    /// The preflight's users, picked up by tab 0 of their identity so that their records count.
+    seeded: Vec<Mutex<Option<User>>>,
 }
 
 /// Step indexes; optional steps exist only when enabled.
 #[derive(Debug, Clone, Copy)]
-struct Steps {
-    register: Step,
-    token: Step,
-    create: Step,
-    read: Step,
-    list: Option<Step>,
-    update: Option<Step>,
-    delete: Option<Step>,
-    gone: Option<Step>,
-    probe: Option<Step>,
+pub(crate) struct Steps {
+    pub register: Option<Step>,
+    pub login: Option<Step>,
+    pub me: Option<Step>,
+    pub create: Step,
+    pub read: Step,
+    pub list: Option<Step>,
+    pub update: Option<Step>,
+    pub delete: Option<Step>,
+    pub gone: Option<Step>,
+    pub probe: Option<Step>,
 }
 
 /// One virtual user's state.
 #[derive(Debug)]
 pub struct User {
     /// Global index of the identity across generator processes.
-    me: usize,
+    pub(crate) me: usize,
     /// Which of the identity's tabs this virtual user is (0 when `--tabs 1`).
-    tab: u64,
-    auth: HeaderValue,
-    seq: u64,
-    iterations: u64,
-    /// Own cities that should exist, oldest first (kept for `--list-check` only).
-    live: Vec<(String, u64)>,
+    pub(crate) tab: u64,
+    pub(crate) identity: Identity,
+    pub(crate) seq: u64,
+    pub(crate) iterations: u64,
+    /// The newest own records that should exist (at most one page), oldest first (kept for the
+    /// list check only).
+    pub(crate) live: VecDeque<(String, u64)>,
+    /// How many own records should exist in all.
+    pub(crate) live_count: usize,
 }
 
-/// Largest page `--list-check` asks for; beyond it only the newest page is checked.
-const LIST_LIMIT: usize = 1000;
+/// Distinct failure reasons kept with an example answer.
+const MAX_EXAMPLES: usize = 20;
 
 impl Cities {
     pub fn new(options: Options) -> Self {
-        let mut names = vec!["register", "token", "create", "read"];
+        let mut names = Vec::new();
         let mut optional = |enabled: bool, name: &'static str| {
             enabled.then(|| {
                 names.push(name);
                 Step(names.len() - 1)
             })
         };
+        let registers = options.api.registers();
+        let register = optional(registers, "register");
+        let login = optional(true, options.login_step);
+        let me = optional(options.api.has_me(), "me");
+        let create = optional(true, "create").expect("always");
+        let read = optional(true, "read").expect("always");
         let list = optional(options.list_check, "list");
         let update = optional(options.update_check, "update");
         let delete = optional(options.delete_check, "delete");
         let gone = optional(options.delete_check, "gone");
         let probe = optional(options.probe_every > 0, "probe");
         let steps = Steps {
-            register: Step(0),
-            token: Step(1),
-            create: Step(2),
-            read: Step(3),
+            register,
+            login,
+            me,
+            create,
+            read,
             list,
             update,
             delete,
@@ -136,6 +177,13 @@ impl Cities {
             ledger: Arc::new(ledger),
             evidence: Arc::new(evidence),
             logins: (0..identities).map(|_| OnceCell::new()).collect(),
+            passed: AtomicBool::new(false),
+            logged_in: AtomicU64::new(0),
+            redirects: AtomicU64::new(0),
+            examples: Mutex::new(Vec::new()),
+            hints: Mutex::new(Vec::new()),
+            journal: OnceCell::new(),
+            seeded: (0..identities).map(|_| Mutex::new(None)).collect(),
         }
     }
 
@@ -143,123 +191,74 @@ impl Cities {
         self.ledger.clone()
     }
 
-    pub fn evidence(&self) -> Arc<EvidenceLog> {
-        self.evidence.clone()
+    pub(crate) fn options(&self) -> &Options {
+        &self.options
     }
 
-    fn judge(&self) -> Judge<'_> {
-        Judge {
+    pub(crate) fn steps_of(&self) -> Steps {
+        self.steps
+    }
+
+    pub(crate) fn judge(&self) -> verdict::Judge<'_> {
+        verdict::Judge {
             run: &self.options.run,
             ledger: &self.ledger,
-            shape: &self.options.shape,
+            api: &self.options.api,
         }
     }
 
-    fn city_path(&self, id: &str) -> String {
-        format!("{}/{id}", self.options.shape.cities_path)
+    pub(crate) fn note_pass(&self) {
+        if !self.passed.load(Ordering::Relaxed) {
+            self.passed.store(true, Ordering::Relaxed);
+        }
     }
 
-    /// Sends `request` and records its verdict under `step`; returns the response body on a
-    /// response, whatever the verdict.
-    async fn exchange(
-        &self,
-        session: &mut Session,
-        me: usize,
-        step: Step,
-        request: Request<Full<Bytes>>,
-        judge: impl FnOnce(u16, &[u8]) -> Verdict,
-    ) -> Option<(u16, Bytes, Verdict)> {
-        // Method and URI are reference-counted: kept for evidence, formatted only on a violation.
-        let (method, uri) = (request.method().clone(), request.uri().clone());
-        let label = || format!("{method} {}", uri.path());
-        let Exchange { result, timing } = session.send(step, request).await;
-        let response = match result {
-            Ok(response) => response,
-            Err(error) => {
-                let outcome = error.outcome();
-                if outcome == Outcome::Timeout {
-                    self.keep(
-                        session,
-                        me,
-                        step,
-                        &label(),
-                        "a response",
-                        &error.to_string(),
-                        Outcome::Timeout,
-                        None,
-                        &format!("user {me}: {} timed out", label()),
-                    );
-                }
-                session.record(step, outcome, timing, Some(&error.to_string()));
-                return None;
-            }
+    pub(crate) fn note_redirect(&self, from: &str, to: &str) {
+        if self.redirects.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.hint(format!(
+                "{from} answered a redirect to {to}: loadgen follows it, but every such request costs two; write the path the server redirects to in the API description"
+            ));
+        }
+    }
+
+    pub(crate) fn hint(&self, hint: String) {
+        if let Ok(mut hints) = self.hints.lock()
+            && !hints.contains(&hint)
+            && hints.len() < 10
+        {
+            hints.push(hint);
+        }
+    }
+
+    /// Keeps one example answer for a failure reason the first time it is seen.
+    pub(crate) fn note_failure(&self, step: Step, reason: &str, example: &str) {
+        let Ok(mut examples) = self.examples.lock() else {
+            return;
         };
-        let status = response.status.as_u16();
-        let verdict = judge(status, &response.body);
-        match &verdict {
-            Verdict::Pass => session.record(step, Outcome::Pass, timing, None),
-            Verdict::Fail(reason) => session.record(step, Outcome::Fail, timing, Some(reason)),
-            Verdict::Violation {
-                outcome,
-                victim,
-                expected,
-                message,
-            } => {
-                let actual = describe(status, &response.body);
-                self.keep(
-                    session,
-                    me,
-                    step,
-                    &label(),
-                    expected,
-                    &actual,
-                    *outcome,
-                    *victim,
-                    message,
-                );
-                session.record(step, *outcome, timing, Some(message));
-            }
+        let name = self.step_name(step);
+        if examples.len() < MAX_EXAMPLES
+            && !examples
+                .iter()
+                .any(|e| e.name == name && e.reason == reason)
+        {
+            examples.push(FailureExample {
+                name: name.to_owned(),
+                reason: reason.to_owned(),
+                example: example.to_owned(),
+            });
         }
-        Some((status, response.body, verdict))
     }
 
-    /// Keeps evidence of a violation.
-    #[allow(clippy::too_many_arguments)]
-    fn keep(
-        &self,
-        session: &Session,
-        me: usize,
-        step: Step,
-        request: &str,
-        expected: &str,
-        actual: &str,
-        outcome: Outcome,
-        victim: Option<usize>,
-        message: &str,
-    ) {
-        self.evidence.add(Evidence {
-            class: outcome.as_str(),
-            observer: me,
-            observer_account: self.ledger.account(me).map(str::to_owned),
-            victim,
-            victim_account: victim
-                .and_then(|v| self.ledger.account(v))
-                .map(str::to_owned),
-            step: self.step_name(step).to_owned(),
-            request: request.to_owned(),
-            expected: expected.to_owned(),
-            actual: actual.to_owned(),
-            message: message.to_owned(),
-            since_start_s: session.since_start().as_secs_f64(),
-            in_flight: session.in_flight(),
-        });
+    pub(crate) fn keep(&self, evidence: Evidence) {
+        self.evidence.add(evidence);
     }
 
-    fn step_name(&self, step: Step) -> &'static str {
+    pub(crate) fn step_name(&self, step: Step) -> &'static str {
         let s = self.steps;
         let named = [
-            (Some(s.register), "register"),
-            (Some(s.token), "token"),
+            (s.register, "register"),
+            (s.login, self.options.login_step),
+            (s.me, "me"),
             (Some(s.create), "create"),
             (Some(s.read), "read"),
             (s.list, "list"),
@@ -274,112 +273,45 @@ impl Cities {
             .map_or("?", |(_, name)| name)
     }
 
-    fn authorized(&self, user: &User, mut request: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
-        request
-            .headers_mut()
-            .insert(AUTHORIZATION, user.auth.clone());
-        request
-    }
-
-    /// Registers identity `me` and logs it in; returns its `Authorization` header.
-    async fn log_in(&self, session: &mut Session, me: usize) -> Result<HeaderValue, SetupError> {
-        let run = &self.options.run;
-        let shape = &self.options.shape;
-        let (email, password) = (run.email(me), run.password(me));
-        let judge = self.judge();
-
-        let register = session.target().json_request(
-            Method::POST,
-            &shape.register_path,
-            &serde_json::json!({"email": email, "password": password}),
-        );
-        let registered = self
-            .exchange(
-                session,
-                me,
-                self.steps.register,
-                register,
-                |status, body| judge.registered(me, status, body),
-            )
-            .await;
-        match &registered {
-            Some((_, body, Verdict::Pass)) => {
-                if let Some(id) = judge.field(body, "id") {
-                    self.ledger.set_account(me, id);
-                }
-            }
-            // A retried set-up finds its own earlier registration.
-            Some((409, _, _)) => {}
-            _ => return Err(SetupError(format!("user {me}: registration failed"))),
-        }
-
-        let token = match shape.token_request {
-            TokenRequest::Form => {
-                let form = format!(
-                    "username={}&password={}",
-                    urlencode(&email),
-                    urlencode(&password)
-                );
-                let mut request =
-                    session
-                        .target()
-                        .request(Method::POST, &shape.token_path, Bytes::from(form));
-                request.headers_mut().insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("application/x-www-form-urlencoded"),
-                );
-                request
-            }
-            TokenRequest::Json => session.target().json_request(
-                Method::POST,
-                &shape.token_path,
-                &serde_json::json!({"username": email, "password": password}),
-            ),
-        };
-        let token_field = shape.token_field.clone();
-        let answer = self
-            .exchange(session, me, self.steps.token, token, |status, body| {
-                judge.token(me, status, body, &token_field)
-            })
-            .await;
-        let Some((_, body, Verdict::Pass)) = answer else {
-            return Err(SetupError(format!("user {me}: login failed")));
-        };
-        let token = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|value| value.get(&token_field)?.as_str().map(str::to_owned))
-            .ok_or_else(|| {
-                SetupError(format!("user {me}: no {token_field} in the token response"))
-            })?;
-        let auth = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| SetupError(format!("user {me}: the token is not a valid header value")))?;
-        Ok(auth)
-    }
-
-    async fn read_back(
+    /// The identity of local identity `local`, logging it in with `transport` the first time.
+    pub(crate) async fn identity<T: walk::Transport>(
         &self,
-        session: &mut Session,
-        user: &User,
-        id: &str,
-        expected: &Expected<'_>,
-    ) -> bool {
-        let request = self.authorized(
-            user,
-            session
-                .target()
-                .request(Method::GET, &self.city_path(id), Bytes::new()),
-        );
-        let judge = self.judge();
-        let result = self
-            .exchange(
-                session,
-                user.me,
-                self.steps.read,
-                request,
-                |status, body| judge.own_city(user.me, status, body, expected),
-            )
-            .await;
-        matches!(result, Some((_, _, Verdict::Pass)))
+        transport: &mut T,
+        local: usize,
+    ) -> Result<Identity, SetupError> {
+        let me = self.ledger.global(local);
+        let identity = self.logins[local]
+            .get_or_try_init(|| async {
+                let identity = walk::log_in(self, transport, me).await?;
+                self.logged_in.fetch_add(1, Ordering::Relaxed);
+                Ok::<_, SetupError>(identity)
+            })
+            .await?;
+        Ok(identity.clone())
+    }
+
+    /// Local identities of this process.
+    pub(crate) fn identities(&self) -> usize {
+        self.logins.len()
+    }
+
+    /// Hands the preflight's `user` of identity `local` over to the load.
+    pub(crate) fn seed_user(&self, local: usize, user: User) {
+        if let Ok(mut slot) = self.seeded[local].lock() {
+            *slot = Some(user);
+        }
+    }
+
+    pub(crate) fn new_user(&self, local: usize, tab: u64, identity: Identity) -> User {
+        User {
+            me: self.ledger.global(local),
+            tab,
+            identity,
+            seq: 0,
+            iterations: 0,
+            live: VecDeque::new(),
+            live_count: 0,
+        }
     }
 }
 
@@ -395,206 +327,65 @@ impl Scenario for Cities {
             .collect()
     }
 
+    async fn prepare(&self, target: &Arc<Target>) -> Result<(), String> {
+        if let Some(admin) = &self.options.score {
+            let journal = score::Journal::open(admin).await?;
+            let _ = self.journal.set(journal);
+        }
+        if self.options.preflight {
+            preflight::run(self, target)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     async fn setup(&self, session: &mut Session) -> Result<User, SetupError> {
         let tabs = self.options.tabs.max(1);
         let local = session.user() / tabs;
-        let me = self.ledger.global(local);
-        let auth = self.logins[local]
-            .get_or_try_init(|| self.log_in(session, me))
-            .await?
-            .clone();
-        Ok(User {
-            me,
-            tab: (session.user() % tabs) as u64,
-            auth,
-            seq: 0,
-            iterations: 0,
-            live: Vec::new(),
-        })
+        let identity = self.identity(&mut LoadTransport { session }, local).await?;
+        let tab = (session.user() % tabs) as u64;
+        if tab == 0
+            && let Some(user) = self.seeded[local].lock().ok().and_then(|mut s| s.take())
+        {
+            return Ok(user);
+        }
+        Ok(self.new_user(local, tab, identity))
     }
 
     async fn iteration(&self, user: &mut User, session: &mut Session) {
-        user.iterations += 1;
-        user.seq += 1;
-        // The tabs of one identity number their cities apart: tab t makes t + 1, t + 1 + tabs, ...
-        let seq = (user.seq - 1) * self.options.tabs.max(1) as u64 + user.tab + 1;
-        let me = user.me;
-        let name = self.options.run.city(me, seq);
-        let judge = self.judge();
-        let create = self.authorized(
-            user,
-            session.target().json_request(
-                Method::POST,
-                &self.options.shape.cities_path,
-                &serde_json::json!({"name": name}),
-            ),
-        );
-        let created = self
-            .exchange(session, me, self.steps.create, create, |status, body| {
-                judge.created(me, seq, &name, status, body)
-            })
-            .await;
-        let Some((_, body, Verdict::Pass | Verdict::Violation { .. })) = created else {
-            return;
+        walk::iteration(self, &mut LoadTransport { session }, user, false).await;
+    }
+
+    async fn finish(&self) -> Findings {
+        let mut findings = Findings {
+            evidence: self.evidence.evidence(),
+            leaked_records: Some(self.evidence.leaked_records()),
+            allowed: self.options.allow.clone(),
+            redirects: self.redirects.load(Ordering::Relaxed),
+            hints: self.hints.lock().map(|h| h.clone()).unwrap_or_default(),
+            failure_examples: self.examples.lock().map(|e| e.clone()).unwrap_or_default(),
+            ledger: Some(super::findings::LedgerFigures {
+                records: self.ledger.len() as u64,
+                window: self.ledger.window() as u64,
+                evicted: self.ledger.evicted(),
+                deleted: self.ledger.deleted(),
+            }),
+            ..Findings::default()
         };
-        let Some(id) = judge.field(&body, "id") else {
-            return;
-        };
-        if self.options.list_check {
-            user.live.push((id.clone(), seq));
+        if self.logged_in.load(Ordering::Relaxed) == 0 {
+            findings.tested_nothing = Some(
+                "no user could log in (see the login and register failure reasons)".to_owned(),
+            );
+        } else if !self.passed.load(Ordering::Relaxed) {
+            findings.tested_nothing = Some("no check passed".to_owned());
         }
-
-        let expected = Expected {
-            id: &id,
-            seq,
-            name: &name,
-            previous: None,
-        };
-        let readable = self.read_back(session, user, &id, &expected).await;
-
-        if let Some(step) = self.steps.list {
-            // With tabs the list also holds the other tabs' cities: check the first page.
-            let offset = if self.options.tabs > 1 {
-                0
-            } else {
-                user.live.len().saturating_sub(LIST_LIMIT)
-            };
-            let path = format!(
-                "{}?limit={LIST_LIMIT}&offset={offset}",
-                self.options.shape.cities_path
-            );
-            let request = self.authorized(
-                user,
-                session.target().request(Method::GET, &path, Bytes::new()),
-            );
-            let live = &user.live[offset..];
-            let exact = self.options.tabs <= 1;
-            self.exchange(session, me, step, request, |status, body| {
-                judge.listed(me, status, body, live, exact)
-            })
-            .await;
-        }
-
-        if let Some(step) = self.steps.update
-            && readable
-        {
-            let renamed = self.options.run.renamed_city(me, seq);
-            let request = self.authorized(
-                user,
-                session.target().json_request(
-                    Method::PUT,
-                    &self.city_path(&id),
-                    &serde_json::json!({"name": renamed}),
-                ),
-            );
-            let expected = Expected {
-                id: &id,
-                seq,
-                name: &renamed,
-                previous: Some(&name),
-            };
-            let updated = self
-                .exchange(session, me, step, request, |status, body| {
-                    judge.own_city(me, status, body, &expected)
-                })
-                .await;
-            if matches!(updated, Some((_, _, Verdict::Pass))) {
-                self.read_back(session, user, &id, &expected).await;
+        if let Some(journal) = self.journal.get() {
+            match journal.score(&self.ledger, &self.evidence.leaks()).await {
+                Ok(score) => findings.score = Some(score),
+                Err(error) => findings.hints.push(format!("--score: {error}")),
             }
         }
-
-        if let (Some(delete), Some(gone)) = (self.steps.delete, self.steps.gone) {
-            let request = self.authorized(
-                user,
-                session
-                    .target()
-                    .request(Method::DELETE, &self.city_path(&id), Bytes::new()),
-            );
-            let deleted = self
-                .exchange(session, me, delete, request, |status, body| {
-                    judge.deleted(me, seq, &id, status, body)
-                })
-                .await;
-            if matches!(deleted, Some((_, _, Verdict::Pass))) {
-                user.live.retain(|(live, _)| *live != id);
-                let request = self.authorized(
-                    user,
-                    session
-                        .target()
-                        .request(Method::GET, &self.city_path(&id), Bytes::new()),
-                );
-                self.exchange(session, me, gone, request, |status, body| {
-                    judge.gone(me, seq, &id, status, body)
-                })
-                .await;
-            }
-        }
-
-        if let Some(step) = self.steps.probe
-            && user.iterations.is_multiple_of(self.options.probe_every)
-            && let Some(foreign) = self.ledger.foreign_city(me, rand::random::<u32>() as usize)
-        {
-            let request = self.authorized(
-                user,
-                session
-                    .target()
-                    .request(Method::GET, &self.city_path(&foreign.id), Bytes::new()),
-            );
-            self.exchange(session, me, step, request, |status, body| {
-                judge.probed(me, &foreign, status, body)
-            })
-            .await;
-        }
-    }
-}
-
-/// Percent-encodes a form value (RFC 3986 unreserved characters pass).
-fn urlencode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_values_are_percent_encoded() {
-        assert_eq!(
-            urlencode("rb1.u7@racebench.test"),
-            "rb1.u7%40racebench.test"
-        );
-        assert_eq!(urlencode("a b&c=d"), "a%20b%26c%3Dd");
-    }
-
-    #[test]
-    fn optional_steps_are_named_only_when_enabled() {
-        let options = Options {
-            run: RunId::parse("t").unwrap(),
-            shape: Shape::default(),
-            list_check: true,
-            update_check: false,
-            delete_check: true,
-            probe_every: 0,
-            users: 2,
-            tabs: 1,
-            worker_index: 0,
-            workers: 1,
-            max_evidence: 20,
-        };
-        let cities = Cities::new(options);
-        assert_eq!(
-            cities.steps(),
-            [
-                "register", "token", "create", "read", "list", "delete", "gone"
-            ]
-        );
+        findings
     }
 }

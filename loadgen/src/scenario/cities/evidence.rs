@@ -3,36 +3,9 @@
 //!
 //! Both are behind a mutex that is taken only when a violation happens, never on a passing request.
 
-use std::sync::Mutex;
+use std::{collections::HashSet, sync::Mutex};
 
-use serde::Serialize;
-
-/// One violation, enough to reproduce and explain it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Evidence {
-    /// `leak`, `lost_write`, `corrupt` or `timeout`.
-    pub class: &'static str,
-    /// The virtual user who saw it (global index).
-    pub observer: usize,
-    /// Its account id on the server, when known.
-    pub observer_account: Option<String>,
-    /// The virtual user whose data showed up (leaks only).
-    pub victim: Option<usize>,
-    pub victim_account: Option<String>,
-    /// The step's name (`read`, `list`, ...).
-    pub step: String,
-    /// Method and path, e.g. `GET /api/v1/cities/3`.
-    pub request: String,
-    pub expected: String,
-    /// Status and the start of the body (at most 300 characters).
-    pub actual: String,
-    /// One sentence: "user 7 read city c.3.12 created by user 3".
-    pub message: String,
-    /// Seconds since the run started.
-    pub since_start_s: f64,
-    /// Requests in flight across all users when the response came back.
-    pub in_flight: u64,
-}
+pub use crate::scenario::findings::Evidence;
 
 /// A leak as scoring sees it: who saw whose data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +20,8 @@ pub struct EvidenceLog {
     limit: usize,
     kept: Mutex<Vec<Evidence>>,
     leaks: Mutex<Vec<Detection>>,
+    /// Distinct leaked records: a record id, or the victim's marker when only a marker showed.
+    leaked: Mutex<HashSet<String>>,
 }
 
 /// Most leak detections remembered for scoring (about 100 MB at worst).
@@ -58,6 +33,7 @@ impl EvidenceLog {
             limit,
             kept: Mutex::new(Vec::new()),
             leaks: Mutex::new(Vec::new()),
+            leaked: Mutex::new(HashSet::new()),
         }
     }
 
@@ -70,6 +46,15 @@ impl EvidenceLog {
             leaks.push(Detection {
                 observer_account: evidence.observer_account.clone(),
                 victim_account: evidence.victim_account.clone(),
+            });
+        }
+        if evidence.class == "leak"
+            && let Ok(mut leaked) = self.leaked.lock()
+            && leaked.len() < MAX_DETECTIONS
+        {
+            leaked.insert(match &evidence.record {
+                Some(record) => record.clone(),
+                None => format!("user {:?}", evidence.victim),
             });
         }
         let Ok(mut kept) = self.kept.lock() else {
@@ -89,6 +74,11 @@ impl EvidenceLog {
             .lock()
             .map(|kept| kept.clone())
             .unwrap_or_default()
+    }
+
+    /// How many distinct records leaked (up to a million).
+    pub fn leaked_records(&self) -> u64 {
+        self.leaked.lock().map_or(0, |leaked| leaked.len() as u64)
     }
 
     /// Every leak detected (up to a million).
@@ -119,6 +109,7 @@ mod tests {
             observer_account: Some(format!("a{observer}")),
             victim: Some(1),
             victim_account: Some("a1".into()),
+            record: Some(format!("r{}", observer % 2)),
             step: "read".into(),
             request: "GET /cities/x".into(),
             expected: "own city".into(),
@@ -137,6 +128,7 @@ mod tests {
         assert!(!log.add(leak(4)));
         assert_eq!(log.evidence().len(), 2);
         assert_eq!(log.leaks().len(), 3);
+        assert_eq!(log.leaked_records(), 2, "distinct records");
     }
 
     #[test]

@@ -1,16 +1,29 @@
-//! The oracle's ledger: which virtual user created which city, and who each user is on the server.
+//! The oracle's ledger: which virtual user created which record, and who each user is on the server.
 //!
-//! Shared by every user of this process (an `Arc`). The city map is a sharded `DashMap` (a shard
-//! lock per access, never a global one); a UUID id is kept as 16 bytes, so a run of a million
-//! creates holds about 40 MB. Users of other generator processes of the same run are not in the
-//! ledger, but their markers still name them.
+//! Shared by every user of this process (an `Arc`). The record map is a sharded `DashMap` (a shard
+//! lock per access, never a global one); a UUID id is kept as 16 bytes. Users of other generator
+//! processes of the same run are not in the ledger, but their markers still name them.
+//!
+//! The ledger keeps only what the oracle still needs, so its memory stays flat in a long run:
+//! - a deleted record is forgotten ([`Ledger::forget`]): the server may give its id to another
+//!   user's next record, which is then not a leak. A record whose delete is in flight is marked
+//!   ([`Ledger::deleting`]) so that a reuse racing the delete's answer is not taken for one either;
+//! - records never deleted are kept in a window of the newest [`Ledger::window`] per identity;
+//!   older ones are forgotten and counted ([`Ledger::evicted`]): a forgotten id is no longer
+//!   recognised by id (its marker still is), and the report says how many were forgotten.
 
-use std::sync::{Mutex, OnceLock};
+use std::{
+    collections::VecDeque,
+    sync::{
+        Mutex, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use dashmap::DashMap;
 use uuid::Uuid;
 
-/// A city id as the server gave it, compact when it is a UUID.
+/// A record id as the server gave it, compact when it is a UUID.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CityKey {
     Uuid(u128),
@@ -26,28 +39,53 @@ impl CityKey {
     }
 }
 
-/// Who created a city: the user's global index and the city's sequence number.
+/// Who created a record: the user's global index and the record's sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner {
     pub user: usize,
     pub seq: u64,
 }
 
-/// A recently created city, offered to other users' `--probe-foreign` requests.
+/// A ledger entry: the owner, and whether its delete is in flight.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    owner: Owner,
+    deleting: bool,
+}
+
+/// A recently created record, offered to other users' `--probe-foreign` requests.
 #[derive(Debug, Clone)]
 pub struct Recent {
     pub id: String,
     pub owner: Owner,
 }
 
+/// One local identity's slot: its latest record (for probes) and its window of live ids.
+#[derive(Debug, Default)]
+struct Slot {
+    recent: Option<Recent>,
+    window: VecDeque<CityKey>,
+}
+
+/// Records tracked in all per-identity windows together (about 60 bytes each).
+const BUDGET: usize = 1 << 20;
+/// Smallest window per identity, whatever the number of identities.
+const MIN_WINDOW: usize = 256;
+
 /// What every user of this process knows about the others.
 #[derive(Debug)]
 pub struct Ledger {
-    cities: DashMap<CityKey, Owner>,
+    cities: DashMap<CityKey, Entry>,
     /// Server account id of each local user, once registered.
     accounts: Vec<OnceLock<String>>,
-    /// Each local user's latest city, for probes (a lock per user, touched once per iteration).
-    recent: Vec<Mutex<Option<Recent>>>,
+    /// Each local identity's slot (a lock per identity, touched once per create or delete).
+    slots: Vec<Mutex<Slot>>,
+    /// Newest records kept per identity.
+    window: usize,
+    /// Records forgotten because they fell out of a window (never deleted).
+    evicted: AtomicU64,
+    /// Records forgotten because their owner deleted them.
+    deleted: AtomicU64,
     /// Global index of local user 0, and the stride between local users.
     first: usize,
     stride: usize,
@@ -56,10 +94,23 @@ pub struct Ledger {
 impl Ledger {
     /// A ledger for `users` local users whose global indexes are `first + k * stride`.
     pub fn new(users: usize, first: usize, stride: usize) -> Self {
+        Self::with_window(
+            users,
+            first,
+            stride,
+            (BUDGET / users.max(1)).max(MIN_WINDOW),
+        )
+    }
+
+    /// As [`Ledger::new`], keeping the newest `window` records per identity.
+    pub fn with_window(users: usize, first: usize, stride: usize, window: usize) -> Self {
         Self {
             cities: DashMap::new(),
             accounts: (0..users).map(|_| OnceLock::new()).collect(),
-            recent: (0..users).map(|_| Mutex::new(None)).collect(),
+            slots: (0..users).map(|_| Mutex::new(Slot::default())).collect(),
+            window: window.max(1),
+            evicted: AtomicU64::new(0),
+            deleted: AtomicU64::new(0),
             first,
             stride: stride.max(1),
         }
@@ -77,33 +128,119 @@ impl Ledger {
             .filter(|&local| local < self.accounts.len())
     }
 
-    /// Records `owner` as the creator of `id`. Returns the previous owner when another user had
-    /// already been given the same id (the server handed out one id twice).
+    fn slot(&self, user: usize) -> Option<std::sync::MutexGuard<'_, Slot>> {
+        let local = self.local(user)?;
+        Some(
+            self.slots[local]
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        )
+    }
+
+    /// Records `owner` as the creator of `id`. Returns the previous owner when another user still
+    /// held the same id (the server handed out one id twice); an id whose previous owner deleted
+    /// it, or is deleting it, is free to reuse.
     pub fn claim(&self, id: &str, owner: Owner) -> Option<Owner> {
-        let previous = self.cities.insert(CityKey::new(id), owner);
-        if let Some(local) = self.local(owner.user)
-            && let Ok(mut slot) = self.recent[local].lock()
-        {
-            *slot = Some(Recent {
+        let key = CityKey::new(id);
+        let previous = self.cities.insert(
+            key.clone(),
+            Entry {
+                owner,
+                deleting: false,
+            },
+        );
+        if let Some(mut slot) = self.slot(owner.user) {
+            slot.recent = Some(Recent {
                 id: id.to_owned(),
                 owner,
             });
+            if previous.is_none_or(|p| p.owner.user != owner.user) {
+                slot.window.push_back(key);
+            }
+            while slot.window.len() > self.window {
+                let Some(old) = slot.window.pop_front() else {
+                    break;
+                };
+                if self
+                    .cities
+                    .remove_if(&old, |_, entry| entry.owner.user == owner.user)
+                    .is_some()
+                {
+                    self.evicted.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
-        previous.filter(|previous| previous.user != owner.user)
+        previous
+            .filter(|previous| !previous.deleting && previous.owner.user != owner.user)
+            .map(|previous| previous.owner)
     }
 
-    /// Who created `id`, if a user of this process did.
+    /// Marks `id` of `owner` as being deleted: from now on its id may be reused.
+    pub fn deleting(&self, id: &str, owner: Owner) {
+        if let Some(mut entry) = self.cities.get_mut(&CityKey::new(id))
+            && entry.owner == owner
+        {
+            entry.deleting = true;
+        }
+        if let Some(mut slot) = self.slot(owner.user)
+            && slot.recent.as_ref().is_some_and(|recent| recent.id == id)
+        {
+            slot.recent = None;
+        }
+    }
+
+    /// Forgets `id` of `owner` after its delete (also when the delete did not succeed, as its
+    /// state is then unknown). Another user's record under the same id is kept.
+    pub fn forget(&self, id: &str, owner: Owner) {
+        let key = CityKey::new(id);
+        if self
+            .cities
+            .remove_if(&key, |_, entry| entry.owner == owner)
+            .is_some()
+        {
+            self.deleted.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(mut slot) = self.slot(owner.user) {
+            // The deleted record is nearly always the newest.
+            if let Some(at) = slot.window.iter().rposition(|k| *k == key) {
+                slot.window.remove(at);
+            }
+            if slot.recent.as_ref().is_some_and(|recent| recent.id == id) {
+                slot.recent = None;
+            }
+        }
+    }
+
+    /// Who created `id`, if a user of this process did and the ledger still holds it.
     pub fn owner_of(&self, id: &str) -> Option<Owner> {
-        self.cities.get(&CityKey::new(id)).map(|owner| *owner)
+        self.cities
+            .get(&CityKey::new(id))
+            .filter(|entry| !entry.deleting)
+            .map(|entry| entry.owner)
     }
 
-    /// Number of cities recorded.
+    /// Number of records held.
     pub fn len(&self) -> usize {
         self.cities.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.cities.is_empty()
+    }
+
+    /// Newest records kept per identity.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Records forgotten because they fell out of their identity's window.
+    pub fn evicted(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    /// Records forgotten because they were deleted.
+    pub fn deleted(&self) -> u64 {
+        self.deleted.load(Ordering::Relaxed)
     }
 
     /// Remembers the server account id of global user `user`.
@@ -130,13 +267,13 @@ impl Ledger {
         Some(self.global(local))
     }
 
-    /// The latest city of some other local user than `me`, chosen from `pick`.
+    /// The latest record of some other local user than `me`, chosen from `pick`.
     pub fn foreign_city(&self, me: usize, pick: usize) -> Option<Recent> {
-        let count = self.recent.len();
+        let count = self.slots.len();
         (0..count)
             .map(|step| (pick + step) % count)
             .filter(|&local| self.global(local) != me)
-            .find_map(|local| self.recent[local].lock().ok()?.clone())
+            .find_map(|local| self.slots[local].lock().ok()?.recent.clone())
     }
 }
 
@@ -182,5 +319,48 @@ mod tests {
         ledger.claim("b", Owner { user: 2, seq: 1 });
         let recent = ledger.foreign_city(0, 0).unwrap();
         assert_eq!((recent.id.as_str(), recent.owner.user), ("b", 2));
+    }
+
+    #[test]
+    fn a_deleted_id_reused_by_another_user_is_not_a_leak() {
+        let ledger = Ledger::new(4, 0, 1);
+        let first = Owner { user: 1, seq: 1 };
+        assert_eq!(ledger.claim("5", first), None);
+        ledger.forget("5", first);
+        assert_eq!(ledger.owner_of("5"), None);
+        assert_eq!(ledger.claim("5", Owner { user: 2, seq: 1 }), None);
+        // A late forget of the old owner keeps the new one.
+        ledger.forget("5", first);
+        assert_eq!(ledger.owner_of("5").map(|o| o.user), Some(2));
+        assert_eq!((ledger.len(), ledger.deleted()), (1, 1));
+    }
+
+    #[test]
+    fn an_id_reused_while_its_delete_is_in_flight_is_not_a_leak() {
+        let ledger = Ledger::new(4, 0, 1);
+        let first = Owner { user: 1, seq: 1 };
+        ledger.claim("5", first);
+        ledger.deleting("5", first);
+        assert_eq!(ledger.owner_of("5"), None);
+        assert!(
+            ledger.foreign_city(0, 0).is_none(),
+            "a deleted record is not probed"
+        );
+        assert_eq!(ledger.claim("5", Owner { user: 2, seq: 1 }), None);
+        ledger.forget("5", first);
+        assert_eq!(ledger.owner_of("5").map(|o| o.user), Some(2));
+    }
+
+    #[test]
+    fn records_never_deleted_are_bounded_per_identity_and_counted() {
+        let ledger = Ledger::with_window(2, 0, 1, 3);
+        for seq in 0..10 {
+            ledger.claim(&format!("a{seq}"), Owner { user: 0, seq });
+            ledger.claim(&format!("b{seq}"), Owner { user: 1, seq });
+        }
+        assert_eq!(ledger.len(), 6, "three newest per identity");
+        assert_eq!(ledger.evicted(), 14);
+        assert_eq!(ledger.owner_of("a9").map(|o| o.seq), Some(9));
+        assert_eq!(ledger.owner_of("a6"), None, "forgotten, and counted");
     }
 }

@@ -13,33 +13,12 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use hyper::Method;
-use serde::Serialize;
 use shared::admin::{AccessKind, JournalEntry};
 
 use super::{evidence::Detection, ledger::Ledger};
 use crate::client::{Client, Target};
 
-/// The score of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Score {
-    /// Journal entries written during the run.
-    pub journal_entries: usize,
-    /// Cross-user reads that reached one of this run's users.
-    pub cross_user_reads: usize,
-    /// Cross-user writes made by one of this run's users.
-    pub cross_user_writes: usize,
-    /// Cross-user reads that the run reported.
-    pub reads_detected: usize,
-    /// `reads_detected / cross_user_reads`; null when nothing leaked.
-    pub recall: Option<f64>,
-    pub leaks_reported: usize,
-    /// Reported leaks that the journal confirms.
-    pub leaks_confirmed: usize,
-    /// `leaks_confirmed / leaks_reported`; null when nothing was reported.
-    pub precision: Option<f64>,
-    /// True when the journal's ring buffer overflowed during the run: the figures are then partial.
-    pub journal_overflowed: bool,
-}
+pub use crate::scenario::findings::Score;
 
 /// Where the admin API is, and the journal's last sequence number before the run.
 #[derive(Debug, Clone)]

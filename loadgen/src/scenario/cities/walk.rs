@@ -1,0 +1,567 @@
+//! The steps of the isolation test, written once over a [`Transport`]: during the load each
+//! answer is recorded as an outcome ([`LoadTransport`]); in the preflight the first answer that
+//! does not pass stops everything ([`super::preflight`]).
+
+use bytes::Bytes;
+use hyper::HeaderMap;
+use serde_json::Value;
+
+use super::{
+    Cities, User,
+    evidence::{Evidence, describe},
+    ledger::Owner,
+    verdict::{Expected, Verdict},
+};
+use crate::{
+    api::{ApiRequest, Credential, Provisioned, Redirect, Vars},
+    checks::Outcome,
+    scenario::{Exchange, Session, SetupError},
+    stats::Step,
+};
+
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
+/// A logged-in identity: what it sends, and its account id once known.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub credential: Credential,
+    pub account_id: Option<Value>,
+}
+
+/// An answer read to its end.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Sends one request and judges its answer.
+pub trait Transport: Send {
+    /// Sends `request` (following same-origin redirects) and judges the answer with `judge`.
+    /// `None` when no answer came back, or (preflight) when the verdict is not a pass.
+    fn exchange(
+        &mut self,
+        cities: &Cities,
+        me: usize,
+        step: Step,
+        request: ApiRequest,
+        judge: impl FnOnce(&Answer) -> Verdict + Send,
+    ) -> impl Future<Output = Option<(Answer, Verdict)>> + Send;
+}
+
+/// The load: every answer is recorded under its step.
+pub struct LoadTransport<'a> {
+    pub session: &'a mut Session,
+}
+
+impl Transport for LoadTransport<'_> {
+    async fn exchange(
+        &mut self,
+        cities: &Cities,
+        me: usize,
+        step: Step,
+        request: ApiRequest,
+        judge: impl FnOnce(&Answer) -> Verdict + Send,
+    ) -> Option<(Answer, Verdict)> {
+        let session = &mut *self.session;
+        let mut request = request;
+        let mut redirects = 0;
+        let (response, timing) = loop {
+            let Exchange { result, timing } =
+                session.send(step, request.build(session.target())).await;
+            let response = match result {
+                Ok(response) => response,
+                Err(error) => {
+                    let outcome = error.outcome();
+                    let label = request.label(session.target());
+                    let reason = format!("{}: {error}", cities.step_name(step));
+                    if outcome == Outcome::Timeout {
+                        cities.keep(evidence(
+                            cities,
+                            session,
+                            me,
+                            step,
+                            &label,
+                            "a response",
+                            &error.to_string(),
+                            Outcome::Timeout,
+                            None,
+                            None,
+                            &format!("user {me}: {label} timed out"),
+                        ));
+                    }
+                    session.record(step, outcome, timing, Some(&reason));
+                    return None;
+                }
+            };
+            let status = response.status.as_u16();
+            match cities
+                .options()
+                .api
+                .redirect(session.target(), status, &response.headers)
+            {
+                Some(Redirect::Follow(to)) if redirects < MAX_REDIRECTS => {
+                    redirects += 1;
+                    cities.note_redirect(&request.label(session.target()), &to);
+                    request.path = to;
+                    request.absolute = true;
+                }
+                Some(Redirect::Refuse(why)) => {
+                    let reason = format!(
+                        "{}: {why} (check {})",
+                        cities.step_name(step),
+                        request.path_setting
+                    );
+                    cities.note_failure(step, &reason, &describe(status, &response.body));
+                    session.record(step, Outcome::Fail, timing, Some(&reason));
+                    return None;
+                }
+                _ => break (response, timing),
+            }
+        };
+        let answer = Answer {
+            status: response.status.as_u16(),
+            headers: response.headers,
+            body: response.body,
+        };
+        let verdict = judge(&answer);
+        match &verdict {
+            Verdict::Pass => {
+                cities.note_pass();
+                session.record(step, Outcome::Pass, timing, None);
+            }
+            Verdict::Fail(failure) => {
+                let reason = format!("{} (check {})", failure.reason, failure.setting);
+                cities.note_failure(step, &reason, &describe(answer.status, &answer.body));
+                session.record(step, Outcome::Fail, timing, Some(&reason));
+            }
+            Verdict::Violation {
+                outcome,
+                kind,
+                victim,
+                record,
+                expected,
+                message,
+            } => {
+                let label = request.label(session.target());
+                let actual = describe(answer.status, &answer.body);
+                cities.keep(evidence(
+                    cities,
+                    session,
+                    me,
+                    step,
+                    &label,
+                    expected,
+                    &actual,
+                    *outcome,
+                    *victim,
+                    record.clone(),
+                    message,
+                ));
+                // Grouped by kind: the message names users and ids, the reason does not.
+                let reason = (*kind).to_owned();
+                session.record(step, *outcome, timing, Some(&reason));
+            }
+        }
+        Some((answer, verdict))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evidence(
+    cities: &Cities,
+    session: &Session,
+    me: usize,
+    step: Step,
+    request: &str,
+    expected: &str,
+    actual: &str,
+    outcome: Outcome,
+    victim: Option<usize>,
+    record: Option<String>,
+    message: &str,
+) -> Evidence {
+    let ledger = cities.ledger();
+    Evidence {
+        class: outcome.as_str(),
+        observer: me,
+        observer_account: ledger.account(me).map(str::to_owned),
+        victim,
+        victim_account: victim.and_then(|v| ledger.account(v)).map(str::to_owned),
+        record,
+        step: cities.step_name(step).to_owned(),
+        request: request.to_owned(),
+        expected: expected.to_owned(),
+        actual: actual.to_owned(),
+        message: message.to_owned(),
+        since_start_s: session.since_start().as_secs_f64(),
+        in_flight: session.in_flight(),
+    }
+}
+
+fn account_text(value: &Value) -> Option<String> {
+    crate::api::template::scalar(value)
+}
+
+/// Registers identity `me` (or takes its provisioned account) and logs it in.
+pub async fn log_in<T: Transport>(
+    cities: &Cities,
+    transport: &mut T,
+    me: usize,
+) -> Result<Identity, SetupError> {
+    let options = cities.options();
+    let api = &options.api;
+    let steps = cities.steps_of();
+    let judge = cities.judge();
+    let run = options.run.as_str();
+    let (email, password, ready) = match api.provisioned(me) {
+        Some(Provisioned::Credentials { email, password }) => {
+            (email.clone(), password.clone(), None)
+        }
+        Some(Provisioned::Token { token, account_id }) => (
+            String::new(),
+            String::new(),
+            Some((token.clone(), account_id.clone())),
+        ),
+        None if api.registers() => {
+            let (email, password) = api.credentials(run, me);
+            (email, password, None)
+        }
+        None => {
+            return Err(SetupError(format!(
+                "identity {me} has no line in accounts.file ({} accounts for more identities: lower --users or add accounts)",
+                api.provisioned_count()
+            )));
+        }
+    };
+    let vars = Vars {
+        run: Some(run),
+        user: Some(me),
+        email: Some(&email),
+        password: Some(&password),
+        ..Vars::default()
+    };
+    let mut account_id: Option<Value> = None;
+    let mut credential = None;
+    if let Some((token, id)) = ready {
+        credential = Some(
+            api.credential_of_token(&token)
+                .map_err(|m| SetupError(m.to_string()))?,
+        );
+        account_id = id.map(Value::String);
+    } else if let Some(step) = steps.register {
+        let registered = transport
+            .exchange(cities, me, step, api.register(&vars), |a| {
+                judge.registered(me, a.status, &a.body)
+            })
+            .await;
+        let Some((answer, Verdict::Pass)) = registered else {
+            return Err(SetupError(format!("user {me}: registration failed")));
+        };
+        let account = api.registered(&answer.body);
+        account_id = account.id;
+        if let Some(token) = account.token {
+            credential = Some(
+                api.credential_of_token(&token)
+                    .map_err(|m| SetupError(m.to_string()))?,
+            );
+        }
+    }
+    let credential = match credential {
+        Some(credential) => credential,
+        None => {
+            let step = steps.login.expect("always");
+            let mut parsed = None;
+            let answer = transport
+                .exchange(cities, me, step, api.login(&vars), |a| {
+                    let result = api.logged_in(&a.headers, &a.body);
+                    let verdict = judge.logged_in(a.status, result.as_ref().err());
+                    parsed = result.ok();
+                    verdict
+                })
+                .await;
+            let (Some((_, Verdict::Pass)), Some((credential, account))) = (answer, parsed) else {
+                return Err(SetupError(format!("user {me}: login failed")));
+            };
+            if account_id.is_none() {
+                account_id = account.id;
+            }
+            credential
+        }
+    };
+    if let Some(id) = account_id.as_ref().and_then(account_text) {
+        cities.ledger().set_account(me, id);
+    }
+    // A retried set-up (its account already exists) still knows the id from the first try.
+    let account_id = account_id.or_else(|| {
+        cities
+            .ledger()
+            .account(me)
+            .map(|id| Value::String(id.to_owned()))
+    });
+    let mut identity = Identity {
+        credential,
+        account_id,
+    };
+    // `me` says who the server takes the caller for; its id is the account id when not known
+    // yet. When it is known, a wrong `me` is a finding (recorded), not a failed set-up.
+    if let Some(step) = steps.me {
+        let account = me_step(cities, transport, me, step, &identity).await;
+        if identity.account_id.is_none() {
+            let Some(account) = account else {
+                return Err(SetupError(format!("user {me}: `me` failed")));
+            };
+            if let Some(id) = account_text(&account) {
+                cities.ledger().set_account(me, id);
+            }
+            identity.account_id = Some(account);
+        }
+    }
+    Ok(identity)
+}
+
+/// Asks `me`; returns the account id it answered when the check passed.
+async fn me_step<T: Transport>(
+    cities: &Cities,
+    transport: &mut T,
+    me: usize,
+    step: Step,
+    identity: &Identity,
+) -> Option<Value> {
+    let api = &cities.options().api;
+    let judge = cities.judge();
+    let vars = Vars {
+        account_id: identity.account_id.as_ref(),
+        ..Vars::default()
+    };
+    let request = api.me(&identity.credential, &vars)?;
+    let mut id = None;
+    let answer = transport
+        .exchange(cities, me, step, request, |a| {
+            let parsed = api.me_answer(&a.body);
+            let text = parsed.as_ref().ok().and_then(account_text);
+            let verdict = judge.me(
+                me,
+                a.status,
+                &a.body,
+                match (&parsed, &text) {
+                    (Ok(_), Some(text)) => Ok(text.as_str()),
+                    (Err(mismatch), _) => Err(mismatch),
+                    (Ok(_), None) => unreachable!("me_answer returns scalars only"),
+                },
+            );
+            id = parsed.ok();
+            verdict
+        })
+        .await;
+    match answer {
+        Some((_, Verdict::Pass)) => id,
+        _ => None,
+    }
+}
+
+/// One iteration of `user`. `preflight_probe` forces the probe (the preflight walks every step
+/// once); `create_only` stops after the read-back (the preflight's second identity).
+pub async fn iteration<T: Transport>(
+    cities: &Cities,
+    transport: &mut T,
+    user: &mut User,
+    preflight_probe: bool,
+) {
+    iterate(cities, transport, user, preflight_probe, false).await;
+}
+
+pub(crate) async fn iterate<T: Transport>(
+    cities: &Cities,
+    transport: &mut T,
+    user: &mut User,
+    force_probe: bool,
+    create_only: bool,
+) {
+    let options = cities.options();
+    let api = &options.api;
+    let steps = cities.steps_of();
+    let ledger = cities.ledger();
+    user.iterations += 1;
+    user.seq += 1;
+    // The tabs of one identity number their records apart: tab t makes t + 1, t + 1 + tabs, ...
+    let seq = (user.seq - 1) * options.tabs.max(1) as u64 + user.tab + 1;
+    let me = user.me;
+    let marker = options.run.city(me, seq);
+    let judge = cities.judge();
+    let credential = user.identity.credential.clone();
+    let account_id = user.identity.account_id.clone();
+    let vars = Vars {
+        run: Some(options.run.as_str()),
+        user: Some(me),
+        marker: Some(&marker),
+        account_id: account_id.as_ref(),
+        ..Vars::default()
+    };
+
+    let mut id = None;
+    let created = transport
+        .exchange(
+            cities,
+            me,
+            steps.create,
+            api.create(&credential, &vars),
+            |a| {
+                let record = api.record(&a.body);
+                let verdict = judge.created(me, seq, &marker, a.status, &a.body, record.as_ref());
+                id = record.ok().and_then(|r| r.id);
+                verdict
+            },
+        )
+        .await;
+    let (Some((_, Verdict::Pass | Verdict::Violation { .. })), Some(id)) = (created, id) else {
+        return;
+    };
+    if options.list_check {
+        user.live.push_back((id.clone(), seq));
+        user.live_count += 1;
+        if user.live.len() > api.page_size() {
+            user.live.pop_front();
+        }
+    }
+    let vars = Vars {
+        id: Some(&id),
+        ..vars
+    };
+    let expected = Expected {
+        id: &id,
+        seq,
+        marker: &marker,
+        previous: None,
+    };
+    let readable = read_back(
+        cities,
+        transport,
+        me,
+        steps.read,
+        "read",
+        &credential,
+        &vars,
+        &expected,
+    )
+    .await;
+    if create_only {
+        return;
+    }
+
+    if let Some(step) = steps.me
+        && options.me_check
+    {
+        me_step(cities, transport, me, step, &user.identity).await;
+    }
+
+    if let Some(step) = steps.list {
+        // Complete only when every own record fits in one page and no other tab adds to it.
+        let complete = options.tabs <= 1 && user.live_count <= api.page_size();
+        user.live.make_contiguous();
+        let live = user.live.as_slices().0;
+        transport
+            .exchange(cities, me, step, api.list(&credential, &vars), |a| {
+                let page = api.page(&a.body);
+                judge.listed(me, a.status, &a.body, page.as_ref(), live, complete)
+            })
+            .await;
+    }
+
+    if let Some(step) = steps.update
+        && readable
+    {
+        let renamed = options.run.renamed_city(me, seq);
+        let vars = Vars {
+            marker: Some(&renamed),
+            ..vars.clone()
+        };
+        let expected = Expected {
+            id: &id,
+            seq,
+            marker: &renamed,
+            previous: Some(&marker),
+        };
+        let updated = transport
+            .exchange(cities, me, step, api.update(&credential, &vars), |a| {
+                let record = api.record(&a.body);
+                judge.own(me, "update", a.status, &a.body, record.as_ref(), &expected)
+            })
+            .await;
+        if matches!(updated, Some((_, Verdict::Pass))) {
+            read_back(
+                cities,
+                transport,
+                me,
+                steps.read,
+                "read",
+                &credential,
+                &vars,
+                &expected,
+            )
+            .await;
+        }
+    }
+
+    if let (Some(delete), Some(gone)) = (steps.delete, steps.gone) {
+        let owner = Owner { user: me, seq };
+        ledger.deleting(&id, owner);
+        let deleted = transport
+            .exchange(cities, me, delete, api.delete(&credential, &vars), |a| {
+                judge.deleted(me, seq, &id, a.status, &a.body)
+            })
+            .await;
+        // Forgotten whatever the answer: the id may now be given to another user's record.
+        ledger.forget(&id, owner);
+        if matches!(deleted, Some((_, Verdict::Pass))) {
+            if let Some(at) = user.live.iter().rposition(|(live, _)| *live == id) {
+                user.live.remove(at);
+                user.live_count -= 1;
+            }
+            transport
+                .exchange(cities, me, gone, api.read(&credential, &vars), |a| {
+                    judge.gone(me, seq, &id, a.status, &a.body)
+                })
+                .await;
+        }
+    }
+
+    if let Some(step) = steps.probe
+        && (force_probe || user.iterations.is_multiple_of(options.probe_every))
+        && let Some(foreign) = ledger.foreign_city(me, rand::random::<u32>() as usize)
+    {
+        let vars = Vars {
+            id: Some(&foreign.id),
+            ..vars.clone()
+        };
+        transport
+            .exchange(cities, me, step, api.read(&credential, &vars), |a| {
+                judge.probed(me, &foreign, a.status, &a.body)
+            })
+            .await;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_back<T: Transport>(
+    cities: &Cities,
+    transport: &mut T,
+    me: usize,
+    step: Step,
+    name: &str,
+    credential: &Credential,
+    vars: &Vars<'_>,
+    expected: &Expected<'_>,
+) -> bool {
+    let api = &cities.options().api;
+    let judge = cities.judge();
+    let answer = transport
+        .exchange(cities, me, step, api.read(credential, vars), |a| {
+            let record = api.record(&a.body);
+            judge.own(me, name, a.status, &a.body, record.as_ref(), expected)
+        })
+        .await;
+    matches!(answer, Some((_, Verdict::Pass)))
+}
