@@ -9,11 +9,13 @@ use std::{path::PathBuf, time::Duration};
 use clap::{Args, Parser, Subcommand};
 use shared::duration::{DurationRange, duration_arg};
 
-use crate::{checks::JsonCheck, thresholds::Threshold};
+use crate::{checks::JsonCheck, plan::StartAt, thresholds::Threshold};
 
 pub mod cities;
+pub mod offline;
 
 pub use cities::{CitiesArgs, ViolationClass};
+pub use offline::{CompareArgs, MergeArgs};
 
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
@@ -32,6 +34,12 @@ pub enum Command {
     /// The second article's test done right: register, log in, then create, read back and check
     /// cities; finds and names cross-user leaks, lost writes and corruption
     Cities(CitiesArgs),
+    /// One report from the JSON reports of a run's workers: counts summed, histograms merged
+    /// exactly, intervals aligned on wall-clock time, thresholds evaluated on the merged figures
+    Merge(MergeArgs),
+    /// A run against a baseline: rps and latency percentiles side by side with the change in
+    /// percent; `--max-regression` fails (exit 1) naming what regressed
+    Compare(CompareArgs),
 }
 
 /// `loadgen json`.
@@ -146,6 +154,35 @@ pub struct WorkloadArgs {
     /// core) [default: the number of usable cores]
     #[arg(long, env = "LOADGEN_THREADS", value_name = "N")]
     pub threads: Option<usize>,
+
+    #[command(flatten)]
+    pub dist: DistArgs,
+}
+
+/// One run on many generator processes ("workers"): each runs its share and writes its report;
+/// `loadgen merge` makes one report of them.
+#[derive(Debug, Clone, Args)]
+pub struct DistArgs {
+    /// Run id shared by the worker processes of one run: in every marker, and checked by `loadgen
+    /// merge` [default: random; required with --workers above 1]
+    #[arg(long, env = "LOADGEN_RUN_ID", value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// This process's index among --workers, from 0 [default: $JOB_COMPLETION_INDEX (a Kubernetes
+    /// Indexed Job sets it), else 0]
+    #[arg(long, env = "LOADGEN_WORKER_INDEX", value_name = "K")]
+    pub worker_index: Option<usize>,
+
+    /// Worker processes sharing the run: --users, --max-users and --rate are split among them
+    /// (worker K takes the users K, K+N, K+2N...; the first USERS mod N workers get one more)
+    #[arg(long, env = "LOADGEN_WORKERS", default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+
+    /// Start at a wall-clock time, so that the workers' intervals line up: RFC 3339
+    /// (`2026-12-01T10:00:00Z`), `+5s` from now, or `@10s`, the next multiple of 10 s since the
+    /// Unix epoch [default: at once]
+    #[arg(long, env = "LOADGEN_START_AT", value_name = "WHEN", value_parser = StartAt::parse)]
+    pub start_at: Option<StartAt>,
 }
 
 /// What to print and write.
@@ -159,7 +196,8 @@ pub struct OutputArgs {
     #[arg(short, long, env = "LOADGEN_QUIET")]
     pub quiet: bool,
 
-    /// Write the full summary as JSON (schema: fixtures/report.schema.json)
+    /// Write the full summary as JSON (schema: fixtures/report.schema.json); `-` writes it to
+    /// stdout as one line (the summary then goes to stderr), for `kubectl logs`
     #[arg(long, env = "LOADGEN_JSON_OUT", value_name = "FILE")]
     pub json_out: Option<PathBuf>,
 
@@ -170,6 +208,11 @@ pub struct OutputArgs {
     /// Write a self-contained HTML report with charts
     #[arg(long, env = "LOADGEN_HTML_OUT", value_name = "FILE")]
     pub html_out: Option<PathBuf>,
+
+    /// Write a JUnit XML file for CI test reporters: one test case per threshold, per violation
+    /// class and per request name's checks
+    #[arg(long, env = "LOADGEN_JUNIT_OUT", value_name = "FILE")]
+    pub junit_out: Option<PathBuf>,
 
     /// Fail (exit 1) unless this holds: `p99<250ms`, `fail_rate<0.01`, `rps>100`,
     /// `read:p95<50ms`; repeatable [default: none]

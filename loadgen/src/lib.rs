@@ -16,10 +16,12 @@
 //! - [`report`]: the report (JSON contract), text summary, CSV, HTML, live progress.
 //! - [`thresholds`]: `p99<250ms`-style CI gates.
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
+//! - [`offline`]: `loadgen merge` and `loadgen compare`, which read reports instead of running.
 
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod offline;
 pub mod plan;
 pub mod report;
 pub mod runner;
@@ -28,8 +30,9 @@ pub mod selfcheck;
 pub mod stats;
 pub mod thresholds;
 
-use std::{future::Future, process::ExitCode, sync::Arc};
+use std::{future::Future, path::Path, process::ExitCode, sync::Arc};
 
+use cli::{Cli, Command, ViolationClass};
 use plan::{Plan, PlanError, ScenarioPlan};
 use report::{Report, progress::Live};
 
@@ -102,6 +105,70 @@ async fn start<S: scenario::Scenario>(
     Ok(runner::run(&plan.workload, scenario, target, shutdown, live).await)
 }
 
+/// The binary after parsing: `merge` and `compare` read reports, every other command runs load.
+pub fn main_of(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Merge(args) => offline::merge(args),
+        Command::Compare(args) => offline::compare(args),
+        command => match Plan::from_cli(Cli { command }) {
+            Ok(plan) => main_with(plan),
+            Err(error) => fail(&error.to_string()),
+        },
+    }
+}
+
+/// Where a report goes: `--json-out` (`-` for stdout), `--csv-out`, `--html-out`, `--junit-out`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Files<'a> {
+    pub json: Option<&'a Path>,
+    pub csv: Option<&'a Path>,
+    pub html: Option<&'a Path>,
+    pub junit: Option<&'a Path>,
+}
+
+impl Files<'_> {
+    /// Whether the JSON report takes stdout, so the summary goes to stderr.
+    pub fn json_to_stdout(&self) -> bool {
+        self.json.is_some_and(plan::is_stdout)
+    }
+
+    /// Writes every file asked for; the message names the file that could not be written.
+    pub fn write(&self, report: &Report, allow: &[ViolationClass]) -> Result<(), String> {
+        let failed = |path: &Path, error: std::io::Error| {
+            format!("cannot write {}: {error}", path.display())
+        };
+        if let Some(path) = self.json {
+            if plan::is_stdout(path) {
+                println!("{}", report::json::render_line(report));
+            } else {
+                report::json::write(report, path).map_err(|e| failed(path, e))?;
+            }
+        }
+        if let Some(path) = self.csv {
+            report::csv::write(report, path).map_err(|e| failed(path, e))?;
+        }
+        if let Some(path) = self.html {
+            report::html::write(report, path).map_err(|e| failed(path, e))?;
+        }
+        if let Some(path) = self.junit {
+            let suite = report::junit::of_report(report, |class| {
+                report::findings::fails_on(report, allow, class)
+            });
+            report::junit::write(&[suite], path).map_err(|e| failed(path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Prints the summary: on stdout, or on stderr when the JSON report takes stdout.
+pub fn print_summary(text: &str, files: &Files) {
+    if files.json_to_stdout() {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
 /// summary, writes the files, and maps thresholds to the exit code (0 ok, 1 breach, 2 error).
 pub fn main_with(plan: Plan) -> ExitCode {
@@ -124,22 +191,26 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Ok(report) => report,
         Err(error) => return fail(&error.to_string()),
     };
-    print!("{}", report::text::render(&report));
-    print!("{}", report::findings::render(&report));
-    let outputs = [
-        (
-            &plan.output.json_out,
-            report::json::write as fn(&Report, &_) -> _,
+    let files = Files {
+        json: plan.output.json_out.as_deref(),
+        csv: plan.output.csv_out.as_deref(),
+        html: plan.output.html_out.as_deref(),
+        junit: plan.output.junit_out.as_deref(),
+    };
+    print_summary(
+        &format!(
+            "{}{}",
+            report::text::render(&report),
+            report::findings::render(&report)
         ),
-        (&plan.output.csv_out, report::csv::write),
-        (&plan.output.html_out, report::html::write),
-    ];
-    for (path, write) in outputs {
-        if let Some(path) = path
-            && let Err(error) = write(&report, path)
-        {
-            return fail(&format!("cannot write {}: {error}", path.display()));
-        }
+        &files,
+    );
+    let allow = match &plan.scenario {
+        ScenarioPlan::Cities(cities) => cities.allow.clone(),
+        ScenarioPlan::Json(_) => Vec::new(),
+    };
+    if let Err(error) = files.write(&report, &allow) {
+        return fail(&error);
     }
     let mut breached = false;
     if let ScenarioPlan::Cities(cities) = &plan.scenario {

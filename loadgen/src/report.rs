@@ -6,16 +6,20 @@
 //!
 //! Layout: [`text`] (the article's summary and percentile tables), [`json`], [`csv`] (one row per
 //! interval per request name), [`html`] (self-contained page with inline SVG charts),
-//! [`progress`] (the live bar or line).
+//! [`progress`] (the live bar or line), [`merge`] (one report from many workers' reports),
+//! [`compare`] (a run against a baseline), [`junit`] (JUnit XML for CI test reporters).
 
+pub mod compare;
 pub mod csv;
 pub mod findings;
 pub mod html;
 pub mod json;
+pub mod junit;
+pub mod merge;
 pub mod progress;
 pub mod text;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     checks::{Counts, Outcome},
@@ -30,11 +34,17 @@ use crate::{
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A finished run, as written by `--json-out`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub scenario: String,
     pub target: String,
+    /// `--run-id`: the workers of one run share it, and `loadgen merge` checks it.
+    pub run_id: String,
+    /// This process's place among the run's workers; null in a merged report.
+    pub worker: Option<WorkerPlace>,
+    /// `--start-at` resolved, seconds since the Unix epoch; null when the run started at once.
+    pub start_at_unix_s: Option<f64>,
     /// Start time, seconds since the Unix epoch.
     pub started_at_unix_s: f64,
     /// From the first user's start to the stop: the article's "Total test time".
@@ -62,13 +72,22 @@ pub struct Report {
     pub evidence: Vec<crate::scenario::cities::evidence::Evidence>,
     /// `cities --score`: recall and precision against mock-server's journal.
     pub score: Option<crate::scenario::cities::score::Score>,
+    /// A merged report: one entry per worker report, in worker order; empty for a single run.
+    pub workers: Vec<merge::WorkerRow>,
+}
+
+/// Worker K of N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerPlace {
+    pub index: usize,
+    pub workers: usize,
 }
 
 /// The workload as run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadReport {
     /// `closed` or `open`.
-    pub model: &'static str,
+    pub model: String,
     pub users: usize,
     pub loops: Option<u64>,
     pub rate: Option<f64>,
@@ -81,7 +100,7 @@ pub struct WorkloadReport {
 }
 
 /// The figures of a set of requests (all, or one name).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Figures {
     pub requests: Requests,
     pub violations: Violations,
@@ -98,7 +117,7 @@ pub struct Figures {
 }
 
 /// Outcome counts. `total = pass + fail + exception + violation`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Requests {
     pub total: u64,
     pub pass: u64,
@@ -120,7 +139,7 @@ impl Requests {
 }
 
 /// Counts of each violation class, plus timeouts (also counted in `requests.exception`).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Violations {
     pub leak: u64,
     pub lost_write: u64,
@@ -129,7 +148,7 @@ pub struct Violations {
 }
 
 /// Latency summary in milliseconds; zeros when `count` is 0.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LatencyMs {
     pub count: u64,
     pub min: f64,
@@ -143,7 +162,7 @@ pub struct LatencyMs {
 }
 
 /// One request name.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Endpoint {
     pub name: String,
     #[serde(flatten)]
@@ -151,10 +170,10 @@ pub struct Endpoint {
 }
 
 /// A distinct reason, with its request name and outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailureReason {
     pub name: String,
-    pub outcome: &'static str,
+    pub outcome: String,
     pub reason: String,
     pub count: u64,
 }
@@ -230,7 +249,7 @@ impl Report {
             .iter()
             .map(|reason| FailureReason {
                 name: run.steps[reason.step].clone(),
-                outcome: reason.outcome.as_str(),
+                outcome: reason.outcome.as_str().to_owned(),
                 reason: reason.reason.clone(),
                 count: reason.count,
             })
@@ -239,14 +258,17 @@ impl Report {
             schema_version: SCHEMA_VERSION,
             scenario: plan.scenario.name().to_owned(),
             target: plan.url.clone(),
-            started_at_unix_s: run
-                .started_at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
+            run_id: plan.run_id.clone(),
+            worker: Some(WorkerPlace {
+                index: workload.worker.index,
+                workers: workload.worker.workers,
+            }),
+            start_at_unix_s: workload.start_at.map(unix_s),
+            started_at_unix_s: unix_s(run.started_at),
             duration_s,
             stopped_by: run.stopped_by,
             workload: WorkloadReport {
-                model,
+                model: model.to_owned(),
                 users: workload.model.users(),
                 loops,
                 rate,
@@ -267,12 +289,24 @@ impl Report {
             intervals: run.intervals,
             evidence: Vec::new(),
             score: None,
+            workers: Vec::new(),
         }
     }
 
     /// Evaluates `plan`'s thresholds into `self.thresholds`; true when all hold.
     pub fn apply_thresholds(&mut self, plan: &Plan) -> bool {
-        self.thresholds = plan.thresholds.iter().map(|t| t.evaluate(self)).collect();
+        self.evaluate(&plan.thresholds)
+    }
+
+    /// Evaluates `thresholds` into `self.thresholds`; true when all hold.
+    pub fn evaluate(&mut self, thresholds: &[crate::thresholds::Threshold]) -> bool {
+        self.thresholds = thresholds.iter().map(|t| t.evaluate(self)).collect();
         self.thresholds.iter().all(|v| v.passed)
     }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_s(time: std::time::SystemTime) -> f64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::{Plan, PlanError, ScenarioPlan, invalid, output_plan, workload_plan};
+use super::{Plan, PlanError, ScenarioPlan, invalid, output_plan, run_id_of, workload_plan};
 use crate::{
     cli::{CitiesArgs, ViolationClass},
-    scenario::cities::{Options, markers::RunId, shape::Shape},
+    scenario::cities::{Options, shape::Shape},
 };
 
 /// `loadgen cities` settings.
@@ -47,25 +47,14 @@ pub fn plan(args: CitiesArgs) -> Result<Plan, PlanError> {
         shape.token_request = kind;
     }
     shape.validate().map_err(PlanError)?;
-    if args.workers == 0 {
-        return invalid("--workers must be at least 1");
-    }
-    if args.worker_index >= args.workers {
-        return invalid(format!(
-            "--worker-index {} must be below --workers {}",
-            args.worker_index, args.workers
-        ));
-    }
     if args.tabs == 0 {
         return invalid("--tabs must be at least 1");
     }
     if args.probe_foreign == Some(0) {
         return invalid("--probe-foreign takes a number of iterations of at least 1");
     }
-    let run = match &args.run_id {
-        Some(id) => RunId::parse(id).map_err(PlanError)?,
-        None => RunId::random(),
-    };
+    let run = run_id_of(&args.workload.dist)?;
+    let run_id = run.as_str().to_owned();
     let admin = match (args.score, args.admin_url) {
         (false, _) => None,
         (true, Some(url)) => Some(url),
@@ -81,12 +70,13 @@ pub fn plan(args: CitiesArgs) -> Result<Plan, PlanError> {
         probe_every: args.probe_foreign.unwrap_or(0),
         users: workload.model.users(),
         tabs: args.tabs,
-        worker_index: args.worker_index,
-        workers: args.workers,
+        worker_index: workload.worker.index,
+        workers: workload.worker.workers,
         max_evidence: args.max_evidence,
     };
     Ok(Plan {
         url: args.base_url,
+        run_id,
         scenario: ScenarioPlan::Cities(Box::new(CitiesPlan {
             options,
             evidence_out: args.evidence_out,

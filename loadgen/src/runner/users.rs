@@ -41,13 +41,16 @@ pub struct Ctx<S> {
     pub clock: Option<OpenClock>,
 }
 
-/// The open model's arrival schedule: ticket `k` is due at `origin + k / rate`. Users claim tickets
-/// in order with one atomic add, so arrivals never wait on each other and in-flight iterations are
-/// bounded by the number of users.
+/// The open model's arrival schedule: ticket `k` is due at `origin + (k + phase) / rate`. Users
+/// claim tickets in order with one atomic add, so arrivals never wait on each other and in-flight
+/// iterations are bounded by the number of users. The phase places a worker's tickets between
+/// the other workers' ones (worker K of N: `K / N`), so N workers together arrive evenly spaced.
 #[derive(Debug)]
 pub struct OpenClock {
     origin: Instant,
     period_ns: f64,
+    /// In periods, below 1.
+    phase: f64,
     end: Option<Instant>,
     next: AtomicU64,
     started: AtomicU64,
@@ -55,7 +58,7 @@ pub struct OpenClock {
 }
 
 /// What the open model did, for the report.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenFigures {
     pub rate: f64,
     /// Iterations due before the run stopped.
@@ -69,10 +72,11 @@ pub struct OpenFigures {
 }
 
 impl OpenClock {
-    pub fn new(origin: Instant, rate: f64, duration: Option<Duration>) -> Self {
+    pub fn new(origin: Instant, rate: f64, phase: f64, duration: Option<Duration>) -> Self {
         Self {
             origin,
             period_ns: 1e9 / rate,
+            phase,
             end: duration.map(|d| origin + d),
             next: AtomicU64::new(0),
             started: AtomicU64::new(0),
@@ -81,7 +85,7 @@ impl OpenClock {
     }
 
     fn due(&self, ticket: u64) -> Instant {
-        self.origin + Duration::from_nanos((ticket as f64 * self.period_ns) as u64)
+        self.origin + Duration::from_nanos(((ticket as f64 + self.phase) * self.period_ns) as u64)
     }
 
     /// The figures once the run has stopped `elapsed` after the origin.
@@ -91,7 +95,9 @@ impl OpenClock {
             Some(end) => elapsed.min(end - self.origin),
             None => elapsed,
         };
-        let scheduled = (elapsed.as_nanos() as f64 / self.period_ns).ceil() as u64;
+        let scheduled = (elapsed.as_nanos() as f64 / self.period_ns - self.phase)
+            .ceil()
+            .max(0.0) as u64;
         let started = self.started.load(Ordering::Relaxed);
         OpenFigures {
             rate: 1e9 / self.period_ns,

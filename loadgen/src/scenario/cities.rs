@@ -238,7 +238,7 @@ impl Cities {
         message: &str,
     ) {
         self.evidence.add(Evidence {
-            class: outcome.as_str(),
+            class: outcome.as_str().into(),
             observer: me,
             observer_account: self.ledger.account(me).map(str::to_owned),
             victim,

@@ -3,15 +3,15 @@
 //!
 //! Both are behind a mutex that is taken only when a violation happens, never on a passing request.
 
-use std::sync::Mutex;
+use std::{borrow::Cow, sync::Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One violation, enough to reproduce and explain it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Evidence {
     /// `leak`, `lost_write`, `corrupt` or `timeout`.
-    pub class: &'static str,
+    pub class: Cow<'static, str>,
     /// The virtual user who saw it (global index).
     pub observer: usize,
     /// Its account id on the server, when known.
@@ -114,7 +114,7 @@ mod tests {
 
     fn leak(observer: usize) -> Evidence {
         Evidence {
-            class: "leak",
+            class: "leak".into(),
             observer,
             observer_account: Some(format!("a{observer}")),
             victim: Some(1),

@@ -13,14 +13,14 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use hyper::Method;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shared::admin::{AccessKind, JournalEntry};
 
 use super::{evidence::Detection, ledger::Ledger};
 use crate::client::{Client, Target};
 
 /// The score of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Score {
     /// Journal entries written during the run.
     pub journal_entries: usize,
