@@ -219,3 +219,45 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         (Model::Open { .. }, None) => unreachable!("the runner makes a clock for the open model"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Worker;
+
+    #[test]
+    fn workers_clocks_interleave_into_the_runs_schedule() {
+        // One clock at 90/s, and three workers' clocks at 30/s each with their phases.
+        let origin = Instant::now();
+        let one = OpenClock::new(origin, 90.0, 0.0, None);
+        let mut together: Vec<Duration> = (0..3)
+            .flat_map(|index| {
+                let worker = Worker { index, workers: 3 };
+                let clock = OpenClock::new(origin, 30.0, worker.phase(), None);
+                (0..30)
+                    .map(|ticket| clock.due(ticket) - origin)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        together.sort();
+        let alone: Vec<Duration> = (0..90).map(|ticket| one.due(ticket) - origin).collect();
+        for (k, (a, b)) in together.iter().zip(&alone).enumerate() {
+            let gap = a.abs_diff(*b);
+            assert!(
+                gap <= Duration::from_micros(1),
+                "arrival {k}: {a:?} vs {b:?}"
+            );
+        }
+        // Due before 1 s: 90 arrivals of the run, 30 of each worker.
+        let scheduled: u64 = (0..3)
+            .map(|index| {
+                let phase = Worker { index, workers: 3 }.phase();
+                OpenClock::new(origin, 30.0, phase, None)
+                    .figures(Duration::from_secs(1))
+                    .scheduled
+            })
+            .sum();
+        assert_eq!(scheduled, 90);
+        assert_eq!(one.figures(Duration::from_secs(1)).scheduled, 90);
+    }
+}
