@@ -1,5 +1,9 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: a mock server in process on port 0, faults
-//! switched through its admin API (black box, over HTTP), and `loadgen` runs in process.
+//! switched through its admin API (black box, over HTTP), and `loadgen` runs in process; and
+//! [`targets`]: servers on real Python frameworks (FastAPI, Django REST framework) as child processes.
+
+pub mod targets;
+pub use targets::{Framework, PythonTarget};
 
 use clap::Parser;
 use loadgen::{

@@ -1,0 +1,1 @@
+"""The Django project of the DRF target: settings and URLs."""

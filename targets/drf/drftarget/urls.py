@@ -1,0 +1,17 @@
+"""URLs: DRF's token view, registration, `me`, and the notes ViewSet through a DefaultRouter."""
+
+from django.urls import include, path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from notes.views import NoteViewSet, me, register
+
+router = DefaultRouter()
+router.register("notes", NoteViewSet, basename="note")
+
+urlpatterns = [
+    path("api-token-auth/", obtain_auth_token),
+    path("api/register/", register),
+    path("api/me/", me),
+    path("api/", include(router.urls)),
+]

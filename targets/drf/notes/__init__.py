@@ -1,0 +1,1 @@
+"""The notes app: user-owned records, registration, and the caller's identity (with the bug)."""
