@@ -318,8 +318,10 @@ async fn json_out_dash_prints_one_report_line_that_merge_reads_from_a_log() {
             "json",
             "--url",
             &server.url("/json"),
-            "--loops",
-            "5",
+            "--duration",
+            "1500ms",
+            "--report-every",
+            "1s",
             "--json-out",
             "-",
         ])
@@ -336,9 +338,15 @@ async fn json_out_dash_prints_one_report_line_that_merge_reads_from_a_log() {
     );
     let report: Value = serde_json::from_str(lines[0]).expect("the line is the JSON report");
     common::assert_valid_report(&report);
+    let total = report["requests"]["total"].as_u64().unwrap();
     assert!(
-        stderr(&out).contains("Total requests: 5"),
+        stderr(&out).contains(&format!("Total requests: {total},")),
         "the summary went to stderr: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("s] users 1, in flight"),
+        "progress lines go to stderr too: {}",
         stderr(&out)
     );
     // A log as `kubectl logs` prints it: both streams, the report line among them.
@@ -346,7 +354,10 @@ async fn json_out_dash_prints_one_report_line_that_merge_reads_from_a_log() {
     std::fs::write(dir.join("pod.log"), log).unwrap();
     let out = merge(&dir, &["pod.log"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Total requests: 5"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("Total requests: {total},")),
+        "the merged log has the run's requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
