@@ -19,6 +19,9 @@ async fn worker(base: &str, index: usize) -> Report {
         "--duration",
         "3s",
         "--list-check",
+        // Keep every violation's evidence, so the cross-worker leaks are among them.
+        "--max-evidence",
+        "100000",
         "--run-id",
         "e2e-dist",
         "--workers",
