@@ -16,46 +16,25 @@
 //!
 //! Reports of different runs (run id), scenarios, models or request names are refused.
 
-use std::collections::BTreeMap;
+mod timeline;
+mod workers;
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::{
     Endpoint, FailureReason, Figures, LatencyMs, Report, Requests, Violations, WorkloadReport,
 };
 use crate::{
-    runner::{OpenFigures, StopReason, TICK},
+    runner::{OpenFigures, StopReason},
     scenario::cities::score::Score,
     selfcheck::{LagMs, SelfCheckReport},
     stats::{DecodeError, Latency, window::MAX_REASONS},
-    stats::{Interval, IntervalRow},
     thresholds::Threshold,
 };
 
-/// A worker that started this much after the agreed start (or the earliest worker) is late.
-pub const LATE_AFTER_S: f64 = 1.0;
-
-/// One worker in a merged report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkerRow {
-    /// The file the report came from.
-    pub source: String,
-    /// `--worker-index`, when the report says.
-    pub index: Option<usize>,
-    pub started_at_unix_s: f64,
-    /// Seconds after `--start-at` (or the earliest worker's start, without one).
-    pub late_s: f64,
-    pub duration_s: f64,
-    pub requests: Requests,
-    pub violations: Violations,
-    pub rps: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub cpu_percent: Option<f64>,
-    /// The worker's self-check found its generator saturated, or it started late.
-    pub suspect: bool,
-    pub notes: Vec<String>,
-}
+use timeline::merge_intervals;
+use workers::worker_row;
+pub use workers::{LATE_AFTER_S, WorkerRow, render_workers};
 
 /// Why reports cannot be merged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,70 +74,6 @@ pub struct Merged {
     pub report: Report,
     /// Workers missing from `--workers N`, and the like (also in the self-check notes).
     pub warnings: Vec<String>,
-}
-
-impl WorkerRow {
-    /// `worker 2`, or the file name when the report did not say.
-    pub fn who(&self) -> String {
-        self.index
-            .map_or_else(|| self.source.clone(), |i| format!("worker {i}"))
-    }
-
-    /// `ok`, or why its figures are doubtful.
-    pub fn verdict(&self) -> String {
-        if self.suspect {
-            format!("SUSPECT: {}", self.notes.join("; "))
-        } else {
-            "ok".to_owned()
-        }
-    }
-}
-
-/// The per-worker table of a merged report, as text (empty for a single run).
-pub fn render_workers(report: &Report) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    if report.workers.is_empty() {
-        return out;
-    }
-    let _ = writeln!(
-        out,
-        "\nWorkers ({} merged; latency of passed requests, ms)",
-        report.workers.len()
-    );
-    let _ = writeln!(
-        out,
-        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}  check",
-        "worker", "requests", "fail", "violation", "rps", "p50", "p99", "late s"
-    );
-    for row in &report.workers {
-        let _ = writeln!(
-            out,
-            "{:<10} {:>9} {:>9} {:>9} {:>9.2} {:>9.3} {:>9.3} {:>8.3}  {}",
-            row.who(),
-            row.requests.total,
-            row.requests.fail,
-            row.requests.violation,
-            row.rps,
-            row.p50_ms,
-            row.p99_ms,
-            row.late_s,
-            row.verdict()
-        );
-    }
-    let f = &report.figures;
-    let _ = writeln!(
-        out,
-        "{:<10} {:>9} {:>9} {:>9} {:>9.2} {:>9.3} {:>9.3}",
-        "total",
-        f.requests.total,
-        f.requests.fail,
-        f.requests.violation,
-        f.rps,
-        f.latency_ms.p50,
-        f.latency_ms.p99
-    );
-    out
 }
 
 /// Merges `reports`, each with the name of its file. Thresholds are left empty: evaluate them on
@@ -427,31 +342,6 @@ fn merge_figures<'a>(
     })
 }
 
-fn worker_row(source: &str, report: &Report, agreed_start: f64) -> WorkerRow {
-    let late_s = (report.started_at_unix_s - agreed_start).max(0.0);
-    let mut notes = report.self_check.notes.clone();
-    if late_s > LATE_AFTER_S {
-        notes.push(format!(
-            "started {late_s:.3} s late: its requests miss the merged run's first intervals"
-        ));
-    }
-    WorkerRow {
-        source: source.to_owned(),
-        index: report.worker.map(|w| w.index),
-        started_at_unix_s: report.started_at_unix_s,
-        late_s,
-        duration_s: report.duration_s,
-        requests: report.figures.requests,
-        violations: report.figures.violations,
-        rps: report.figures.rps,
-        p50_ms: report.figures.latency_ms.p50,
-        p99_ms: report.figures.latency_ms.p99,
-        cpu_percent: report.self_check.cpu_percent,
-        suspect: !notes.is_empty(),
-        notes,
-    }
-}
-
 fn stopped_by(reports: &[(String, Report)]) -> StopReason {
     let reasons: Vec<StopReason> = reports.iter().map(|(_, r)| r.stopped_by).collect();
     if reasons.contains(&StopReason::Signal) {
@@ -538,74 +428,6 @@ fn merge_self_checks(reports: &[(String, Report)]) -> SelfCheckReport {
     }
 }
 
-/// Interval `k` of the merged timeline covers whole ticks `k..k+1` after the merged start; a
-/// worker's interval joins the tick its wall-clock start rounds to.
-fn merge_intervals(reports: &[(String, Report)], start: f64) -> Vec<Interval> {
-    let tick = TICK.as_secs_f64();
-    let mut buckets: BTreeMap<u64, Vec<(f64, &Interval)>> = BTreeMap::new();
-    for (_, report) in reports {
-        let offset = report.started_at_unix_s - start;
-        for interval in &report.intervals {
-            let at = ((offset + interval.start_s) / tick).round().max(0.0) as u64;
-            buckets.entry(at).or_default().push((offset, interval));
-        }
-    }
-    buckets
-        .into_values()
-        .map(|members| {
-            let start_s = members
-                .iter()
-                .map(|(offset, i)| offset + i.start_s)
-                .fold(f64::INFINITY, f64::min);
-            let end_s = members
-                .iter()
-                .map(|(offset, i)| offset + i.end_s)
-                .fold(f64::NEG_INFINITY, f64::max);
-            let mut rows: Vec<IntervalRow> = Vec::new();
-            for (_, interval) in &members {
-                for row in &interval.rows {
-                    match rows.iter_mut().find(|known| known.name == row.name) {
-                        Some(known) => add_row(known, row),
-                        None => rows.push(row.clone()),
-                    }
-                }
-            }
-            Interval {
-                start_s,
-                end_s,
-                in_flight: members.iter().map(|(_, i)| i.in_flight).sum(),
-                active_users: members.iter().map(|(_, i)| i.active_users).sum(),
-                rows,
-            }
-        })
-        .collect()
-}
-
-fn add_row(sum: &mut IntervalRow, row: &IntervalRow) {
-    let passes = sum.pass + row.pass;
-    if passes > 0 {
-        sum.mean_ms =
-            (sum.mean_ms * sum.pass as f64 + row.mean_ms * row.pass as f64) / passes as f64;
-    }
-    sum.total += row.total;
-    sum.pass = passes;
-    sum.fail += row.fail;
-    sum.exception += row.exception;
-    sum.timeout += row.timeout;
-    sum.leak += row.leak;
-    sum.lost_write += row.lost_write;
-    sum.corrupt += row.corrupt;
-    sum.rps += row.rps;
-    sum.p50_ms = sum.p50_ms.max(row.p50_ms);
-    sum.p90_ms = sum.p90_ms.max(row.p90_ms);
-    sum.p99_ms = sum.p99_ms.max(row.p99_ms);
-    sum.max_ms = sum.max_ms.max(row.max_ms);
-    sum.corrected_p99_ms = match (sum.corrected_p99_ms, row.corrected_p99_ms) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-}
-
 fn merge_evidence(
     reports: &[(String, Report)],
     start: f64,
@@ -653,133 +475,4 @@ fn merge_scores(reports: &[(String, Report)]) -> Option<Score> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::{Duration, SystemTime};
-
-    use clap::Parser;
-    use proptest::prelude::*;
-
-    use super::*;
-    use crate::{
-        checks::Outcome,
-        cli::Cli,
-        plan::Plan,
-        runner::Run,
-        stats::{Quantile, Timing, Window},
-    };
-
-    /// Worker `index` of 3's report of `samples` (microseconds), all passed, one request name.
-    fn report(index: usize, samples: &[u64], started_at: SystemTime) -> Report {
-        let words = format!("loadgen json --users 3 --workers 3 --worker-index {index} --run-id t");
-        let plan = Plan::from_cli(Cli::try_parse_from(words.split_whitespace()).unwrap()).unwrap();
-        let mut totals = Window::new(1);
-        for &us in samples {
-            totals.record(0, Outcome::Pass, Timing::closed(Duration::from_micros(us)));
-        }
-        let run = Run {
-            steps: vec!["json".into()],
-            started_at,
-            duration: Duration::from_secs(2),
-            stopped_by: StopReason::Duration,
-            intervals: vec![Interval::new(
-                &["json".into()],
-                &totals,
-                Duration::ZERO,
-                Duration::from_secs(2),
-                0,
-                1,
-                false,
-            )],
-            totals,
-            iterations: samples.len() as u64,
-            open: None,
-            self_check: SelfCheckReport {
-                cpu_percent: Some(10.0),
-                cores: 1,
-                scheduler_lag_ms: LagMs {
-                    p50: 0.1,
-                    p99: 0.2,
-                    max: 0.3,
-                },
-                suspect: false,
-                notes: Vec::new(),
-            },
-        };
-        Report::new(&plan, run)
-    }
-
-    proptest! {
-        // Each case encodes and decodes three 1 us .. 1 h histograms: a few cases suffice.
-        #![proptest_config(ProptestConfig::with_cases(12))]
-
-        #[test]
-        fn merged_percentiles_are_those_of_one_histogram_fed_every_sample(
-            samples in prop::collection::vec(
-                prop_oneof![1u64..2_000, 1u64..2_000_000, 1u64..3_600_000_000], 3..300),
-            cut in (0usize..300, 0usize..300),
-        ) {
-            let (a, b) = (cut.0.min(cut.1).min(samples.len()), cut.0.max(cut.1).min(samples.len()));
-            let now = SystemTime::now();
-            let parts = [&samples[..a], &samples[a..b], &samples[b..]];
-            let reports = parts
-                .iter()
-                .enumerate()
-                .map(|(k, part)| (format!("w{k}"), report(k, part, now)))
-                .collect();
-            let merged = merge(reports).unwrap().report;
-            let mut one = Latency::new();
-            for &us in &samples {
-                one.record(Duration::from_micros(us));
-            }
-            let ms = |q| crate::stats::millis(one.percentile(q));
-            let l = &merged.figures.latency_ms;
-            prop_assert_eq!(l.count, samples.len() as u64);
-            prop_assert_eq!(l.p50, ms(Quantile::P50));
-            prop_assert_eq!(l.p90, ms(Quantile::P90));
-            prop_assert_eq!(l.p99, ms(Quantile::P99));
-            prop_assert_eq!(l.p999, ms(Quantile::P999));
-            prop_assert_eq!(l.max, crate::stats::millis(one.max()));
-            prop_assert_eq!(l.min, crate::stats::millis(one.min()));
-            // Each worker's mean is exact to the nanosecond, the merged one to two.
-            prop_assert!((l.mean - crate::stats::millis(one.mean())).abs() <= 2e-6 + 1e-12);
-            prop_assert_eq!(merged.figures.requests.pass, samples.len() as u64);
-            prop_assert!(merged.warnings_free_of_missing());
-        }
-    }
-
-    impl Report {
-        fn warnings_free_of_missing(&self) -> bool {
-            !self.self_check.notes.iter().any(|n| n.contains("missing"))
-        }
-    }
-
-    #[test]
-    fn a_missing_or_late_worker_is_named() {
-        let now = SystemTime::now();
-        let late = now + Duration::from_secs(3);
-        let reports = vec![
-            ("a.json".to_owned(), report(0, &[100, 200], now)),
-            ("c.json".to_owned(), report(2, &[300], late)),
-        ];
-        let Merged { report, warnings } = merge(reports).unwrap();
-        assert_eq!(warnings, ["merged 2 of 3 workers; missing worker(s) 1"]);
-        let row = &report.workers[1];
-        assert_eq!(row.index, Some(2));
-        assert!(
-            row.suspect && row.notes[0].contains("late"),
-            "{:?}",
-            row.notes
-        );
-        assert!(report.self_check.suspect);
-        assert!(
-            (report.duration_s - 5.0).abs() < 1e-6,
-            "first start to last stop"
-        );
-        assert_eq!(
-            report.intervals.len(),
-            2,
-            "the late worker's interval is 3 ticks later"
-        );
-        assert!(render_workers(&report).contains("SUSPECT: started 3.000 s late"));
-    }
-}
+mod tests;
