@@ -12,7 +12,7 @@ use crate::{
     cli::Cli,
     plan::Plan,
     runner::Run,
-    stats::{Quantile, Timing, Window},
+    stats::{Interval, Quantile, Timing, Window},
 };
 
 /// Worker `index` of 3's report of `samples` (microseconds), all passed, one request name.
