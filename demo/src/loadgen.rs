@@ -42,8 +42,8 @@ impl Loadgen {
     }
 
     /// Runs `loadgen ARGS --json-out JSON`, streams its output, and reads the report. Exit code 2
-    /// (usage or file error), death by a signal, or a missing report is an error; 0 and 1 are
-    /// results. The command is echoed first, without the output-file flags, so a reader can rerun
+    /// (usage or set-up error), 3 (tested nothing), 130/143 (interrupted), death by a signal, or a
+    /// missing report is an error; 0 and 1 are results. The command is echoed first, without the output-file flags, so a reader can rerun
     /// it.
     pub async fn run(&self, args: &[String], json: &Path) -> Result<Finished, Error> {
         self.console.line(&format!("$ loadgen {}", shown(args)));
@@ -83,8 +83,13 @@ impl Loadgen {
         let code = match status.code() {
             Some(code @ (0 | 1)) => code,
             Some(code) => {
+                let meaning = match code {
+                    3 => "the run tested nothing, above",
+                    130 | 143 => "interrupted by a signal",
+                    _ => "a usage or set-up error, above",
+                };
                 return Err(Error::Loadgen(format!(
-                    "exited with code {code} (a usage or file error, above)"
+                    "exited with code {code} ({meaning})"
                 )));
             }
             None => return Err(Error::Loadgen(format!("was stopped: {status}"))),

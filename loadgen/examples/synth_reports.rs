@@ -75,6 +75,7 @@ fn main() {
             intervals,
             iterations: requests,
             open: None,
+            in_flight_at_stop: 0,
             self_check: SelfCheckReport {
                 cpu_percent: Some(50.0),
                 cores: 1,

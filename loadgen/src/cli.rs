@@ -12,9 +12,12 @@ use shared::duration::{DurationRange, duration_arg};
 use crate::{checks::JsonCheck, plan::StartAt, thresholds::Threshold};
 
 pub mod cities;
+pub mod client;
+pub mod docs;
 pub mod offline;
 
 pub use cities::{CitiesArgs, ViolationClass};
+pub use client::ClientArgs;
 pub use offline::{CompareArgs, MergeArgs};
 
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
@@ -40,12 +43,41 @@ pub enum Command {
     /// A run against a baseline: rps and latency percentiles side by side with the change in
     /// percent; `--max-regression` fails (exit 1) naming what regressed
     Compare(CompareArgs),
+    /// A scenario file: named requests in sequence or by weight, values extracted from one answer
+    /// into the next request, checks, think time, stages and thresholds
+    Run(RunArgs),
+    /// Print shell completions: `loadgen completions bash > /etc/bash_completion.d/loadgen`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `loadgen man > loadgen.1 && man ./loadgen.1`
+    Man,
+}
+
+/// `loadgen run FILE.toml`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML; see fixtures/scenarios/)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Base URL the requests' paths are relative to [default: the file's `base-url`]
+    #[arg(long, env = "LOADGEN_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `loadgen json`.
 #[derive(Debug, Args)]
 pub struct JsonArgs {
-    /// URL to load (http only)
+    /// URL to load: `http://` or `https://`; `user:password@` in it is sent as Basic auth
     #[arg(
         long,
         env = "LOADGEN_URL",
@@ -63,9 +95,38 @@ pub struct JsonArgs {
     )]
     pub method: String,
 
-    /// Request body, sent as `application/json` when not empty
+    /// Request body, sent as `--content-type` when not empty
     #[arg(long, env = "LOADGEN_BODY", default_value = "", value_name = "TEXT")]
     pub body: String,
+
+    /// Request body read from a file (read once, sent with every request); excludes `--body`
+    #[arg(
+        long,
+        env = "LOADGEN_BODY_FILE",
+        value_name = "FILE",
+        conflicts_with = "body"
+    )]
+    pub body_file: Option<PathBuf>,
+
+    /// `Content-Type` of a non-empty body
+    #[arg(
+        long,
+        env = "LOADGEN_CONTENT_TYPE",
+        default_value = "application/json",
+        value_name = "TYPE"
+    )]
+    pub content_type: String,
+
+    /// A request header, `Name: value`; repeatable. Replaces a default of the same name
+    /// (`User-Agent`, `Content-Type`, the URL's Basic `Authorization`) [default: none]
+    #[arg(
+        short = 'H',
+        long = "header",
+        env = "LOADGEN_HEADER",
+        value_name = "NAME: VALUE",
+        value_delimiter = '\n'
+    )]
+    pub headers: Vec<String>,
 
     /// Name of the request in reports and thresholds (`json:p99<250ms`)
     #[arg(
@@ -156,6 +217,9 @@ pub struct WorkloadArgs {
     pub threads: Option<usize>,
 
     #[command(flatten)]
+    pub client: ClientArgs,
+
+    #[command(flatten)]
     pub dist: DistArgs,
 }
 
@@ -213,6 +277,10 @@ pub struct OutputArgs {
     /// class and per request name's checks
     #[arg(long, env = "LOADGEN_JUNIT_OUT", value_name = "FILE")]
     pub junit_out: Option<PathBuf>,
+    /// Serve live metrics for Prometheus at http://ADDR/metrics while the run goes on (text
+    /// exposition format, updated every second): `127.0.0.1:9464`; port 0 picks a free port
+    #[arg(long, env = "LOADGEN_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 
     /// Fail (exit 1) unless this holds: `p99<250ms`, `fail_rate<0.01`, `rps>100`,
     /// `read:p95<50ms`; repeatable [default: none]

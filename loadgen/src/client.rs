@@ -1,77 +1,201 @@
-//! The HTTP/1.1 client of one virtual user: its own keep-alive connection, nothing shared.
+//! The HTTP/1.1 client of one virtual user: its own keep-alive connection, nothing shared but
+//! the run's TLS configuration.
 //!
 //! A real user holds its own connection, so each virtual user does too. reqwest keeps a pool per
 //! client, which costs close to a megabyte per user when every user needs its own; here a user owns
-//! hyper's low-level connection (`hyper::client::conn::http1`) over a `TcpStream` with `TCP_NODELAY`,
-//! and drives it inside its own task: no connection task, no channel hop between tasks, nothing per
-//! user but the socket, hyper's buffers and this small struct. A broken connection is dropped and
-//! the next request dials again.
+//! hyper's low-level connection (`hyper::client::conn::http1`) over a `TcpStream` with `TCP_NODELAY`
+//! (TLS over it for `https`, see [`tls`]), and drives it inside its own task: no connection task,
+//! no channel hop between tasks, nothing per user but the socket, hyper's buffers and this small
+//! struct. A broken connection is dropped and the next request dials again, after a back-off while
+//! the target keeps failing. A response body is read up to `--max-body`, so whatever a target
+//! sends costs bounded memory.
+
+pub mod tls;
 
 use std::{
     future::{Future, poll_fn},
     net::SocketAddr,
+    path::PathBuf,
     pin::pin,
     task::Poll,
+    time::Duration,
 };
 
-use bytes::Bytes;
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::{
     HeaderMap, Method, Request, StatusCode, Uri,
+    body::Incoming,
     client::conn::http1::{self, Connection, SendRequest},
-    header::{CONTENT_TYPE, HOST, HeaderValue},
+    header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT},
 };
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use tls::{Stream, Tls};
+
 /// Why a request got no response. Counted as an `exception` outcome, never propagated.
+///
+/// The message carries the whole cause chain down to the OS error (`connect: connection refused
+/// (os error 111)`, `http: connection error: connection reset by peer (os error 104)`), so the
+/// failure reasons in a report say what the network said.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("connect: {0}")]
+    #[error("connect: {}", chain(.0))]
     Connect(#[source] std::io::Error),
-    #[error("handshake: {0}")]
+    #[error("tls: {}", chain(.0))]
+    Tls(#[source] std::io::Error),
+    #[error("handshake: {}", chain(.0))]
     Handshake(#[source] hyper::Error),
-    #[error("http: {0}")]
+    #[error("http: {}", chain(.0))]
     Http(#[source] hyper::Error),
     #[error("connection closed before the response")]
     Closed,
+    /// The body went past `--max-body`; the connection is closed.
+    #[error("body_too_large: the response body exceeds --max-body {}", crate::cli::client::size_text(*.0))]
+    BodyTooLarge(u64),
 }
 
-/// Where requests go: one resolved address and its `Host` header, shared by every user.
+impl ClientError {
+    /// A response did come back (too large to read): the target is up, so no back-off.
+    fn answered(&self) -> bool {
+        matches!(self, ClientError::BodyTooLarge(_))
+    }
+}
+
+/// An error and its sources, `: `-separated, each starting lower-case (`connection refused (os
+/// error 111)`, as `std::io::Error` writes `Connection refused`).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !out.is_empty() {
+            // hyper and io errors sometimes repeat their source's text in their own.
+            if out.ends_with(&text) {
+                next = error.source();
+                continue;
+            }
+            out.push_str(": ");
+        }
+        let mut chars = text.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_lowercase());
+            out.push_str(chars.as_str());
+        }
+        next = error.source();
+    }
+    out
+}
+
+/// First pause before dialling again after a failed exchange; it doubles per consecutive failure.
+const BACKOFF_BASE: Duration = Duration::from_millis(5);
+/// Longest pause between two attempts: a dead target costs one connect per user per second.
+const BACKOFF_CAP: Duration = Duration::from_secs(1);
+
+/// The default `--max-body`: 8 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 8 << 20;
+
+/// How the client talks to the target, from the connection flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--max-body`, in bytes.
+    pub max_body: u64,
+    /// `--cacert`: extra trusted certificates (PEM).
+    pub cacert: Option<PathBuf>,
+    /// `--insecure`: accept any certificate.
+    pub insecure: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_body: DEFAULT_MAX_BODY,
+            cacert: None,
+            insecure: false,
+        }
+    }
+}
+
+/// How a user's client dials: the address, TLS (shared config) and the body limit. Cloning it is
+/// reference counting.
+#[derive(Debug, Clone)]
+pub struct Dialer {
+    addr: SocketAddr,
+    tls: Option<Tls>,
+    max_body: u64,
+}
+
+/// Where requests go: one resolved address, the headers every request carries (`Host`, the
+/// default `User-Agent`, Basic auth from the URL), and the dialer; shared by every user.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub addr: SocketAddr,
+    /// `host[:port]` as in the URL, without its userinfo.
     pub host: HeaderValue,
     /// The path prefix of the base URL (`/api/v1`, or empty).
     pub base_path: String,
+    /// `Host`, `User-Agent: loadgen/VERSION` and, when the URL has `user:password@`, its Basic
+    /// `Authorization`: built once, cloned into every request.
+    pub headers: HeaderMap,
+    dialer: Dialer,
 }
 
+/// The default `User-Agent`.
+pub const USER_AGENT_VALUE: &str = concat!("loadgen/", env!("CARGO_PKG_VERSION"));
+
 impl Target {
-    /// Parses `http://host[:port][/base]` and resolves the host once.
+    /// Parses `http[s]://[user:password@]host[:port][/base]` with the default options and
+    /// resolves the host once.
     pub async fn resolve(url: &str) -> Result<Self, String> {
+        Self::resolve_with(url, &Options::default()).await
+    }
+
+    /// [`Target::resolve`] with the connection flags (`--max-body`, `--cacert`, `--insecure`).
+    pub async fn resolve_with(url: &str, options: &Options) -> Result<Self, String> {
         let uri: Uri = url
             .parse()
             .map_err(|error| format!("`{url}` is not a URL: {error}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
             Some(other) => {
                 return Err(format!(
-                    "`{url}`: scheme {other} is not supported, use http"
+                    "`{url}`: scheme {other} is not supported, use http or https"
                 ));
             }
             None => return Err(format!("`{url}` needs a scheme: http://HOST:PORT/PATH")),
-        }
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| format!("`{url}` has no host"))?;
-        let port = authority.port_u16().unwrap_or(80);
-        let addr = tokio::net::lookup_host((authority.host(), port))
+        // `host()` keeps IPv6 brackets (`[::1]`), right for `Host`, not for lookup or TLS names.
+        let name = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let addr = tokio::net::lookup_host((name, port))
             .await
-            .map_err(|error| format!("cannot resolve `{}`: {error}", authority.host()))?
+            .map_err(|error| format!("cannot resolve `{name}`: {error}"))?
             .next()
-            .ok_or_else(|| format!("`{}` resolves to no address", authority.host()))?;
-        let host = HeaderValue::from_str(authority.as_str())
+            .ok_or_else(|| format!("`{name}` resolves to no address"))?;
+        let host_text = match authority.port() {
+            Some(port) => format!("{}:{port}", authority.host()),
+            None => authority.host().to_owned(),
+        };
+        let host = HeaderValue::from_str(&host_text)
             .map_err(|_| format!("`{url}` has an invalid host"))?;
+        let mut headers = HeaderMap::with_capacity(4);
+        headers.insert(HOST, host.clone());
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        if let Some((userinfo, _)) = authority.as_str().rsplit_once('@') {
+            headers.insert(AUTHORIZATION, basic_auth(userinfo, url)?);
+        }
+        let tls = https
+            .then(|| Tls::new(name, options.cacert.as_deref(), options.insecure))
+            .transpose()?;
         let base_path = uri
             .path_and_query()
             .map(|p| p.as_str().trim_end_matches('/'))
@@ -81,15 +205,38 @@ impl Target {
             addr,
             host,
             base_path,
+            headers,
+            dialer: Dialer {
+                addr,
+                tls,
+                max_body: options.max_body,
+            },
         })
     }
 
-    /// A request for `path` (appended to the base path) with the `Host` header set.
+    /// A request for `path` (appended to the base path) with the target's headers.
     pub fn request(&self, method: Method, path: &str, body: Bytes) -> Request<Full<Bytes>> {
+        self.prepare(method, path, &HeaderMap::new()).build(body)
+    }
+
+    /// The unchanging parts of a request for `path`, built once: the target's headers, then
+    /// `extra` (which replaces a default of the same name).
+    pub fn prepare(&self, method: Method, path: &str, extra: &HeaderMap) -> Prepared {
         let uri: Uri = format!("{}{path}", self.base_path)
             .parse()
             .unwrap_or_else(|_| Uri::from_static("/"));
-        Prepared::new(method, uri, self.host.clone(), None).build(body)
+        let mut headers = self.headers.clone();
+        for name in extra.keys() {
+            headers.remove(name);
+        }
+        for (name, value) in extra {
+            headers.append(name, value.clone());
+        }
+        Prepared {
+            method,
+            uri,
+            headers,
+        }
     }
 
     /// A JSON request (`Content-Type: application/json`).
@@ -108,6 +255,35 @@ impl Target {
     }
 }
 
+/// `user:password` (percent-encoded, as in a URL) as a Basic `Authorization` value.
+fn basic_auth(userinfo: &str, url: &str) -> Result<HeaderValue, String> {
+    let decoded = percent_decode(userinfo)
+        .ok_or_else(|| format!("`{url}`: the user or password is badly percent-encoded"))?;
+    let token = base64::engine::general_purpose::STANDARD.encode(decoded);
+    let mut value = HeaderValue::from_str(&format!("Basic {token}"))
+        .map_err(|_| format!("`{url}`: the user or password cannot be sent"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// `%XX` decoding; `None` on a broken escape.
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 /// The parts of a request that never change, built once; cloning them is reference counting.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -117,6 +293,8 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// A request with exactly `Host` and an optional `Content-Type` (no default `User-Agent`:
+    /// [`Target::prepare`] adds the target's headers).
     pub fn new(
         method: Method,
         uri: Uri,
@@ -159,27 +337,67 @@ impl Response {
     }
 }
 
-type Conn = Connection<TokioIo<TcpStream>, Full<Bytes>>;
+type Conn = Connection<TokioIo<Stream>, Full<Bytes>>;
 
-/// One user's connection; dials lazily and again after any error.
+/// One user's connection; dials lazily and again after any error, backing off while the target
+/// keeps failing (see [`Client::backoff`]).
 #[derive(Debug)]
 pub struct Client {
-    addr: SocketAddr,
+    dialer: Dialer,
     connection: Option<(SendRequest<Full<Bytes>>, Conn)>,
+    /// Consecutive exchanges that ended without a response.
+    failures: u32,
 }
 
 impl Client {
+    /// A plain-HTTP client with the default body limit.
     pub fn new(addr: SocketAddr) -> Self {
-        Self {
+        Self::with(Dialer {
             addr,
+            tls: None,
+            max_body: DEFAULT_MAX_BODY,
+        })
+    }
+
+    /// A client for `target`: its TLS configuration (shared) and body limit.
+    pub fn to(target: &Target) -> Self {
+        Self::with(target.dialer.clone())
+    }
+
+    fn with(dialer: Dialer) -> Self {
+        Self {
+            dialer,
             connection: None,
+            failures: 0,
         }
     }
 
-    /// Sends `request` and reads the whole body. On any error the connection is dropped, so the
-    /// next call dials a fresh one. Cancelling the future (a timeout) leaves the connection in an
-    /// unknown state: call [`Client::reset`] then.
+    /// How long to wait before the next request, after consecutive failed exchanges: exponential
+    /// from 5 ms, capped at 1 s, with jitter (a random half to all of it) so users that failed
+    /// together do not dial again together; `None` once a response came back. A refused port
+    /// then costs each user about one connect a second, not a busy loop.
+    pub fn backoff(&self) -> Option<Duration> {
+        if self.failures == 0 {
+            return None;
+        }
+        let doubled = BACKOFF_BASE.saturating_mul(1 << (self.failures - 1).min(16));
+        let pause = doubled.min(BACKOFF_CAP);
+        Some(pause.mul_f64(0.5 + 0.5 * rand::random::<f64>()))
+    }
+
+    /// Sends `request` and reads the whole body (up to `--max-body`). On any error the connection
+    /// is dropped, so the next call dials a fresh one. Cancelling the future (a timeout) leaves the
+    /// connection in an unknown state: call [`Client::reset`] then.
     pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Response, ClientError> {
+        let result = self.exchange(request).await;
+        match &result {
+            Err(error) if !error.answered() => self.failures = self.failures.saturating_add(1),
+            _ => self.failures = 0,
+        }
+        result
+    }
+
+    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Response, ClientError> {
         if let Some((sender, conn)) = self.connection.as_mut() {
             // A kept-alive connection the server closed while idle is not a failed request:
             // poll it once, without waiting, so a pending close is read before writing, and
@@ -190,9 +408,8 @@ impl Client {
                 self.connection = None;
             }
         }
-        if self.connection.is_none() {
-            self.connection = Some(dial(self.addr).await?);
-        }
+        self.connect().await?;
+        let max_body = self.dialer.max_body;
         let (sender, conn) = self.connection.as_mut().expect("dialled above");
         let exchange = async {
             sender.ready().await.map_err(ClientError::Http)?;
@@ -201,7 +418,7 @@ impl Client {
                 .await
                 .map_err(ClientError::Http)?;
             let (parts, body) = response.into_parts();
-            let body = body.collect().await.map_err(ClientError::Http)?.to_bytes();
+            let body = read_body(&parts.headers, body, max_body).await?;
             Ok(Response {
                 status: parts.status,
                 headers: parts.headers,
@@ -219,17 +436,73 @@ impl Client {
         result
     }
 
+    /// Dials now if not connected (the preflight: connect, TLS and HTTP handshakes).
+    pub async fn connect(&mut self) -> Result<(), ClientError> {
+        if self.connection.is_none() {
+            self.connection = Some(dial(&self.dialer).await?);
+        }
+        Ok(())
+    }
+
     /// Forgets the connection (after a timeout cancelled a request half-way).
     pub fn reset(&mut self) {
         self.connection = None;
     }
 }
 
-async fn dial(addr: SocketAddr) -> Result<(SendRequest<Full<Bytes>>, Conn), ClientError> {
-    let stream = TcpStream::connect(addr)
+/// Reads `body` to its end, or fails past `max` bytes: at once when `Content-Length` says so,
+/// else as soon as the bytes read go past it (an endless chunked body costs `max` at most). A
+/// body in one frame is kept as it came, without a copy.
+async fn read_body(
+    headers: &HeaderMap,
+    mut body: Incoming,
+    max: u64,
+) -> Result<Bytes, ClientError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return Err(ClientError::BodyTooLarge(max));
+    }
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    let mut total = 0u64;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(ClientError::Http)?.into_data() else {
+            continue; // trailers
+        };
+        total += data.len() as u64;
+        if total > max {
+            return Err(ClientError::BodyTooLarge(max));
+        }
+        match (&mut first, &mut joined) {
+            (None, None) => first = Some(data),
+            (Some(_), None) => {
+                let head = first.take().expect("matched Some");
+                let mut buffer = BytesMut::with_capacity(head.len() + data.len());
+                buffer.extend_from_slice(&head);
+                buffer.extend_from_slice(&data);
+                joined = Some(buffer);
+            }
+            (_, Some(buffer)) => buffer.extend_from_slice(&data),
+        }
+    }
+    Ok(match joined {
+        Some(buffer) => buffer.freeze(),
+        None => first.unwrap_or_default(),
+    })
+}
+
+async fn dial(dialer: &Dialer) -> Result<(SendRequest<Full<Bytes>>, Conn), ClientError> {
+    let tcp = TcpStream::connect(dialer.addr)
         .await
         .map_err(ClientError::Connect)?;
-    stream.set_nodelay(true).map_err(ClientError::Connect)?;
+    tcp.set_nodelay(true).map_err(ClientError::Connect)?;
+    let stream = match &dialer.tls {
+        None => Stream::Plain(tcp),
+        Some(tls) => tls.handshake(tcp).await.map_err(ClientError::Tls)?,
+    };
     http1::handshake(TokioIo::new(stream))
         .await
         .map_err(ClientError::Handshake)
@@ -264,4 +537,62 @@ fn closes(headers: &HeaderMap) -> bool {
     headers
         .get(hyper::header::CONNECTION)
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_chain_reaches_the_os_error_in_lower_case() {
+        let io = std::io::Error::from_raw_os_error(111);
+        assert_eq!(
+            ClientError::Connect(io).to_string(),
+            "connect: connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn userinfo_becomes_basic_auth_percent_decoded() {
+        let value = basic_auth("alice:s%40cret", "http://x").unwrap();
+        assert_eq!(value, "Basic YWxpY2U6c0BjcmV0");
+        assert!(value.is_sensitive(), "kept out of debug output");
+        assert!(basic_auth("alice:%4", "http://x").is_err());
+        assert_eq!(percent_decode("a%20b"), Some(b"a b".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn the_host_header_leaves_the_userinfo_out() {
+        let target = Target::resolve("http://u:p@127.0.0.1:8020/api")
+            .await
+            .unwrap();
+        assert_eq!(target.host, "127.0.0.1:8020");
+        assert_eq!(target.headers[HOST], "127.0.0.1:8020");
+        assert_eq!(target.headers[USER_AGENT], USER_AGENT_VALUE);
+        assert_eq!(target.base_path, "/api");
+    }
+
+    #[test]
+    fn back_off_doubles_with_jitter_up_to_the_cap() {
+        let mut client = Client::new("127.0.0.1:1".parse().unwrap());
+        assert_eq!(client.backoff(), None, "no failure, no pause");
+        client.failures = 1;
+        let first = client.backoff().unwrap();
+        assert!(
+            first >= BACKOFF_BASE / 2 && first <= BACKOFF_BASE,
+            "{first:?}"
+        );
+        client.failures = 4;
+        let fourth = client.backoff().unwrap();
+        assert!(
+            fourth >= BACKOFF_BASE * 4 && fourth <= BACKOFF_BASE * 8,
+            "{fourth:?}"
+        );
+        client.failures = 40;
+        let capped = client.backoff().unwrap();
+        assert!(
+            capped >= BACKOFF_CAP / 2 && capped <= BACKOFF_CAP,
+            "{capped:?}"
+        );
+    }
 }

@@ -7,6 +7,7 @@
 //! Layout:
 //! - [`cli`]: clap derive, every flag with a default and a `LOADGEN_*` variable.
 //! - [`plan`]: the validated plan (configuration errors exit 2 with one line).
+//! - [`preflight`]: one connect and one request before the load; unreachable exits 2.
 //! - [`client`]: one keep-alive HTTP/1.1 connection per virtual user (hyper's low-level client).
 //! - [`scenario`]: the [`scenario::Scenario`] trait, the per-user [`scenario::Session`], and the
 //!   `json` scenario.
@@ -15,14 +16,17 @@
 //! - [`stats`]: sharded recording, HdrHistograms with exact percentiles, intervals.
 //! - [`report`]: the report (JSON contract), text summary, CSV, HTML, live progress.
 //! - [`thresholds`]: `p99<250ms`-style CI gates.
+//! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
 //! - [`offline`]: `loadgen merge` and `loadgen compare`, which read reports instead of running.
 
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod exit;
 pub mod offline;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod runner;
 pub mod scenario;
@@ -33,13 +37,9 @@ pub mod thresholds;
 use std::{future::Future, path::Path, process::ExitCode, sync::Arc};
 
 use cli::{Cli, Command, ViolationClass};
+use exit::Exit;
 use plan::{Plan, PlanError, ScenarioPlan};
 use report::{Report, progress::Live};
-
-/// Exit code when a threshold is breached.
-pub const BREACH_EXIT_CODE: u8 = 1;
-/// Exit code for usage, configuration and output errors.
-pub const ERROR_EXIT_CODE: u8 = 2;
 
 /// Runs `plan` until it stops (loops, duration, or `shutdown`), and returns the report with its
 /// thresholds evaluated. Only set-up problems (an unresolvable URL, a threshold naming an unknown
@@ -49,8 +49,20 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
 ) -> Result<Report, PlanError> {
+    // Kept until the run ends: dropping it stops the metrics server.
+    let (live, _metrics_server) = match plan.output.metrics_listen {
+        Some(addr) => {
+            let metrics = report::metrics::Metrics::default();
+            let server = metrics.serve(addr).await.map_err(|error| {
+                PlanError(format!("--metrics-listen {addr}: cannot listen: {error}"))
+            })?;
+            eprintln!("metrics: http://{}/metrics", server.addr);
+            (live.with_metrics(metrics), Some(server))
+        }
+        None => (live, None),
+    };
     let target = Arc::new(
-        client::Target::resolve(&plan.url)
+        client::Target::resolve_with(&plan.url, &plan.workload.client)
             .await
             .map_err(PlanError)?,
     );
@@ -61,8 +73,14 @@ pub async fn run(
                 json.name.clone(),
                 json.method.clone(),
                 json.body.clone(),
+                json.headers.clone(),
+                json.content_type.clone(),
                 json.checks.clone(),
             );
+            start(plan, Arc::new(scenario), target, shutdown, live).await?
+        }
+        ScenarioPlan::File(file) => {
+            let scenario = scenario::file::File::new(file.script.clone(), &target);
             start(plan, Arc::new(scenario), target, shutdown, live).await?
         }
         ScenarioPlan::Cities(cities) => {
@@ -102,6 +120,7 @@ async fn start<S: scenario::Scenario>(
     live: Live,
 ) -> Result<runner::Run, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
+    preflight::check(&plan.url, &target, scenario.probe(), plan.workload.timeout).await?;
     Ok(runner::run(&plan.workload, scenario, target, shutdown, live).await)
 }
 
@@ -170,7 +189,8 @@ pub fn print_summary(text: &str, files: &Files) {
 }
 
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
-/// summary, writes the files, and maps thresholds to the exit code (0 ok, 1 breach, 2 error).
+/// summary, writes the files, and maps the run to its exit code ([`exit::Exit`]: 0 clean,
+/// 1 violations or breach, 2 set-up error, 3 tested nothing, 130/143 interrupted).
 pub fn main_with(plan: Plan) -> ExitCode {
     let runtime = if plan.workload.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -187,10 +207,19 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),
     };
     let live = Live::new(&plan);
-    let report = match runtime.block_on(run(&plan, runner::stop::signal(), live)) {
+    let caught = Arc::new(std::sync::OnceLock::new());
+    let shutdown = {
+        let caught = caught.clone();
+        async move {
+            let _ = caught.set(runner::stop::caught().await);
+        }
+    };
+    let mut report = match runtime.block_on(run(&plan, shutdown, live)) {
         Ok(report) => report,
         Err(error) => return fail(&error.to_string()),
     };
+    report.interrupted_by = caught.get().copied();
+    report.command_line = Some(command_line());
     let files = Files {
         json: plan.output.json_out.as_deref(),
         csv: plan.output.csv_out.as_deref(),
@@ -207,12 +236,12 @@ pub fn main_with(plan: Plan) -> ExitCode {
     );
     let allow = match &plan.scenario {
         ScenarioPlan::Cities(cities) => cities.allow.clone(),
-        ScenarioPlan::Json(_) => Vec::new(),
+        ScenarioPlan::Json(_) | ScenarioPlan::File(_) => Vec::new(),
     };
     if let Err(error) = files.write(&report, &allow) {
         return fail(&error);
     }
-    let mut breached = false;
+    let (mut violations, mut breaches) = (Vec::new(), Vec::new());
     if let ScenarioPlan::Cities(cities) = &plan.scenario {
         if let Some(path) = &cities.evidence_out
             && let Err(error) = report::findings::write_evidence(&report, path)
@@ -220,26 +249,41 @@ pub fn main_with(plan: Plan) -> ExitCode {
             return fail(&format!("cannot write {}: {error}", path.display()));
         }
         for (class, count) in report::findings::failing(&report, cities) {
-            eprintln!(
+            let message = format!(
                 "violation: {count} {} (allow with --allow {})",
                 class.as_str(),
                 class.as_str()
             );
-            breached = true;
+            eprintln!("{message}");
+            violations.push(message);
         }
     }
     for verdict in report.thresholds.iter().filter(|v| !v.passed) {
-        eprintln!("threshold breached: {}", verdict.threshold);
-        breached = true;
+        let message = format!("threshold breached: {}", verdict.threshold);
+        eprintln!("{message}");
+        breaches.push(message);
     }
-    if breached {
-        ExitCode::from(BREACH_EXIT_CODE)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Exit::judge(&report, violations, breaches, report.interrupted_by).report()
+}
+
+/// This process's arguments, quoted where a shell would need it.
+fn command_line() -> String {
+    std::env::args()
+        .map(|arg| {
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+            if plain {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(ERROR_EXIT_CODE)
+    Exit::Setup(message.to_owned()).report()
 }

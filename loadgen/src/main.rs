@@ -7,6 +7,9 @@ use shared::cli::parse_or_exit;
 
 fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
+    if let Some(code) = loadgen::cli::docs::print(&cli.command) {
+        return code;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),

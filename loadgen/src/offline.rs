@@ -6,15 +6,15 @@
 use std::{path::Path, process::ExitCode};
 
 use crate::{
-    BREACH_EXIT_CODE, ERROR_EXIT_CODE, Files,
+    Files,
     cli::{CompareArgs, MergeArgs},
+    exit::Exit,
     print_summary,
     report::{self, Report, compare::Comparison, merge},
 };
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(ERROR_EXIT_CODE)
+    Exit::Setup(message.to_owned()).report()
 }
 
 fn read_all(paths: &[impl AsRef<Path>]) -> Result<Vec<(String, Report)>, String> {
@@ -71,24 +71,23 @@ pub fn merge(args: MergeArgs) -> ExitCode {
     if let Err(error) = files.write(&report, &args.allow) {
         return fail(&error);
     }
-    let mut breached = false;
+    let (mut violations, mut breaches) = (Vec::new(), Vec::new());
     for (class, count) in report::findings::failing_with(&report, &args.allow) {
-        eprintln!(
+        let message = format!(
             "violation: {count} {} (allow with --allow {})",
             class.as_str(),
             class.as_str()
         );
-        breached = true;
+        eprintln!("{message}");
+        violations.push(message);
     }
     for verdict in report.thresholds.iter().filter(|v| !v.passed) {
-        eprintln!("threshold breached: {}", verdict.threshold);
-        breached = true;
+        let message = format!("threshold breached: {}", verdict.threshold);
+        eprintln!("{message}");
+        breaches.push(message);
     }
-    if breached {
-        ExitCode::from(BREACH_EXIT_CODE)
-    } else {
-        ExitCode::SUCCESS
-    }
+    // A worker stopped by a signal does not make the merged run interrupted: merge itself was not.
+    Exit::judge(&report, violations, breaches, None).report()
 }
 
 fn report_names(report: &Report) -> Vec<String> {
@@ -149,7 +148,8 @@ pub fn compare(args: CompareArgs) -> ExitCode {
         }
         ExitCode::SUCCESS
     } else {
-        eprintln!("regressed: {}", regressed.join(", "));
-        ExitCode::from(BREACH_EXIT_CODE)
+        let message = format!("regressed: {}", regressed.join(", "));
+        eprintln!("{message}");
+        Exit::Failed(vec![message]).report()
     }
 }

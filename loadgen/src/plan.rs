@@ -7,18 +7,25 @@ use std::{
 };
 
 use bytes::Bytes;
-use hyper::{Method, StatusCode};
+use hyper::{
+    HeaderMap, Method, StatusCode,
+    header::{HeaderName, HeaderValue},
+};
 use shared::duration::DurationRange;
 
 mod cities;
 mod dist;
+mod file;
 
 pub use cities::CitiesPlan;
 pub use dist::{JOB_COMPLETION_INDEX, StartAt, Worker};
+pub use file::FilePlan;
 
 use crate::{
     checks::Checks,
     cli::{Cli, Command, DistArgs, JsonArgs, OutputArgs, WorkloadArgs},
+    client,
+    runner::stages::Stages,
     scenario::cities::markers::RunId,
     thresholds::Threshold,
 };
@@ -48,8 +55,10 @@ pub struct Plan {
 /// Which scenario, with its own settings.
 #[derive(Debug, Clone)]
 pub enum ScenarioPlan {
-    Json(JsonPlan),
+    Json(Box<JsonPlan>),
     Cities(Box<CitiesPlan>),
+    /// `loadgen run FILE.toml`.
+    File(Box<FilePlan>),
 }
 
 impl ScenarioPlan {
@@ -58,6 +67,7 @@ impl ScenarioPlan {
         match self {
             ScenarioPlan::Json(_) => "json",
             ScenarioPlan::Cities(_) => "cities",
+            ScenarioPlan::File(_) => "run",
         }
     }
 }
@@ -67,7 +77,12 @@ impl ScenarioPlan {
 pub struct JsonPlan {
     pub name: String,
     pub method: Method,
+    /// `--body` or the contents of `--body-file`.
     pub body: Bytes,
+    /// `-H`, validated, in order.
+    pub headers: HeaderMap,
+    /// `--content-type`, sent with a non-empty body unless `-H` sets one.
+    pub content_type: HeaderValue,
     pub checks: Checks,
 }
 
@@ -104,6 +119,11 @@ pub struct Workload {
     pub timeout: Duration,
     /// Runtime worker threads (1: a current-thread runtime).
     pub threads: usize,
+    /// Closed model: the users ramp through these stages (scenario files); `users` is their peak
+    /// and `duration` their total. Open model: the stages ramp the rate.
+    pub stages: Option<Stages>,
+    /// `--max-body`, `--cacert`, `--insecure`.
+    pub client: client::Options,
     /// This process's place among the run's workers; `model` holds its share already.
     pub worker: Worker,
     /// Wall-clock start (`--start-at`): the run waits for it.
@@ -129,6 +149,8 @@ pub struct Output {
     pub csv_out: Option<PathBuf>,
     pub html_out: Option<PathBuf>,
     pub junit_out: Option<PathBuf>,
+    /// `--metrics-listen`: where to serve live Prometheus metrics.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// `--json-out -`: the report goes to stdout and the summary to stderr.
@@ -148,6 +170,10 @@ impl Plan {
         match cli.command {
             Command::Json(args) => Self::json(args),
             Command::Cities(args) => cities::plan(args),
+            Command::Run(args) => file::plan(args),
+            Command::Completions { .. } | Command::Man => {
+                invalid("`loadgen completions` and `loadgen man` print and exit; they run nothing")
+            }
             Command::Merge(_) | Command::Compare(_) => {
                 invalid("merge and compare read reports; they have no run plan")
             }
@@ -159,6 +185,9 @@ impl Plan {
             url,
             method,
             body,
+            body_file,
+            content_type,
+            headers,
             name,
             expect_status,
             expect_json,
@@ -177,16 +206,32 @@ impl Plan {
         if name.trim().is_empty() {
             return invalid("--name must not be empty");
         }
+        let body = match body_file {
+            Some(path) => Bytes::from(std::fs::read(&path).map_err(|error| {
+                PlanError(format!(
+                    "cannot read --body-file {}: {error}",
+                    path.display()
+                ))
+            })?),
+            None => Bytes::from(body),
+        };
+        let content_type = HeaderValue::from_str(&content_type).map_err(|_| {
+            PlanError(format!(
+                "--content-type `{content_type}` is not a header value"
+            ))
+        })?;
         let run_id = run_id_of(&workload.dist)?;
-        let scenario = ScenarioPlan::Json(JsonPlan {
+        let scenario = ScenarioPlan::Json(Box::new(JsonPlan {
             name,
             method,
-            body: Bytes::from(body),
+            body,
+            headers: header_map(&headers)?,
+            content_type,
             checks: Checks {
                 status,
                 json: expect_json,
             },
-        });
+        }));
         Ok(Self {
             url,
             run_id: run_id.as_str().to_owned(),
@@ -201,6 +246,28 @@ impl Plan {
     pub fn check_threshold_names(&self, steps: &[String]) -> Result<(), PlanError> {
         check_names(&self.thresholds, steps)
     }
+}
+
+/// `-H 'Name: value'` flags as a header map, in order; a bad one is a one-line error.
+pub fn header_map(headers: &[String]) -> Result<HeaderMap, PlanError> {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for text in headers {
+        let (name, value) = text.split_once(':').ok_or_else(|| {
+            PlanError(format!(
+                "-H `{text}` must be written 'Name: value', e.g. -H 'Authorization: Bearer TOKEN'"
+            ))
+        })?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            PlanError(format!(
+                "-H `{text}`: `{}` is not a header name",
+                name.trim()
+            ))
+        })?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| PlanError(format!("-H `{text}`: the value is not a header value")))?;
+        map.append(name, value);
+    }
+    Ok(map)
 }
 
 /// Checks that every named threshold names one of `steps`.
@@ -291,6 +358,12 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
         Some(threads) => threads,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    if args.client.max_body == 0 {
+        return invalid("--max-body must be at least 1 byte");
+    }
+    if args.client.insecure && args.client.cacert.is_some() {
+        return invalid("--insecure accepts any certificate: --cacert would not be used");
+    }
     Ok(Workload {
         model,
         spawn_rate: args.spawn_rate,
@@ -298,6 +371,12 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
         wait: args.wait,
         timeout: args.timeout,
         threads,
+        stages: None,
+        client: client::Options {
+            max_body: args.client.max_body,
+            cacert: args.client.cacert,
+            insecure: args.client.insecure,
+        },
         worker,
         start_at,
     })
@@ -324,6 +403,7 @@ pub fn output_plan(args: &OutputArgs) -> Result<Output, PlanError> {
         csv_out: args.csv_out.clone(),
         html_out: args.html_out.clone(),
         junit_out: args.junit_out.clone(),
+        metrics_listen: args.metrics_listen,
     })
 }
 
@@ -407,6 +487,14 @@ mod tests {
             ("json --threads 0", "--threads"),
             ("json --method NOT\u{1}", "HTTP method"),
             ("json --expect-status 1000", "status"),
+            ("json -H no-colon", "'Name: value'"),
+            ("json -H bad\u{1}name:x", "header name"),
+            ("json --max-body 0", "--max-body"),
+            ("json --insecure --cacert ca.pem", "--insecure"),
+            (
+                "json --body-file /no/such/file",
+                "--body-file /no/such/file",
+            ),
         ] {
             let error = plan(args).unwrap_err().0;
             assert!(error.contains(words), "{args}: {error}");

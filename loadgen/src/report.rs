@@ -6,8 +6,9 @@
 //!
 //! Layout: [`text`] (the article's summary and percentile tables), [`json`], [`csv`] (one row per
 //! interval per request name), [`html`] (self-contained page with inline SVG charts),
-//! [`progress`] (the live bar or line), [`merge`] (one report from many workers' reports),
-//! [`compare`] (a run against a baseline), [`junit`] (JUnit XML for CI test reporters).
+//! [`progress`] (the live bar or line), [`metrics`] (live Prometheus metrics), [`merge`] (one
+//! report from many workers' reports), [`compare`] (a run against a baseline), [`junit`] (JUnit
+//! XML for CI test reporters).
 
 pub mod compare;
 pub mod csv;
@@ -16,15 +17,18 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod merge;
+pub mod metrics;
 pub mod progress;
 pub mod text;
+
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
     checks::{Counts, Outcome},
     plan::{Model, Plan},
-    runner::{OpenFigures, Run, StopReason},
+    runner::{OpenFigures, Run, StopReason, stop::Signal},
     selfcheck::SelfCheckReport,
     stats::{Interval, Latency, Quantile, StepWindow, millis},
     thresholds::Verdict,
@@ -50,11 +54,19 @@ pub struct Report {
     /// From the first user's start to the stop: the article's "Total test time".
     pub duration_s: f64,
     pub stopped_by: StopReason,
+    /// `SIGINT` or `SIGTERM` when a signal stopped the run (exit 130 or 143), else null.
+    pub interrupted_by: Option<Signal>,
     pub workload: WorkloadReport,
     pub iterations: u64,
     /// All requests together.
     #[serde(flatten)]
     pub figures: Figures,
+    /// Requests sent and still unanswered when the run stopped. Those older than `--timeout` are
+    /// also counted as timeouts in `requests`; the others are in no other count.
+    pub in_flight_at_stop: u64,
+    /// Why the run tested nothing (exit 3), or null: no request passed a check, or a scenario's
+    /// own reason (no user could log in). A scenario sets it with [`Report::tested_nothing`].
+    pub tested_nothing: Option<String>,
     /// Time since start of the first leak, lost write or corruption.
     pub first_violation_after_s: Option<f64>,
     /// Open model only.
@@ -72,6 +84,9 @@ pub struct Report {
     pub evidence: Vec<crate::scenario::cities::evidence::Evidence>,
     /// `cities --score`: recall and precision against mock-server's journal.
     pub score: Option<crate::scenario::cities::score::Score>,
+    /// The command line of the run, as typed (the binary sets it; absent for in-process runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
     /// A merged report: one entry per worker report, in worker order; empty for a single run.
     pub workers: Vec<merge::WorkerRow>,
 }
@@ -254,7 +269,7 @@ impl Report {
                 count: reason.count,
             })
             .collect();
-        Self {
+        let mut report = Self {
             schema_version: SCHEMA_VERSION,
             scenario: plan.scenario.name().to_owned(),
             target: plan.url.clone(),
@@ -267,6 +282,7 @@ impl Report {
             started_at_unix_s: unix_s(run.started_at),
             duration_s,
             stopped_by: run.stopped_by,
+            interrupted_by: None,
             workload: WorkloadReport {
                 model: model.to_owned(),
                 users: workload.model.users(),
@@ -280,6 +296,8 @@ impl Report {
             },
             iterations: run.iterations,
             figures: Figures::new(&run.totals.total(), duration_s, open),
+            in_flight_at_stop: run.in_flight_at_stop,
+            tested_nothing: None,
             first_violation_after_s: run.totals.first_violation.map(|d| d.as_secs_f64()),
             open_model: run.open,
             endpoints,
@@ -290,7 +308,45 @@ impl Report {
             evidence: Vec::new(),
             score: None,
             workers: Vec::new(),
+            command_line: None,
+        };
+        report.tested_nothing = report.nothing_passed();
+        report
+    }
+
+    /// The hook for a scenario's own "tested nothing" reason (no user could log in): it replaces
+    /// the generic one, so the run exits 3 with it.
+    pub fn tested_nothing(&mut self, reason: impl Into<String>) {
+        self.tested_nothing = Some(reason.into());
+    }
+
+    /// The generic "tested nothing" reason of a run in which no request passed a check, or `None`
+    /// when one did. Scenarios may give their own reason instead (see [`Report::tested_nothing`]).
+    fn nothing_passed(&self) -> Option<String> {
+        let report = self;
+        let requests = &report.figures.requests;
+        if requests.pass > 0 {
+            return None;
         }
+        let mut reason = format!(
+            "no request passed a check: {} sent, {} pass, {} fail, {} exception",
+            text::thousands(requests.total + report.in_flight_at_stop),
+            text::thousands(requests.pass),
+            text::thousands(requests.fail),
+            text::thousands(requests.exception),
+        );
+        if let Some(top) = report.failure_reasons.iter().max_by_key(|r| r.count) {
+            let _ = write!(reason, " ({})", top.reason);
+        }
+        if report.in_flight_at_stop > 0 {
+            let _ = write!(
+                reason,
+                ", {} unanswered at the stop after {:.1} s",
+                text::thousands(report.in_flight_at_stop),
+                report.duration_s
+            );
+        }
+        Some(reason)
     }
 
     /// Evaluates `plan`'s thresholds into `self.thresholds`; true when all hold.

@@ -1,10 +1,12 @@
 //! The engine: starts the users, runs the test timer and the signal handler, collects statistics
 //! once per tick into the timeline and the totals, and stops.
 //!
-//! Layout: [`users`] (spawn rate, closed and open models), [`stop`] (timer, signals, the stop
-//! switch). The collector lives here: every [`TICK`] it swaps the recorders' shards, turns the
-//! window into an [`Interval`], merges it into the run's totals and updates the live progress.
+//! Layout: [`users`] (spawn rate, closed and open models), [`stages`] (ramping users up, holding,
+//! down), [`stop`] (timer, signals, the stop switch). The collector lives here: every [`TICK`] it
+//! swaps the recorders' shards, turns the window into an [`Interval`], merges it into the run's
+//! totals and updates the live progress.
 
+pub mod stages;
 pub mod stop;
 pub mod users;
 
@@ -25,7 +27,7 @@ use crate::{
     stats::{Interval, Quantile, Stats, Window},
 };
 
-pub use stop::{Stop, StopReason};
+pub use stop::{Signal, Stop, StopReason};
 pub use users::OpenFigures;
 
 /// Width of a timeline interval (CSV rows, chart points).
@@ -43,6 +45,8 @@ pub struct Run {
     pub totals: Window,
     pub intervals: Vec<Interval>,
     pub iterations: u64,
+    /// Requests still unanswered when the users were stopped.
+    pub in_flight_at_stop: u64,
     pub open: Option<OpenFigures>,
     pub self_check: SelfCheckReport,
 }
@@ -93,8 +97,9 @@ pub async fn run<S: Scenario>(
         Model::Open { rate, .. } => Some(users::OpenClock::new(
             started,
             rate,
-            workload.worker.phase(),
+            workload.worker,
             workload.duration,
+            workload.stages.clone(),
         )),
         Model::Closed { .. } => None,
     };
@@ -131,8 +136,9 @@ pub async fn run<S: Scenario>(
         }
     }
     // Every user has ended: loops done, or aborted on stop. The open model has no loops: its
-    // clock stops issuing at the duration, so an open run that ends by itself ended by duration.
-    stop.stop(if open {
+    // clock stops issuing at the duration, so an open run that ends by itself ended by duration;
+    // so does a run whose stages ramped every user down before the timer fired.
+    stop.stop(if open || workload.stages.is_some() {
         StopReason::Duration
     } else {
         StopReason::Loops
@@ -155,6 +161,7 @@ pub async fn run<S: Scenario>(
         open: ctx.clock.as_ref().map(|clock| clock.figures(duration)),
         stopped_by: stop.reason().unwrap_or(StopReason::Loops),
         iterations: stats.iterations(),
+        in_flight_at_stop: stats.in_flight_at_stop(),
         self_check: self_check.finish(cores, median),
         steps,
         started_at,

@@ -7,13 +7,19 @@
 //! and the session records. A scenario never sees a histogram or a lock.
 //!
 //! Layout: [`session`] (the per-user handle), [`json`] (the first article's single request),
-//! [`cities`] (register, log in, write, read, check: the leak hunter).
+//! [`cities`] (register, log in, write, read, check: the leak hunter), [`file`] (a scenario
+//! described in a TOML file: `loadgen run`).
 
 pub mod cities;
+pub mod file;
 pub mod json;
 pub mod session;
 
 use std::future::Future;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::Request;
 
 pub use session::{Called, Exchange, RequestError, Session};
 
@@ -40,6 +46,13 @@ pub trait Scenario: Send + Sync + 'static {
 
     /// Request names, in the order reports list them.
     fn steps(&self) -> Vec<String>;
+
+    /// The request the preflight sends once before the load (not counted), to prove the target
+    /// answers at all; `None` (the default) makes the preflight connect only. Any response passes
+    /// the preflight, whatever its status: judging it is the checks' job.
+    fn probe(&self) -> Option<Request<Full<Bytes>>> {
+        None
+    }
 
     /// Per-user set-up before the first iteration.
     fn setup(

@@ -48,6 +48,8 @@ struct Inner {
     started: Instant,
     /// Requests sent and not yet answered, across all users (evidence for violations).
     in_flight: AtomicU64,
+    /// Requests abandoned unanswered when the run stopped (the users' tasks were aborted).
+    in_flight_at_stop: AtomicU64,
     /// Iterations completed, across all users (progress bar).
     iterations: AtomicU64,
     /// Users that finished their set-up and run iterations.
@@ -64,6 +66,7 @@ impl Stats {
                 steps,
                 started,
                 in_flight: AtomicU64::new(0),
+                in_flight_at_stop: AtomicU64::new(0),
                 iterations: AtomicU64::new(0),
                 active_users: AtomicU64::new(0),
             }),
@@ -100,6 +103,10 @@ impl Stats {
         self.inner.in_flight.load(Ordering::Relaxed)
     }
 
+    pub fn in_flight_at_stop(&self) -> u64 {
+        self.inner.in_flight_at_stop.load(Ordering::Relaxed)
+    }
+
     pub fn iterations(&self) -> u64 {
         self.inner.iterations.load(Ordering::Relaxed)
     }
@@ -129,6 +136,19 @@ impl Recorder {
         }
         if outcome.is_violation() {
             window.note_violation(self.stats.inner.started.elapsed());
+        }
+    }
+
+    /// Counts a request abandoned unanswered when the run stopped; one older than `timeout` is
+    /// also recorded as a `timeout` (it would have been one had the run gone on).
+    pub(crate) fn abandoned(&self, step: Step, age: Duration, timeout: Duration) {
+        self.stats
+            .inner
+            .in_flight_at_stop
+            .fetch_add(1, Ordering::Relaxed);
+        if age >= timeout {
+            let reason = format!("timed out after {timeout:?} (in flight at the stop)");
+            self.record(step, Outcome::Timeout, Timing::closed(age), Some(&reason));
         }
     }
 
@@ -192,6 +212,35 @@ mod tests {
         assert_eq!(first.total().counts.pass(), 10);
         assert_eq!(first.total().latency.max(), Duration::from_millis(10));
         assert_eq!(stats.collect().total().counts.total(), 0);
+    }
+
+    #[test]
+    fn an_abandoned_request_is_counted_in_flight_and_as_a_timeout_only_past_the_timeout() {
+        let stats = Stats::new(2, 1, Instant::now());
+        let recorder = stats.recorder(0);
+        let timeout = Duration::from_secs(1);
+        recorder.abandoned(Step(0), Duration::from_millis(999), timeout);
+        recorder.abandoned(Step(1), Duration::from_secs(2), timeout);
+        let window = stats.collect();
+        assert_eq!(
+            stats.in_flight_at_stop(),
+            2,
+            "both were in flight at the stop"
+        );
+        assert_eq!(
+            window.steps[0].counts.total(),
+            0,
+            "younger than the timeout: no outcome yet"
+        );
+        assert_eq!(
+            window.steps[1].counts.get(Outcome::Timeout),
+            1,
+            "older than the timeout: it would have timed out"
+        );
+        assert_eq!(
+            window.reasons[0].reason,
+            "timed out after 1s (in flight at the stop)"
+        );
     }
 
     #[test]

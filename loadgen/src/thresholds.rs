@@ -3,9 +3,9 @@
 //! A threshold is `[NAME:]METRIC OP VALUE`. Without a name it applies to all requests together.
 //! Latency metrics (`min`, `mean`, `p50`, `p90`, `p95`, `p99`, `p999`, `max`) take a duration with
 //! a unit and read the passed requests' latency, the *corrected* one in the open model (the honest
-//! figure); `fail_rate` is the share of requests that did not pass (0..1); `rps` passed requests per
-//! second; counters (`requests`, `fail`, `exception`, `timeout`, `leak`, `lost_write`, `corrupt`,
-//! `violations`) compare counts. Any breach makes the exit code 1.
+//! figure); `fail_rate` is the share of requests that did not pass (0..1; no data, so a breach,
+//! when no request ended); `rps` passed requests per second; counters (`requests`, `fail`,
+//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `violations`) compare counts. Any breach makes the exit code 1.
 
 use std::fmt;
 
@@ -135,7 +135,8 @@ impl Threshold {
                     .unwrap_or(&figures.latency_ms);
                 (latency.count > 0).then(|| field(latency))
             }
-            Metric::FailRate => Some(figures.requests.fail_rate()),
+            // No completed request has no failure rate: "0 of 0 failed" must not hold a gate.
+            Metric::FailRate => (figures.requests.total > 0).then(|| figures.requests.fail_rate()),
             Metric::Rps => Some(figures.rps),
             Metric::Count(field) => Some(field(figures) as f64),
         });

@@ -57,17 +57,68 @@ async fn a_json_field_that_differs_is_a_fail_and_a_matching_one_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_connection_is_an_exception() {
+async fn a_refused_port_at_start_is_a_set_up_error_naming_the_url_and_the_os_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/json", listener.local_addr().unwrap());
     drop(listener);
 
+    let error = common::try_run_json(&url, &["--users", "2", "--loops", "2"])
+        .await
+        .expect_err("nothing listens, so the preflight must refuse to start");
+
+    assert!(
+        error.0.contains(&url) && error.0.contains("connection refused (os error 111)"),
+        "the reason names the URL and the OS error: {error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_gone_after_the_preflight_gives_refused_exceptions_with_the_os_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/json", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        read_head(&mut socket).await;
+        // Closed before the preflight's answer is written, so every later connect is refused.
+        drop(listener);
+        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+        let _ = socket.write_all(answer).await;
+    });
+
     let report = common::run_json(&url, &["--users", "2", "--loops", "2"]).await;
 
     let requests = report.figures.requests;
-    assert_eq!((requests.total, requests.exception), (4, 4));
+    assert_eq!(
+        (requests.total, requests.exception),
+        (4, 4),
+        "every request after the preflight is refused: {:?}",
+        report.failure_reasons
+    );
     assert_eq!(report.failure_reasons[0].outcome, "exception");
-    assert!(report.failure_reasons[0].reason.starts_with("connect"));
+    assert_eq!(
+        report.failure_reasons[0].reason, "connect: connection refused (os error 111)",
+        "the reason carries the OS error"
+    );
+    assert!(
+        report
+            .tested_nothing
+            .as_deref()
+            .is_some_and(|r| r.starts_with("no request passed a check: 4 sent, 0 pass")),
+        "{:?}",
+        report.tested_nothing
+    );
+}
+
+/// Reads up to the end of a request head.
+async fn read_head(socket: &mut tokio::net::TcpStream) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,7 +143,11 @@ async fn a_user_keeps_one_connection_across_its_loops() {
     let report = common::run_json(&url, &["--users", "3", "--loops", "20"]).await;
 
     assert_eq!(report.figures.requests.pass, 60);
-    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1 + 3,
+        "one connection for the preflight, then one per user"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +161,11 @@ async fn a_connection_the_server_closed_while_idle_is_dialled_again_without_a_fa
         "{:?}",
         report.failure_reasons
     );
-    assert_eq!(connections.load(Ordering::SeqCst), 8);
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1 + 8,
+        "the preflight's, then one per request"
+    );
 }
 
 /// A minimal keep-alive HTTP/1.1 server that counts the connections it accepts; with

@@ -1,4 +1,5 @@
-//! The binary: exit codes (0 ok, 1 threshold breached, 2 usage or configuration error), plain
+//! The binary: exit codes (0 ok, 1 threshold breached, 2 usage or set-up error, 3 tested nothing,
+//! 130/143 interrupted), plain
 //! output when stdout is not a terminal, and Ctrl-C / SIGTERM that still print and write the
 //! final statistics.
 
@@ -134,15 +135,15 @@ async fn output_to_a_pipe_keeps_the_articles_lines_and_no_control_characters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_the_users_then_prints_and_writes_the_report() {
-    interrupt("INT", "sigint").await;
+    interrupt("INT", "sigint", 130).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_does_the_same() {
-    interrupt("TERM", "sigterm").await;
+    interrupt("TERM", "sigterm", 143).await;
 }
 
-async fn interrupt(signal: &str, name: &str) {
+async fn interrupt(signal: &str, name: &str, code: i32) {
     let server = common::server(Duration::from_millis(50)).await;
     let dir = common::temp_dir(name);
     let json = dir.join("report.json");
@@ -174,19 +175,158 @@ async fn interrupt(signal: &str, name: &str) {
         .expect("loadgen stops after the signal")
         .expect("loadgen ran");
 
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        Some(code),
+        "SIG{signal} must exit 128 + signo so a cancelled CI job is not a success: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("interrupted by SIG{signal}")),
+        "the reason is printed: {stderr}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Total requests: "));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).unwrap();
     assert_eq!(report["stopped_by"], "signal");
+    assert_eq!(report["interrupted_by"], format!("SIG{signal}"));
     assert!(
         report["requests"]["total"].as_u64().unwrap() > 10,
         "{}",
         report["requests"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_port_exits_2_with_one_line_naming_the_url_and_the_os_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/json", listener.local_addr().unwrap());
+    drop(listener);
+
+    let out = output(&["json", "--url", &url, "--duration", "10s"]).await;
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "unreachable at start: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!("error: cannot reach {url}: connect: connection refused (os error 111)")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_target_exits_3_and_reports_the_requests_in_flight_at_the_stop() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/json", listener.local_addr().unwrap());
+    // Accepts every connection and never answers.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let dir = common::temp_dir("silent");
+    let json = dir.join("report.json");
+
+    let out = output(&[
+        "json",
+        "--url",
+        &url,
+        "--users",
+        "3",
+        "--duration",
+        "1s",
+        "--timeout",
+        "1h",
+        "--threshold",
+        "fail_rate<0.01",
+        "--quiet",
+        "--json-out",
+        json.to_str().unwrap(),
+    ])
+    .await;
+
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "nothing was answered, so nothing was tested: {stderr}"
+    );
+    let reason = stderr
+        .lines()
+        .find(|l| l.starts_with("tested nothing: "))
+        .unwrap_or_else(|| panic!("a one-line reason on stderr: {stderr}"));
+    assert!(
+        reason.contains("no request passed a check: 3 sent, 0 pass")
+            && reason.contains("3 unanswered at the stop"),
+        "{reason}"
+    );
+    assert!(
+        stdout.contains("In flight at the stop: 3"),
+        "the summary counts them: {stdout}"
+    );
+    assert!(
+        stdout.contains("BREACH fail_rate<0.01 (actual no data)"),
+        "0 of 0 failed must not hold a gate: {stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).unwrap();
+    assert_eq!(report["in_flight_at_stop"], 3, "one request per user");
+    assert_eq!(
+        report["tested_nothing"].as_str(),
+        Some(&reason["tested nothing: ".len()..])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_dies_after_the_preflight_is_dialled_with_back_off_and_exits_3() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/json", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut chunk = [0u8; 1024];
+        let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut chunk).await;
+        drop(listener);
+        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut socket, answer).await;
+    });
+    let dir = common::temp_dir("backoff");
+    let json = dir.join("report.json");
+
+    let out = output(&[
+        "json",
+        "--url",
+        &url,
+        "--users",
+        "4",
+        "--duration",
+        "3s",
+        "--quiet",
+        "--json-out",
+        json.to_str().unwrap(),
+    ])
+    .await;
+
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).unwrap();
+    let attempts = report["requests"]["exception"].as_u64().unwrap();
+    // Without back-off 4 users make ~100,000 refused connects a second; with it (5 ms doubling,
+    // capped at 1 s) each makes about a dozen in 3 s. A slower machine only makes fewer.
+    assert!(
+        (1..=200).contains(&attempts),
+        "{attempts} refused connects in 3 s: the reconnects must back off"
+    );
+    assert_eq!(
+        report["failure_reasons"][0]["reason"],
+        "connect: connection refused (os error 111)"
     );
 }

@@ -502,8 +502,8 @@ async fn a_runs_junit_file_validates_and_has_a_case_per_threshold_class_and_requ
         .expect("loadgen runs");
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "every request fails its check: {}",
+        Some(3),
+        "every request fails its check, so the run tested nothing (exit 3): {}",
         stderr(&out)
     );
     common::assert_valid_junit(&junit);

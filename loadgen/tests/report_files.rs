@@ -83,15 +83,31 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
     // HTML: one page, inline SVG charts, tables, nothing fetched from the network.
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.starts_with("<!doctype html>"));
-    assert_eq!(page.matches("<svg").count(), 4);
+    assert_eq!(
+        page.matches("<svg").count(),
+        6,
+        "rates, latency (linear and log), histogram, outcomes, users"
+    );
     assert!(page.matches("<polyline").count() >= 10);
     for heading in [
         "Requests per second",
         "Latency percentiles over time",
+        "Latency histogram",
         "Outcomes per interval",
+        "failed/s",
+        "exceptions/s",
+        "logarithmic latency axes",
     ] {
         assert!(page.contains(heading), "{heading}");
     }
+    assert!(
+        page.contains("class=\"verdict pass\">PASS"),
+        "a clean run with its threshold held is PASS"
+    );
+    assert!(
+        page.contains("<th>command</th><td><code>") && page.contains("json --url http://"),
+        "the command line is in the header"
+    );
     assert!(page.contains("Total requests: "));
     assert!(page.contains("<td>json</td>"));
     for remote in ["<script", "<link", "src=", "@import", "https://"] {

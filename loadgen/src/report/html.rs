@@ -1,6 +1,10 @@
-//! `--html-out`: one self-contained page (inline CSS and SVG, no script, no network) with charts
-//! of requests per second, latency percentiles and outcomes over time, users and requests in
-//! flight, then the summary tables. The charts are drawn here, in Rust, from the timeline.
+//! `--html-out`: one self-contained page (inline CSS and SVG, no script, no network): a header with
+//! the start time, command line, settings and the PASS/FAIL verdict, then charts of requests per
+//! second (passed, failed, exceptions), latency percentiles over time (gaps where nothing passed,
+//! a CSS-only log-scale switch), p99 per request name, a latency histogram, outcomes, users and
+//! requests in flight; then every finding the report carries (evidence, score...) as a table, and
+//! the summary tables. The charts are drawn here, in Rust, from the report alone, so any report
+//! (a run, a merge) renders.
 
 use std::{fmt::Write, io, path::Path};
 
@@ -11,7 +15,15 @@ const WIDTH: f64 = 960.0;
 const HEIGHT: f64 = 260.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 28.0;
+const TOP: f64 = 44.0;
+/// Width of one legend character at 12 px (a generous average, so entries never overlap).
+const LEGEND_CHAR: f64 = 7.0;
+/// Height of one legend row.
+const LEGEND_ROW: f64 = 16.0;
+/// Colours of the not-passed rates: apart from the per-name palette, and dashed.
+const FAIL_COLOR: &str = "#B00020";
+const EXCEPTION_COLOR: &str = "#666666";
+const VIOLATION_COLOR: &str = "#6A0DAD";
 const BOTTOM: f64 = 34.0;
 /// Series colours, readable on white and for common colour blindness (Okabe-Ito).
 const COLORS: [&str; 8] = [
@@ -26,6 +38,8 @@ struct Series {
     label: String,
     color: &'static str,
     points: Vec<(f64, f64)>,
+    /// Drawn dashed (the not-passed rates beside the passed ones).
+    dashed: bool,
 }
 
 /// The whole page.
@@ -41,6 +55,7 @@ pub fn render(report: &Report) -> String {
         STYLE,
         escape(&title)
     );
+    header(&mut page, report);
     summary(&mut page, report);
     let intervals = &report.intervals;
     let names: Vec<&str> = intervals
@@ -48,37 +63,90 @@ pub fn render(report: &Report) -> String {
         .map(|i| i.rows.iter().map(|r| r.name.as_str()).collect())
         .unwrap_or_default();
     let per_name = names.len() > 2;
-    let rps_series: Vec<Series> = names
+    let all = ALL_ROW;
+    let mut rates: Vec<Series> = names
         .iter()
         .enumerate()
         .filter(|(_, name)| per_name || **name == "all")
         .map(|(index, name)| {
-            series(
-                &format!("{name} (passed/s)"),
-                index,
-                intervals,
-                index,
-                |r| r.rps,
-            )
+            series(&format!("{name} passed/s"), index, intervals, index, |r| {
+                r.rps
+            })
         })
         .collect();
+    let per_second = |count: fn(&IntervalRow) -> u64| {
+        move |i: &Interval| {
+            let span = (i.end_s - i.start_s).max(1e-9);
+            count(i.all()) as f64 / span
+        }
+    };
+    let not_passed = |label: &str, color: &'static str, value| Series {
+        color,
+        dashed: true,
+        ..interval_series(label, 0, intervals, value)
+    };
+    rates.push(not_passed("failed/s", FAIL_COLOR, per_second(|r| r.fail)));
+    rates.push(not_passed(
+        "exceptions/s",
+        EXCEPTION_COLOR,
+        per_second(|r| r.exception),
+    ));
+    if report.figures.requests.violation > 0 {
+        rates.push(not_passed(
+            "violations/s",
+            VIOLATION_COLOR,
+            per_second(|r| r.leak + r.lost_write + r.corrupt),
+        ));
+    }
     page.push_str("<h2>Requests per second</h2>");
-    page.push_str(&chart("passed requests per second", &rps_series));
+    page.push_str(&chart("requests per second", &rates, Scale::Linear));
 
-    let all = ALL_ROW;
+    // Latency is of passed requests: an interval without one is a gap, not 0 ms.
+    let passed = |value: fn(&IntervalRow) -> f64| {
+        move |r: &IntervalRow| if r.pass == 0 { f64::NAN } else { value(r) }
+    };
     let mut latency = vec![
-        series("p50", 0, intervals, all, |r| r.p50_ms),
-        series("p90", 1, intervals, all, |r| r.p90_ms),
-        series("p99", 3, intervals, all, |r| r.p99_ms),
-        series("max", 7, intervals, all, |r| r.max_ms),
+        series("p50", 0, intervals, all, passed(|r| r.p50_ms)),
+        series("p90", 1, intervals, all, passed(|r| r.p90_ms)),
+        series("p99", 3, intervals, all, passed(|r| r.p99_ms)),
+        series("max", 7, intervals, all, passed(|r| r.max_ms)),
     ];
     if report.open_model.is_some() {
-        latency.push(series("corrected p99", 4, intervals, all, |r| {
-            r.corrected_p99_ms.unwrap_or(0.0)
-        }));
+        latency.push(series(
+            "corrected p99",
+            4,
+            intervals,
+            all,
+            passed(|r| r.corrected_p99_ms.unwrap_or(f64::NAN)),
+        ));
     }
+    page.push_str(
+        "<input type=\"checkbox\" id=\"log\"><label for=\"log\"> logarithmic latency axes</label>",
+    );
     page.push_str("<h2>Latency percentiles over time (passed requests, all names)</h2>");
-    page.push_str(&chart("milliseconds", &latency));
+    both_scales(&mut page, "milliseconds", &latency);
+    if per_name {
+        let by_name: Vec<Series> = names
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| **name != "all")
+            .map(|(index, name)| {
+                series(
+                    &format!("{name} p99"),
+                    index,
+                    intervals,
+                    index,
+                    passed(|r| r.p99_ms),
+                )
+            })
+            .collect();
+        page.push_str("<h2>p99 latency per request name over time</h2>");
+        both_scales(&mut page, "milliseconds", &by_name);
+    }
+    if let Some(histogram) = histogram(report) {
+        page.push_str("<h2>Latency histogram (passed requests, all names)</h2>");
+        page.push_str(&histogram);
+    }
 
     let outcomes = vec![
         series("pass", 2, intervals, all, |r| r.pass as f64),
@@ -89,31 +157,28 @@ pub fn render(report: &Report) -> String {
         }),
     ];
     page.push_str("<h2>Outcomes per interval</h2>");
-    page.push_str(&chart("requests per interval", &outcomes));
+    page.push_str(&chart("requests per interval", &outcomes, Scale::Linear));
 
     let load = vec![
-        Series {
-            label: "active users".into(),
-            color: COLORS[0],
-            points: intervals
-                .iter()
-                .map(|i| (i.end_s, i.active_users as f64))
-                .collect(),
-        },
-        Series {
-            label: "in flight".into(),
-            color: COLORS[1],
-            points: intervals
-                .iter()
-                .map(|i| (i.end_s, i.in_flight as f64))
-                .collect(),
-        },
+        interval_series("active users", 0, intervals, |i| i.active_users as f64),
+        interval_series("in flight", 1, intervals, |i| i.in_flight as f64),
     ];
     page.push_str("<h2>Users and requests in flight</h2>");
-    page.push_str(&chart("count at interval end", &load));
+    page.push_str(&chart("count at interval end", &load, Scale::Linear));
+    findings(&mut page, report);
     tables(&mut page, report);
     page.push_str("<footer>Generated by loadgen. Self-contained: no script, no network.</footer></body></html>\n");
     page
+}
+
+/// A latency chart drawn twice, linear and logarithmic; the checkbox above shows one (CSS only).
+fn both_scales(page: &mut String, y_label: &str, series: &[Series]) {
+    let _ = write!(
+        page,
+        "<div class=\"lin\">{}</div><div class=\"logscale\">{}</div>",
+        chart(y_label, series, Scale::Linear),
+        chart(&format!("{y_label} (log scale)"), series, Scale::Log)
+    );
 }
 
 /// Writes the page to `path`.
@@ -139,33 +204,97 @@ fn series(
         label: label.to_owned(),
         color: COLORS[color % COLORS.len()],
         points: intervals.iter().map(|i| (i.end_s, pick(i))).collect(),
+        dashed: false,
     }
 }
 
-/// A line chart with axes, grid, ticks and a legend.
-fn chart(y_label: &str, series: &[Series]) -> String {
+fn interval_series(
+    label: &str,
+    color: usize,
+    intervals: &[Interval],
+    value: impl Fn(&Interval) -> f64,
+) -> Series {
+    Series {
+        label: label.to_owned(),
+        color: COLORS[color % COLORS.len()],
+        points: intervals.iter().map(|i| (i.end_s, value(i))).collect(),
+        dashed: false,
+    }
+}
+
+/// How the y axis maps values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scale {
+    Linear,
+    /// Powers of ten; values at or below 0 are not drawn.
+    Log,
+}
+
+/// A line chart with axes, grid, ticks and a legend. A `NaN` value is a gap in its line.
+fn chart(y_label: &str, series: &[Series], scale: Scale) -> String {
     let max_x = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
         .fold(0.0_f64, f64::max)
         .max(1.0);
-    let max_y = nice(
+    let finite = || {
         series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
-            .fold(0.0_f64, f64::max),
-    );
-    let (plot_w, plot_h) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
+            .filter(|v| v.is_finite() && (scale == Scale::Linear || *v > 0.0))
+    };
+    let (low, high) = match scale {
+        Scale::Linear => (0.0, nice(finite().fold(0.0_f64, f64::max))),
+        Scale::Log => {
+            let min = finite().fold(f64::INFINITY, f64::min);
+            let max = finite().fold(0.0_f64, f64::max);
+            if min.is_finite() {
+                (
+                    10f64.powf(min.log10().floor()),
+                    10f64.powf(max.log10().ceil().max(min.log10().floor() + 1.0)),
+                )
+            } else {
+                (1.0, 10.0)
+            }
+        }
+    };
+    // The legend is its own rows under the axis label, laid out left to right from the plot's
+    // left edge with each entry as wide as its text, wrapping before the right edge, so it never
+    // covers the label or leaves the canvas.
+    let mut legend = Vec::with_capacity(series.len());
+    let (mut legend_x, mut legend_row) = (LEFT, 0.0);
+    for line in series {
+        let width = 16.0 + LEGEND_CHAR * line.label.chars().count() as f64 + 18.0;
+        if legend_x > LEFT && legend_x + width > WIDTH - RIGHT {
+            legend_x = LEFT;
+            legend_row += 1.0;
+        }
+        legend.push((legend_x, 26.0 + legend_row * LEGEND_ROW));
+        legend_x += width;
+    }
+    let top = TOP + legend_row * LEGEND_ROW;
+    let height = HEIGHT + legend_row * LEGEND_ROW;
+    let (plot_w, plot_h) = (WIDTH - LEFT - RIGHT, height - top - BOTTOM);
     let x = |v: f64| LEFT + v / max_x * plot_w;
-    let y = |v: f64| TOP + plot_h - v / max_y * plot_h;
+    let fraction = |v: f64| match scale {
+        Scale::Linear => (v - low) / (high - low),
+        Scale::Log => (v.log10() - low.log10()) / (high.log10() - low.log10()),
+    };
+    let y = |v: f64| top + plot_h - fraction(v) * plot_h;
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\"><title>{}</title>",
+        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\"><title>{}</title>",
         escape(y_label)
     );
-    for step in 0..=4 {
-        let value = max_y * f64::from(step) / 4.0;
+    let ticks: Vec<f64> = match scale {
+        Scale::Linear => (0..=4).map(|step| high * f64::from(step) / 4.0).collect(),
+        Scale::Log => {
+            let decades = (high.log10() - low.log10()).round() as i32;
+            (0..=decades).map(|d| low * 10f64.powi(d)).collect()
+        }
+    };
+    for value in ticks {
         let _ = write!(
             svg,
             "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" class=\"grid\"/>\
@@ -183,7 +312,7 @@ fn chart(y_label: &str, series: &[Series]) -> String {
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}s</text>",
             x(value),
-            HEIGHT - BOTTOM + 16.0,
+            height - BOTTOM + 16.0,
             short(value)
         );
     }
@@ -193,41 +322,306 @@ fn chart(y_label: &str, series: &[Series]) -> String {
          <text x=\"{:.1}\" y=\"{:.1}\" class=\"label\" text-anchor=\"end\">seconds since start</text>",
         escape(y_label),
         WIDTH - RIGHT,
-        HEIGHT - 4.0
+        height - 4.0
     );
-    for (index, line) in series.iter().enumerate() {
-        let points: Vec<String> = line
+    for (line, (legend_x, legend_y)) in series.iter().zip(legend) {
+        let drawable = |v: f64| v.is_finite() && (scale == Scale::Linear || v > 0.0);
+        for run in line
             .points
-            .iter()
-            .map(|&(px, py)| format!("{:.1},{:.1}", x(px), y(py)))
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>",
-            line.color,
-            points.join(" ")
-        );
-        if let [(px, py)] = line.points[..] {
+            .split(|p| !drawable(p.1))
+            .filter(|run| !run.is_empty())
+        {
+            if let [(px, py)] = run {
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{}\"/>",
+                    x(*px),
+                    y(*py),
+                    line.color
+                );
+                continue;
+            }
+            let points: Vec<String> = run
+                .iter()
+                .map(|&(px, py)| format!("{:.1},{:.1}", x(px), y(py)))
+                .collect();
             let _ = write!(
                 svg,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{}\"/>",
-                x(px),
-                y(py),
-                line.color
+                "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} points=\"{}\"/>",
+                line.color,
+                if line.dashed {
+                    " stroke-dasharray=\"6 3\""
+                } else {
+                    ""
+                },
+                points.join(" ")
             );
         }
-        let legend_x = WIDTH - RIGHT - 150.0 * (series.len() - index) as f64;
         let _ = write!(
             svg,
-            "<rect x=\"{legend_x:.1}\" y=\"8\" width=\"12\" height=\"4\" fill=\"{}\"/>\
-             <text x=\"{:.1}\" y=\"14\" class=\"legend\">{}</text>",
+            "<rect x=\"{legend_x:.1}\" y=\"{legend_y:.1}\" width=\"12\" height=\"4\" fill=\"{}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"legend\">{}</text>",
             line.color,
             legend_x + 16.0,
+            legend_y + 6.0,
             escape(&line.label)
         );
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Start time, command line, settings and the overall verdict.
+fn header(page: &mut String, report: &Report) {
+    let started =
+        time::OffsetDateTime::from_unix_timestamp_nanos((report.started_at_unix_s * 1e9) as i128)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| "unknown".into());
+    let mut reasons = Vec::new();
+    let breached: Vec<&str> = report
+        .thresholds
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| v.threshold.as_str())
+        .collect();
+    if !breached.is_empty() {
+        reasons.push(format!("threshold breached: {}", breached.join(", ")));
+    }
+    if report.figures.requests.violation > 0 {
+        reasons.push(format!(
+            "{} violation(s)",
+            report.figures.requests.violation
+        ));
+    }
+    if report.figures.requests.pass == 0 {
+        reasons.push("no request passed".into());
+    }
+    let (class, verdict) = if reasons.is_empty() {
+        ("pass", "PASS".to_owned())
+    } else {
+        ("fail", format!("FAIL — {}", reasons.join("; ")))
+    };
+    let _ = write!(
+        page,
+        "<p class=\"verdict {class}\">{}</p>",
+        escape(&verdict)
+    );
+    let w = &report.workload;
+    let optional = |v: Option<String>| v.unwrap_or_else(|| "—".into());
+    let _ = write!(
+        page,
+        "<table class=\"settings\"><tr><th>started</th><td>{}</td></tr>\
+         <tr><th>command</th><td><code>{}</code></td></tr>\
+         <tr><th>workload</th><td>{} model, {} users, loops {}, rate {}, spawn rate {}, \
+         duration limit {}, wait {}, timeout {} s, {} thread(s)</td></tr>\
+         <tr><th>ran</th><td>{:.3} s, stopped by {}, {} iterations</td></tr></table>",
+        escape(&started),
+        escape(report.command_line.as_deref().unwrap_or("(not recorded)")),
+        w.model,
+        w.users,
+        optional(w.loops.map(|l| l.to_string())),
+        optional(w.rate.map(|r| format!("{r}/s"))),
+        optional(w.spawn_rate.map(|r| format!("{r}/s"))),
+        optional(w.duration_limit_s.map(|d| format!("{d} s"))),
+        escape(&w.wait),
+        w.timeout_s,
+        w.threads,
+        report.duration_s,
+        report.stopped_by.as_str(),
+        report.iterations,
+    );
+}
+
+/// A bar per latency bucket (log-spaced, 1-2-5 per decade) of all passed requests, read back from
+/// the report's HdrHistogram.
+fn histogram(report: &Report) -> Option<String> {
+    let latency = crate::stats::Latency::decode(&report.figures.histogram)?;
+    if latency.count() == 0 {
+        return None;
+    }
+    let (min_us, max_us) = (
+        latency.min().as_micros().max(1) as f64,
+        latency.max().as_micros().max(1) as f64,
+    );
+    let mut bounds = Vec::new();
+    let mut decade = 10f64.powf(min_us.log10().floor());
+    'outer: loop {
+        for m in [1.0, 2.0, 5.0] {
+            let bound = decade * m;
+            if bound >= min_us {
+                bounds.push(bound);
+            }
+            if bound >= max_us {
+                break 'outer;
+            }
+        }
+        decade *= 10.0;
+    }
+    let mut below = 0;
+    let bars: Vec<(f64, u64)> = bounds
+        .iter()
+        .map(|&bound| {
+            let cumulative = latency.count_at_or_below_us(bound as u64);
+            let count = cumulative.saturating_sub(below);
+            below = cumulative;
+            (bound, count)
+        })
+        .collect();
+    let top = bars.iter().map(|b| b.1).max().unwrap_or(1).max(1) as f64;
+    let (plot_w, plot_h) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
+    let width = plot_w / bars.len() as f64;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\"><title>latency histogram</title>\
+         <text x=\"{LEFT}\" y=\"16\" class=\"label\">requests per bucket (upper bound in ms)</text>"
+    );
+    for (index, (bound, count)) in bars.iter().enumerate() {
+        let h = *count as f64 / top * plot_h;
+        let x = LEFT + index as f64 * width;
+        let _ = write!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{}\"><title>≤ {} ms: {count}</title></rect>\
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>\
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
+            x + 2.0,
+            TOP + plot_h - h,
+            (width - 4.0).max(1.0),
+            COLORS[0],
+            short(bound / 1e3),
+            x + width / 2.0,
+            HEIGHT - BOTTOM + 16.0,
+            short(bound / 1e3),
+            x + width / 2.0,
+            (TOP + plot_h - h - 4.0).max(TOP),
+            count
+        );
+    }
+    svg.push_str("</svg>");
+    Some(svg)
+}
+
+/// The report's fields that are not figures (evidence, findings, score, whatever a scenario
+/// reports), each as a table, read generically from the report's JSON form.
+fn findings(page: &mut String, report: &Report) {
+    const FIGURES: [&str; 22] = [
+        "schema_version",
+        "scenario",
+        "target",
+        "started_at_unix_s",
+        "duration_s",
+        "stopped_by",
+        "workload",
+        "iterations",
+        "requests",
+        "violations",
+        "rps",
+        "latency_ms",
+        "latency_corrected_ms",
+        "histogram",
+        "histogram_corrected",
+        "first_violation_after_s",
+        "open_model",
+        "endpoints",
+        "failure_reasons",
+        "self_check",
+        "thresholds",
+        "intervals",
+    ];
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(report) else {
+        return;
+    };
+    for (key, value) in fields {
+        if FIGURES.contains(&key.as_str()) || key == "command_line" {
+            continue;
+        }
+        let empty = match &value {
+            serde_json::Value::Null => true,
+            serde_json::Value::Array(items) => items.is_empty(),
+            serde_json::Value::Object(map) => map.is_empty(),
+            _ => false,
+        };
+        if empty {
+            continue;
+        }
+        let _ = write!(
+            page,
+            "<h2>{}</h2><div class=\"wide\">",
+            escape(&key.replace('_', " "))
+        );
+        value_table(page, &value);
+        page.push_str("</div>");
+    }
+}
+
+/// Shows rows at most, so a run with 100,000 findings still opens.
+const MAX_ROWS: usize = 200;
+
+fn value_table(page: &mut String, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            let mut columns: Vec<&str> = Vec::new();
+            for item in items.iter().take(MAX_ROWS) {
+                for key in item.as_object().into_iter().flat_map(|m| m.keys()) {
+                    if !columns.contains(&key.as_str()) {
+                        columns.push(key);
+                    }
+                }
+            }
+            page.push_str("<table class=\"findings\"><tr>");
+            for column in &columns {
+                let _ = write!(page, "<th>{}</th>", escape(column));
+            }
+            page.push_str("</tr>");
+            for item in items.iter().take(MAX_ROWS) {
+                page.push_str("<tr>");
+                for column in &columns {
+                    let _ = write!(page, "<td>{}</td>", escape(&cell(item.get(*column))));
+                }
+                page.push_str("</tr>");
+            }
+            page.push_str("</table>");
+            if items.len() > MAX_ROWS {
+                let _ = write!(
+                    page,
+                    "<p>… and {} more (see the JSON report)</p>",
+                    items.len() - MAX_ROWS
+                );
+            }
+        }
+        Value::Object(map) => {
+            page.push_str("<table class=\"findings\">");
+            for (key, value) in map {
+                let _ = write!(
+                    page,
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    escape(key),
+                    escape(&cell(Some(value)))
+                );
+            }
+            page.push_str("</table>");
+        }
+        other => {
+            let _ = write!(page, "<p>{}</p>", escape(&cell(Some(other))));
+        }
+    }
+}
+
+fn cell(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(serde_json::Value::Number(n)) => match n.as_f64() {
+            Some(f) if n.is_f64() => format!("{f:.3}"),
+            _ => n.to_string(),
+        },
+        Some(other) => other.to_string(),
+    }
 }
 
 fn summary(page: &mut String, report: &Report) {
@@ -470,7 +864,12 @@ h1{font-size:20px}h2{font-size:16px;margin-top:28px}\
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}\
 td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}\
 pre.summary{background:#f7f7f7;padding:10px;border:1px solid #ddd}.warn{color:#a00;font-weight:bold}\
-.breach{color:#a00;font-weight:bold}.ok{color:#070}footer{margin-top:32px;color:#777;font-size:12px}";
+.breach{color:#a00;font-weight:bold}.ok{color:#070}footer{margin-top:32px;color:#777;font-size:12px}\
+.verdict{font-size:18px;font-weight:bold;padding:8px 12px;border-radius:4px}\
+.verdict.pass{background:#e6f4ea;color:#0a5c2b}.verdict.fail{background:#fde7e7;color:#a00}\
+table.settings th{text-align:left;width:110px}table.settings td{text-align:left}\
+table.findings td{text-align:left;font-size:12px;max-width:420px;overflow-wrap:anywhere}\
+.wide{overflow-x:auto}.logscale{display:none}#log:checked~.logscale{display:block}#log:checked~.lin{display:none}";
 
 #[cfg(test)]
 mod tests {
@@ -484,6 +883,74 @@ mod tests {
         assert_eq!(nice(1000.0), 1000.0);
         assert_eq!(short(0.25), "0.25");
         assert_eq!(short(12_000.0), "12k");
+    }
+
+    fn line(label: &str, points: &[(f64, f64)]) -> Series {
+        Series {
+            label: label.to_owned(),
+            color: COLORS[0],
+            points: points.to_vec(),
+            dashed: false,
+        }
+    }
+
+    #[test]
+    fn an_interval_without_a_passed_request_is_a_gap_not_zero() {
+        let gap = line(
+            "p99",
+            &[
+                (1.0, 5.0),
+                (2.0, 6.0),
+                (3.0, f64::NAN),
+                (4.0, 7.0),
+                (5.0, 8.0),
+            ],
+        );
+        let svg = chart("ms", &[gap], Scale::Linear);
+        assert_eq!(
+            svg.matches("<polyline").count(),
+            2,
+            "two runs around the gap: {svg}"
+        );
+        assert!(!svg.contains("NaN"), "no NaN coordinate reaches the SVG");
+    }
+
+    #[test]
+    fn legend_entries_stay_on_the_canvas_and_apart() {
+        let many: Vec<Series> = (0..12)
+            .map(|i| {
+                line(
+                    &format!("a rather long request name {i} passed/s"),
+                    &[(1.0, 1.0)],
+                )
+            })
+            .collect();
+        let svg = chart("requests per second", &many, Scale::Linear);
+        let xs: Vec<f64> = svg
+            .split("<rect x=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(xs.len(), 12);
+        for x in &xs {
+            assert!(
+                *x >= LEFT && *x < WIDTH - RIGHT,
+                "legend x {x} inside the plot's width"
+            );
+        }
+        let rows = svg.matches("class=\"legend\"").count();
+        assert_eq!(rows, 12, "every entry drawn");
+    }
+
+    #[test]
+    fn the_log_scale_skips_zero_values() {
+        let svg = chart(
+            "ms",
+            &[line("p99", &[(1.0, 0.0), (2.0, 10.0), (3.0, 100.0)])],
+            Scale::Log,
+        );
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert!(!svg.contains("inf") && !svg.contains("NaN"), "{svg}");
     }
 
     #[test]

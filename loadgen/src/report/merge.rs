@@ -196,7 +196,13 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Merged, MergeError> {
         evidence: merge_evidence(&reports, start),
         score: merge_scores(&reports),
         workers: rows,
+        command_line: None,
+        interrupted_by: reports.iter().find_map(|(_, r)| r.interrupted_by),
+        in_flight_at_stop: reports.iter().map(|(_, r)| r.in_flight_at_stop).sum(),
+        tested_nothing: None,
     };
+    let mut report = report;
+    report.tested_nothing = report.nothing_passed();
     Ok(Merged { report, warnings })
 }
 
@@ -266,7 +272,7 @@ fn decode(
     encoded: &str,
     latency: &LatencyMs,
 ) -> Result<Latency, MergeError> {
-    Latency::decode(
+    Latency::decode_exact(
         encoded,
         ms_to_duration(latency.min),
         ms_to_duration(latency.max),

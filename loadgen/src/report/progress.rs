@@ -1,5 +1,7 @@
-//! Live progress while the run goes: an indicatif bar on a terminal, otherwise one plain line
-//! every `--report-every` (no control characters, so CI logs stay readable), or nothing.
+//! Live progress while the run goes: on a terminal a compact live view (an indicatif bar over
+//! iterations or seconds, then requests, req/s, pass / fail / exception / violation counts,
+//! percentiles, users and in-flight requests), otherwise one plain line every `--report-every`
+//! (no control characters, so CI logs stay readable), or nothing.
 
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ pub struct Live {
     next_line: Duration,
     last_total: u64,
     last_at: Duration,
+    metrics: Option<super::metrics::Metrics>,
 }
 
 #[derive(Debug)]
@@ -58,20 +61,21 @@ impl Live {
                     (_, Some(duration)) => (Some(duration.as_secs().max(1)), false),
                     _ => (None, false),
                 };
+                let unit = if by_iterations { "iterations" } else { "s" };
                 let bar = match length {
                     Some(length) => {
                         ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stdout())
                             .with_style(
-                                ProgressStyle::with_template(
-                                    "{elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
-                                )
-                                .expect("valid template")
-                                .progress_chars("=> "),
-                            )
+                            ProgressStyle::with_template(&format!(
+                                "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit}\n{{msg}}"
+                            ))
+                            .expect("valid template")
+                            .progress_chars("=> "),
+                        )
                     }
                     None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout())
                         .with_style(
-                            ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
+                            ProgressStyle::with_template("{elapsed_precise} {spinner}\n{msg}")
                                 .expect("valid template"),
                         ),
                 };
@@ -88,11 +92,21 @@ impl Live {
             next_line: report_every,
             last_total: 0,
             last_at: Duration::ZERO,
+            metrics: None,
         }
+    }
+
+    /// Also renders the live Prometheus page at every tick.
+    pub fn with_metrics(mut self, metrics: super::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Shows the state at `now` (since the start).
     pub fn update(&mut self, now: Duration, totals: &Window, interval: &Interval, stats: &Stats) {
+        if let Some(metrics) = &self.metrics {
+            metrics.update(totals, interval, stats);
+        }
         match &self.mode {
             Mode::Off => {}
             Mode::Bar { bar, by_iterations } => {
@@ -102,9 +116,23 @@ impl Live {
                 } else {
                     now.as_secs()
                 });
+                let total = totals.total();
+                let counts = &total.counts;
                 bar.set_message(format!(
-                    "{:.1} req/s, p99 {:.2} ms, in flight {}",
-                    row.rps, row.p99_ms, interval.in_flight
+                    "  {} requests, {:.1} req/s now | pass {} | fail {} | exception {} | \
+                     violation {}\n  latency p50 {:.2} ms, p99 {:.2} ms (last second p99 {:.2} ms) \
+                     | users {} | in flight {}",
+                    counts.total(),
+                    row.total as f64 / (interval.end_s - interval.start_s).max(1e-9),
+                    counts.pass(),
+                    counts.fail(),
+                    counts.exception(),
+                    counts.violation(),
+                    millis(total.latency.percentile(Quantile::P50)),
+                    millis(total.latency.percentile(Quantile::P99)),
+                    row.p99_ms,
+                    interval.active_users,
+                    interval.in_flight
                 ));
             }
             Mode::Lines { stderr } => {
@@ -119,7 +147,7 @@ impl Live {
                 self.last_total = counts.total();
                 self.last_at = now;
                 let line = format!(
-                    "[{:>7.1}s] users {}, in flight {}, requests {} ({:.1}/s), pass {}, fail {}, \
+                    "[{:>7.1}s] users {}, in flight {}, {} requests ({:.1} req/s), pass {}, fail {}, \
                      exception {}, violation {}, p50 {:.3} ms, p99 {:.3} ms",
                     now.as_secs_f64(),
                     interval.active_users,

@@ -33,6 +33,13 @@ pub fn render(report: &Report) -> String {
         "Total requests: {}, pass: {}, fail: {}, exception: {}",
         requests.total, requests.pass, requests.fail, requests.exception
     );
+    if report.in_flight_at_stop > 0 {
+        let _ = writeln!(
+            out,
+            "In flight at the stop: {} (unanswered; counted above only as timeouts when older than --timeout)",
+            report.in_flight_at_stop
+        );
+    }
     if requests.pass > 0 {
         let latency = &figures.latency_ms;
         let _ = writeln!(out, "For pass requests:");
@@ -189,4 +196,30 @@ fn asctime(unix_s: f64) -> String {
         t.second(),
         t.year()
     )
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234), "1,234");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

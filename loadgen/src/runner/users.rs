@@ -1,10 +1,12 @@
 //! Virtual users: started at `--spawn-rate`, set up once, then looping in the closed model
-//! (`--loops`, `--wait`) or taking arrival tickets in the open model (`--rate`).
+//! (`--loops`, `--wait`, or [`super::stages`] that park and wake users) or taking arrival
+//! tickets in the open model (`--rate`).
 //!
 //! Each user is one task that owns its [`Session`] (connection included) and its scenario state;
 //! there is no task per connection and no channel per request. On stop the spawner aborts every
-//! user task: a request still in flight then is not counted (it has no end time), and users that
-//! are between iterations stop at their next check of the flag.
+//! user task: a request still in flight then is counted in `in_flight_at_stop` (and as a timeout
+//! when older than `--timeout`) by the session's in-flight guard, and users that are between
+//! iterations stop at their next check of the flag.
 
 use std::{
     sync::{
@@ -18,12 +20,12 @@ use tokio::task::JoinSet;
 
 use crate::{
     client::Target,
-    plan::{Model, Workload},
+    plan::{Model, Worker, Workload},
     scenario::{Scenario, Session},
     stats::{Recorder, Stats},
 };
 
-use super::stop::Stop;
+use super::{stages::Stages, stop::Stop};
 
 /// Pause before a failed set-up is tried again.
 const SETUP_RETRY: Duration = Duration::from_secs(1);
@@ -48,9 +50,14 @@ pub struct Ctx<S> {
 #[derive(Debug)]
 pub struct OpenClock {
     origin: Instant,
+    /// A ramping rate (stages) instead of the constant `period_ns`.
+    stages: Option<Stages>,
     period_ns: f64,
-    /// In periods, below 1.
+    /// In periods, below 1: where this worker's arrivals sit between the others' (`K / N`).
     phase: f64,
+    /// This worker's index and the number of workers, as floats for the stages' arrival counts.
+    index: f64,
+    workers: f64,
     end: Option<Instant>,
     next: AtomicU64,
     started: AtomicU64,
@@ -72,11 +79,20 @@ pub struct OpenFigures {
 }
 
 impl OpenClock {
-    pub fn new(origin: Instant, rate: f64, phase: f64, duration: Option<Duration>) -> Self {
+    pub fn new(
+        origin: Instant,
+        rate: f64,
+        worker: Worker,
+        duration: Option<Duration>,
+        stages: Option<Stages>,
+    ) -> Self {
         Self {
             origin,
+            stages,
             period_ns: 1e9 / rate,
-            phase,
+            phase: worker.phase(),
+            index: worker.index as f64,
+            workers: worker.workers as f64,
             end: duration.map(|d| origin + d),
             next: AtomicU64::new(0),
             started: AtomicU64::new(0),
@@ -84,8 +100,19 @@ impl OpenClock {
         }
     }
 
-    fn due(&self, ticket: u64) -> Instant {
-        self.origin + Duration::from_nanos(((ticket as f64 + self.phase) * self.period_ns) as u64)
+    /// When ticket `ticket` is due; `None` when a ramping rate ends before it. Worker K of N takes
+    /// the run's arrivals K, K+N, K+2N...
+    fn due(&self, ticket: u64) -> Option<Instant> {
+        match &self.stages {
+            Some(stages) => {
+                let arrival = ticket as f64 * self.workers + self.index;
+                stages.arrival_at(arrival).map(|at| self.origin + at)
+            }
+            None => Some(
+                self.origin
+                    + Duration::from_nanos(((ticket as f64 + self.phase) * self.period_ns) as u64),
+            ),
+        }
     }
 
     /// The figures once the run has stopped `elapsed` after the origin.
@@ -95,9 +122,14 @@ impl OpenClock {
             Some(end) => elapsed.min(end - self.origin),
             None => elapsed,
         };
-        let scheduled = (elapsed.as_nanos() as f64 / self.period_ns - self.phase)
-            .ceil()
-            .max(0.0) as u64;
+        let scheduled = match &self.stages {
+            Some(stages) => ((stages.arrivals_by(elapsed) - self.index) / self.workers)
+                .ceil()
+                .max(0.0) as u64,
+            None => (elapsed.as_nanos() as f64 / self.period_ns - self.phase)
+                .ceil()
+                .max(0.0) as u64,
+        };
         let started = self.started.load(Ordering::Relaxed);
         OpenFigures {
             rate: 1e9 / self.period_ns,
@@ -168,6 +200,15 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         ctx.workload.timeout,
         open,
     );
+    // Stages of the open model ramp the rate (the clock), not the users.
+    let stages = ctx.workload.stages.as_ref().filter(|_| !open);
+    let origin = ctx.stats.started();
+    // With stages a user sets up only once it is first wanted.
+    if let Some(stages) = stages
+        && !wait_until_wanted(&ctx, stages, index).await
+    {
+        return;
+    }
     let mut state = loop {
         match ctx.scenario.setup(&mut session).await {
             Ok(state) => break state,
@@ -179,11 +220,21 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
             }
         }
     };
-    let _active = Active::new(session.recorder());
+    let mut active = Some(Active::new(session.recorder()));
     match (&ctx.workload.model, &ctx.clock) {
         (Model::Closed { loops, .. }, _) => {
             let mut done = 0u64;
             while !ctx.stop.is_stopped() && loops.is_none_or(|loops| done < loops) {
+                if let Some(stages) = stages
+                    && !stages.wants(index, origin.elapsed())
+                {
+                    // Ramping down: idle (not counted as active) until a later stage wants us.
+                    active = None;
+                    if !wait_until_wanted(&ctx, stages, index).await {
+                        break;
+                    }
+                    active = Some(Active::new(session.recorder()));
+                }
                 ctx.scenario.iteration(&mut state, &mut session).await;
                 session.recorder().iteration_done();
                 done += 1;
@@ -198,7 +249,9 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         }
         (Model::Open { .. }, Some(clock)) => {
             while !ctx.stop.is_stopped() {
-                let due = clock.due(clock.next.fetch_add(1, Ordering::Relaxed));
+                let Some(due) = clock.due(clock.next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
                 if clock.end.is_some_and(|end| due >= end) {
                     break;
                 }
@@ -218,29 +271,40 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
         }
         (Model::Open { .. }, None) => unreachable!("the runner makes a clock for the open model"),
     }
+    drop(active);
+}
+
+/// Sleeps until the stages want user `index`; false if that never happens or the run stops.
+async fn wait_until_wanted<S>(ctx: &Ctx<S>, stages: &Stages, index: usize) -> bool {
+    let origin = ctx.stats.started();
+    match stages.next_wanted(index, origin.elapsed()) {
+        Some(at) => ctx.stop.sleep_until(origin + at).await,
+        None => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Worker;
 
     #[test]
     fn workers_clocks_interleave_into_the_runs_schedule() {
         // One clock at 90/s, and three workers' clocks at 30/s each with their phases.
         let origin = Instant::now();
-        let one = OpenClock::new(origin, 90.0, 0.0, None);
+        let one = OpenClock::new(origin, 90.0, Worker::default(), None, None);
         let mut together: Vec<Duration> = (0..3)
             .flat_map(|index| {
                 let worker = Worker { index, workers: 3 };
-                let clock = OpenClock::new(origin, 30.0, worker.phase(), None);
+                let clock = OpenClock::new(origin, 30.0, worker, None, None);
                 (0..30)
-                    .map(|ticket| clock.due(ticket) - origin)
+                    .map(|ticket| clock.due(ticket).unwrap() - origin)
                     .collect::<Vec<_>>()
             })
             .collect();
         together.sort();
-        let alone: Vec<Duration> = (0..90).map(|ticket| one.due(ticket) - origin).collect();
+        let alone: Vec<Duration> = (0..90)
+            .map(|ticket| one.due(ticket).unwrap() - origin)
+            .collect();
         for (k, (a, b)) in together.iter().zip(&alone).enumerate() {
             let gap = a.abs_diff(*b);
             assert!(
@@ -251,8 +315,8 @@ mod tests {
         // Due before 1 s: 90 arrivals of the run, 30 of each worker.
         let scheduled: u64 = (0..3)
             .map(|index| {
-                let phase = Worker { index, workers: 3 }.phase();
-                OpenClock::new(origin, 30.0, phase, None)
+                let worker = Worker { index, workers: 3 };
+                OpenClock::new(origin, 30.0, worker, None, None)
                     .figures(Duration::from_secs(1))
                     .scheduled
             })

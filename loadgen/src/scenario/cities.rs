@@ -172,7 +172,7 @@ impl Cities {
         // Method and URI are reference-counted: kept for evidence, formatted only on a violation.
         let (method, uri) = (request.method().clone(), request.uri().clone());
         let label = || format!("{method} {}", uri.path());
-        let Exchange { result, timing } = session.send(request).await;
+        let Exchange { result, timing } = session.send(step, request).await;
         let response = match result {
             Ok(response) => response,
             Err(error) => {

@@ -1,11 +1,14 @@
 //! The first article's test as a load test: one request per iteration (`GET /json` by default),
 //! checked for a status and optional JSON fields (`code=1`).
 //!
-//! Everything that does not change between requests (method, path, `Host`, the body) is built once;
+//! Everything that does not change between requests (method, path, headers, the body) is built once;
 //! an iteration clones reference-counted parts and sends.
 
 use bytes::Bytes;
-use hyper::Method;
+use hyper::{
+    HeaderMap, Method,
+    header::{CONTENT_TYPE, HeaderValue},
+};
 
 use crate::{
     checks::Checks,
@@ -28,20 +31,28 @@ pub struct Json {
 }
 
 impl Json {
-    pub fn new(target: &Target, name: String, method: Method, body: Bytes, checks: Checks) -> Self {
-        let path = if target.base_path.is_empty() {
-            "/"
-        } else {
-            &target.base_path
-        };
-        let content_type =
-            (!body.is_empty()).then(|| hyper::header::HeaderValue::from_static("application/json"));
-        let uri = path
-            .parse()
-            .unwrap_or_else(|_| hyper::Uri::from_static("/"));
+    /// The request is built once from the target's headers (`Host`, `User-Agent`, Basic auth),
+    /// then `headers` (`-H`, which replace a default of the same name) and, with a body, its
+    /// `Content-Type` unless `-H` gave one.
+    pub fn new(
+        target: &Target,
+        name: String,
+        method: Method,
+        body: Bytes,
+        headers: HeaderMap,
+        content_type: HeaderValue,
+        checks: Checks,
+    ) -> Self {
+        let mut extra = HeaderMap::with_capacity(headers.len() + 1);
+        if !body.is_empty() && !headers.contains_key(CONTENT_TYPE) {
+            extra.insert(CONTENT_TYPE, content_type);
+        }
+        for (name, value) in &headers {
+            extra.append(name, value.clone());
+        }
         Self {
             name,
-            request: Prepared::new(method, uri, target.host.clone(), content_type),
+            request: target.prepare(method, "", &extra),
             body,
             checks,
         }
@@ -53,6 +64,10 @@ impl Scenario for Json {
 
     fn steps(&self) -> Vec<String> {
         vec![self.name.clone()]
+    }
+
+    fn probe(&self) -> Option<hyper::Request<http_body_util::Full<Bytes>>> {
+        Some(self.request.build(self.body.clone()))
     }
 
     async fn setup(&self, _session: &mut Session) -> Result<(), SetupError> {

@@ -81,7 +81,7 @@ impl Session {
     ) -> Self {
         Self {
             user,
-            client: Client::new(target.addr),
+            client: Client::to(&target),
             target,
             recorder,
             timeout,
@@ -115,13 +115,21 @@ impl Session {
         self.intended = Some(intended);
     }
 
-    /// Sends `request` with the `--timeout`, and times it. Nothing is recorded yet.
-    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Exchange {
+    /// Sends `request` with the `--timeout`, and times it. Nothing is recorded yet, unless the run
+    /// stops while it is in flight: then it is counted in `in_flight_at_stop` (and as a `timeout`
+    /// under `step` when it is older than the timeout).
+    pub async fn send(&mut self, step: Step, request: Request<Full<Bytes>>) -> Exchange {
         let intended = self.intended.take();
-        let in_flight = InFlight::new(&self.recorder);
-        let start = Instant::now();
+        if let Some(pause) = self.client.backoff() {
+            // The target failed the last exchange: wait before dialling again. Outside the timing
+            // (no request is in flight), inside the run (a stop aborts the wait).
+            tokio::time::sleep(pause).await;
+        }
+        let mut in_flight = InFlight::new(&self.recorder, step, self.timeout);
+        let start = in_flight.start;
         let result = tokio::time::timeout(self.timeout, self.client.send(request)).await;
         let end = Instant::now();
+        in_flight.answered = true;
         drop(in_flight);
         let result = match result {
             Ok(Ok(response)) => Ok(response),
@@ -154,7 +162,7 @@ impl Session {
         request: Request<Full<Bytes>>,
         check: impl FnOnce(&Response) -> Result<(), Failure>,
     ) -> Called {
-        let Exchange { result, timing } = self.send(request).await;
+        let Exchange { result, timing } = self.send(step, request).await;
         match result {
             Err(error) => {
                 let outcome = error.outcome();
@@ -190,18 +198,36 @@ impl Session {
     }
 }
 
-/// Counts a request in flight until dropped (also when the run aborts the user mid-request).
-struct InFlight<'a>(&'a Recorder);
+/// Counts a request in flight until dropped. Dropped unanswered, the request was abandoned: the
+/// engine aborts a user mid-request only when the run stops, so it is counted as in flight at the
+/// stop (and as a timeout when it had waited longer than the timeout).
+struct InFlight<'a> {
+    recorder: &'a Recorder,
+    step: Step,
+    timeout: Duration,
+    start: Instant,
+    answered: bool,
+}
 
 impl<'a> InFlight<'a> {
-    fn new(recorder: &'a Recorder) -> Self {
+    fn new(recorder: &'a Recorder, step: Step, timeout: Duration) -> Self {
         recorder.request_started();
-        Self(recorder)
+        Self {
+            recorder,
+            step,
+            timeout,
+            start: Instant::now(),
+            answered: false,
+        }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.request_ended();
+        self.recorder.request_ended();
+        if !self.answered {
+            self.recorder
+                .abandoned(self.step, self.start.elapsed(), self.timeout);
+        }
     }
 }

@@ -92,6 +92,20 @@ impl Latency {
         self.histogram.len()
     }
 
+    /// Samples at or below `us` microseconds (at the histogram's resolution): a cumulative
+    /// bucket for Prometheus and the HTML histogram.
+    pub fn count_at_or_below_us(&self, us: u64) -> u64 {
+        if self.count() == 0 {
+            return 0;
+        }
+        self.histogram.count_between(0, us)
+    }
+
+    /// Exact sum of every sample.
+    pub fn sum(&self) -> Duration {
+        Duration::from_nanos(u64::try_from(self.sum_ns).unwrap_or(u64::MAX))
+    }
+
     /// Exact mean (from the exact sum), zero when empty.
     pub fn mean(&self) -> Duration {
         match self.count() {
@@ -158,7 +172,7 @@ impl Latency {
     /// A distribution read back from a report: the histogram [`Latency::encode`] wrote, with the
     /// exact min, max and mean printed beside it (the histogram alone knows them only to 0.1 %).
     /// The sum is `mean * count`, exact to the nanosecond per sample.
-    pub fn decode(
+    pub fn decode_exact(
         encoded: &str,
         min: Duration,
         max: Duration,
@@ -182,6 +196,25 @@ impl Latency {
             latency.sum_ns = mean.as_nanos() * u128::from(count);
         }
         Ok(latency)
+    }
+
+    /// Reads back what [`Latency::encode`] wrote (histogram only: the exact sum, min and max are
+    /// not in the format, so they come from the histogram's resolution); `None` if malformed.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .ok()?;
+        let decoded: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .ok()?;
+        let mut latency = Self::new();
+        latency.histogram.add(&decoded).ok()?;
+        if latency.count() > 0 {
+            latency.min_ns = decoded.min().saturating_mul(1_000);
+            latency.max_ns = decoded.max().saturating_mul(1_000);
+            latency.sum_ns = (decoded.mean() * decoded.len() as f64 * 1_000.0) as u128;
+        }
+        Some(latency)
     }
 }
 
@@ -249,7 +282,7 @@ mod tests {
         for us in [3, 70, 900, 12_000, 450_000, 2_000_000] {
             latency.record(Duration::from_micros(us));
         }
-        let back = Latency::decode(
+        let back = Latency::decode_exact(
             &latency.encode(),
             latency.min(),
             latency.max(),
@@ -267,7 +300,9 @@ mod tests {
             (back.min(), back.max(), back.mean()),
             (latency.min(), latency.max(), latency.mean())
         );
-        assert!(Latency::decode("!!", Duration::ZERO, Duration::ZERO, Duration::ZERO).is_err());
+        assert!(
+            Latency::decode_exact("!!", Duration::ZERO, Duration::ZERO, Duration::ZERO).is_err()
+        );
     }
 
     proptest! {

@@ -8,7 +8,7 @@ use std::{path::PathBuf, time::Duration};
 use clap::Parser;
 use loadgen::{
     cli::Cli,
-    plan::Plan,
+    plan::{Plan, PlanError},
     report::{Report, progress::Live},
 };
 use mock_server::{Config, testing::TestServer};
@@ -29,11 +29,14 @@ pub fn plan(words: &[&str]) -> Plan {
 
 /// Runs `loadgen json --url URL <words...>` in-process, quietly, to the end.
 pub async fn run_json(url: &str, words: &[&str]) -> Report {
+    try_run_json(url, words).await.expect("the run starts")
+}
+
+/// [`run_json`], or the set-up error that stopped it from starting.
+pub async fn try_run_json(url: &str, words: &[&str]) -> Result<Report, PlanError> {
     let mut all = vec!["json", "--url", url, "--quiet"];
     all.extend_from_slice(words);
-    loadgen::run(&plan(&all), std::future::pending(), Live::off())
-        .await
-        .expect("the run starts")
+    loadgen::run(&plan(&all), std::future::pending(), Live::off()).await
 }
 
 /// The `loadgen` binary built for these tests.

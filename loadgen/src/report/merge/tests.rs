@@ -40,6 +40,7 @@ fn report(index: usize, samples: &[u64], started_at: SystemTime) -> Report {
         totals,
         iterations: samples.len() as u64,
         open: None,
+        in_flight_at_stop: 0,
         self_check: SelfCheckReport {
             cpu_percent: Some(10.0),
             cores: 1,
