@@ -3,17 +3,21 @@
 #   make test       run every test of the workspace
 #   make ci         what CI runs: format check, clippy, tests
 #   make demo-leak  just the second article's story: a cross-user leak found, then fixed
+#   make demo-live  mock-server with its admin page (/__admin/) and light load, until Ctrl-C
 
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: bench test test-deps ci fmt-check lint build release demo-leak clean
+.PHONY: bench test test-deps ci fmt-check lint build release demo-leak demo-live clean
 
 bench: release
 	@target/release/racebench-demo
 
 demo-leak: release
 	@target/release/racebench-demo leak
+
+demo-live: release
+	@scripts/demo-live.sh
 
 release:
 	$(CARGO) build --release --workspace --bins

@@ -166,6 +166,9 @@ where
         if !state.store.user_exists(id) {
             return Err(ApiError::InvalidToken);
         }
+        if let Some(slot) = parts.extensions.get::<crate::requests::UserSlot>() {
+            let _ = slot.0.set(id);
+        }
         Ok(Self { id })
     }
 }

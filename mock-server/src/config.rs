@@ -13,7 +13,10 @@ use shared::{
     duration::{duration_arg, parse_duration},
 };
 
-use crate::faults::{DEFAULT_JOURNAL_SIZE, FaultConfig, FaultSpec};
+use crate::{
+    faults::{DEFAULT_JOURNAL_SIZE, FaultConfig, FaultSpec},
+    requests::DEFAULT_REQUEST_JOURNAL_SIZE,
+};
 
 /// Where the server listens unless told otherwise (the second article's port).
 pub const DEFAULT_BIND: &str = "127.0.0.1:8020";
@@ -86,6 +89,11 @@ pub struct Cli {
     #[arg(long, env = "MOCK_JOURNAL_SIZE", value_name = "N")]
     pub journal_size: Option<usize>,
 
+    /// Requests kept by the request journal (`GET /__admin/requests`), newest first out; `0`
+    /// switches it off (for pure load tests) [default: 10000]
+    #[arg(long, env = "MOCK_REQUEST_JOURNAL", value_name = "N")]
+    pub request_journal: Option<usize>,
+
     /// TOML file with the same keys as these flags (see `fixtures/`); flags win over the file
     #[arg(long, env = "MOCK_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -121,6 +129,7 @@ pub struct FileConfig {
     pub fault: Option<Vec<String>>,
     pub fault_header: Option<bool>,
     pub journal_size: Option<usize>,
+    pub request_journal: Option<usize>,
 }
 
 /// A size in a TOML file: a number of bytes or a string with a unit.
@@ -143,6 +152,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Faults switched on at start, the header switch and the journal size.
     pub faults: FaultConfig,
+    /// Requests the request journal keeps; 0: off.
+    pub request_journal: usize,
 }
 
 impl Default for Config {
@@ -155,6 +166,7 @@ impl Default for Config {
             admin_token: None,
             body_limit: DEFAULT_BODY_LIMIT,
             faults: FaultConfig::default(),
+            request_journal: DEFAULT_REQUEST_JOURNAL_SIZE,
         }
     }
 }
@@ -256,6 +268,10 @@ impl Cli {
                 .filter(|s| !s.is_empty()),
             body_limit,
             faults,
+            request_journal: self
+                .request_journal
+                .or(file.request_journal)
+                .unwrap_or(DEFAULT_REQUEST_JOURNAL_SIZE),
         })
     }
 }

@@ -11,10 +11,12 @@
 //! - [`auth`]: password hashing, JWT issue/verify, the `AuthUser` extractor.
 //! - [`delay`]: the `/json` delay distribution, swappable at run time.
 //! - [`metrics`]: requests per route and status.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the route table.
+//! - [`requests`]: the request journal (every request, WireMock-style; not ground truth).
 //! - [`faults`]: the race-condition fault catalogue, one module per family (bug beside its fix),
 //!   and the ground-truth journal.
 //! - [`error`], [`extract`]: `ApiError` and the extractors that reject with it.
-//! - [`routes`]: handlers, one module per resource.
+//! - [`routes`]: handlers, one module per resource, and the route table.
 //! - `testing` (feature `testing`): an in-process server for other crates' tests.
 
 pub mod auth;
@@ -24,6 +26,8 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod metrics;
+pub mod openapi;
+pub mod requests;
 pub mod routes;
 pub mod state;
 pub mod store;
@@ -32,14 +36,7 @@ pub mod testing;
 
 use std::{future::Future, io, net::SocketAddr};
 
-use axum::{
-    Router, ServiceExt,
-    extract::DefaultBodyLimit,
-    middleware::from_fn_with_state,
-    routing::{get, post},
-    serve::ListenerExt,
-};
-use shared::paths;
+use axum::{Router, ServiceExt, extract::DefaultBodyLimit, serve::ListenerExt};
 use tokio::net::TcpListener;
 use tower::Layer;
 
@@ -47,47 +44,16 @@ pub use config::Config;
 pub use faults::layer::FaultService;
 pub use state::AppState;
 
-use routes::{admin, auth as auth_routes, cities, json};
-
-/// The whole router, built apart from serving it.
+/// The whole router, built apart from serving it, from the route table ([`routes::table`]) that
+/// the OpenAPI document is built from too.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route(paths::REGISTER, post(auth_routes::auth_register))
-        .route(paths::TOKEN, post(auth_routes::auth_token))
-        .route(
-            paths::CITIES,
-            post(cities::cities_create).get(cities::cities_index),
-        )
-        .route(
-            "/cities/{id}",
-            get(cities::cities_show)
-                .put(cities::cities_update)
-                .delete(cities::cities_delete),
-        )
-        .method_not_allowed_fallback(routes::method_not_allowed);
-    let admin = Router::new()
-        .route("/health", get(admin::admin_health))
-        .route("/reset", post(admin::admin_reset))
-        .route("/stats", get(admin::admin_stats))
-        .route(
-            "/config",
-            get(admin::admin_config_show).put(admin::admin_config_update),
-        )
-        .route(
-            "/faults",
-            get(admin::admin_faults_show).put(admin::admin_faults_update),
-        )
-        .route("/journal", get(admin::admin_journal))
-        .method_not_allowed_fallback(routes::method_not_allowed)
-        .route_layer(from_fn_with_state(state.clone(), admin::guard));
-    Router::new()
-        .route(paths::JSON, get(json::json_show).post(json::json_show))
-        .nest(paths::API_V1, api)
-        .nest(paths::ADMIN, admin)
+    let (router, _) = routes::table(&state).split_for_parts();
+    router
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(metrics::TrackLayer {
             metrics: state.metrics.clone(),
+            requests: state.requests.clone(),
         })
         .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state)

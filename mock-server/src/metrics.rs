@@ -1,11 +1,15 @@
-//! Requests served per route and status, for `GET /__admin/stats`.
+//! Requests served per route and status with their latency, for `GET /__admin/stats` and the
+//! Prometheus exposition at `GET /__admin/metrics` ([`exposition`]).
 //!
 //! [`TrackLayer`] wraps every route (it is added with `Router::layer`, which runs after routing), so
 //! it sees the route template (`/api/v1/cities/{id}`), not the concrete path. It is a plain tower
 //! service with an unboxed future: the `from_fn` middleware it replaced boxed a future and a service
 //! per request and cost a fifth of `/json`'s throughput. Counters live in a sharded map keyed by an
 //! FxHash of (method, route, status): the request path allocates nothing once a key exists and takes
-//! no global lock.
+//! no global lock. Each counter carries its latency histogram ([`Latency`]): fixed buckets of plain
+//! atomics, so observing a request is three relaxed `fetch_add`s.
+
+pub mod exposition;
 
 use std::{
     collections::BTreeMap,
@@ -17,15 +21,19 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
     task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
 use axum::{
     extract::{MatchedPath, Request},
+    http::header::AUTHORIZATION,
     response::Response,
 };
 use dashmap::DashMap;
 use rustc_hash::FxHasher;
 use std::hash::BuildHasher;
+
+use crate::requests::{Entry, RequestJournal, UserSlot};
 
 type Fx = BuildHasherDefault<FxHasher>;
 
@@ -37,31 +45,121 @@ pub struct Metrics {
 
 #[derive(Debug)]
 struct Counter {
+    method: String,
     route: String,
     status: u16,
     count: AtomicU64,
+    latency: Latency,
+}
+
+/// Upper bounds of the latency buckets, in microseconds (0.5 ms to 10 s; `+Inf` on top).
+pub const LATENCY_BOUNDS_US: [u64; 14] = [
+    500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 5_000_000, 10_000_000,
+];
+
+/// A latency histogram of atomics: per-bucket counts (not cumulative; the last is `+Inf`), the
+/// number of observations and their sum.
+#[derive(Debug, Default)]
+pub struct Latency {
+    buckets: [AtomicU64; LATENCY_BOUNDS_US.len() + 1],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Latency {
+    pub fn observe(&self, elapsed: Duration) {
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let bucket = LATENCY_BOUNDS_US.partition_point(|bound| *bound < us);
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// `(sum in seconds, count, [(upper bound in seconds, count in that bucket)])`, the last bound
+    /// being `f64::MAX` (`+Inf`).
+    pub fn snapshot(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let buckets = self
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, count)| {
+                let bound = LATENCY_BOUNDS_US
+                    .get(i)
+                    .map_or(f64::MAX, |us| *us as f64 / 1e6);
+                (bound, count.load(Ordering::Relaxed))
+            })
+            .collect();
+        (
+            self.sum_us.load(Ordering::Relaxed) as f64 / 1e6,
+            self.count.load(Ordering::Relaxed),
+            buckets,
+        )
+    }
+}
+
+/// One counter as the exposition reads it.
+#[derive(Debug)]
+pub struct Series {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+    pub count: u64,
+    /// See [`Latency::snapshot`].
+    pub latency: (f64, u64, Vec<(f64, u64)>),
 }
 
 /// What requests that matched no route count under.
 const UNMATCHED: &str = "(unmatched)";
 
 impl Metrics {
-    /// Counts one request.
+    /// Counts one request whose latency is unknown (an answer made outside the router).
     pub fn record(&self, method: &str, route: &str, status: u16) {
+        self.counter(method, route, status, |counter| {
+            counter.count.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+
+    /// Counts one request and its latency.
+    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.counter(method, route, status, |counter| {
+            counter.count.fetch_add(1, Ordering::Relaxed);
+            counter.latency.observe(elapsed);
+        });
+    }
+
+    fn counter(&self, method: &str, route: &str, status: u16, count: impl FnOnce(&Counter)) {
         let key = Fx::default().hash_one((method, route, status));
         if let Some(counter) = self.counters.get(&key) {
-            counter.count.fetch_add(1, Ordering::Relaxed);
+            count(&counter);
             return;
         }
-        self.counters
-            .entry(key)
-            .or_insert_with(|| Counter {
-                route: format!("{method} {route}"),
-                status,
-                count: AtomicU64::new(0),
+        let counter = self.counters.entry(key).or_insert_with(|| Counter {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            status,
+            count: AtomicU64::new(0),
+            latency: Latency::default(),
+        });
+        count(&counter);
+    }
+
+    /// Every counter with its histogram, for the exposition.
+    pub fn series(&self) -> Vec<Series> {
+        let mut series: Vec<Series> = self
+            .counters
+            .iter()
+            .map(|entry| Series {
+                method: entry.method.clone(),
+                route: entry.route.clone(),
+                status: entry.status,
+                count: entry.count.load(Ordering::Relaxed),
+                latency: entry.latency.snapshot(),
             })
-            .count
-            .fetch_add(1, Ordering::Relaxed);
+            .collect();
+        series
+            .sort_by(|a, b| (&a.route, &a.method, a.status).cmp(&(&b.route, &b.method, b.status)));
+        series
     }
 
     /// Counts per route, then per status, and the total.
@@ -72,7 +170,7 @@ impl Metrics {
             let count = entry.count.load(Ordering::Relaxed);
             total += count;
             *routes
-                .entry(entry.route.clone())
+                .entry(format!("{} {}", entry.method, entry.route))
                 .or_default()
                 .entry(entry.status)
                 .or_default() += count;
@@ -85,10 +183,12 @@ impl Metrics {
     }
 }
 
-/// Layer that counts every response by route template and status.
+/// Layer that counts every response by route template and status, and keeps it in the request
+/// journal (when that is on).
 #[derive(Debug, Clone)]
 pub struct TrackLayer {
     pub metrics: Metrics,
+    pub requests: RequestJournal,
 }
 
 impl<S> tower::Layer<S> for TrackLayer {
@@ -98,6 +198,7 @@ impl<S> tower::Layer<S> for TrackLayer {
         Track {
             inner,
             metrics: self.metrics.clone(),
+            requests: self.requests.clone(),
         }
     }
 }
@@ -107,6 +208,7 @@ impl<S> tower::Layer<S> for TrackLayer {
 pub struct Track<S> {
     inner: S,
     metrics: Metrics,
+    requests: RequestJournal,
 }
 
 impl<S> tower::Service<Request> for Track<S>
@@ -121,14 +223,28 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         let method = request.method().clone();
         let route = request.extensions().get::<MatchedPath>().cloned();
+        let journal = self.requests.enabled().then(|| {
+            let user = request.headers().contains_key(AUTHORIZATION).then(|| {
+                let slot = UserSlot::default();
+                request.extensions_mut().insert(slot.clone());
+                slot
+            });
+            Pending {
+                requests: self.requests.clone(),
+                path: request.uri().path().to_owned(),
+                user,
+            }
+        });
         TrackFuture {
             inner: self.inner.call(request),
             metrics: self.metrics.clone(),
             method,
             route,
+            started: Instant::now(),
+            journal,
         }
     }
 }
@@ -141,7 +257,17 @@ pin_project_lite::pin_project! {
         metrics: Metrics,
         method: axum::http::Method,
         route: Option<MatchedPath>,
+        started: Instant,
+        journal: Option<Pending>,
     }
+}
+
+/// What the request journal needs from [`Track::call`] to keep a request once it is answered.
+#[derive(Debug)]
+pub struct Pending {
+    requests: RequestJournal,
+    path: String,
+    user: Option<UserSlot>,
 }
 
 impl<F, E> Future for TrackFuture<F>
@@ -154,10 +280,47 @@ where
         let this = self.project();
         let result = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &result {
+            let status = response.status().as_u16();
             let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
             this.metrics
-                .record(this.method.as_str(), route, response.status().as_u16());
+                .observe(this.method.as_str(), route, status, this.started.elapsed());
+            if let Some(pending) = this.journal.take() {
+                let mut entry = Entry::new(
+                    this.method.clone(),
+                    pending.path,
+                    this.route.take(),
+                    status,
+                    *this.started,
+                );
+                entry.user = pending.user.and_then(|slot| slot.0.get().copied());
+                // Polled inside the fault layer's task-local, so the request's scope is visible.
+                if let Some(scope) = crate::faults::scope::current() {
+                    entry.faults = scope.fired_names();
+                }
+                pending.requests.record(entry);
+            }
         }
         Poll::Ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latencies_land_in_the_first_bucket_whose_bound_they_do_not_exceed() {
+        let latency = Latency::default();
+        for us in [0, 500, 501, 10_000_000, 10_000_001] {
+            latency.observe(Duration::from_micros(us));
+        }
+        let (sum, count, buckets) = latency.snapshot();
+        assert_eq!(count, 5);
+        assert!((sum - 20.001002).abs() < 1e-9, "{sum}");
+        assert_eq!(buckets[0], (0.0005, 2), "0 and 500 us are <= 0.5 ms");
+        assert_eq!(buckets[1], (0.001, 1), "501 us is <= 1 ms");
+        assert_eq!(buckets[13], (10.0, 1), "10 s exactly is <= 10 s");
+        assert_eq!(buckets[14], (f64::MAX, 1), "above 10 s is +Inf");
+        assert_eq!(buckets.iter().map(|(_, n)| n).sum::<u64>(), count);
     }
 }

@@ -5,7 +5,8 @@ use std::time::Instant;
 use axum::extract::FromRef;
 
 use crate::{
-    auth::Tokens, config::Config, delay::Delay, faults::Faults, metrics::Metrics, store::Store,
+    auth::Tokens, config::Config, delay::Delay, faults::Faults, metrics::Metrics,
+    requests::RequestJournal, store::Store,
 };
 
 /// Everything a request may need; each field is itself a handle (`Arc` inside).
@@ -15,6 +16,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub delay: Delay,
     pub metrics: Metrics,
+    /// The last requests answered (`GET /__admin/requests`), off with `--request-journal 0`.
+    pub requests: RequestJournal,
     /// The race-condition fault catalogue: switches, per-request decisions, the journal.
     pub faults: Faults,
     pub admin_token: Option<std::sync::Arc<str>>,
@@ -33,6 +36,7 @@ impl AppState {
             tokens: Tokens::new(config.jwt_secret.as_deref(), config.token_ttl),
             delay: Delay::new(config.delay),
             metrics: Metrics::default(),
+            requests: RequestJournal::new(config.request_journal, started),
             admin_token: config.admin_token.as_deref().map(Into::into),
             body_limit: config.body_limit,
             started,

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// `GET /__admin/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// Always `ok` when the server answers.
     pub status: String,
@@ -15,13 +16,14 @@ pub struct Health {
 }
 
 /// `GET /__admin/stats`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Stats {
     pub users: usize,
     pub cities: usize,
     /// Total requests served since start (or since the last reset).
     pub requests_total: u64,
     /// Requests served per route template (`GET /api/v1/cities/{id}`) and then per status code.
+    #[schema(value_type = BTreeMap<String, BTreeMap<String, u64>>)]
     pub requests: BTreeMap<String, BTreeMap<u16, u64>>,
     /// Fault counters: fires per fault name (only faults that fired), and
     /// [`fault_counters`] (`cross_user_reads`, `cross_user_writes`, `journal_dropped`).
@@ -30,7 +32,7 @@ pub struct Stats {
 }
 
 /// `GET` and `PUT /__admin/config`: the settings that can change while the server runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
 pub struct RuntimeConfig {
     /// The `/json` delay, in the CLI's syntax (`0`, `200ms`, `uniform:100ms..300ms`,
     /// `lognormal:200ms,0.3`). Absent in a `PUT` means unchanged.
@@ -39,7 +41,7 @@ pub struct RuntimeConfig {
 }
 
 /// One fault of the catalogue as `GET /__admin/faults` shows it (and `PUT` answers).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FaultView {
     /// The catalogue name, e.g. `shared-identity`.
     pub name: String,
@@ -52,7 +54,7 @@ pub struct FaultView {
 }
 
 /// `GET /__admin/faults`: every fault of the catalogue, in catalogue order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FaultsView {
     /// Whether responses carry `x-racebench-faults` naming the faults that fired on them.
     pub header: bool,
@@ -65,7 +67,7 @@ pub struct FaultsView {
 /// ```json
 /// {"enable": ["racy-id:window=3ms,barrier=20"], "disable": ["bola"], "header": true}
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultsUpdate {
     /// `NAME[:key=value,...]` as on the command line. Enabling a fault that is on replaces all its
@@ -85,7 +87,7 @@ pub struct FaultsUpdate {
 pub const FAULTS_HEADER: &str = "x-racebench-faults";
 
 /// Whether a journalled request read or wrote the data it touched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessKind {
     Read,
@@ -96,7 +98,7 @@ pub enum AccessKind {
 /// really happened. This is the ground truth a load test is scored against.
 ///
 /// A request on which several faults fired has one entry per fault.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct JournalEntry {
     /// Increases by one per entry and never restarts, not even at `POST /__admin/reset`, so a
     /// poller can ask for `?since=SEQ`.
@@ -143,4 +145,40 @@ pub mod fault_counters {
     pub const CROSS_USER_WRITES: &str = "cross_user_writes";
     /// Journal entries pushed out of the ring buffer since the last reset.
     pub const JOURNAL_DROPPED: &str = "journal_dropped";
+}
+
+/// One request of the request journal (`GET /__admin/requests`), WireMock-style: every request the
+/// router answered, newest kept. Not ground truth: scoring uses [`JournalEntry`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequestEntry {
+    /// Increases by one per request and never restarts (not even at a clear), for `?after=SEQ`.
+    pub seq: u64,
+    pub method: String,
+    /// The concrete path, e.g. `/api/v1/cities/3`.
+    pub path: String,
+    /// Route template, e.g. `/api/v1/cities/{id}`, or `(unmatched)`.
+    pub route: String,
+    pub status: u16,
+    /// The user the bearer token names, once the server verified it; absent otherwise.
+    pub user: Option<String>,
+    /// Time from routing to the response head, in ms.
+    pub duration_ms: f64,
+    /// Faults of the catalogue that fired on the request.
+    pub faults: Vec<String>,
+    /// When the request was routed, in ms since the server started.
+    pub start_ms: f64,
+    /// `start_ms` as a Unix time in ms.
+    pub start_unix_ms: u64,
+}
+
+/// `GET /__admin/requests`: the matching requests, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequestsView {
+    /// False when the server runs with `--request-journal 0` (then `requests` is empty).
+    pub enabled: bool,
+    /// Requests kept (the newest).
+    pub capacity: usize,
+    /// Requests pushed out of the journal since the last clear.
+    pub dropped: u64,
+    pub requests: Vec<RequestEntry>,
 }

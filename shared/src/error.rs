@@ -4,15 +4,16 @@
 //! `message` to a person.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Top-level error envelope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// A machine-readable code and a human sentence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable snake_case identifier such as `not_found` or `invalid_token`.
     pub code: String,

@@ -7,7 +7,10 @@
 //! ```
 
 use axum::{extract::State, http::StatusCode};
-use shared::api::{Envelope, RegisterRequest, TokenRequest, TokenResponse, UserOut};
+use shared::{
+    api::{Envelope, RegisterRequest, TokenRequest, TokenResponse, UserOut},
+    error::ErrorBody,
+};
 
 use crate::{
     auth::PasswordHash,
@@ -21,6 +24,21 @@ pub const MIN_PASSWORD_LEN: usize = 8;
 /// Longest password accepted (keeps hashing bounded).
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
+/// Creates an account (the email must be free; the password 8 to 1024 characters).
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The account", body = Envelope<UserOut>),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 409, description = "The email is taken", body = ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+    )
+)]
 pub async fn auth_register(
     State(state): State<AppState>,
     Json(request): Json<RegisterRequest>,
@@ -41,6 +59,26 @@ pub async fn auth_register(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+/// The OAuth2 password grant: a form (`username`, `password`) or the same fields as JSON.
+#[utoipa::path(
+    post,
+    path = "/auth/token",
+    tag = "auth",
+    request_body(
+        content(
+            (TokenRequest = "application/x-www-form-urlencoded"),
+            (TokenRequest = "application/json"),
+        )
+    ),
+    responses(
+        (status = 200, description = "A bearer token", body = TokenResponse),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "Neither a form nor JSON", body = ErrorBody),
+        (status = 422, description = "A field is missing", body = ErrorBody),
+    )
+)]
 pub async fn auth_token(
     State(state): State<AppState>,
     JsonOrForm(request): JsonOrForm<TokenRequest>,

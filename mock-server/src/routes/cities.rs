@@ -14,7 +14,10 @@
 //! ```
 
 use axum::{extract::State, http::StatusCode};
-use shared::api::{City, CityIn, Envelope, Page};
+use shared::{
+    api::{City, CityIn, Envelope, Page},
+    error::ErrorBody,
+};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::{
@@ -27,6 +30,24 @@ use crate::{
 /// Longest city name accepted, in characters.
 pub const MAX_NAME_LEN: usize = 200;
 
+/// Creates a city owned by the caller.
+#[utoipa::path(
+    post,
+    path = "/cities",
+    tag = "cities",
+    request_body = CityIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new city", body = Envelope<City>),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired bearer token", body = ErrorBody),
+        (status = 500, description = "Only with the `error-rate` fault on", body = ErrorBody),
+        (status = 503, description = "Only with the `pool-starvation` fault on (its correct twin times out)", body = ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "The name is missing, empty or too long", body = ErrorBody),
+    )
+)]
 pub async fn cities_create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -44,6 +65,22 @@ pub async fn cities_create(
     Ok((StatusCode::CREATED, Json(Envelope::new(record.city))))
 }
 
+/// One of the caller's cities.
+#[utoipa::path(
+    get,
+    path = "/cities/{id}",
+    tag = "cities",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The city's id")),
+    responses(
+        (status = 200, description = "The city", body = Envelope<City>),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired bearer token", body = ErrorBody),
+        (status = 500, description = "Only with the `error-rate` fault on", body = ErrorBody),
+        (status = 503, description = "Only with the `pool-starvation` fault on (its correct twin times out)", body = ErrorBody),
+        (status = 404, description = "No such city of the caller's (another user's city is 404 too)", body = ErrorBody),
+    )
+)]
 pub async fn cities_show(
     State(state): State<AppState>,
     user: AuthUser,
@@ -64,6 +101,22 @@ pub async fn cities_show(
     Ok(Json(Envelope::new(record.city)))
 }
 
+/// A page of the caller's cities, oldest first.
+#[utoipa::path(
+    get,
+    path = "/cities",
+    tag = "cities",
+    security(("bearer" = [])),
+    params(Page),
+    responses(
+        (status = 200, description = "The page", body = Envelope<Vec<City>>),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired bearer token", body = ErrorBody),
+        (status = 500, description = "Only with the `error-rate` fault on", body = ErrorBody),
+        (status = 503, description = "Only with the `pool-starvation` fault on (its correct twin times out)", body = ErrorBody),
+        (status = 422, description = "`limit` or `offset` out of range", body = ErrorBody),
+    )
+)]
 pub async fn cities_index(
     State(state): State<AppState>,
     user: AuthUser,
@@ -90,6 +143,26 @@ pub async fn cities_index(
     Ok(Json(Envelope::new(cities)))
 }
 
+/// Renames one of the caller's cities.
+#[utoipa::path(
+    put,
+    path = "/cities/{id}",
+    tag = "cities",
+    request_body = CityIn,
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The city's id")),
+    responses(
+        (status = 200, description = "The renamed city", body = Envelope<City>),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired bearer token", body = ErrorBody),
+        (status = 500, description = "Only with the `error-rate` fault on", body = ErrorBody),
+        (status = 503, description = "Only with the `pool-starvation` fault on (its correct twin times out)", body = ErrorBody),
+        (status = 404, description = "No such city of the caller's (another user's city is 404 too)", body = ErrorBody),
+        (status = 413, description = "The body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
+        (status = 422, description = "The name is missing, empty or too long", body = ErrorBody),
+    )
+)]
 pub async fn cities_update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -110,6 +183,22 @@ pub async fn cities_update(
     Ok(Json(Envelope::new(after.city)))
 }
 
+/// Deletes one of the caller's cities.
+#[utoipa::path(
+    delete,
+    path = "/cities/{id}",
+    tag = "cities",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The city's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired bearer token", body = ErrorBody),
+        (status = 500, description = "Only with the `error-rate` fault on", body = ErrorBody),
+        (status = 503, description = "Only with the `pool-starvation` fault on (its correct twin times out)", body = ErrorBody),
+        (status = 404, description = "No such city of the caller's (another user's city is 404 too)", body = ErrorBody),
+    )
+)]
 pub async fn cities_delete(
     State(state): State<AppState>,
     user: AuthUser,

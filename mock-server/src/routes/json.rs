@@ -6,12 +6,39 @@
 
 use axum::{extract::State, http::header::CONTENT_TYPE, response::IntoResponse};
 
+use shared::{api::Greeting, error::ErrorBody};
+
 use crate::state::AppState;
 
 /// The body, byte for byte as the issue states it; static so the hot path allocates nothing.
 pub const BODY: &str = r#"{"code": 1, "message": "Hello, World!"}"#;
 
+/// The first article's greeting, after the configured delay.
+#[utoipa::path(
+    get,
+    path = "/json",
+    tag = "json",
+    responses(
+        (status = 200, description = "The greeting", body = Greeting,
+         example = json!({"code": 1, "message": "Hello, World!"})),
+        (status = 500, description = "Only with the `error-rate` fault on", body = ErrorBody),
+    )
+)]
 pub async fn json_show(State(state): State<AppState>) -> impl IntoResponse {
     state.delay.wait().await;
     ([(CONTENT_TYPE, "application/json")], BODY)
+}
+
+/// The same greeting for `POST` (the article's Flask route takes both); the body is ignored.
+#[utoipa::path(
+    post,
+    path = "/json",
+    tag = "json",
+    responses(
+        (status = 200, description = "The greeting", body = Greeting),
+        (status = 500, description = "Only with the `error-rate` fault on", body = ErrorBody),
+    )
+)]
+pub async fn json_post(state: State<AppState>) -> impl IntoResponse {
+    json_show(state).await
 }

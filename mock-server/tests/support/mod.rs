@@ -9,6 +9,8 @@ use mock_server::{Config, testing::TestServer};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
+pub mod python;
+
 pub const PASSWORD: &str = "abcdefghi";
 
 /// A server on port 0 and a client for it.
