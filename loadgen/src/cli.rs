@@ -9,14 +9,16 @@ use std::{path::PathBuf, time::Duration};
 use clap::{Args, Parser, Subcommand};
 use shared::duration::{DurationRange, duration_arg};
 
-use crate::{checks::JsonCheck, thresholds::Threshold};
+use crate::{checks::JsonCheck, plan::StartAt, thresholds::Threshold};
 
 pub mod cities;
 pub mod client;
 pub mod docs;
+pub mod offline;
 
 pub use cities::{Check, CitiesArgs, ViolationClass};
 pub use client::ClientArgs;
+pub use offline::{CompareArgs, MergeArgs};
 
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
@@ -54,6 +56,12 @@ pub enum Command {
     /// (peterspython.com, 2021),
     /// https://www.peterspython.com/en/blog/using-locust-to-load-test-a-fastapi-app-with-concurrent-users
     Cities(CitiesArgs),
+    /// One report from the JSON reports of a run's workers: counts summed, histograms merged
+    /// exactly, intervals aligned on wall-clock time, thresholds evaluated on the merged figures
+    Merge(MergeArgs),
+    /// A run against a baseline: rps and latency percentiles side by side with the change in
+    /// percent; `--max-regression` fails (exit 1) naming what regressed
+    Compare(CompareArgs),
     /// A scenario file: named requests in sequence or by weight, values extracted from one answer
     /// into the next request, checks, think time, stages and thresholds
     Run(RunArgs),
@@ -229,6 +237,35 @@ pub struct WorkloadArgs {
 
     #[command(flatten)]
     pub client: ClientArgs,
+
+    #[command(flatten)]
+    pub dist: DistArgs,
+}
+
+/// One run on many generator processes ("workers"): each runs its share and writes its report;
+/// `loadgen merge` makes one report of them.
+#[derive(Debug, Clone, Args)]
+pub struct DistArgs {
+    /// Run id shared by the worker processes of one run: in every marker, and checked by `loadgen
+    /// merge` [default: random; required with --workers above 1]
+    #[arg(long, env = "LOADGEN_RUN_ID", value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// This process's index among --workers, from 0 [default: $JOB_COMPLETION_INDEX (a Kubernetes
+    /// Indexed Job sets it), else 0]
+    #[arg(long, env = "LOADGEN_WORKER_INDEX", value_name = "K")]
+    pub worker_index: Option<usize>,
+
+    /// Worker processes sharing the run: --users, --max-users and --rate are split among them
+    /// (worker K takes the users K, K+N, K+2N...; the first USERS mod N workers get one more)
+    #[arg(long, env = "LOADGEN_WORKERS", default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+
+    /// Start at a wall-clock time, so that the workers' intervals line up: RFC 3339
+    /// (`2026-12-01T10:00:00Z`), `+5s` from now, or `@10s`, the next multiple of 10 s since the
+    /// Unix epoch [default: at once]
+    #[arg(long, env = "LOADGEN_START_AT", value_name = "WHEN", value_parser = StartAt::parse)]
+    pub start_at: Option<StartAt>,
 }
 
 /// What to print and write.
@@ -242,7 +279,8 @@ pub struct OutputArgs {
     #[arg(short, long, env = "LOADGEN_QUIET")]
     pub quiet: bool,
 
-    /// Write the full summary as JSON (schema: fixtures/report.schema.json)
+    /// Write the full summary as JSON (schema: fixtures/report.schema.json); `-` writes it to
+    /// stdout as one line (the summary then goes to stderr), for `kubectl logs`
     #[arg(long, env = "LOADGEN_JSON_OUT", value_name = "FILE")]
     pub json_out: Option<PathBuf>,
 
@@ -254,6 +292,10 @@ pub struct OutputArgs {
     #[arg(long, env = "LOADGEN_HTML_OUT", value_name = "FILE")]
     pub html_out: Option<PathBuf>,
 
+    /// Write a JUnit XML file for CI test reporters: one test case per threshold, per violation
+    /// class and per request name's checks
+    #[arg(long, env = "LOADGEN_JUNIT_OUT", value_name = "FILE")]
+    pub junit_out: Option<PathBuf>,
     /// Serve live metrics for Prometheus at http://ADDR/metrics while the run goes on (text
     /// exposition format, updated every second): `127.0.0.1:9464`; port 0 picks a free port
     #[arg(long, env = "LOADGEN_METRICS_LISTEN", value_name = "ADDR")]

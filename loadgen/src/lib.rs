@@ -19,12 +19,14 @@
 //! - [`thresholds`]: `p99<250ms`-style CI gates.
 //! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
+//! - [`offline`]: `loadgen merge` and `loadgen compare`, which read reports instead of running.
 
 pub mod api;
 pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod exit;
+pub mod offline;
 pub mod plan;
 pub mod preflight;
 pub mod report;
@@ -34,8 +36,9 @@ pub mod selfcheck;
 pub mod stats;
 pub mod thresholds;
 
-use std::{future::Future, process::ExitCode, sync::Arc};
+use std::{future::Future, path::Path, process::ExitCode, sync::Arc};
 
+use cli::{Cli, Command, ViolationClass};
 use exit::Exit;
 use plan::{Plan, PlanError, ScenarioPlan};
 
@@ -109,6 +112,70 @@ async fn start<S: scenario::Scenario>(
     Ok(report)
 }
 
+/// The binary after parsing: `merge` and `compare` read reports, every other command runs load.
+pub fn main_of(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Merge(args) => offline::merge(args),
+        Command::Compare(args) => offline::compare(args),
+        command => match Plan::from_cli(Cli { command }) {
+            Ok(plan) => main_with(plan),
+            Err(error) => fail(&error.to_string()),
+        },
+    }
+}
+
+/// Where a report goes: `--json-out` (`-` for stdout), `--csv-out`, `--html-out`, `--junit-out`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Files<'a> {
+    pub json: Option<&'a Path>,
+    pub csv: Option<&'a Path>,
+    pub html: Option<&'a Path>,
+    pub junit: Option<&'a Path>,
+}
+
+impl Files<'_> {
+    /// Whether the JSON report takes stdout, so the summary goes to stderr.
+    pub fn json_to_stdout(&self) -> bool {
+        self.json.is_some_and(plan::is_stdout)
+    }
+
+    /// Writes every file asked for; the message names the file that could not be written.
+    pub fn write(&self, report: &Report, allow: &[ViolationClass]) -> Result<(), String> {
+        let failed = |path: &Path, error: std::io::Error| {
+            format!("cannot write {}: {error}", path.display())
+        };
+        if let Some(path) = self.json {
+            if plan::is_stdout(path) {
+                println!("{}", report::json::render_line(report));
+            } else {
+                report::json::write(report, path).map_err(|e| failed(path, e))?;
+            }
+        }
+        if let Some(path) = self.csv {
+            report::csv::write(report, path).map_err(|e| failed(path, e))?;
+        }
+        if let Some(path) = self.html {
+            report::html::write(report, path).map_err(|e| failed(path, e))?;
+        }
+        if let Some(path) = self.junit {
+            let suite = report::junit::of_report(report, |class| {
+                report::findings::fails_on(report, allow, class)
+            });
+            report::junit::write(&[suite], path).map_err(|e| failed(path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Prints the summary: on stdout, or on stderr when the JSON report takes stdout.
+pub fn print_summary(text: &str, files: &Files) {
+    if files.json_to_stdout() {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
 /// summary, writes the files, and maps the run to its exit code ([`exit::Exit`]: 0 clean,
 /// 1 violations or breach, 2 set-up error, 3 tested nothing, 130/143 interrupted).
@@ -141,22 +208,23 @@ pub fn main_with(plan: Plan) -> ExitCode {
     };
     report.interrupted_by = caught.get().copied();
     report.command_line = Some(command_line());
-    print!("{}", report::text::render(&report));
-    print!("{}", report::findings::render(&report));
-    let outputs = [
-        (
-            &plan.output.json_out,
-            report::json::write as fn(&Report, &_) -> _,
+    let files = Files {
+        json: plan.output.json_out.as_deref(),
+        csv: plan.output.csv_out.as_deref(),
+        html: plan.output.html_out.as_deref(),
+        junit: plan.output.junit_out.as_deref(),
+    };
+    print_summary(
+        &format!(
+            "{}{}",
+            report::text::render(&report),
+            report::findings::render(&report)
         ),
-        (&plan.output.csv_out, report::csv::write),
-        (&plan.output.html_out, report::html::write),
-    ];
-    for (path, write) in outputs {
-        if let Some(path) = path
-            && let Err(error) = write(&report, path)
-        {
-            return fail(&format!("cannot write {}: {error}", path.display()));
-        }
+        &files,
+    );
+    // The run's own `--allow` travels in the report (`Report::allowed`).
+    if let Err(error) = files.write(&report, &[]) {
+        return fail(&error);
     }
     if let Some(path) = &plan.output.evidence_out
         && let Err(error) = report::findings::write_evidence(&report, path)

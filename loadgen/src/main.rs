@@ -1,9 +1,9 @@
-//! `loadgen` binary: parse the CLI, set up tracing, validate the plan, run it.
+//! `loadgen` binary: parse the CLI, set up tracing, hand over to the library.
 
 use std::{io::IsTerminal, process::ExitCode};
 
-use loadgen::{cli::Cli, plan::Plan};
-use shared::cli::{exit_usage, parse_or_exit};
+use loadgen::cli::Cli;
+use shared::cli::parse_or_exit;
 
 fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
@@ -17,6 +17,5 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let plan = Plan::from_cli(cli).unwrap_or_else(|error| exit_usage(&error.to_string()));
-    loadgen::main_with(plan)
+    loadgen::main_of(cli)
 }

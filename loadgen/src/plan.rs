@@ -1,7 +1,10 @@
 //! The validated plan: what the engine runs, built from the raw [`Cli`]. Every inconsistency is a
 //! [`PlanError`], shown as one line with exit code 2 before anything starts.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
 
 use bytes::Bytes;
 use hyper::{
@@ -11,16 +14,19 @@ use hyper::{
 use shared::duration::DurationRange;
 
 mod cities;
+mod dist;
 mod file;
 
 pub use cities::CitiesPlan;
+pub use dist::{JOB_COMPLETION_INDEX, StartAt, Worker};
 pub use file::FilePlan;
 
 use crate::{
     checks::Checks,
-    cli::{Cli, Command, JsonArgs, OutputArgs, WorkloadArgs},
+    cli::{Cli, Command, DistArgs, JsonArgs, OutputArgs, WorkloadArgs},
     client,
     runner::stages::Stages,
+    scenario::cities::markers::RunId,
     thresholds::Threshold,
 };
 
@@ -38,6 +44,8 @@ fn invalid<T>(message: impl Into<String>) -> Result<T, PlanError> {
 pub struct Plan {
     /// The scenario's target URL (the request URL, or the API base URL).
     pub url: String,
+    /// Shared by the workers of one run (`--run-id`), random otherwise.
+    pub run_id: String,
     pub scenario: ScenarioPlan,
     pub workload: Workload,
     pub output: Output,
@@ -116,6 +124,10 @@ pub struct Workload {
     pub stages: Option<Stages>,
     /// `--max-body`, `--cacert`, `--insecure`.
     pub client: client::Options,
+    /// This process's place among the run's workers; `model` holds its share already.
+    pub worker: Worker,
+    /// Wall-clock start (`--start-at`): the run waits for it.
+    pub start_at: Option<SystemTime>,
 }
 
 /// How progress is shown while running.
@@ -138,8 +150,21 @@ pub struct Output {
     pub html_out: Option<PathBuf>,
     /// The kept violations as JSON lines (`--evidence-out`, isolation test).
     pub evidence_out: Option<PathBuf>,
+    pub junit_out: Option<PathBuf>,
     /// `--metrics-listen`: where to serve live Prometheus metrics.
     pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+/// `--json-out -`: the report goes to stdout and the summary to stderr.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+impl Output {
+    /// Whether the JSON report takes stdout (`--json-out -`).
+    pub fn json_to_stdout(&self) -> bool {
+        self.json_out.as_deref().is_some_and(is_stdout)
+    }
 }
 
 impl Plan {
@@ -151,6 +176,9 @@ impl Plan {
             Command::Run(args) => file::plan(args),
             Command::Completions { .. } | Command::Man => {
                 invalid("`loadgen completions` and `loadgen man` print and exit; they run nothing")
+            }
+            Command::Merge(_) | Command::Compare(_) => {
+                invalid("merge and compare read reports; they have no run plan")
             }
         }
     }
@@ -195,6 +223,7 @@ impl Plan {
                 "--content-type `{content_type}` is not a header value"
             ))
         })?;
+        let run_id = run_id_of(&workload.dist)?;
         let scenario = ScenarioPlan::Json(Box::new(JsonPlan {
             name,
             method,
@@ -208,6 +237,7 @@ impl Plan {
         }));
         Ok(Self {
             url,
+            run_id: run_id.as_str().to_owned(),
             scenario,
             workload: workload_plan(workload)?,
             output: output_plan(&output)?,
@@ -217,17 +247,7 @@ impl Plan {
 
     /// Checks that every named threshold names a request of the scenario.
     pub fn check_threshold_names(&self, steps: &[String]) -> Result<(), PlanError> {
-        for threshold in &self.thresholds {
-            if let Some(name) = &threshold.name
-                && !steps.contains(name)
-            {
-                return invalid(format!(
-                    "threshold `{threshold}` names `{name}`, but the requests are: {}",
-                    steps.join(", ")
-                ));
-            }
-        }
-        Ok(())
+        check_names(&self.thresholds, steps)
     }
 }
 
@@ -253,8 +273,38 @@ pub fn header_map(headers: &[String]) -> Result<HeaderMap, PlanError> {
     Ok(map)
 }
 
-/// Validates the workload flags shared by every scenario.
+/// Checks that every named threshold names one of `steps`.
+pub fn check_names(thresholds: &[Threshold], steps: &[String]) -> Result<(), PlanError> {
+    for threshold in thresholds {
+        if let Some(name) = &threshold.name
+            && !steps.contains(name)
+        {
+            return invalid(format!(
+                "threshold `{threshold}` names `{name}`, but the requests are: {}",
+                steps.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The run id: `--run-id`, or a random one.
+pub fn run_id_of(args: &DistArgs) -> Result<RunId, PlanError> {
+    match &args.run_id {
+        Some(id) => RunId::parse(id).map_err(PlanError),
+        None => Ok(RunId::random()),
+    }
+}
+
+/// Validates the workload flags shared by every scenario; the model holds this worker's share.
 pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
+    let (worker, start_at) = dist::worker_of(&args.dist)?;
+    let too_few = |flag: &str, total: usize| {
+        PlanError(format!(
+            "{flag} {total} leaves worker {} of {} without a user: give at least {} (one per worker)",
+            worker.index, worker.workers, worker.workers
+        ))
+    };
     let model = match args.rate {
         None => {
             if args.users == 0 {
@@ -263,8 +313,12 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
             if args.loops == Some(0) {
                 return invalid("--loops must be at least 1");
             }
+            let users = worker.share(args.users);
+            if users == 0 {
+                return Err(too_few("--users", args.users));
+            }
             Model::Closed {
-                users: args.users,
+                users,
                 loops: args.loops,
             }
         }
@@ -281,9 +335,13 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
             if args.max_users == 0 {
                 return invalid("--max-users must be at least 1");
             }
+            let max_users = worker.share(args.max_users);
+            if max_users == 0 {
+                return Err(too_few("--max-users", args.max_users));
+            }
             Model::Open {
-                rate,
-                max_users: args.max_users,
+                rate: rate / worker.workers as f64,
+                max_users,
             }
         }
     };
@@ -322,6 +380,8 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
             cacert: args.client.cacert,
             insecure: args.client.insecure,
         },
+        worker,
+        start_at,
     })
 }
 
@@ -331,9 +391,10 @@ pub fn output_plan(args: &OutputArgs) -> Result<Output, PlanError> {
     if args.report_every.is_zero() {
         return invalid("--report-every must be longer than 0");
     }
+    let to_stdout = args.json_out.as_deref().is_some_and(is_stdout);
     let progress = if args.quiet {
         Progress::Off
-    } else if std::io::stdout().is_terminal() {
+    } else if !to_stdout && std::io::stdout().is_terminal() {
         Progress::Bar
     } else {
         Progress::Lines
@@ -345,6 +406,7 @@ pub fn output_plan(args: &OutputArgs) -> Result<Output, PlanError> {
         csv_out: args.csv_out.clone(),
         html_out: args.html_out.clone(),
         evidence_out: None,
+        junit_out: args.junit_out.clone(),
         metrics_listen: args.metrics_listen,
     })
 }
@@ -382,6 +444,40 @@ mod tests {
                 max_users: 4
             }
         );
+    }
+
+    #[test]
+    fn workers_split_users_and_the_rate() {
+        let closed = plan("json --users 10 --workers 3 --worker-index 0 --run-id r1").unwrap();
+        assert_eq!(
+            closed.workload.model,
+            Model::Closed {
+                users: 4,
+                loops: None
+            },
+            "the first 10 mod 3 workers take one more user"
+        );
+        assert_eq!(closed.run_id, "r1");
+        let open =
+            plan("json --rate 90 --max-users 5 --workers 3 --worker-index 2 --run-id r1").unwrap();
+        assert_eq!(
+            open.workload.model,
+            Model::Open {
+                rate: 30.0,
+                max_users: 1
+            }
+        );
+        assert_eq!(
+            open.workload.worker,
+            Worker {
+                index: 2,
+                workers: 3
+            }
+        );
+        let error = plan("json --users 2 --workers 3 --worker-index 2 --run-id r1")
+            .unwrap_err()
+            .0;
+        assert!(error.contains("without a user"), "{error}");
     }
 
     #[test]

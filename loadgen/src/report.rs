@@ -6,19 +6,24 @@
 //!
 //! Layout: [`text`] (the article's summary and percentile tables), [`json`], [`csv`] (one row per
 //! interval per request name), [`html`] (self-contained page with inline SVG charts),
-//! [`progress`] (the live bar or line), [`metrics`] (live Prometheus metrics).
+//! [`progress`] (the live bar or line), [`metrics`] (live Prometheus metrics), [`merge`] (one
+//! report from many workers' reports), [`compare`] (a run against a baseline), [`junit`] (JUnit
+//! XML for CI test reporters).
 
+pub mod compare;
 pub mod csv;
 pub mod findings;
 pub mod html;
 pub mod json;
+pub mod junit;
+pub mod merge;
 pub mod metrics;
 pub mod progress;
 pub mod text;
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     checks::{Counts, Outcome},
@@ -34,11 +39,17 @@ use crate::{
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A finished run, as written by `--json-out`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub scenario: String,
     pub target: String,
+    /// `--run-id`: the workers of one run share it, and `loadgen merge` checks it.
+    pub run_id: String,
+    /// This process's place among the run's workers; null in a merged report.
+    pub worker: Option<WorkerPlace>,
+    /// `--start-at` resolved, seconds since the Unix epoch; null when the run started at once.
+    pub start_at_unix_s: Option<f64>,
     /// Start time, seconds since the Unix epoch.
     pub started_at_unix_s: f64,
     /// From the first user's start to the stop: the article's "Total test time".
@@ -76,12 +87,16 @@ pub struct Report {
     pub score: Option<Score>,
     /// Distinct records that leaked (the isolation test), beside `violations.leak`, which counts
     /// leaking answers.
+    #[serde(default)]
     pub leaked_records: Option<u64>,
     /// Same-origin redirects followed.
+    #[serde(default)]
     pub redirects_followed: u64,
     /// Advice the scenario gives once (a redirect to write in the description, ...).
+    #[serde(default)]
     pub hints: Vec<String>,
     /// What the isolation test's ledger held and forgot.
+    #[serde(default)]
     pub ledger: Option<LedgerFigures>,
     /// Violation classes that do not fail the run (`--allow`).
     #[serde(skip)]
@@ -89,13 +104,22 @@ pub struct Report {
     /// The command line of the run, as typed (the binary sets it; absent for in-process runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command_line: Option<String>,
+    /// A merged report: one entry per worker report, in worker order; empty for a single run.
+    pub workers: Vec<merge::WorkerRow>,
+}
+
+/// Worker K of N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerPlace {
+    pub index: usize,
+    pub workers: usize,
 }
 
 /// The workload as run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadReport {
     /// `closed` or `open`.
-    pub model: &'static str,
+    pub model: String,
     pub users: usize,
     pub loops: Option<u64>,
     pub rate: Option<f64>,
@@ -108,7 +132,7 @@ pub struct WorkloadReport {
 }
 
 /// The figures of a set of requests (all, or one name).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Figures {
     pub requests: Requests,
     pub violations: Violations,
@@ -125,7 +149,7 @@ pub struct Figures {
 }
 
 /// Outcome counts. `total = pass + fail + exception + violation`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Requests {
     pub total: u64,
     pub pass: u64,
@@ -151,7 +175,7 @@ impl Requests {
 
 /// Counts of each violation class. `timeout` is not a violation: it repeats `requests.timeout`
 /// for readers of schema version 1.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Violations {
     pub leak: u64,
     pub lost_write: u64,
@@ -160,7 +184,7 @@ pub struct Violations {
 }
 
 /// Latency summary in milliseconds; zeros when `count` is 0.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LatencyMs {
     pub count: u64,
     pub min: f64,
@@ -174,7 +198,7 @@ pub struct LatencyMs {
 }
 
 /// One request name.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Endpoint {
     pub name: String,
     #[serde(flatten)]
@@ -182,10 +206,10 @@ pub struct Endpoint {
 }
 
 /// A distinct reason, with its request name and outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailureReason {
     pub name: String,
-    pub outcome: &'static str,
+    pub outcome: String,
     pub reason: String,
     pub count: u64,
     /// One answer that gave this reason: status and the first 300 characters of the body.
@@ -264,7 +288,7 @@ impl Report {
             .iter()
             .map(|reason| FailureReason {
                 name: run.steps[reason.step].clone(),
-                outcome: reason.outcome.as_str(),
+                outcome: reason.outcome.as_str().to_owned(),
                 reason: reason.reason.clone(),
                 count: reason.count,
                 example: None,
@@ -274,15 +298,18 @@ impl Report {
             schema_version: SCHEMA_VERSION,
             scenario: plan.scenario.name().to_owned(),
             target: plan.url.clone(),
-            started_at_unix_s: run
-                .started_at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
+            run_id: plan.run_id.clone(),
+            worker: Some(WorkerPlace {
+                index: workload.worker.index,
+                workers: workload.worker.workers,
+            }),
+            start_at_unix_s: workload.start_at.map(unix_s),
+            started_at_unix_s: unix_s(run.started_at),
             duration_s,
             stopped_by: run.stopped_by,
             interrupted_by: None,
             workload: WorkloadReport {
-                model,
+                model: model.to_owned(),
                 users: workload.model.users(),
                 loops,
                 rate,
@@ -310,6 +337,7 @@ impl Report {
             hints: Vec::new(),
             ledger: None,
             allowed: Vec::new(),
+            workers: Vec::new(),
             command_line: None,
         };
         report.tested_nothing = report.nothing_passed();
@@ -377,7 +405,18 @@ impl Report {
 
     /// Evaluates `plan`'s thresholds into `self.thresholds`; true when all hold.
     pub fn apply_thresholds(&mut self, plan: &Plan) -> bool {
-        self.thresholds = plan.thresholds.iter().map(|t| t.evaluate(self)).collect();
+        self.evaluate(&plan.thresholds)
+    }
+
+    /// Evaluates `thresholds` into `self.thresholds`; true when all hold.
+    pub fn evaluate(&mut self, thresholds: &[crate::thresholds::Threshold]) -> bool {
+        self.thresholds = thresholds.iter().map(|t| t.evaluate(self)).collect();
         self.thresholds.iter().all(|v| v.passed)
     }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_s(time: std::time::SystemTime) -> f64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

@@ -62,15 +62,7 @@ pub async fn run<S: Scenario>(
 ) -> Run {
     let steps = scenario.steps();
     let open = workload.model.is_open();
-    let self_check = SelfCheck::start();
-    let started_at = SystemTime::now();
-    let started = Instant::now();
-    let shards = (workload.threads * SHARDS_PER_THREAD)
-        .min(workload.model.users())
-        .max(1);
-    let stats = Stats::new(steps.len(), shards, started);
     let stop = Stop::new();
-
     let on_signal = tokio::spawn({
         let stop = stop.clone();
         async move {
@@ -78,6 +70,21 @@ pub async fn run<S: Scenario>(
             stop.stop(StopReason::Signal);
         }
     });
+    // `--start-at`: the workers of a run begin together, so their intervals line up. A signal
+    // while waiting ends the run before it started (an empty report).
+    if let Some(at) = workload.start_at
+        && let Ok(wait) = at.duration_since(SystemTime::now())
+    {
+        stop.sleep(wait).await;
+    }
+    let self_check = SelfCheck::start();
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let shards = (workload.threads * SHARDS_PER_THREAD)
+        .min(workload.model.users())
+        .max(1);
+    let stats = Stats::new(steps.len(), shards, started);
+
     let timer = workload.duration.map(|duration| {
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -90,6 +97,7 @@ pub async fn run<S: Scenario>(
         Model::Open { rate, .. } => Some(users::OpenClock::new(
             started,
             rate,
+            workload.worker,
             workload.duration,
             workload.stages.clone(),
         )),

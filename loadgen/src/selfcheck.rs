@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::stats::{Latency, Quantile, millis};
@@ -36,7 +36,7 @@ pub struct SelfCheck {
 }
 
 /// The self-check's verdict, in the summary and the JSON report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SelfCheckReport {
     /// Process CPU over the run, in percent of one core (200 = two cores busy); null off Linux.
     pub cpu_percent: Option<f64>,
@@ -50,7 +50,7 @@ pub struct SelfCheckReport {
 }
 
 /// Scheduler lag percentiles, in ms.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LagMs {
     pub p50: f64,
     pub p99: f64,

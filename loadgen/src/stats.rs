@@ -27,7 +27,7 @@ use std::{
 
 use crate::checks::Outcome;
 
-pub use latency::{Latency, Quantile};
+pub use latency::{DecodeError, Latency, Quantile};
 pub use timeline::{Interval, IntervalRow};
 pub use window::{StepWindow, Timing, Window};
 

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shared::duration::parse_duration;
 
 use crate::report::{Figures, LatencyMs, Report};
@@ -58,7 +58,7 @@ pub struct Threshold {
 }
 
 /// How a threshold fared.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
     pub threshold: String,
     /// The measured value (ms for latencies); `null` when the request name never ran.

@@ -100,24 +100,6 @@ pub struct CitiesArgs {
     #[arg(long, env = "LOADGEN_TABS", default_value_t = 1, value_name = "N")]
     pub tabs: usize,
 
-    /// Run id embedded in every email and city name [default: random]; give the same id to the
-    /// generator processes of one run
-    #[arg(long, env = "LOADGEN_RUN_ID", value_name = "ID")]
-    pub run_id: Option<String>,
-
-    /// This process's index among `--workers` generator processes (users are partitioned)
-    #[arg(
-        long,
-        env = "LOADGEN_WORKER_INDEX",
-        default_value_t = 0,
-        value_name = "I"
-    )]
-    pub worker_index: usize,
-
-    /// Number of generator processes sharing the run
-    #[arg(long, env = "LOADGEN_WORKERS", default_value_t = 1, value_name = "N")]
-    pub workers: usize,
-
     /// Write the kept violations as JSON lines (observer, victim, request, expected, actual)
     #[arg(long, env = "LOADGEN_EVIDENCE_OUT", value_name = "FILE")]
     pub evidence_out: Option<PathBuf>,

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use super::{Output, Plan, PlanError, ScenarioPlan, invalid, output_plan, workload_plan};
+use super::{
+    Output, Plan, PlanError, ScenarioPlan, invalid, output_plan, run_id_of, workload_plan,
+};
 use crate::{
     api::{Api, Description, description::parse_set, legacy::Shape},
     cli::{Check, CitiesArgs},
-    scenario::cities::{Options, markers::RunId},
+    scenario::cities::Options,
 };
 
 /// Which command: the general one, or the article's preset.
@@ -54,15 +56,6 @@ pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
         description.login.me_path.clear();
     }
     let api = Api::new(description).map_err(PlanError)?;
-    if args.workers == 0 {
-        return invalid("--workers must be at least 1");
-    }
-    if args.worker_index >= args.workers {
-        return invalid(format!(
-            "--worker-index {} must be below --workers {}",
-            args.worker_index, args.workers
-        ));
-    }
     if args.tabs == 0 {
         return invalid("--tabs must be at least 1");
     }
@@ -72,10 +65,8 @@ pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
     if args.me_check && !api.has_me() {
         return invalid("--me-check needs login.me-path in the API description");
     }
-    let run = match &args.run_id {
-        Some(id) => RunId::parse(id).map_err(PlanError)?,
-        None => RunId::random(),
-    };
+    let run = run_id_of(&args.workload.dist)?;
+    let run_id = run.as_str().to_owned();
     let admin = match (args.score, args.admin_url) {
         (false, _) => None,
         (true, Some(url)) => Some(url),
@@ -84,7 +75,7 @@ pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
     let workload = workload_plan(args.workload)?;
     let users = workload.model.users();
     let identities = users.div_ceil(args.tabs);
-    if !api.registers() && api.provisioned_count() < identities * args.workers {
+    if !api.registers() && api.provisioned_count() < identities * workload.worker.workers {
         return invalid(format!(
             "accounts.file has {} accounts for {identities} identities (--users / --tabs): add accounts or lower --users",
             api.provisioned_count()
@@ -105,8 +96,8 @@ pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
         probe_every,
         users,
         tabs: args.tabs,
-        worker_index: args.worker_index,
-        workers: args.workers,
+        worker_index: workload.worker.index,
+        workers: workload.worker.workers,
         max_evidence: args.max_evidence,
         preflight: !args.no_preflight,
         timeout: workload.timeout,
@@ -117,6 +108,7 @@ pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
     };
     Ok(Plan {
         url: args.base_url,
+        run_id,
         scenario: ScenarioPlan::Cities(Box::new(CitiesPlan {
             command: if isolation { "isolation" } else { "cities" },
             options,

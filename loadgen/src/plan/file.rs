@@ -8,7 +8,7 @@ use hyper::{Method, StatusCode, Uri, header::HeaderName, header::HeaderValue};
 use serde::Deserialize;
 use shared::duration::{DurationRange, parse_duration};
 
-use super::{Plan, PlanError, ScenarioPlan, invalid, output_plan, workload_plan};
+use super::{Plan, PlanError, ScenarioPlan, invalid, output_plan, run_id_of, workload_plan};
 use crate::{
     cli::RunArgs,
     plan::Model,
@@ -156,6 +156,7 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
         ));
     }
     let max_users = args.workload.max_users;
+    let run_id = run_id_of(&args.workload.dist)?.as_str().to_owned();
     let mut workload = workload_plan(args.workload)?;
     if !raw.stages.is_empty() {
         let stages = stages(raw.stages).map_err(|e| PlanError(format!("{file}: {e}")))?;
@@ -213,6 +214,7 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
     }
     Ok(Plan {
         url: base_url,
+        run_id,
         scenario: ScenarioPlan::File(Box::new(FilePlan {
             script: Script {
                 setup,

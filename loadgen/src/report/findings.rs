@@ -5,6 +5,7 @@
 use std::{fmt::Write as _, io::Write as _, path::Path};
 
 use super::Report;
+use crate::cli::ViolationClass;
 
 /// The evidence and score as text (empty when there is neither).
 pub fn render(report: &Report) -> String {
@@ -94,6 +95,24 @@ pub fn render(report: &Report) -> String {
 /// not violations, but fail a run that found findings (the isolation test) unless allowed: a
 /// server that stops answering under load is what a starving pool looks like.
 pub fn failing(report: &Report) -> Vec<(&'static str, u64)> {
+    failing_with(report, &[])
+}
+
+/// Whether violations of `class` fail a run of `report`'s scenario, given `--allow` (the run's
+/// own, kept in the report, and `allow`, e.g. from `loadgen merge`): in every scenario but
+/// `json`, whose timeouts are exceptions like any transport error.
+pub fn fails_on(report: &Report, allow: &[ViolationClass], class: ViolationClass) -> bool {
+    report.scenario != "json"
+        && !allow.contains(&class)
+        && !report
+            .allowed
+            .iter()
+            .any(|allowed| *allowed == class.as_str())
+}
+
+/// The violation classes that fail the run given the report's own `--allow` and `allow`, with
+/// their counts.
+pub fn failing_with(report: &Report, allow: &[ViolationClass]) -> Vec<(&'static str, u64)> {
     let v = report.figures.violations;
     let mut classes = vec![
         ("leak", v.leak),
@@ -105,7 +124,11 @@ pub fn failing(report: &Report) -> Vec<(&'static str, u64)> {
     }
     classes
         .into_iter()
-        .filter(|(class, count)| *count > 0 && !report.allowed.contains(class))
+        .filter(|(class, count)| {
+            *count > 0
+                && !report.allowed.iter().any(|allowed| allowed == class)
+                && !allow.iter().any(|allowed| allowed.as_str() == *class)
+        })
         .collect()
 }
 

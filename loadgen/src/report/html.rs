@@ -653,6 +653,25 @@ fn summary(page: &mut String, report: &Report) {
         report.workload.users,
         report.workload.threads,
     );
+    if !report.workers.is_empty() {
+        page.push_str("<h2>Workers</h2><table><tr><th>worker</th><th>requests</th><th>fail</th><th>violation</th><th>rps</th><th>p50 ms</th><th>p99 ms</th><th>late s</th><th>check</th></tr>");
+        for row in &report.workers {
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td></tr>",
+                escape(&row.who()),
+                row.requests.total,
+                row.requests.fail,
+                row.requests.violation,
+                row.rps,
+                row.p50_ms,
+                row.p99_ms,
+                row.late_s,
+                escape(&row.verdict())
+            );
+        }
+        page.push_str("</table>");
+    }
     let check = &report.self_check;
     if check.suspect {
         let _ = write!(
@@ -831,7 +850,7 @@ fn short(value: f64) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

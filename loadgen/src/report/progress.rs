@@ -29,7 +29,10 @@ enum Mode {
         bar: ProgressBar,
         by_iterations: bool,
     },
-    Lines,
+    /// On stdout, or on stderr when the JSON report takes stdout (`--json-out -`).
+    Lines {
+        stderr: bool,
+    },
     Off,
 }
 
@@ -42,7 +45,9 @@ impl Live {
     pub fn new(plan: &Plan) -> Self {
         let mode = match plan.output.progress {
             Progress::Off => Mode::Off,
-            Progress::Lines => Mode::Lines,
+            Progress::Lines => Mode::Lines {
+                stderr: plan.output.json_to_stdout(),
+            },
             Progress::Bar => {
                 let workload = &plan.workload;
                 let (length, by_iterations) = match (&workload.model, workload.duration) {
@@ -130,7 +135,7 @@ impl Live {
                     interval.in_flight
                 ));
             }
-            Mode::Lines => {
+            Mode::Lines { stderr } => {
                 if now < self.next_line {
                     return;
                 }
@@ -141,7 +146,7 @@ impl Live {
                 let rate = (counts.total() - self.last_total) as f64 / span.max(1e-9);
                 self.last_total = counts.total();
                 self.last_at = now;
-                println!(
+                let line = format!(
                     "[{:>7.1}s] users {}, in flight {}, {} requests ({:.1} req/s), pass {}, fail {}, \
                      exception {}, violation {}, p50 {:.3} ms, p99 {:.3} ms",
                     now.as_secs_f64(),
@@ -156,6 +161,11 @@ impl Live {
                     millis(total.latency.percentile(Quantile::P50)),
                     millis(total.latency.percentile(Quantile::P99)),
                 );
+                if *stderr {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
             }
         }
     }

@@ -129,6 +129,7 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
+    out.push_str(&super::merge::render_workers(report));
     let check = &report.self_check;
     let cpu = check
         .cpu_percent

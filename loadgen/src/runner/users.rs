@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::{
     client::Target,
-    plan::{Model, Workload},
+    plan::{Model, Worker, Workload},
     scenario::{Scenario, Session},
     stats::{Recorder, Stats},
 };
@@ -43,15 +43,21 @@ pub struct Ctx<S> {
     pub clock: Option<OpenClock>,
 }
 
-/// The open model's arrival schedule: ticket `k` is due at `origin + k / rate`. Users claim tickets
-/// in order with one atomic add, so arrivals never wait on each other and in-flight iterations are
-/// bounded by the number of users.
+/// The open model's arrival schedule: ticket `k` is due at `origin + (k + phase) / rate`. Users
+/// claim tickets in order with one atomic add, so arrivals never wait on each other and in-flight
+/// iterations are bounded by the number of users. The phase places a worker's tickets between
+/// the other workers' ones (worker K of N: `K / N`), so N workers together arrive evenly spaced.
 #[derive(Debug)]
 pub struct OpenClock {
     origin: Instant,
     /// A ramping rate (stages) instead of the constant `period_ns`.
     stages: Option<Stages>,
     period_ns: f64,
+    /// In periods, below 1: where this worker's arrivals sit between the others' (`K / N`).
+    phase: f64,
+    /// This worker's index and the number of workers, as floats for the stages' arrival counts.
+    index: f64,
+    workers: f64,
     end: Option<Instant>,
     next: AtomicU64,
     started: AtomicU64,
@@ -59,7 +65,7 @@ pub struct OpenClock {
 }
 
 /// What the open model did, for the report.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenFigures {
     pub rate: f64,
     /// Iterations due before the run stopped.
@@ -76,6 +82,7 @@ impl OpenClock {
     pub fn new(
         origin: Instant,
         rate: f64,
+        worker: Worker,
         duration: Option<Duration>,
         stages: Option<Stages>,
     ) -> Self {
@@ -83,6 +90,9 @@ impl OpenClock {
             origin,
             stages,
             period_ns: 1e9 / rate,
+            phase: worker.phase(),
+            index: worker.index as f64,
+            workers: worker.workers as f64,
             end: duration.map(|d| origin + d),
             next: AtomicU64::new(0),
             started: AtomicU64::new(0),
@@ -90,13 +100,18 @@ impl OpenClock {
         }
     }
 
-    /// When ticket `ticket` is due; `None` when a ramping rate ends before it.
+    /// When ticket `ticket` is due; `None` when a ramping rate ends before it. Worker K of N takes
+    /// the run's arrivals K, K+N, K+2N...
     fn due(&self, ticket: u64) -> Option<Instant> {
         match &self.stages {
-            Some(stages) => stages.arrival_at(ticket as f64).map(|at| self.origin + at),
-            None => {
-                Some(self.origin + Duration::from_nanos((ticket as f64 * self.period_ns) as u64))
+            Some(stages) => {
+                let arrival = ticket as f64 * self.workers + self.index;
+                stages.arrival_at(arrival).map(|at| self.origin + at)
             }
+            None => Some(
+                self.origin
+                    + Duration::from_nanos(((ticket as f64 + self.phase) * self.period_ns) as u64),
+            ),
         }
     }
 
@@ -108,8 +123,12 @@ impl OpenClock {
             None => elapsed,
         };
         let scheduled = match &self.stages {
-            Some(stages) => stages.arrivals_by(elapsed).ceil() as u64,
-            None => (elapsed.as_nanos() as f64 / self.period_ns).ceil() as u64,
+            Some(stages) => ((stages.arrivals_by(elapsed) - self.index) / self.workers)
+                .ceil()
+                .max(0.0) as u64,
+            None => (elapsed.as_nanos() as f64 / self.period_ns - self.phase)
+                .ceil()
+                .max(0.0) as u64,
         };
         let started = self.started.load(Ordering::Relaxed);
         OpenFigures {
@@ -261,5 +280,48 @@ async fn wait_until_wanted<S>(ctx: &Ctx<S>, stages: &Stages, index: usize) -> bo
     match stages.next_wanted(index, origin.elapsed()) {
         Some(at) => ctx.stop.sleep_until(origin + at).await,
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_clocks_interleave_into_the_runs_schedule() {
+        // One clock at 90/s, and three workers' clocks at 30/s each with their phases.
+        let origin = Instant::now();
+        let one = OpenClock::new(origin, 90.0, Worker::default(), None, None);
+        let mut together: Vec<Duration> = (0..3)
+            .flat_map(|index| {
+                let worker = Worker { index, workers: 3 };
+                let clock = OpenClock::new(origin, 30.0, worker, None, None);
+                (0..30)
+                    .map(|ticket| clock.due(ticket).unwrap() - origin)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        together.sort();
+        let alone: Vec<Duration> = (0..90)
+            .map(|ticket| one.due(ticket).unwrap() - origin)
+            .collect();
+        for (k, (a, b)) in together.iter().zip(&alone).enumerate() {
+            let gap = a.abs_diff(*b);
+            assert!(
+                gap <= Duration::from_micros(1),
+                "arrival {k}: {a:?} vs {b:?}"
+            );
+        }
+        // Due before 1 s: 90 arrivals of the run, 30 of each worker.
+        let scheduled: u64 = (0..3)
+            .map(|index| {
+                let worker = Worker { index, workers: 3 };
+                OpenClock::new(origin, 30.0, worker, None, None)
+                    .figures(Duration::from_secs(1))
+                    .scheduled
+            })
+            .sum();
+        assert_eq!(scheduled, 90);
+        assert_eq!(one.figures(Duration::from_secs(1)).scheduled, 90);
     }
 }

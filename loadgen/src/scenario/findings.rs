@@ -2,13 +2,15 @@
 //! nothing — handed to the engine by [`super::Scenario::finish`] and copied into the report by
 //! one generic path, so neither `lib.rs` nor the renderers name a scenario.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 /// One violation, enough to reproduce and explain it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Evidence {
     /// `leak`, `lost_write`, `corrupt` or `timeout`.
-    pub class: &'static str,
+    pub class: Cow<'static, str>,
     /// The virtual user who saw it (global index).
     pub observer: usize,
     /// Its account id on the server, when known.
@@ -34,7 +36,7 @@ pub struct Evidence {
 }
 
 /// Recall and precision against a ground-truth journal (mock-server's `--score`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Score {
     /// Journal entries written during the run.
     pub journal_entries: usize,
@@ -65,7 +67,7 @@ pub struct FailureExample {
 }
 
 /// What the oracle's ledger held at the end, and what it forgot.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct LedgerFigures {
     /// Records held at the end.
     pub records: u64,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::checks::Outcome;
 
@@ -14,7 +14,7 @@ use super::{Quantile, StepWindow, Window, millis};
 pub const ALL: &str = "all";
 
 /// One tick of the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Interval {
     /// Seconds since the run started.
     pub start_s: f64,
@@ -28,7 +28,7 @@ pub struct Interval {
 }
 
 /// Figures of one request name over one interval; latencies of passed requests, in ms.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IntervalRow {
     pub name: String,
     pub total: u64,

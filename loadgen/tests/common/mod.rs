@@ -53,3 +53,65 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// A program of the test suite's Python venv (`target/pyenv`, or `$RACEBENCH_PYENV`), built by
+/// `scripts/test-deps.sh`; a missing venv fails the test with that instruction, never skips it.
+pub fn pyenv_bin(program: &str) -> PathBuf {
+    let venv = std::env::var_os("RACEBENCH_PYENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/pyenv"));
+    let path = venv.join("bin").join(program);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test-deps.sh (make test does) to build the test venv",
+        path.display()
+    );
+    path
+}
+
+/// Validates a JUnit XML file against `fixtures/junit.xsd` with the venv's `xmlschema`.
+pub fn assert_valid_junit(path: &std::path::Path) {
+    let out = std::process::Command::new(pyenv_bin("python"))
+        .args([
+            "-c",
+            "import sys, xmlschema; xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])",
+        ])
+        .arg(workspace().join("fixtures/junit.xsd"))
+        .arg(path)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{} does not validate against fixtures/junit.xsd: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Validates a JSON report against `fixtures/report.schema.json`.
+pub fn assert_valid_report(report: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("fixtures/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report breaks its schema: {errors:#?}"
+    );
+}
+
+/// Reads a JSON file.
+pub fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the file was written"))
+        .expect("the file is JSON")
+}

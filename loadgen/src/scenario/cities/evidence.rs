@@ -104,7 +104,7 @@ mod tests {
 
     fn leak(observer: usize) -> Evidence {
         Evidence {
-            class: "leak",
+            class: "leak".into(),
             observer,
             observer_account: Some(format!("a{observer}")),
             victim: Some(1),

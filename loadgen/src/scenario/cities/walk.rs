@@ -185,7 +185,7 @@ fn evidence(
 ) -> Evidence {
     let ledger = cities.ledger();
     Evidence {
-        class: outcome.as_str(),
+        class: outcome.as_str().into(),
         observer: me,
         observer_account: ledger.account(me).map(str::to_owned),
         victim,

@@ -1,0 +1,77 @@
+//! The merged timeline: the workers' intervals aligned on wall-clock time.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    report::Report,
+    runner::TICK,
+    stats::{Interval, IntervalRow},
+};
+
+/// Interval `k` of the merged timeline covers whole ticks `k..k+1` after the merged start; a
+/// worker's interval joins the tick its wall-clock start rounds to.
+pub(super) fn merge_intervals(reports: &[(String, Report)], start: f64) -> Vec<Interval> {
+    let tick = TICK.as_secs_f64();
+    let mut buckets: BTreeMap<u64, Vec<(f64, &Interval)>> = BTreeMap::new();
+    for (_, report) in reports {
+        let offset = report.started_at_unix_s - start;
+        for interval in &report.intervals {
+            let at = ((offset + interval.start_s) / tick).round().max(0.0) as u64;
+            buckets.entry(at).or_default().push((offset, interval));
+        }
+    }
+    buckets
+        .into_values()
+        .map(|members| {
+            let start_s = members
+                .iter()
+                .map(|(offset, i)| offset + i.start_s)
+                .fold(f64::INFINITY, f64::min);
+            let end_s = members
+                .iter()
+                .map(|(offset, i)| offset + i.end_s)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let mut rows: Vec<IntervalRow> = Vec::new();
+            for (_, interval) in &members {
+                for row in &interval.rows {
+                    match rows.iter_mut().find(|known| known.name == row.name) {
+                        Some(known) => add_row(known, row),
+                        None => rows.push(row.clone()),
+                    }
+                }
+            }
+            Interval {
+                start_s,
+                end_s,
+                in_flight: members.iter().map(|(_, i)| i.in_flight).sum(),
+                active_users: members.iter().map(|(_, i)| i.active_users).sum(),
+                rows,
+            }
+        })
+        .collect()
+}
+
+fn add_row(sum: &mut IntervalRow, row: &IntervalRow) {
+    let passes = sum.pass + row.pass;
+    if passes > 0 {
+        sum.mean_ms =
+            (sum.mean_ms * sum.pass as f64 + row.mean_ms * row.pass as f64) / passes as f64;
+    }
+    sum.total += row.total;
+    sum.pass = passes;
+    sum.fail += row.fail;
+    sum.exception += row.exception;
+    sum.timeout += row.timeout;
+    sum.leak += row.leak;
+    sum.lost_write += row.lost_write;
+    sum.corrupt += row.corrupt;
+    sum.rps += row.rps;
+    sum.p50_ms = sum.p50_ms.max(row.p50_ms);
+    sum.p90_ms = sum.p90_ms.max(row.p90_ms);
+    sum.p99_ms = sum.p99_ms.max(row.p99_ms);
+    sum.max_ms = sum.max_ms.max(row.max_ms);
+    sum.corrected_p99_ms = match (sum.corrected_p99_ms, row.corrected_p99_ms) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+}
