@@ -171,10 +171,9 @@ pub async fn admin_config_show(State(state): State<AppState>) -> Json<RuntimeCon
     request_body = RuntimeConfig,
     responses(
         (status = 200, description = "The settings now", body = RuntimeConfig),
-        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 400, description = "The body is not JSON, or ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
         (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
         (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 413, description = "The body is larger than the limit", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "A bad delay", body = ErrorBody),
@@ -228,10 +227,9 @@ pub async fn admin_faults_show(State(state): State<AppState>) -> Json<FaultsView
     request_body = FaultsUpdate,
     responses(
         (status = 200, description = "The catalogue after the change", body = FaultsView),
-        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 400, description = "The body is not JSON, or ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
         (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
         (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 413, description = "The body is larger than the limit", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "An unknown fault or a bad parameter (nothing changed)", body = ErrorBody),
