@@ -1,9 +1,12 @@
 //! The `mock-server` binary: the `listening on` line, usage errors, config files, graceful shutdown.
 
+mod support;
+
+use support::gauge::wait_in_flight;
+
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
-    time::Duration,
 };
 
 fn binary() -> Command {
@@ -90,30 +93,6 @@ fn every_fixture_config_starts_the_server() {
         child.wait().unwrap();
     }
     assert!(seen >= 1, "no mock-server*.toml in fixtures/");
-}
-
-/// Blocks until the server at `url` is serving at least one request with a fault scope (its
-/// `in_flight` gauge; the server runs with `error-rate:p=0`, which never fires but scopes every
-/// request): proof that a request reached it, instead of a sleep.
-fn wait_in_flight(url: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        loop {
-            let stats: serde_json::Value = reqwest::get(format!("{url}/__admin/stats"))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if stats["faults"]["in_flight"].as_u64().unwrap() >= 1 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    });
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! `--exit-on-stdin-eof`: a parent that holds the server's stdin takes the server with it, whatever
 //! kills the parent (the `make bench` demo relies on it, even against SIGKILL).
 
+mod support;
+
+use support::gauge::wait_in_flight;
+
 use std::{
     io::{BufRead, BufReader},
     process::{Child, ChildStdout, Command, ExitStatus, Stdio},
@@ -46,30 +50,6 @@ fn exited_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
         std::thread::sleep(Duration::from_millis(20));
     }
     None
-}
-
-/// Blocks until the server at `url` is serving at least one request with a fault scope (its
-/// `in_flight` gauge; the server runs with `error-rate:p=0`, which never fires but scopes every
-/// request): proof that a request reached it, instead of a sleep.
-fn wait_in_flight(url: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        loop {
-            let stats: serde_json::Value = reqwest::get(format!("{url}/__admin/stats"))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if stats["faults"]["in_flight"].as_u64().unwrap() >= 1 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    });
 }
 
 /// `GET url` on a thread of its own; the status, or the error as text.

@@ -9,6 +9,7 @@ use mock_server::{Config, testing::TestServer};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
+pub mod gauge;
 pub mod python;
 
 pub const PASSWORD: &str = "abcdefghi";
