@@ -11,6 +11,7 @@
 //! - [`duration`]: `200ms`, `0.5s`, `1m` style durations and `a..b` ranges, as typed on a CLI.
 //! - [`delay`]: a delay distribution (`200ms`, `uniform:100ms..300ms`, `lognormal:200ms,0.3`).
 //! - [`cli`]: clap glue that turns a usage error into one line on stderr and exit code 2.
+//! - [`format`]: numbers as both binaries print them (`1,234,567`).
 //! - [`paths`]: route paths, so a test and the server never disagree on a string.
 
 pub mod admin;
@@ -19,4 +20,5 @@ pub mod cli;
 pub mod delay;
 pub mod duration;
 pub mod error;
+pub mod format;
 pub mod paths;
