@@ -24,7 +24,7 @@ use crate::{
     report::progress::Live,
     scenario::Scenario,
     selfcheck::{SelfCheck, SelfCheckReport},
-    stats::{Interval, Quantile, Stats, Window},
+    stats::{Interval, Quantile, Stats, Timeline, Window},
 };
 
 pub use stop::{Signal, Stop, StopReason};
@@ -120,16 +120,18 @@ pub async fn run<S: Scenario>(
         steps: &steps,
         open,
         last: Duration::ZERO,
+        window: Window::new(steps.len()),
+        spare: Window::new(steps.len()),
         last_window: Window::new(steps.len()),
         totals: Window::new(steps.len()),
-        intervals: Vec::new(),
+        timeline: Timeline::new(),
     };
     loop {
         tokio::select! {
             _ = ticker.tick() => {
                 let now = started.elapsed();
                 collector.close(now);
-                let interval = collector.intervals.last().expect("just closed");
+                let interval = collector.timeline.last().expect("just closed");
                 live.update(now, &collector.totals, interval, &stats);
             }
             _ = &mut spawner => break,
@@ -150,7 +152,7 @@ pub async fn run<S: Scenario>(
     }
     collector.finish(duration);
     let Collector {
-        totals, intervals, ..
+        totals, timeline, ..
     } = collector;
     live.finish();
     let median = totals.total().latency.percentile(Quantile::P50);
@@ -167,7 +169,7 @@ pub async fn run<S: Scenario>(
         started_at,
         duration,
         totals,
-        intervals,
+        intervals: timeline.into_intervals(),
     }
 }
 
@@ -177,45 +179,52 @@ struct Collector<'a> {
     steps: &'a [String],
     open: bool,
     last: Duration,
+    /// The interval being closed, and the one window that circulates through the shards: both
+    /// reused every tick (see [`Stats::collect_into`]).
+    window: Window,
+    spare: Window,
     /// The window of the last closed interval, kept so a stub final interval can join it.
     last_window: Window,
     totals: Window,
-    intervals: Vec<Interval>,
+    /// Bounded: old intervals are folded into coarser ones.
+    timeline: Timeline,
 }
 
 impl Collector<'_> {
     /// Closes the interval ending `now` (since the start).
     fn close(&mut self, now: Duration) {
-        let window = self.stats.collect();
+        let mut window = std::mem::replace(&mut self.window, Window::new(0));
+        self.stats.collect_into(&mut window, &mut self.spare);
         // The interval ends when its last shard was swapped, not when the tick fired: a request
         // recorded between the two belongs to it and must not look earlier than it happened.
         let now = now.max(self.stats.started().elapsed());
         self.push(self.last, now, &window);
         self.totals.merge(&window);
         self.last = now;
-        self.last_window = window;
+        // The closed window becomes the last one; the previous last one is reused next tick.
+        self.window = std::mem::replace(&mut self.last_window, window);
     }
 
     /// Closes the final interval. One shorter than half a tick (the run stopped just after a tick)
     /// joins the previous interval, so a few milliseconds do not draw a spike of requests/second.
     fn finish(&mut self, now: Duration) {
         let short = now.saturating_sub(self.last) < TICK / 2;
-        if !short || self.intervals.is_empty() {
+        if !short || self.timeline.is_empty() {
             self.close(now);
             return;
         }
-        let window = self.stats.collect();
-        self.totals.merge(&window);
-        let previous = self.intervals.pop().expect("checked non-empty");
+        self.stats.collect_into(&mut self.window, &mut self.spare);
+        self.totals.merge(&self.window);
+        let previous = self.timeline.pop().expect("checked non-empty");
         let start = Duration::from_secs_f64(previous.start_s);
-        self.last_window.merge(&window);
+        self.last_window.merge(&self.window);
         let joined = std::mem::replace(&mut self.last_window, Window::new(self.steps.len()));
         self.push(start, now, &joined);
         self.last = now;
     }
 
     fn push(&mut self, start: Duration, end: Duration, window: &Window) {
-        self.intervals.push(Interval::new(
+        self.timeline.push(Interval::new(
             self.steps,
             window,
             start,

@@ -92,6 +92,17 @@ impl Latency {
         self.histogram.len()
     }
 
+    /// Empties the distribution, keeping the histogram's memory for reuse (a fresh one is
+    /// ~190 KB to allocate and zero).
+    pub fn clear(&mut self) {
+        if self.count() > 0 {
+            self.histogram.reset();
+        }
+        self.sum_ns = 0;
+        self.min_ns = u64::MAX;
+        self.max_ns = 0;
+    }
+
     /// Samples at or below `us` microseconds (at the histogram's resolution): a cumulative
     /// bucket for Prometheus and the HTML histogram.
     pub fn count_at_or_below_us(&self, us: u64) -> u64 {

@@ -41,6 +41,13 @@ pub struct StepWindow {
 }
 
 impl StepWindow {
+    /// Empties the figures, keeping the histograms' memory.
+    pub fn clear(&mut self) {
+        self.counts = Default::default();
+        self.latency.clear();
+        self.corrected.clear();
+    }
+
     pub fn merge(&mut self, other: &StepWindow) {
         self.counts.merge(&other.counts);
         self.latency.merge(&other.latency);
@@ -74,6 +81,14 @@ impl Window {
             reasons: Vec::new(),
             first_violation: None,
         }
+    }
+
+    /// Empties the window, keeping its memory: the collector recycles windows instead of
+    /// allocating fresh histograms every tick.
+    pub fn clear(&mut self) {
+        self.steps.iter_mut().for_each(StepWindow::clear);
+        self.reasons.clear();
+        self.first_violation = None;
     }
 
     pub fn record(&mut self, step: usize, outcome: Outcome, timing: Timing) {
