@@ -130,11 +130,15 @@ impl Interval {
         open: bool,
     ) -> Self {
         let span = end.saturating_sub(start);
-        let mut rows: Vec<IntervalRow> = names
-            .iter()
-            .zip(&window.steps)
-            .map(|(name, step)| IntervalRow::new(name, step, span, open))
-            .collect();
+        // Sized exactly: collecting the names' rows and then pushing `all` would double the
+        // capacity, and the timeline holds thousands of these.
+        let mut rows = Vec::with_capacity(names.len() + 1);
+        rows.extend(
+            names
+                .iter()
+                .zip(&window.steps)
+                .map(|(name, step)| IntervalRow::new(name, step, span, open)),
+        );
         rows.push(IntervalRow::new(ALL, &window.total(), span, open));
         Self {
             start_s: start.as_secs_f64(),
@@ -296,6 +300,26 @@ mod tests {
             active_users: 3,
             rows: vec![row("get"), row(ALL)],
         }
+    }
+
+    #[test]
+    fn an_interval_holds_no_spare_rows() {
+        let names: Vec<String> = (0..9).map(|k| format!("step {k}")).collect();
+        let interval = Interval::new(
+            &names,
+            &Window::new(names.len()),
+            Duration::ZERO,
+            Duration::from_secs(1),
+            0,
+            0,
+            false,
+        );
+        assert_eq!(interval.rows.len(), 10, "one row per name plus `all`");
+        assert_eq!(
+            interval.rows.capacity(),
+            10,
+            "a timeline of thousands of intervals must not carry spare capacity in each"
+        );
     }
 
     fn timeline_of(ticks: usize) -> Vec<Interval> {
