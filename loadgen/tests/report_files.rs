@@ -99,7 +99,7 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         "Requests per second",
         "Latency percentiles over time",
         "Latency histogram",
-        "Outcomes per interval",
+        "Outcomes per second",
         "failed/s",
         "exceptions/s",
         "logarithmic latency axes",
