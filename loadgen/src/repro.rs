@@ -97,8 +97,8 @@ fn repro(args: &ReproArgs) -> Result<String, String> {
 
 /// The evidence of `path`: JSON lines of `--evidence-out`, or a JSON report (with its target).
 pub fn read_evidence(path: &Path) -> Result<(Vec<Evidence>, Option<String>), String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if let Ok(report) = serde_json::from_str::<Report>(&text) {
         return Ok((report.evidence, Some(report.target)));
     }
@@ -126,8 +126,8 @@ pub fn read_evidence(path: &Path) -> Result<(Vec<Evidence>, Option<String>), Str
 fn api_table(path: &Path) -> Result<toml::Table, String> {
     // Validated now, so a wrong file fails here rather than at replay.
     crate::api::Description::load(path)?;
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| format!("invalid API description {}: {e}", path.display()))
 }
 
@@ -149,9 +149,14 @@ pub fn main_replay(args: ReplayArgs) -> ExitCode {
         Err(error) => return Exit::Setup(format!("cannot start the runtime: {error}")).report(),
     };
     let options = replay::Options {
-        base_url: args.base_url.clone().unwrap_or_else(|| repro.base_url.clone()),
+        base_url: args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| repro.base_url.clone()),
         attempts: args.attempts,
         timeout: args.timeout,
+        stagger: args.stagger,
+        pause: args.pause,
         emit_curl: args.emit_curl.clone(),
     };
     let outcome = runtime.block_on(replay::replay(&repro, &options));

@@ -17,7 +17,12 @@ pub struct ReproArgs {
     pub violation: usize,
 
     /// Where to write the reproduction (TOML); `-` for stdout
-    #[arg(short = 'o', long = "out", default_value = "repro.toml", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "out",
+        default_value = "repro.toml",
+        value_name = "FILE"
+    )]
     pub out: PathBuf,
 
     /// Base URL of the API [default: the report's target, else http://127.0.0.1:8020/api/v1]
@@ -48,6 +53,16 @@ pub struct ReplayArgs {
     /// Per-request timeout
     #[arg(long, default_value = "10s", value_parser = shared::duration::duration_arg, value_name = "DURATION")]
     pub timeout: std::time::Duration,
+
+    /// Wait this long between releasing the observer's last byte and the victim's (0: one right
+    /// after the other), to order the two requests inside a wide race window
+    #[arg(long, default_value = "0", value_parser = shared::duration::duration_arg, value_name = "DURATION")]
+    pub stagger: std::time::Duration,
+
+    /// Wait this long between attempts (longer than a cache's TTL, so one attempt's cached
+    /// answers cannot serve the next)
+    #[arg(long, default_value = "0", value_parser = shared::duration::duration_arg, value_name = "DURATION")]
+    pub pause: std::time::Duration,
 
     /// Also write the set-up and the racing pair as a shell script of curl commands (readable,
     /// not synchronised)

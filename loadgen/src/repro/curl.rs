@@ -34,13 +34,24 @@ fn origin(base_url: &str) -> &str {
 fn command(sent: &Sent, target: &Target, base_url: &str) -> String {
     let label = sent.request.label(target);
     let (method, path) = label.split_once(' ').unwrap_or(("GET", &label));
-    let mut line = format!("curl -sS -X {method} {}", quote(&format!("{}{path}", origin(base_url))));
+    let mut line = format!(
+        "curl -sS -X {method} {}",
+        quote(&format!("{}{path}", origin(base_url)))
+    );
     if let Some(content_type) = sent.request.content_type {
-        let _ = write!(line, " -H {}", quote(&format!("content-type: {content_type}")));
+        let _ = write!(
+            line,
+            " -H {}",
+            quote(&format!("content-type: {content_type}"))
+        );
     }
     if let Some(credential) = &sent.request.credential {
         let value = String::from_utf8_lossy(credential.value.as_bytes());
-        let _ = write!(line, " -H {}", quote(&format!("{}: {value}", credential.name)));
+        let _ = write!(
+            line,
+            " -H {}",
+            quote(&format!("{}: {value}", credential.name))
+        );
     }
     if !sent.request.body.is_empty() {
         let body = String::from_utf8_lossy(&sent.request.body);
@@ -81,7 +92,10 @@ mod tests {
     #[test]
     fn quotes_survive_a_shell() {
         assert_eq!(quote("it's"), "'it'\\''s'");
-        assert_eq!(origin("http://127.0.0.1:8020/api/v1"), "http://127.0.0.1:8020");
+        assert_eq!(
+            origin("http://127.0.0.1:8020/api/v1"),
+            "http://127.0.0.1:8020"
+        );
         assert_eq!(origin("https://h"), "https://h");
     }
 }

@@ -17,7 +17,9 @@ pub enum DeriveError {
     NotARace(String),
     #[error("no other user's request overlapped the observer's, nor preceded it: no racing pair")]
     NoPair,
-    #[error("the racing step `{0}` cannot be replayed (one of create, read, list, update, delete, me, probe)")]
+    #[error(
+        "the racing step `{0}` cannot be replayed (one of create, read, list, update, delete, me, probe)"
+    )]
     Step(String),
 }
 
@@ -60,21 +62,37 @@ pub fn derive(
             .min_by(|a, b| (a.sent_s - to).abs().total_cmp(&(b.sent_s - to).abs()))
             .cloned()
     };
-    // 1. The victim's request in flight during the observer's.
-    let mut in_flight = evidence.overlapping.iter().filter(|s| is_victim(s));
-    let (observer, victim, then, order) = if let Some(victim) = closest(&mut in_flight, sent) {
-        (observed, victim, None, Order::Together)
-    } else if let Some((earlier, victim)) = earlier_pair(evidence, &is_victim) {
-        // 2. An earlier overlap; the violation's own step then shows it.
-        (earlier, victim, Some(evidence.step.clone()), Order::Together)
-    } else {
-        // 3. The victim's latest request answered before the observer's was sent.
-        let before = evidence
+    let answered_before = |s: &&Span| is_victim(s) && s.last_byte_s.is_some_and(|end| end <= sent);
+    let latest = |spans: &mut dyn Iterator<Item = &Span>| -> Option<Span> {
+        spans.max_by(|a, b| a.sent_s.total_cmp(&b.sent_s)).cloned()
+    };
+    let in_flight = || evidence.overlapping.iter().filter(|s| is_victim(s));
+    // 1. The victim's GET of the same URL answered before the observer's was (a shared cache:
+    // the data came from a finished request, whichever was sent first; a shared identity's
+    // victim ends after the observer, as it stored its id later); 2. the victim's request of the same
+    // step in flight during the observer's; 3. the overlapping pair of the two users' recent
+    // requests sent closest together (the violation's own step then shows it when the pair is
+    // earlier: two creates given one id, read back); 4. the victim's latest request answered
+    // before.
+    let same_url = latest(
+        &mut evidence
             .recent
             .iter()
-            .filter(|s| is_victim(s) && s.last_byte_s.is_some_and(|end| end <= sent))
-            .max_by(|a, b| a.sent_s.total_cmp(&b.sent_s))
-            .cloned()
+            .chain(&evidence.overlapping)
+            .filter(|s| is_victim(s) && s.request == evidence.request)
+            .filter(|s| evidence.request.starts_with("GET "))
+            .filter(|s| s.last_byte_s.is_some_and(|end| end <= ended)),
+    );
+    let same_step = closest(&mut in_flight().filter(|s| s.step == evidence.step), sent);
+    let (observer, victim, then, order) = if let Some(victim) = same_url {
+        (observed, victim, None, Order::VictimFirst)
+    } else if let Some(victim) = same_step {
+        (observed, victim, None, Order::Together)
+    } else if let Some((mine, victim)) = closest_pair(evidence, &observed, &is_victim) {
+        let then = (mine.sent_s != sent).then(|| evidence.step.clone());
+        (mine, victim, then, Order::Together)
+    } else {
+        let before = latest(&mut evidence.recent.iter().filter(answered_before))
             .ok_or(DeriveError::NoPair)?;
         (observed, before, None, Order::VictimFirst)
     };
@@ -118,30 +136,35 @@ fn round(seconds: f64) -> f64 {
     (seconds * 1e6).round() / 1e6
 }
 
-/// The latest of the observer's earlier requests that overlapped one of the victim's, with it.
-fn earlier_pair(evidence: &Evidence, is_victim: &dyn Fn(&Span) -> bool) -> Option<(Span, Span)> {
-    let own = evidence.recent.iter().filter(|s| {
-        s.user == evidence.observer && Some(s.sent_s) != evidence.sent_s && s.last_byte_s.is_some()
-    });
-    let mut best: Option<(Span, Span)> = None;
+/// Of the observer's recent requests (the violation's own included) and the victim's, the
+/// overlapping pair sent closest together.
+fn closest_pair(
+    evidence: &Evidence,
+    observed: &Span,
+    is_victim: &dyn Fn(&Span) -> bool,
+) -> Option<(Span, Span)> {
+    let own = evidence
+        .recent
+        .iter()
+        .filter(|s| s.user == evidence.observer && s.sent_s != observed.sent_s)
+        .chain(std::iter::once(observed));
+    let theirs: Vec<&Span> = evidence
+        .recent
+        .iter()
+        .chain(&evidence.overlapping)
+        .filter(|s| is_victim(s))
+        .collect();
+    let mut best: Option<(f64, &Span, &Span)> = None;
     for mine in own {
-        let end = mine.last_byte_s.unwrap_or(mine.sent_s);
-        let theirs = evidence
-            .recent
-            .iter()
-            .filter(|s| is_victim(s) && s.overlaps(mine.sent_s, end))
-            .min_by(|a, b| {
-                (a.sent_s - mine.sent_s)
-                    .abs()
-                    .total_cmp(&(b.sent_s - mine.sent_s).abs())
-            });
-        if let Some(theirs) = theirs
-            && best.as_ref().is_none_or(|(b, _)| mine.sent_s > b.sent_s)
-        {
-            best = Some((mine.clone(), theirs.clone()));
+        let end = mine.last_byte_s.unwrap_or(f64::INFINITY);
+        for other in theirs.iter().filter(|s| s.overlaps(mine.sent_s, end)) {
+            let gap = (other.sent_s - mine.sent_s).abs();
+            if best.is_none_or(|(g, _, _)| gap < g) {
+                best = Some((gap, mine, other));
+            }
         }
     }
-    best
+    best.map(|(_, mine, other)| (mine.clone(), other.clone()))
 }
 
 #[cfg(test)]
@@ -175,7 +198,10 @@ mod tests {
     #[test]
     fn the_victims_request_in_flight_is_the_other_half() {
         let mut evidence = leak("read", 1.000, 1.004);
-        evidence.overlapping = vec![span(1, "list", 1.001, None), span(1, "create", 0.990, Some(1.0005))];
+        evidence.overlapping = vec![
+            span(1, "list", 1.001, None),
+            span(1, "create", 0.990, Some(1.0005)),
+        ];
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
         assert_eq!(repro.observer.race, "read");
         assert_eq!(repro.victim.race, "list", "the closest send time wins");
@@ -193,7 +219,10 @@ mod tests {
             span(0, "read", 2.0, Some(2.001)),
         ];
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
-        assert_eq!((repro.observer.race.as_str(), repro.victim.race.as_str()), ("create", "create"));
+        assert_eq!(
+            (repro.observer.race.as_str(), repro.victim.race.as_str()),
+            ("create", "create")
+        );
         assert_eq!(repro.observer.then.as_deref(), Some("read"));
         assert_eq!(repro.race.observed_gap_s, 0.001);
     }
@@ -201,7 +230,12 @@ mod tests {
     #[test]
     fn a_victims_earlier_answer_is_replayed_first() {
         let mut evidence = leak("list", 2.0, 2.001);
-        evidence.recent = vec![span(1, "list", 1.5, Some(1.501)), span(0, "list", 2.0, Some(2.001))];
+        evidence.recent = vec![
+            span(1, "list", 1.5, Some(1.501)),
+            span(0, "list", 2.0, Some(2.001)),
+        ];
+        evidence.request = "GET /list".into();
+        evidence.recent[0].request = "GET /list".into();
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
         assert_eq!(repro.race.order, Order::VictimFirst);
         assert_eq!(repro.victim.race, "list");
@@ -227,7 +261,13 @@ mod tests {
         let mut evidence = leak("token", 1.0, 1.1);
         evidence.step = "read".into();
         evidence.overlapping = vec![span(1, "create", 1.0, None)];
-        let repro = derive(&evidence, "http://x/api".into(), Some("a.toml".into()), toml::Table::new()).unwrap();
+        let repro = derive(
+            &evidence,
+            "http://x/api".into(),
+            Some("a.toml".into()),
+            toml::Table::new(),
+        )
+        .unwrap();
         let text = repro.to_toml().unwrap();
         let back: Repro = toml::from_str(&text).unwrap();
         assert_eq!(back, repro, "the TOML round-trips:\n{text}");

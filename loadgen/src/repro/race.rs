@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::{HeaderMap, Request, header};
 use http_body_util::Full;
+use hyper::{HeaderMap, Request, header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::file::Order;
@@ -44,10 +44,7 @@ pub enum RaceError {
 /// The bytes of `request` (built for the target, body `body`), closing the connection after it.
 pub fn serialize(request: &Request<Full<Bytes>>, body: &Bytes) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + body.len());
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str());
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
     out.extend_from_slice(format!("{} {path} HTTP/1.1\r\n", request.method()).as_bytes());
     for (name, value) in request.headers() {
         if name == header::CONNECTION || name == header::CONTENT_LENGTH {
@@ -64,13 +61,14 @@ pub fn serialize(request: &Request<Full<Bytes>>, body: &Bytes) -> Vec<u8> {
     out
 }
 
-/// Sends `observer` and `victim` (serialized requests) as `order` says; both answers, in that
-/// order.
+/// Sends `observer` and `victim` (serialized requests) as `order` says, the victim's last byte
+/// `stagger` after the observer's; both answers, in that order.
 pub async fn race(
     target: &Target,
     observer: &[u8],
     victim: &[u8],
     order: Order,
+    stagger: Duration,
     timeout: Duration,
 ) -> [Result<Raced, RaceError>; 2] {
     match order {
@@ -80,9 +78,12 @@ pub async fn race(
             [observer, victim]
         }
         Order::Together => {
-            match tokio::time::timeout(timeout, together(target, observer, victim)).await {
+            match tokio::time::timeout(timeout, together(target, observer, victim, stagger)).await {
                 Ok(answers) => answers,
-                Err(_) => [Err(RaceError::Timeout(timeout)), Err(RaceError::Timeout(timeout))],
+                Err(_) => [
+                    Err(RaceError::Timeout(timeout)),
+                    Err(RaceError::Timeout(timeout)),
+                ],
             }
         }
     }
@@ -100,7 +101,12 @@ async fn alone(target: &Target, request: &[u8], timeout: Duration) -> Result<Rac
         .unwrap_or(Err(RaceError::Timeout(timeout)))
 }
 
-async fn together(target: &Target, observer: &[u8], victim: &[u8]) -> [Result<Raced, RaceError>; 2] {
+async fn together(
+    target: &Target,
+    observer: &[u8],
+    victim: &[u8],
+    stagger: Duration,
+) -> [Result<Raced, RaceError>; 2] {
     let opened = tokio::join!(connect(target), connect(target));
     let (mut first, mut second) = match opened {
         (Ok(a), Ok(b)) => (a, b),
@@ -129,6 +135,9 @@ async fn together(target: &Target, observer: &[u8], victim: &[u8]) -> [Result<Ra
     let released = async {
         first.write_all(observer_last).await?;
         first.flush().await?;
+        if !stagger.is_zero() {
+            tokio::time::sleep(stagger).await;
+        }
         second.write_all(victim_last).await?;
         second.flush().await
     };
@@ -257,7 +266,10 @@ mod tests {
         let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
         let answer = complete(plain).unwrap().expect("complete");
         assert_eq!((answer.status, &answer.body[..]), (200, &b"hello"[..]));
-        assert!(complete(&plain[..plain.len() - 1]).unwrap().is_none(), "one byte short");
+        assert!(
+            complete(&plain[..plain.len() - 1]).unwrap().is_none(),
+            "one byte short"
+        );
         let chunked = b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
         let answer = complete(chunked).unwrap().expect("complete");
         assert_eq!((answer.status, &answer.body[..]), (404, &b"abcde"[..]));

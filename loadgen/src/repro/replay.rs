@@ -32,6 +32,10 @@ pub struct Options {
     pub base_url: String,
     pub attempts: u32,
     pub timeout: Duration,
+    /// Between the observer's last byte and the victim's.
+    pub stagger: Duration,
+    /// Between attempts.
+    pub pause: Duration,
     pub emit_curl: Option<PathBuf>,
 }
 
@@ -86,7 +90,10 @@ impl Replayed {
                 .iter()
                 .map(|(what, n)| format!("{what} {n}"))
                 .collect();
-            line.push_str(&format!("\nother verdicts of the observer: {}", others.join(", ")));
+            line.push_str(&format!(
+                "\nother verdicts of the observer: {}",
+                others.join(", ")
+            ));
         }
         line
     }
@@ -146,8 +153,15 @@ pub async fn replay(repro: &Repro, options: &Options) -> Replayed {
         }
     };
     for attempt in 0..options.attempts {
-        let mut sent = options.emit_curl.is_some().then(Vec::new).filter(|_| attempt == 0);
-        match attempt_once(repro, &api, &target, options.timeout, sent.as_mut()).await {
+        if attempt > 0 && !options.pause.is_zero() {
+            tokio::time::sleep(options.pause).await;
+        }
+        let mut sent = options
+            .emit_curl
+            .is_some()
+            .then(Vec::new)
+            .filter(|_| attempt == 0);
+        match attempt_once(repro, &api, &target, options, sent.as_mut()).await {
             Ok(Some(verdict)) => {
                 replayed.ran += 1;
                 match judge_attempt(repro, &verdict) {
@@ -189,9 +203,12 @@ fn expected_text(repro: &Repro) -> String {
 }
 
 fn api_of(repro: &Repro) -> Result<Api, String> {
-    let description: Description = toml::Value::Table(repro.api.clone())
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("invalid [api] in the reproduction: {}", e.message()))?;
+    let description: Description =
+        toml::Value::Table(repro.api.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                format!("invalid [api] in the reproduction: {}", e.message())
+            })?;
     Api::new(description)
 }
 
@@ -273,9 +290,10 @@ async fn attempt_once(
     repro: &Repro,
     api: &Arc<Api>,
     target: &Arc<Target>,
-    timeout: Duration,
+    options: &Options,
     mut sent: Option<&mut Vec<Sent>>,
 ) -> Result<Option<Verdict>, Stopped> {
+    let timeout = options.timeout;
     let cities = scenario(api, timeout);
     let mut users = Vec::new();
     for (local, role) in [&repro.observer, &repro.victim].into_iter().enumerate() {
@@ -306,7 +324,7 @@ async fn attempt_once(
         users.push(user);
     }
     let [observer, victim] = <[User; 2]>::try_from(users).expect("two users");
-    let mut observer = observer;
+    let (mut observer, mut victim) = (observer, victim);
     let mine = Racing::build(&cities, &observer, &victim, &repro.observer.race)?;
     let theirs = Racing::build(&cities, &victim, &observer, &repro.victim.race)?;
     if let Some(sent) = sent.as_deref_mut() {
@@ -328,13 +346,17 @@ async fn attempt_once(
         &bytes(&mine),
         &bytes(&theirs),
         repro.race.order,
+        options.stagger,
         timeout,
     )
     .await;
-    let (first, _second) = match (first, second) {
+    let (first, second) = match (first, second) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return Err(Stopped::NoAnswer(e.to_string())),
     };
+    // The victim's answer first: what it created is in the ledger when the observer's is judged
+    // (an id given to both).
+    theirs.judge(&cities, &mut victim, &second);
     let verdict = mine.judge(&cities, &mut observer, &first);
     let Some(then) = &repro.observer.then else {
         return Ok(Some(verdict));
@@ -350,7 +372,11 @@ async fn attempt_once(
             body: response.body,
         },
         Ok(Err(error)) => return Err(Stopped::NoAnswer(format!("{then}: {error}"))),
-        Err(_) => return Err(Stopped::NoAnswer(format!("{then}: no answer within {timeout:?}"))),
+        Err(_) => {
+            return Err(Stopped::NoAnswer(format!(
+                "{then}: no answer within {timeout:?}"
+            )));
+        }
     };
     Ok(Some(check.judge(&cities, &mut observer, &answer)))
 }
@@ -403,7 +429,8 @@ impl Racing {
             }
             "read" => {
                 let id = own_id.ok_or_else(|| needs_record("read"))?;
-                racing.request = api.read(credential, &var(cities, user, &racing.marker, Some(&id)));
+                racing.request =
+                    api.read(credential, &var(cities, user, &racing.marker, Some(&id)));
             }
             "list" => {
                 racing.request = api.list(credential, &var(cities, user, &racing.marker, None));
@@ -417,18 +444,26 @@ impl Racing {
             }
             "delete" => {
                 let id = own_id.ok_or_else(|| needs_record("delete"))?;
-                racing.request = api.delete(credential, &var(cities, user, &racing.marker, Some(&id)));
+                racing.request =
+                    api.delete(credential, &var(cities, user, &racing.marker, Some(&id)));
             }
             "me" => {
                 racing.request = api
                     .me(credential, &var(cities, user, &racing.marker, None))
                     .ok_or_else(|| {
-                        Stopped::Setup("the racing `me` needs login.me-path in the API description".into())
+                        Stopped::Setup(
+                            "the racing `me` needs login.me-path in the API description".into(),
+                        )
                     })?;
             }
             "probe" => {
-                let (id, seq) = other.live.back().cloned().ok_or_else(|| needs_record("probe"))?;
-                racing.request = api.read(credential, &var(cities, user, &racing.marker, Some(&id)));
+                let (id, seq) = other
+                    .live
+                    .back()
+                    .cloned()
+                    .ok_or_else(|| needs_record("probe"))?;
+                racing.request =
+                    api.read(credential, &var(cities, user, &racing.marker, Some(&id)));
                 racing.foreign = Some(Recent {
                     id,
                     owner: cities::ledger::Owner {
@@ -453,7 +488,8 @@ impl Racing {
         match self.step.as_str() {
             "create" => {
                 let record = api.record(body);
-                let verdict = judge.created(me, self.seq, &self.marker, status, body, record.as_ref());
+                let verdict =
+                    judge.created(me, self.seq, &self.marker, status, body, record.as_ref());
                 if let Some(id) = record.ok().and_then(|r| r.id) {
                     user.seq = self.seq;
                     user.live.push_back((id, self.seq));
@@ -475,7 +511,14 @@ impl Racing {
             "list" => {
                 user.live.make_contiguous();
                 let page = api.page(body);
-                judge.listed(me, status, body, page.as_ref(), user.live.as_slices().0, true)
+                judge.listed(
+                    me,
+                    status,
+                    body,
+                    page.as_ref(),
+                    user.live.as_slices().0,
+                    true,
+                )
             }
             "delete" => {
                 let id = self.id.clone().unwrap_or_default();

@@ -149,7 +149,12 @@ impl RecentRequests {
     }
 
     /// The requests of global user `user` still in the ring, oldest first.
-    pub fn spans(&self, ledger: &Ledger, user: usize, name: impl Fn(Step) -> &'static str) -> Vec<Span> {
+    pub fn spans(
+        &self,
+        ledger: &Ledger,
+        user: usize,
+        name: impl Fn(Step) -> &'static str,
+    ) -> Vec<Span> {
         let Some(local) = ledger.local(user) else {
             return Vec::new();
         };
@@ -236,12 +241,24 @@ mod tests {
             let ticket = recent
                 .start(0, Step(0), &["GET", " /api", &format!("/c/{k}")], t0, sent)
                 .expect("a local identity");
-            recent.end(ticket, t0, sent, Some(sent), sent + Duration::from_micros(500));
+            recent.end(
+                ticket,
+                t0,
+                sent,
+                Some(sent),
+                sent + Duration::from_micros(500),
+            );
         }
         let spans = recent.spans(&ledger, 0, name);
         assert_eq!(spans.len(), SLOTS, "the ring keeps SLOTS requests");
-        assert_eq!(spans[0].request, "GET /api/c/3", "the oldest kept is the fourth sent");
-        assert_eq!(spans[SLOTS - 1].request, format!("GET /api/c/{}", SLOTS + 2));
+        assert_eq!(
+            spans[0].request, "GET /api/c/3",
+            "the oldest kept is the fourth sent"
+        );
+        assert_eq!(
+            spans[SLOTS - 1].request,
+            format!("GET /api/c/{}", SLOTS + 2)
+        );
         assert_eq!(spans[0].sent_s, 0.003);
         assert_eq!(spans[0].last_byte_s, Some(0.0035));
     }
@@ -253,14 +270,22 @@ mod tests {
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);
         // User 1: one request long before, one still in flight (never closed).
-        let old = recent.start(1, Step(0), &["GET ", "/old"], t0, at(1)).unwrap();
+        let old = recent
+            .start(1, Step(0), &["GET ", "/old"], t0, at(1))
+            .unwrap();
         recent.end(old, t0, at(1), Some(at(2)), at(2));
         recent.start(1, Step(0), &["GET ", "/racing"], t0, at(10));
         // User 2: a request that ended before the window.
-        let done = recent.start(2, Step(0), &["GET ", "/done"], t0, at(3)).unwrap();
+        let done = recent
+            .start(2, Step(0), &["GET ", "/done"], t0, at(3))
+            .unwrap();
         recent.end(done, t0, at(3), None, at(4));
         let found = recent.overlapping(&ledger, 0, None, 0.009, 0.012, name);
-        assert_eq!(found.len(), 1, "only the request in flight overlaps: {found:?}");
+        assert_eq!(
+            found.len(),
+            1,
+            "only the request in flight overlaps: {found:?}"
+        );
         assert_eq!(found[0].request, "GET /racing");
         assert_eq!(found[0].last_byte_s, None, "still in flight");
     }
