@@ -123,7 +123,7 @@ pub fn read_evidence(path: &Path) -> Result<(Vec<Evidence>, Option<String>), Str
 }
 
 /// An API description file as a TOML table, to copy into the reproduction.
-fn api_table(path: &Path) -> Result<toml::Table, String> {
+pub fn api_table(path: &Path) -> Result<toml::Table, String> {
     // Validated now, so a wrong file fails here rather than at replay.
     crate::api::Description::load(path)?;
     let text = std::fs::read_to_string(path)
