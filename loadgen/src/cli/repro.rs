@@ -54,9 +54,10 @@ pub struct ReplayArgs {
     #[arg(long, default_value = "10s", value_parser = shared::duration::duration_arg, value_name = "DURATION")]
     pub timeout: std::time::Duration,
 
-    /// Wait this long between releasing the observer's last byte and the victim's (0: one right
-    /// after the other), to order the two requests inside a wide race window
-    #[arg(long, default_value = "0", value_parser = shared::duration::duration_arg, value_name = "DURATION")]
+    /// Wait this long between releasing the observer's last byte and the victim's, so the
+    /// observer's request reaches the server first (released back to back, the server takes them
+    /// in either order); keep it well under the race window (0: back to back)
+    #[arg(long, default_value = "1ms", value_parser = shared::duration::duration_arg, value_name = "DURATION")]
     pub stagger: std::time::Duration,
 
     /// Wait this long between attempts (longer than a cache's TTL, so one attempt's cached
