@@ -80,7 +80,7 @@ pub fn derive(
             .iter()
             .chain(&evidence.overlapping)
             .filter(|s| is_victim(s) && s.request == evidence.request)
-            .filter(|s| evidence.request.starts_with("GET "))
+            .filter(|_| evidence.request.starts_with("GET "))
             .filter(|s| s.last_byte_s.is_some_and(|end| end <= ended)),
     );
     let same_step = closest(&mut in_flight().filter(|s| s.step == evidence.step), sent);
