@@ -327,7 +327,7 @@ async fn attempt_once(
     let (mut observer, mut victim) = (observer, victim);
     let mine = Racing::build(&cities, &observer, &victim, &repro.observer.race)?;
     let theirs = Racing::build(&cities, &victim, &observer, &repro.victim.race)?;
-    if let Some(sent) = sent.as_deref_mut() {
+    if let Some(sent) = sent {
         for (who, racing, step) in [
             ("observer", &mine, &repro.observer.race),
             ("victim", &theirs, &repro.victim.race),
