@@ -107,9 +107,10 @@ async fn output_to_a_pipe_keeps_the_articles_lines_and_no_control_characters() {
         !stdout.contains('\u{1b}') && !stdout.contains('\r'),
         "{stdout:?}"
     );
+    // The 1 s report fires at 1 s or later; a loaded machine may push the 2 s one past the end.
     assert!(
-        stdout.lines().filter(|l| l.starts_with("[")).count() >= 2,
-        "{stdout}"
+        stdout.lines().any(|l| l.starts_with("[")),
+        "a 2.2 s run reporting every second printed no progress line: {stdout}"
     );
     assert!(stdout.contains("-----Test Statistics-----"));
     let total = stdout
