@@ -39,7 +39,7 @@ pub mod testing;
 
 use std::{future::Future, io, net::SocketAddr};
 
-use axum::{Router, extract::DefaultBodyLimit};
+use axum::Router;
 use tokio::net::TcpListener;
 use tower::Layer;
 
@@ -57,8 +57,8 @@ pub fn app(state: AppState) -> Router {
         .layer(metrics::TrackLayer {
             metrics: state.metrics.clone(),
             requests: state.requests.clone(),
+            body_limit: state.body_limit,
         })
-        .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state)
 }
 

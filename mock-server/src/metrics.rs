@@ -25,7 +25,7 @@ use std::{
 };
 
 use axum::{
-    extract::{MatchedPath, Request},
+    extract::{DefaultBodyLimit, MatchedPath, Request},
     http::header::AUTHORIZATION,
     response::Response,
 };
@@ -183,20 +183,26 @@ impl Metrics {
     }
 }
 
-/// Layer that counts every response by route template and status, and keeps it in the request
-/// journal (when that is on).
+/// Layer that counts every response by route template and status, keeps it in the request
+/// journal (when that is on), and sets the body limit the extractors read.
+///
+/// The body limit (`DefaultBodyLimit`) is applied inside this one layer rather than as a second
+/// `Router::layer`: axum boxes every route layer and clones that box on each request, so each
+/// layer costs two allocations per request.
 #[derive(Debug, Clone)]
 pub struct TrackLayer {
     pub metrics: Metrics,
     pub requests: RequestJournal,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
 }
 
 impl<S> tower::Layer<S> for TrackLayer {
-    type Service = Track<S>;
+    type Service = Track<<DefaultBodyLimit as tower::Layer<S>>::Service>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Track {
-            inner,
+            inner: tower::Layer::layer(&DefaultBodyLimit::max(self.body_limit), inner),
             metrics: self.metrics.clone(),
             requests: self.requests.clone(),
         }
@@ -232,9 +238,12 @@ where
                 request.extensions_mut().insert(slot.clone());
                 slot
             });
+            let path = request.uri().path();
             Pending {
                 requests: self.requests.clone(),
-                path: request.uri().path().to_owned(),
+                // The route template is kept anyway: only a path that differs is copied.
+                path: (route.as_ref().map(MatchedPath::as_str) != Some(path))
+                    .then(|| path.to_owned()),
                 user,
             }
         });
@@ -266,7 +275,7 @@ pin_project_lite::pin_project! {
 #[derive(Debug)]
 pub struct Pending {
     requests: RequestJournal,
-    path: String,
+    path: Option<String>,
     user: Option<UserSlot>,
 }
 
@@ -282,8 +291,9 @@ where
         if let Ok(response) = &result {
             let status = response.status().as_u16();
             let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+            let elapsed = this.started.elapsed();
             this.metrics
-                .observe(this.method.as_str(), route, status, this.started.elapsed());
+                .observe(this.method.as_str(), route, status, elapsed);
             if let Some(pending) = this.journal.take() {
                 let mut entry = Entry::new(
                     this.method.clone(),
@@ -291,6 +301,7 @@ where
                     this.route.take(),
                     status,
                     *this.started,
+                    elapsed,
                 );
                 entry.user = pending.user.and_then(|slot| slot.0.get().copied());
                 // Polled inside the fault layer's task-local, so the request's scope is visible.

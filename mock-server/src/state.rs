@@ -54,10 +54,7 @@ impl AppState {
         Self(Arc::new(Handles {
             faults: Faults::new(&config.faults, store.clone(), started),
             store,
-            tokens: Arc::new(Tokens::new(
-                config.jwt_secret.as_deref(),
-                config.token_ttl,
-            )),
+            tokens: Arc::new(Tokens::new(config.jwt_secret.as_deref(), config.token_ttl)),
             delay: Delay::new(config.delay),
             metrics: Metrics::default(),
             requests: RequestJournal::new(config.request_journal, started),
