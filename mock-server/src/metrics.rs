@@ -1,10 +1,12 @@
 //! Requests served per route and status with their latency, for `GET /__admin/stats` and the
 //! Prometheus exposition at `GET /__admin/metrics` ([`exposition`]).
 //!
-//! [`TrackLayer`] wraps every route (it is added with `Router::layer`, which runs after routing), so
-//! it sees the route template (`/api/v1/cities/{id}`), not the concrete path. It is a plain tower
-//! service with an unboxed future: the `from_fn` middleware it replaced boxed a future and a service
-//! per request and cost a fifth of `/json`'s throughput. Counters live in a sharded map keyed by an
+//! [`TrackLayer`] wraps the whole router (not each route: `Router::layer` boxes a route's service
+//! and clones the box per request) and counts by route template (`/api/v1/cities/{id}`), not the
+//! concrete path, matching the path against the route table's templates the way the router does
+//! ([`Templates`]). It is a plain tower service with an unboxed future: the `from_fn` middleware
+//! it replaced boxed a future and a service per request and cost a fifth of `/json`'s
+//! throughput. Counters live in a sharded map keyed by an
 //! FxHash of (method, route, status): the request path allocates nothing once a key exists and takes
 //! no global lock. Each counter carries its latency histogram ([`Latency`]): fixed buckets of plain
 //! atomics, so observing a request is three relaxed `fetch_add`s.
@@ -25,7 +27,7 @@ use std::{
 };
 
 use axum::{
-    extract::{DefaultBodyLimit, MatchedPath, Request},
+    extract::{DefaultBodyLimit, Request},
     http::header::AUTHORIZATION,
     response::Response,
 };
@@ -33,7 +35,10 @@ use dashmap::DashMap;
 use rustc_hash::FxHasher;
 use std::hash::BuildHasher;
 
-use crate::requests::{Entry, RequestJournal, UserSlot};
+use crate::{
+    requests::{Entry, RequestJournal, UserSlot},
+    routes::Templates,
+};
 
 type Fx = BuildHasherDefault<FxHasher>;
 
@@ -186,15 +191,16 @@ impl Metrics {
 /// Layer that counts every response by route template and status, keeps it in the request
 /// journal (when that is on), and sets the body limit the extractors read.
 ///
-/// The body limit (`DefaultBodyLimit`) is applied inside this one layer rather than as a second
-/// `Router::layer`: axum boxes every route layer and clones that box on each request, so each
-/// layer costs two allocations per request.
+/// The body limit (`DefaultBodyLimit`) is set by this layer too, around the router, rather than
+/// with `Router::layer`: axum boxes every route layer and clones that box on each request.
 #[derive(Debug, Clone)]
 pub struct TrackLayer {
     pub metrics: Metrics,
     pub requests: RequestJournal,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The route template of each path, as the router matches it.
+    pub templates: Templates,
 }
 
 impl<S> tower::Layer<S> for TrackLayer {
@@ -205,6 +211,7 @@ impl<S> tower::Layer<S> for TrackLayer {
             inner: tower::Layer::layer(&DefaultBodyLimit::max(self.body_limit), inner),
             metrics: self.metrics.clone(),
             requests: self.requests.clone(),
+            templates: self.templates.clone(),
         }
     }
 }
@@ -215,6 +222,7 @@ pub struct Track<S> {
     inner: S,
     metrics: Metrics,
     requests: RequestJournal,
+    templates: Templates,
 }
 
 impl<S> tower::Service<Request> for Track<S>
@@ -231,7 +239,7 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let method = request.method().clone();
-        let route = request.extensions().get::<MatchedPath>().cloned();
+        let route = self.templates.of(request.uri().path()).cloned();
         let journal = self.requests.enabled().then(|| {
             let user = request.headers().contains_key(AUTHORIZATION).then(|| {
                 let slot = UserSlot::default();
@@ -242,8 +250,7 @@ where
             Pending {
                 requests: self.requests.clone(),
                 // The route template is kept anyway: only a path that differs is copied.
-                path: (route.as_ref().map(MatchedPath::as_str) != Some(path))
-                    .then(|| path.to_owned()),
+                path: (route.as_deref() != Some(path)).then(|| path.to_owned()),
                 user,
             }
         });
@@ -265,7 +272,7 @@ pin_project_lite::pin_project! {
         inner: F,
         metrics: Metrics,
         method: axum::http::Method,
-        route: Option<MatchedPath>,
+        route: Option<Arc<str>>,
         started: Instant,
         journal: Option<Pending>,
     }
@@ -290,7 +297,7 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &result {
             let status = response.status().as_u16();
-            let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+            let route = this.route.as_deref().unwrap_or(UNMATCHED);
             let elapsed = this.started.elapsed();
             this.metrics
                 .observe(this.method.as_str(), route, status, elapsed);

@@ -57,7 +57,7 @@ pub struct Entry {
     /// The concrete path, or `None` when it is the route template itself (`/json`): the common
     /// case then allocates nothing.
     pub path: Option<String>,
-    pub route: Option<axum::extract::MatchedPath>,
+    pub route: Option<Arc<str>>,
     pub status: u16,
     pub user: Option<Uuid>,
     pub started: Instant,
@@ -190,7 +190,7 @@ impl Entry {
     pub fn new(
         method: axum::http::Method,
         path: Option<String>,
-        route: Option<axum::extract::MatchedPath>,
+        route: Option<Arc<str>>,
         status: u16,
         started: Instant,
         duration: Duration,
@@ -209,9 +209,7 @@ impl Entry {
     }
 
     fn route(&self) -> &str {
-        self.route
-            .as_ref()
-            .map_or("(unmatched)", axum::extract::MatchedPath::as_str)
+        self.route.as_deref().unwrap_or("(unmatched)")
     }
 
     /// The concrete path the request asked for.

@@ -15,7 +15,6 @@ use std::{
 };
 
 use axum::{
-    Router,
     body::Body,
     extract::{ConnectInfo, Request},
     http::{
@@ -43,7 +42,7 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// The hyper service of one connection.
 #[derive(Debug, Clone)]
 pub struct RequestService {
-    app: FaultService<Router>,
+    app: FaultService<crate::App>,
     peer: SocketAddr,
     activity: Arc<Activity>,
     store: Store,
@@ -54,7 +53,7 @@ pub struct RequestService {
 
 impl RequestService {
     pub fn new(
-        app: FaultService<Router>,
+        app: FaultService<crate::App>,
         peer: SocketAddr,
         activity: Arc<Activity>,
         state: &AppState,
@@ -161,7 +160,7 @@ pin_project_lite::pin_project! {
     #[project = StageProjection]
     enum Stage {
         Early { response: Option<Response> },
-        App { #[pin] future: Pinned<Oneshot<FaultService<Router>, Request>> },
+        App { #[pin] future: Pinned<Oneshot<FaultService<crate::App>, Request>> },
     }
 }
 
