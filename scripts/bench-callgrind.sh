@@ -14,12 +14,16 @@
 #   json         GET /json
 #   create+read  POST /api/v1/cities then GET /api/v1/cities/{id} of that city, as one user
 #                (reported per pair and per request)
+#   bare axum    GET /json on mock-server/examples/hello.rs (axum::serve, one route, the same body):
+#                the baseline; the ratio hello / mock-server is the instruction-count proxy of
+#                issue 16's wall-clock ratio (kernel time is the same for both, so the wall-clock
+#                ratio is closer to 1 than this one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 small=${SMALL:-200}
 large=${LARGE:-1200}
 command -v valgrind >/dev/null || { echo "valgrind is required: apt-get install -y valgrind" >&2; exit 2; }
-cargo build --release -q -p mock-server --bin mock-server
+cargo build --release -q -p mock-server --bin mock-server --example hello
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -56,30 +60,37 @@ else:
 PY
 }
 
-# instructions WORKLOAD COUNT: total Ir of one server run driven by COUNT requests.
+# instructions WORKLOAD COUNT [SERVER ARGS...]: total Ir of one server run (mock-server unless
+# given) driven by COUNT requests.
 instructions() {
-  local log="$out/$1-$2.log" file="$out/$1-$2.callgrind"
+  local log="$out/$1-$2-${#}.log" file="$out/$1-$2-${#}.callgrind" workload=$1 count=$2
+  shift 2
+  [[ $# -gt 0 ]] || set -- target/release/mock-server --bind 127.0.0.1:0
   TOKIO_WORKER_THREADS=1 RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$file" \
-    target/release/mock-server --bind 127.0.0.1:0 >"$log" 2>"$out/valgrind.log" &
+    "$@" >"$log" 2>"$out/valgrind.log" &
   local pid=$!
   for _ in $(seq 600); do grep -q listening "$log" && break; sleep 0.1; done
   local url; url=$(sed -n 's/^listening on //p' "$log")
   [ -n "$url" ] || { echo "mock-server did not start under valgrind" >&2; cat "$out/valgrind.log" >&2; exit 1; }
-  client "$1" "$2" "$url"
+  client "$workload" "$count" "$url"
   kill -TERM "$pid"
   wait "$pid" || true
   sed -n 's/^summary: //p;s/^totals: //p' "$file" | head -1
 }
 
-per_request() {
-  local a b
-  a=$(instructions "$1" "$small")
-  b=$(instructions "$1" "$large")
+per_request() { # WORKLOAD [SERVER ARGS...]
+  local a b workload=$1
+  shift
+  a=$(instructions "$workload" "$small" "$@")
+  b=$(instructions "$workload" "$large" "$@")
   awk -v a="$a" -v b="$b" -v n=$((large - small)) 'BEGIN { printf "%.0f", (b - a) / n }'
 }
 
 json=$(per_request json)
+hello=$(per_request json target/release/examples/hello 127.0.0.1:0)
 pair=$(per_request create+read)
 printf '%-28s %14s\n' "workload (every fault off)" "Ir per request"
-printf '%-28s %14s\n' "GET /json" "$json"
+printf '%-28s %14s\n' "bare axum hello GET /json" "$hello"
+printf '%-28s %14s  (hello / this = %s)\n' "GET /json" "$json" \
+  "$(awk -v a="$hello" -v b="$json" 'BEGIN{printf "%.2f", a/b}')"
 printf '%-28s %14s  (%s per pair)\n' "create+read cities" "$(awk -v p="$pair" 'BEGIN{printf "%.0f", p/2}')" "$pair"

@@ -7,9 +7,14 @@
 //! - Access tokens are JWT HS256 with `sub` = user id, `iat` and `exp`. Only HS256 is accepted, so a
 //!   token signed with `alg: none` or another algorithm is rejected, as are tampered and expired ones.
 //! - [`AuthUser`] is the extractor that turns `Authorization: Bearer <jwt>` into a user id; a handler
-//!   that takes it is scoped to that user by its signature.
+//!   that takes it is scoped to that user by its signature. A connection remembers the last token
+//!   it verified ([`VerifiedToken`]), so a kept-alive client's token is checked for its signature
+//!   once and for its expiry on every request.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use axum::{
     extract::{FromRef, FromRequestParts},
@@ -129,12 +134,62 @@ impl Tokens {
 
     /// Checks a token's signature, algorithm and expiry and returns its user id.
     pub fn verify(&self, token: &str) -> Result<Uuid, ApiError> {
+        self.verify_claims(token).map(|(user, _)| user)
+    }
+
+    /// [`Tokens::verify`], also returning the token's `exp`.
+    fn verify_claims(&self, token: &str) -> Result<(Uuid, u64), ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => ApiError::ExpiredToken,
                 _ => ApiError::InvalidToken,
             })?;
-        Uuid::parse_str(&data.claims.sub).map_err(|_| ApiError::InvalidToken)
+        let user = Uuid::parse_str(&data.claims.sub).map_err(|_| ApiError::InvalidToken)?;
+        Ok((user, data.claims.exp))
+    }
+}
+
+/// The last bearer token verified on one connection, so that the requests after the first skip
+/// the signature check: an HMAC-SHA256 and two JSON parses, about 38,000 instructions, more than
+/// a whole `GET /json`. A load-test user sends the same token on its kept-alive connection
+/// every time.
+///
+/// Exact, not a shortcut: the keys never change while the server runs, so a token that verified
+/// once verifies again until it expires, and the expiry is checked on every request, as
+/// `jsonwebtoken` checks it (`exp < now` is expired, no leeway). Whether the user still exists is
+/// the extractor's check, made every time. One entry per connection, so it is bounded and shared
+/// with no one: the plain (not constant-time) comparison can only tell a client about a token
+/// it sent itself on the same connection. The serving layer hands it to requests that carry
+/// `Authorization`; without it (`oneshot` tests) every token is verified.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedToken(Arc<Mutex<Option<Verified>>>);
+
+#[derive(Debug)]
+struct Verified {
+    token: Box<str>,
+    user: Uuid,
+    exp: u64,
+}
+
+impl VerifiedToken {
+    /// The user `token` names: from the last verified token if it is the same one and not
+    /// expired, otherwise verified by `tokens` (and remembered when valid).
+    pub fn verify(&self, tokens: &Tokens, token: &str) -> Result<Uuid, ApiError> {
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = last.as_ref().filter(|known| *known.token == *token) {
+            return if known.exp < unix_now() {
+                Err(ApiError::ExpiredToken)
+            } else {
+                Ok(known.user)
+            };
+        }
+        let (user, exp) = tokens.verify_claims(token)?;
+        *last = Some(Verified {
+            token: token.into(),
+            user,
+            exp,
+        });
+        Ok(user)
     }
 }
 
@@ -161,7 +216,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let token = bearer_token(parts)?.ok_or(ApiError::MissingToken)?;
-        let id = state.tokens.verify(token)?;
+        let id = match parts.extensions.get::<VerifiedToken>() {
+            Some(verified) => verified.verify(&state.tokens, token)?,
+            None => state.tokens.verify(token)?,
+        };
         // A token outlives a `POST /__admin/reset`; its user does not.
         if !state.store.user_exists(id) {
             return Err(ApiError::InvalidToken);
@@ -206,6 +264,68 @@ mod tests {
         assert!(!first.verify("abcdefgh"));
         assert_ne!(first.salt, second.salt);
         assert_ne!(first.digest, second.digest);
+    }
+
+    #[test]
+    fn a_connection_verifies_a_new_token_and_remembers_only_a_valid_one() {
+        let tokens = Tokens::new(Some("secret-one"), Duration::from_secs(60));
+        let other = Tokens::new(Some("secret-two"), Duration::from_secs(60));
+        let verified = VerifiedToken::default();
+        let user = Uuid::new_v4();
+        let token = tokens.issue(user).unwrap();
+        assert_eq!(verified.verify(&tokens, &token).unwrap(), user, "first use");
+        assert_eq!(
+            verified.verify(&tokens, &token).unwrap(),
+            user,
+            "remembered"
+        );
+        let foreign = other.issue(user).unwrap();
+        assert!(
+            matches!(
+                verified.verify(&tokens, &foreign),
+                Err(ApiError::InvalidToken)
+            ),
+            "a different token on the same connection is verified, not taken from memory"
+        );
+        let tampered = format!("{token}x");
+        assert!(
+            matches!(
+                verified.verify(&tokens, &tampered),
+                Err(ApiError::InvalidToken)
+            ),
+            "a token extending the remembered one is not it"
+        );
+        assert_eq!(
+            verified.verify(&tokens, &token).unwrap(),
+            user,
+            "a refused token does not replace the remembered one"
+        );
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_expires() {
+        let tokens = Tokens::new(Some("secret-one"), Duration::from_secs(60));
+        let verified = VerifiedToken::default();
+        let user = Uuid::new_v4();
+        // What the connection holds after verifying a token whose `exp` has since passed.
+        *verified.0.lock().unwrap() = Some(Verified {
+            token: "remembered".into(),
+            user,
+            exp: unix_now() - 1,
+        });
+        assert!(
+            matches!(
+                verified.verify(&tokens, "remembered"),
+                Err(ApiError::ExpiredToken)
+            ),
+            "the expiry is checked on every request, remembered or not"
+        );
+        verified.0.lock().unwrap().as_mut().unwrap().exp = unix_now() + 60;
+        assert_eq!(
+            verified.verify(&tokens, "remembered").unwrap(),
+            user,
+            "an unexpired remembered token needs no signature check"
+        );
     }
 
     #[test]

@@ -31,9 +31,13 @@ impl Delay {
         self.spec.store(Arc::new(spec));
     }
 
-    /// Waits for one sample of the current distribution (no await at all when it is zero).
+    /// Waits for one sample of the current distribution (no await at all when it is zero, and no
+    /// random number generator for a fixed delay).
     pub async fn wait(&self) {
-        let delay = sample(&self.spec.load(), &mut rand::rng());
+        let delay = match **self.spec.load() {
+            DelaySpec::Fixed(value) => value,
+            spec => sample(&spec, &mut rand::rng()),
+        };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }

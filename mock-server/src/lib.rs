@@ -47,26 +47,39 @@ pub use config::Config;
 pub use faults::layer::FaultService;
 pub use state::AppState;
 
-/// The whole router, built apart from serving it, from the route table ([`routes::table`]) that
-/// the OpenAPI document is built from too.
-pub fn app(state: AppState) -> Router {
+/// The routes and their fallbacks, built apart from serving it, from the route table
+/// ([`routes::table`]) that the OpenAPI document is built from too; without the tracking layer
+/// ([`app`] adds it).
+pub fn router(state: AppState) -> Router {
     let (router, _) = routes::table(&state).split_for_parts();
     router
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(metrics::TrackLayer {
-            metrics: state.metrics.clone(),
-            requests: state.requests.clone(),
-        })
-        .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state)
 }
 
-/// The router wrapped in the fault layer: what [`run`] serves. The layer goes around the whole
-/// router rather than through `Router::layer`, which would box and clone per request (see
+/// The app: the router inside the tracking layer (metrics, request journal, body limit).
+pub type App = metrics::Track<<DefaultBodyLimit as Layer<Router>>::Service>;
+
+/// The whole app, built apart from serving it (tests drive it with `oneshot`). The tracking layer
+/// goes around the router rather than through `Router::layer`, which boxes each route's service
+/// and clones the box per request; it reads the route template from [`routes::Templates`].
+pub fn app(state: AppState) -> App {
+    let (_, api) = routes::table(&state).split_for_parts();
+    metrics::TrackLayer {
+        metrics: state.metrics.clone(),
+        requests: state.requests.clone(),
+        body_limit: state.body_limit,
+        templates: routes::Templates::new(api.paths.paths.keys()),
+    }
+    .layer(router(state))
+}
+
+/// The app wrapped in the fault layer: what [`run`] serves. The layer goes around the whole
+/// app rather than through `Router::layer`, which would box and clone per request (see
 /// `faults::layer`). Without it the faults find no request scope and run their correct
 /// twins, so tests that need faults use a real server (`testing::spawn`), not [`app`] alone.
-pub fn service(state: AppState) -> FaultService<Router> {
+pub fn service(state: AppState) -> FaultService<App> {
     let layer = faults::FaultLayer::new(
         state.faults.clone(),
         state.tokens.clone(),

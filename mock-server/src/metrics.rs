@@ -1,10 +1,12 @@
 //! Requests served per route and status with their latency, for `GET /__admin/stats` and the
 //! Prometheus exposition at `GET /__admin/metrics` ([`exposition`]).
 //!
-//! [`TrackLayer`] wraps every route (it is added with `Router::layer`, which runs after routing), so
-//! it sees the route template (`/api/v1/cities/{id}`), not the concrete path. It is a plain tower
-//! service with an unboxed future: the `from_fn` middleware it replaced boxed a future and a service
-//! per request and cost a fifth of `/json`'s throughput. Counters live in a sharded map keyed by an
+//! [`TrackLayer`] wraps the whole router (not each route: `Router::layer` boxes a route's service
+//! and clones the box per request) and counts by route template (`/api/v1/cities/{id}`), not the
+//! concrete path, matching the path against the route table's templates the way the router does
+//! ([`Templates`]). It is a plain tower service with an unboxed future: the `from_fn` middleware
+//! it replaced boxed a future and a service per request and cost a fifth of `/json`'s
+//! throughput. Counters live in a sharded map keyed by an
 //! FxHash of (method, route, status): the request path allocates nothing once a key exists and takes
 //! no global lock. Each counter carries its latency histogram ([`Latency`]): fixed buckets of plain
 //! atomics, so observing a request is three relaxed `fetch_add`s.
@@ -25,7 +27,7 @@ use std::{
 };
 
 use axum::{
-    extract::{MatchedPath, Request},
+    extract::{DefaultBodyLimit, Request},
     http::header::AUTHORIZATION,
     response::Response,
 };
@@ -33,7 +35,10 @@ use dashmap::DashMap;
 use rustc_hash::FxHasher;
 use std::hash::BuildHasher;
 
-use crate::requests::{Entry, RequestJournal, UserSlot};
+use crate::{
+    requests::{Entry, RequestJournal, UserSlot},
+    routes::Templates,
+};
 
 type Fx = BuildHasherDefault<FxHasher>;
 
@@ -183,22 +188,30 @@ impl Metrics {
     }
 }
 
-/// Layer that counts every response by route template and status, and keeps it in the request
-/// journal (when that is on).
+/// Layer that counts every response by route template and status, keeps it in the request
+/// journal (when that is on), and sets the body limit the extractors read.
+///
+/// The body limit (`DefaultBodyLimit`) is set by this layer too, around the router, rather than
+/// with `Router::layer`: axum boxes every route layer and clones that box on each request.
 #[derive(Debug, Clone)]
 pub struct TrackLayer {
     pub metrics: Metrics,
     pub requests: RequestJournal,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// The route template of each path, as the router matches it.
+    pub templates: Templates,
 }
 
 impl<S> tower::Layer<S> for TrackLayer {
-    type Service = Track<S>;
+    type Service = Track<<DefaultBodyLimit as tower::Layer<S>>::Service>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Track {
-            inner,
+            inner: tower::Layer::layer(&DefaultBodyLimit::max(self.body_limit), inner),
             metrics: self.metrics.clone(),
             requests: self.requests.clone(),
+            templates: self.templates.clone(),
         }
     }
 }
@@ -209,6 +222,7 @@ pub struct Track<S> {
     inner: S,
     metrics: Metrics,
     requests: RequestJournal,
+    templates: Templates,
 }
 
 impl<S> tower::Service<Request> for Track<S>
@@ -225,16 +239,18 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let method = request.method().clone();
-        let route = request.extensions().get::<MatchedPath>().cloned();
+        let route = self.templates.of(request.uri().path()).cloned();
         let journal = self.requests.enabled().then(|| {
             let user = request.headers().contains_key(AUTHORIZATION).then(|| {
                 let slot = UserSlot::default();
                 request.extensions_mut().insert(slot.clone());
                 slot
             });
+            let path = request.uri().path();
             Pending {
                 requests: self.requests.clone(),
-                path: request.uri().path().to_owned(),
+                // The route template is kept anyway: only a path that differs is copied.
+                path: (route.as_deref() != Some(path)).then(|| path.to_owned()),
                 user,
             }
         });
@@ -256,7 +272,7 @@ pin_project_lite::pin_project! {
         inner: F,
         metrics: Metrics,
         method: axum::http::Method,
-        route: Option<MatchedPath>,
+        route: Option<Arc<str>>,
         started: Instant,
         journal: Option<Pending>,
     }
@@ -266,7 +282,7 @@ pin_project_lite::pin_project! {
 #[derive(Debug)]
 pub struct Pending {
     requests: RequestJournal,
-    path: String,
+    path: Option<String>,
     user: Option<UserSlot>,
 }
 
@@ -281,9 +297,10 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &result {
             let status = response.status().as_u16();
-            let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+            let route = this.route.as_deref().unwrap_or(UNMATCHED);
+            let elapsed = this.started.elapsed();
             this.metrics
-                .observe(this.method.as_str(), route, status, this.started.elapsed());
+                .observe(this.method.as_str(), route, status, elapsed);
             if let Some(pending) = this.journal.take() {
                 let mut entry = Entry::new(
                     this.method.clone(),
@@ -291,6 +308,7 @@ where
                     this.route.take(),
                     status,
                     *this.started,
+                    elapsed,
                 );
                 entry.user = pending.user.and_then(|slot| slot.0.get().copied());
                 // Polled inside the fault layer's task-local, so the request's scope is visible.

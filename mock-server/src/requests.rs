@@ -7,9 +7,10 @@
 //! Cost on the request path: no global lock. Entries go round-robin (by a sequence number from one
 //! atomic counter) into [`SHARDS`] rings, each behind its own mutex, so two requests contend only
 //! when their numbers meet on a shard at the same instant; a ring at capacity reuses its slots
-//! (pop front, push back) and does not allocate. A request allocates one `String` (its path). The
-//! user comes from the `AuthUser` extractor through a [`UserSlot`] the layer hands it (only when
-//! the request carries `Authorization`); the faults that fired are read from the request's fault
+//! (pop front, push back) and does not allocate. A request allocates one `String` (its path), or
+//! none when the path is its route template (`/json`). The user comes from the `AuthUser`
+//! extractor through a [`UserSlot`] the layer hands it (only when the request carries
+//! `Authorization`); the faults that fired are read from the request's fault
 //! scope when the handler has answered. The faults that act around the router are not seen here:
 //! an `error-rate` 500 never reaches it, and `reset` / `slow-body`, which act on the response
 //! afterwards, are not named; the fault journal has them all.
@@ -53,8 +54,10 @@ struct Inner {
 #[derive(Debug)]
 pub struct Entry {
     pub method: axum::http::Method,
-    pub path: String,
-    pub route: Option<axum::extract::MatchedPath>,
+    /// The concrete path, or `None` when it is the route template itself (`/json`): the common
+    /// case then allocates nothing.
+    pub path: Option<String>,
+    pub route: Option<Arc<str>>,
     pub status: u16,
     pub user: Option<Uuid>,
     pub started: Instant,
@@ -182,12 +185,15 @@ impl RequestJournal {
 }
 
 impl Entry {
+    /// `path: None` means the path is the route template; `duration` is measured by the caller,
+    /// which reads the clock once for the metrics and the journal.
     pub fn new(
         method: axum::http::Method,
-        path: String,
-        route: Option<axum::extract::MatchedPath>,
+        path: Option<String>,
+        route: Option<Arc<str>>,
         status: u16,
         started: Instant,
+        duration: Duration,
     ) -> Self {
         Self {
             method,
@@ -195,7 +201,7 @@ impl Entry {
             route,
             status,
             user: None,
-            duration: started.elapsed(),
+            duration,
             started,
             faults: Vec::new(),
             seq: 0,
@@ -203,9 +209,12 @@ impl Entry {
     }
 
     fn route(&self) -> &str {
-        self.route
-            .as_ref()
-            .map_or("(unmatched)", axum::extract::MatchedPath::as_str)
+        self.route.as_deref().unwrap_or("(unmatched)")
+    }
+
+    /// The concrete path the request asked for.
+    pub fn path(&self) -> &str {
+        self.path.as_deref().unwrap_or_else(|| self.route())
     }
 }
 
@@ -217,7 +226,7 @@ impl Filter {
             && self
                 .path
                 .as_deref()
-                .is_none_or(|path| entry.path == path || entry.route() == path)
+                .is_none_or(|path| entry.path() == path || entry.route() == path)
             && self
                 .since_unix_ms
                 .is_none_or(|since| inner.unix_ms(entry.started) >= since)
@@ -235,7 +244,7 @@ impl Inner {
         RequestEntry {
             seq: entry.seq,
             method: entry.method.to_string(),
-            path: entry.path.clone(),
+            path: entry.path().to_owned(),
             route: entry.route().to_owned(),
             status: entry.status,
             user: entry.user.map(|user| user.to_string()),
@@ -260,10 +269,11 @@ mod tests {
     fn record(journal: &RequestJournal, path: &str, status: u16) {
         journal.record(Entry::new(
             axum::http::Method::GET,
-            path.to_owned(),
+            Some(path.to_owned()),
             None,
             status,
             Instant::now(),
+            Duration::ZERO,
         ));
     }
 

@@ -13,6 +13,8 @@ pub mod docs;
 pub mod json;
 pub mod page;
 
+use std::sync::Arc;
+
 use axum::{
     http::{Method, Uri},
     middleware::from_fn_with_state,
@@ -69,4 +71,52 @@ pub async fn no_route(method: Method, uri: Uri) -> ApiError {
 /// Fallback for a known path with a method it does not serve: a JSON 405.
 pub async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
+}
+
+/// The route template of a path (`/api/v1/cities/{id}` for `/api/v1/cities/42`), matched the way
+/// the router matches it (`matchit`, axum's own router, over the paths of the route table's
+/// OpenAPI document, which has every route). The tracking layer uses it outside the router,
+/// where there is no `MatchedPath`: a layer inside the router is boxed and cloned per request.
+#[derive(Debug, Clone)]
+pub struct Templates(Arc<matchit::Router<Arc<str>>>);
+
+impl Templates {
+    /// The templates of `paths` (route templates as the router has them).
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a String>) -> Self {
+        let mut router = matchit::Router::new();
+        for path in paths {
+            router
+                .insert(path.as_str(), Arc::from(path.as_str()))
+                .expect("the route table's paths are valid and distinct router paths");
+        }
+        Self(Arc::new(router))
+    }
+
+    /// The template `path` matches, or `None` (a path no route serves).
+    pub fn of(&self, path: &str) -> Option<&Arc<str>> {
+        self.0.at(path).ok().map(|matched| matched.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_gets_the_template_the_router_matches_it_with() {
+        let state = AppState::new(&crate::Config::default());
+        let (_, api) = table(&state).split_for_parts();
+        let templates = Templates::new(api.paths.paths.keys());
+        let of = |path| templates.of(path).map(|template| template.to_string());
+        assert_eq!(of("/json").as_deref(), Some("/json"));
+        assert_eq!(of("/api/v1/cities").as_deref(), Some("/api/v1/cities"));
+        assert_eq!(
+            of("/api/v1/cities/42").as_deref(),
+            Some("/api/v1/cities/{id}")
+        );
+        assert_eq!(of("/__admin/stats").as_deref(), Some("/__admin/stats"));
+        for unmatched in ["/", "/nope", "/api/v1/cities/1/2", "/json/"] {
+            assert_eq!(of(unmatched), None, "{unmatched}");
+        }
+    }
 }

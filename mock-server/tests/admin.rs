@@ -133,7 +133,7 @@ async fn with_an_admin_token_admin_requires_it() {
 async fn without_an_admin_token_admin_refuses_clients_off_loopback() {
     let state = AppState::new(&Config::default());
     let remote: SocketAddr = "192.0.2.10:40000".parse().unwrap();
-    let app = mock_server::app(state.clone()).layer(MockConnectInfo(remote));
+    let app = mock_server::router(state.clone()).layer(MockConnectInfo(remote));
     let response = app
         .oneshot(Request::get("/__admin/stats").body(Body::empty()).unwrap())
         .await
@@ -141,7 +141,7 @@ async fn without_an_admin_token_admin_refuses_clients_off_loopback() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     let local: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-    let app = mock_server::app(state).layer(MockConnectInfo(local));
+    let app = mock_server::router(state).layer(MockConnectInfo(local));
     let response = app
         .oneshot(Request::get("/__admin/stats").body(Body::empty()).unwrap())
         .await

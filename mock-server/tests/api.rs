@@ -338,6 +338,71 @@ async fn missing_invalid_tampered_expired_and_unsigned_tokens_are_401() {
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
+/// A connection remembers the last token it verified (to skip the signature check of the next
+/// request); that must never let another token through, nor an expired or orphaned one.
+#[tokio::test]
+async fn a_kept_alive_connection_that_sent_a_good_token_still_refuses_bad_ones() {
+    let api = spawn_with(Config {
+        jwt_secret: Some("test-secret".into()),
+        ..Config::default()
+    })
+    .await;
+    let user_id = api.register("ann@example.test").await;
+    let good = api.login("ann@example.test").await;
+    let url = api.server.api_url("/cities");
+    // One pooled connection, used by one request after another.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let get = |token: String| http.get(&url).bearer_auth(token).send();
+    let connections_before = api.server.state.gauges.connections();
+
+    assert_eq!(
+        get(good.clone()).await.unwrap().status(),
+        StatusCode::OK,
+        "first use"
+    );
+    assert_eq!(
+        get(good.clone()).await.unwrap().status(),
+        StatusCode::OK,
+        "again"
+    );
+    let now = support::unix_now();
+    for (what, token) in [
+        ("tampered", support::tamper(&good)),
+        (
+            "other secret",
+            support::sign(b"other-secret", json!({"sub": user_id, "exp": now + 60})),
+        ),
+    ] {
+        let response = get(token).await.unwrap();
+        support::assert_error(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
+        assert_eq!(
+            get(good.clone()).await.unwrap().status(),
+            StatusCode::OK,
+            "after {what}"
+        );
+    }
+    let expired = support::sign(b"test-secret", json!({"sub": user_id, "exp": now - 10}));
+    let response = get(expired).await.unwrap();
+    support::assert_error(response, StatusCode::UNAUTHORIZED, "token_expired").await;
+
+    let reset = http
+        .post(api.server.url("/__admin/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success(), "reset: {}", reset.status());
+    let response = get(good).await.unwrap();
+    support::assert_error(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    assert_eq!(
+        api.server.state.gauges.connections(),
+        connections_before + 1,
+        "every request of this client went over one kept-alive connection"
+    );
+}
+
 #[tokio::test]
 async fn a_city_can_be_created_read_listed_renamed_and_deleted() {
     let api = Api::spawn().await;

@@ -287,7 +287,7 @@ async fn two_authorization_headers_are_ambiguous_credentials() {
 
 #[tokio::test]
 async fn an_ipv4_client_of_a_dual_stack_socket_is_loopback_for_admin() {
-    let app = mock_server::app(AppState::new(&Config::default()));
+    let app = mock_server::router(AppState::new(&Config::default()));
     // What the peer of `[::]` looks like for a client on 127.0.0.1.
     let mapped: SocketAddr = "[::ffff:127.0.0.1]:40000".parse().unwrap();
     let response = app

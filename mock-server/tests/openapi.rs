@@ -59,7 +59,7 @@ async fn served_methods(state: &AppState, path: &str) -> BTreeSet<String> {
     let concrete = path.replace("{id}", "1");
     let mut served = BTreeSet::new();
     for method in METHODS {
-        let app = mock_server::app(state.clone())
+        let app = mock_server::router(state.clone())
             .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
         let request = Request::builder()
             .method(method)
@@ -93,7 +93,7 @@ fn documented(document: &Value) -> BTreeSet<(String, String)> {
 #[tokio::test]
 async fn the_document_describes_every_route_and_method_of_the_router() {
     let state = AppState::new(&Config::default());
-    let router = mock_server::app(state.clone());
+    let router = mock_server::router(state.clone());
     let paths = router_paths(&router);
     assert!(
         paths.contains("/json") && paths.contains("/api/v1/cities/{id}"),

@@ -37,10 +37,10 @@ pub struct FaultLayer {
 }
 
 impl FaultLayer {
-    pub fn new(faults: Faults, tokens: Tokens, metrics: Metrics) -> Self {
+    pub fn new(faults: Faults, tokens: Arc<Tokens>, metrics: Metrics) -> Self {
         Self {
             faults,
-            tokens: Arc::new(tokens),
+            tokens,
             metrics,
         }
     }

@@ -135,7 +135,7 @@ impl Activity {
 #[derive(Debug)]
 pub struct Connection {
     pub peer: SocketAddr,
-    pub service: FaultService<axum::Router>,
+    pub service: FaultService<crate::App>,
     pub state: AppState,
     pub limits: Limits,
     pub stop: watch::Receiver<()>,

@@ -1,7 +1,7 @@
 //! Each request on its way from hyper to the app: checks that need no body (an over-long URI, a
 //! declared body over the limit: answered before a byte of it is read), the peer address for the
-//! admin guard, the store generation it is pinned to, and the in-flight marks the watchdog and the
-//! gauges read.
+//! admin guard, the connection's last verified token for the `AuthUser` extractor, the store
+//! generation it is pinned to, and the in-flight marks the watchdog and the gauges read.
 //!
 //! Unboxed on purpose (the future and the body are concrete types): this runs on every request.
 
@@ -15,12 +15,11 @@ use std::{
 };
 
 use axum::{
-    Router,
     body::Body,
     extract::{ConnectInfo, Request},
     http::{
         HeaderValue,
-        header::{CONNECTION, CONTENT_LENGTH},
+        header::{AUTHORIZATION, CONNECTION, CONTENT_LENGTH},
     },
     response::{IntoResponse, Response},
 };
@@ -31,6 +30,7 @@ use tower::{ServiceExt, util::Oneshot};
 use super::connection::Activity;
 use crate::{
     FaultService,
+    auth::VerifiedToken,
     error::ApiError,
     state::AppState,
     store::{Pinned, Store},
@@ -42,16 +42,18 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// The hyper service of one connection.
 #[derive(Debug, Clone)]
 pub struct RequestService {
-    app: FaultService<Router>,
+    app: FaultService<crate::App>,
     peer: SocketAddr,
     activity: Arc<Activity>,
     store: Store,
     body_limit: usize,
+    /// The last bearer token verified on this connection (see [`VerifiedToken`]).
+    verified: VerifiedToken,
 }
 
 impl RequestService {
     pub fn new(
-        app: FaultService<Router>,
+        app: FaultService<crate::App>,
         peer: SocketAddr,
         activity: Arc<Activity>,
         state: &AppState,
@@ -62,6 +64,7 @@ impl RequestService {
             activity,
             store: state.store.clone(),
             body_limit: state.body_limit,
+            verified: VerifiedToken::default(),
         }
     }
 }
@@ -103,9 +106,17 @@ impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
             };
         }
         let mut request: Request = request.map(Body::new);
-        request.extensions_mut().insert(ConnectInfo(self.peer));
+        let path = request.uri().path();
         // `/json` never touches the store: no generation to pin.
-        let pin = request.uri().path() != paths::JSON;
+        let pin = path != paths::JSON;
+        // Each extension is an allocation: only the admin guard reads the peer, and only a
+        // request with a token can use the connection's verified token.
+        if path.starts_with(paths::ADMIN) {
+            request.extensions_mut().insert(ConnectInfo(self.peer));
+        }
+        if request.headers().contains_key(AUTHORIZATION) {
+            request.extensions_mut().insert(self.verified.clone());
+        }
         let app = self.app.clone().oneshot(request);
         RequestFuture {
             state: Stage::App {
@@ -149,7 +160,7 @@ pin_project_lite::pin_project! {
     #[project = StageProjection]
     enum Stage {
         Early { response: Option<Response> },
-        App { #[pin] future: Pinned<Oneshot<FaultService<Router>, Request>> },
+        App { #[pin] future: Pinned<Oneshot<FaultService<crate::App>, Request>> },
     }
 }
 
