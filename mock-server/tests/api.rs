@@ -156,15 +156,11 @@ async fn token_accepts_the_oauth2_form_and_json() {
     let api = Api::spawn().await;
     api.register("ann@example.test").await;
     let form = api
-        .http
-        .post(api.server.api_url("/auth/token"))
-        .form(&[
+        .token_raw(&[
             ("username", "ann@example.test"),
             ("password", support::PASSWORD),
         ])
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(form.status(), StatusCode::OK);
     let body: Value = form.json().await.unwrap();
     assert_eq!(body["token_type"], "bearer");
@@ -214,21 +210,11 @@ async fn bad_credentials_are_401_and_an_unknown_body_type_415() {
         ("bob@example.test", support::PASSWORD),
     ] {
         let response = api
-            .http
-            .post(api.server.api_url("/auth/token"))
-            .form(&[("username", username), ("password", password)])
-            .send()
-            .await
-            .unwrap();
+            .token_raw(&[("username", username), ("password", password)])
+            .await;
         support::assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     }
-    let missing = api
-        .http
-        .post(api.server.api_url("/auth/token"))
-        .form(&[("username", "ann@example.test")])
-        .send()
-        .await
-        .unwrap();
+    let missing = api.token_raw(&[("username", "ann@example.test")]).await;
     support::assert_error(
         missing,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -483,10 +469,18 @@ async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lis
                 .iter()
                 .map(|c| c["id"].as_str().unwrap())
                 .collect();
-            assert_eq!(listed, own.iter().map(String::as_str).collect::<Vec<_>>());
+            assert_eq!(
+                listed,
+                own.iter().map(String::as_str).collect::<Vec<_>>(),
+                "user {index} lists exactly its own cities"
+            );
             for id in foreign {
                 let path = format!("/cities/{id}");
-                assert_eq!(api.get(token, &path).await.status(), StatusCode::NOT_FOUND);
+                assert_eq!(
+                    api.get(token, &path).await.status(),
+                    StatusCode::NOT_FOUND,
+                    "user {index} reads another user's city {id}"
+                );
                 let update = api
                     .http
                     .put(api.server.api_url(&path))
@@ -495,7 +489,11 @@ async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lis
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(update.status(), StatusCode::NOT_FOUND);
+                assert_eq!(
+                    update.status(),
+                    StatusCode::NOT_FOUND,
+                    "user {index} renames another user's city {id}"
+                );
                 let delete = api
                     .http
                     .delete(api.server.api_url(&path))
@@ -503,7 +501,11 @@ async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lis
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(delete.status(), StatusCode::NOT_FOUND);
+                assert_eq!(
+                    delete.status(),
+                    StatusCode::NOT_FOUND,
+                    "user {index} deletes another user's city {id}"
+                );
             }
         }
     }))
@@ -518,7 +520,11 @@ async fn another_users_city_is_404_to_read_update_and_delete_and_absent_from_lis
                 .json()
                 .await
                 .unwrap();
-            assert_eq!(city["data"]["name"], format!("u{index}-c{n}"));
+            assert_eq!(
+                city["data"]["name"],
+                format!("u{index}-c{n}"),
+                "user {index}'s city {id} was changed by someone else"
+            );
         }
     }
 }

@@ -66,16 +66,26 @@ impl Api {
         body["data"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// `POST /auth/token` with `form` as the OAuth2 form, whatever it holds.
+    pub async fn token_raw(&self, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.server.api_url("/auth/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Logs in with the OAuth2 form and returns the access token.
     pub async fn login(&self, email: &str) -> String {
         let response = self
-            .http
-            .post(self.server.api_url("/auth/token"))
-            .form(&[("username", email), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+            .token_raw(&[("username", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{email} logs in with its password"
+        );
         let body: Value = response.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_owned()
     }
