@@ -229,9 +229,10 @@ async fn register_race_is_a_failed_login_or_a_leak() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_read_is_a_lost_write_not_a_leak() {
-    // Bounded by time: a stale read needs a read to land inside the replica's lag, which a few
-    // iterations on a crowded machine may not give.
-    let report = run_with_fault("stale-read", &["--duration", "3s"]).await;
+    // A 600 ms lag, not the default 100 ms (shorter than a loaded machine's pause between a create
+    // and its read back), and under the preflight's 3 retries 300 ms apart (which a longer lag
+    // would fail as a description error). Bounded by time: every iteration is one more chance.
+    let report = run_with_fault("stale-read:lag=600ms", &["--duration", "3s"]).await;
     first_detection(&report);
     let v = report.figures.violations;
     assert!(
