@@ -8,7 +8,13 @@ use clap::{Parser, ValueEnum};
 /// racebench's end-to-end demo: starts mock-server on a free port, runs loadgen against it in
 /// seven acts, prints a summary table, writes JSON and HTML reports, and always stops the server.
 #[derive(Debug, Parser)]
-#[command(name = "racebench-demo", version, about, max_term_width = 100)]
+#[command(
+    name = "racebench-demo",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = shared::cli::ARTICLES
+)]
 pub struct Cli {
     /// `all`: the seven acts; `leak`: the second article's story, acts 5 to 7 for
     /// `shared-identity` only

@@ -25,18 +25,11 @@ pub use repro::{ReplayArgs, ReproArgs};
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
 #[derive(Debug, Parser)]
-#[command(name = "loadgen", version, about, max_term_width = 100, after_help = ARTICLES)]
+#[command(name = "loadgen", version, about, max_term_width = 100, after_help = shared::cli::ARTICLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
-
-/// The two articles the scenarios come from, as `loadgen --help` names them.
-const ARTICLES: &str = "\
-The first article: Peter Xie, \"Scale-up REST API Functional Tests to Performance Tests in Python\" (2019)
-  https://peter-jp-xie.medium.com/scale-up-rest-api-functional-tests-to-performance-tests-in-python-3239859c0e27
-The second article: \"Using Locust to load test a FastAPI app with concurrent users\" (peterspython.com, 2021)
-  https://www.peterspython.com/en/blog/using-locust-to-load-test-a-fastapi-app-with-concurrent-users";
 
 /// Scenarios.
 #[derive(Debug, Subcommand)]
@@ -202,11 +195,11 @@ pub struct WorkloadArgs {
     #[arg(long, env = "LOADGEN_SPAWN_RATE", value_name = "PER_SEC")]
     pub spawn_rate: Option<f64>,
 
-    /// Closed model: iterations per user (the article's loop_times) [default: unlimited]
+    /// Closed model: iterations per user (the first article's loop_times) [default: unlimited]
     #[arg(short, long, env = "LOADGEN_LOOPS", value_name = "N")]
     pub loops: Option<u64>,
 
-    /// Stop after this long (the article's test timer), whichever of loops or duration comes
+    /// Stop after this long (the first article's test timer), whichever of loops or duration comes
     /// first: `30s`, `5m` [default: unlimited]
     #[arg(short, long, env = "LOADGEN_DURATION", value_name = "DURATION", value_parser = duration_arg)]
     pub duration: Option<Duration>,

@@ -39,7 +39,12 @@ fn text(output: &std::process::Output) -> String {
 }
 
 /// Runs `loadgen cities` with `extra` until it finds a violation, then `loadgen repro` on it.
-async fn found_and_derived(server: &TestServer, name: &str, extra: &[&str]) -> PathBuf {
+/// Returns the temp dir (removed when dropped, so the caller keeps it) and the repro file in it.
+async fn found_and_derived(
+    server: &TestServer,
+    name: &str,
+    extra: &[&str],
+) -> (common::TempDir, PathBuf) {
     let base = server.api_url("");
     let dir = temp_dir(name);
     let evidence = dir.join("evidence.jsonl");
@@ -80,7 +85,7 @@ async fn found_and_derived(server: &TestServer, name: &str, extra: &[&str]) -> P
         "repro writes the file: {}",
         text(&derived)
     );
-    repro
+    (dir, repro)
 }
 
 async fn replay(repro: &Path, extra: &[&str]) -> std::process::Output {
@@ -97,7 +102,7 @@ fn read(path: &Path) -> String {
 async fn a_shared_identity_leak_is_reproduced_every_time_then_fixed() {
     let server = spawn(Config::default()).await;
     set_fault(&server, Some("shared-identity:barrier=2"));
-    let repro = found_and_derived(&server, "replay-shared-identity", &[]).await;
+    let (_dir, repro) = found_and_derived(&server, "replay-shared-identity", &[]).await;
     let file = read(&repro);
     assert!(
         file.contains("[observer]") && file.contains("[victim]"),
@@ -154,7 +159,7 @@ async fn a_shared_identity_leak_is_reproduced_every_time_then_fixed() {
 async fn a_racy_id_overwrite_is_reproduced_from_the_creates_that_raced() {
     let server = spawn(Config::default()).await;
     set_fault(&server, Some("racy-id:barrier=2"));
-    let repro = found_and_derived(&server, "replay-racy-id", &[]).await;
+    let (_dir, repro) = found_and_derived(&server, "replay-racy-id", &[]).await;
 
     set_fault(&server, Some("racy-id:window=300ms"));
     let replayed = replay(&repro, &["--attempts", "3", "--stagger", "60ms"]).await;
@@ -181,7 +186,8 @@ async fn a_racy_id_overwrite_is_reproduced_from_the_creates_that_raced() {
 async fn an_unscoped_cache_leak_is_reproduced_by_the_victim_asking_first() {
     let server = spawn(Config::default()).await;
     set_fault(&server, Some("unscoped-cache"));
-    let repro = found_and_derived(&server, "replay-unscoped-cache", &["--list-check"]).await;
+    let (_dir, repro) =
+        found_and_derived(&server, "replay-unscoped-cache", &["--list-check"]).await;
 
     // A short TTL, and a pause longer than it, so one attempt's cached list cannot serve the next.
     set_fault(&server, Some("unscoped-cache:ttl=2s"));

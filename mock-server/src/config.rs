@@ -447,9 +447,8 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
-        let dir = std::env::temp_dir().join(format!("mock-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("c.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
         std::fs::write(
             &path,
             "bind = \"127.0.0.1:9000\"\ndelay = \"200ms\"\nbody-limit = \"1KiB\"\n",
@@ -491,9 +490,8 @@ mod tests {
         assert!(config.faults.header);
         assert_eq!(config.faults.journal_size, DEFAULT_JOURNAL_SIZE);
 
-        let dir = std::env::temp_dir().join(format!("mock-config-faults-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("c.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
         std::fs::write(
             &path,
             "fault = [\"stale-read:lag=50ms\"]\nfault-header = true\njournal-size = 5\n",
@@ -524,9 +522,8 @@ mod tests {
 
     #[test]
     fn limits_and_caps_come_from_flags_or_the_file() {
-        let dir = std::env::temp_dir().join(format!("mock-config-limits-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("c.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
         std::fs::write(
             &path,
             "header-timeout = \"5s\"\nidle-timeout = \"9s\"\nmax-connections = 7\nmax-records = 3\n",
@@ -579,9 +576,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_in_the_file_are_refused() {
-        let dir = std::env::temp_dir().join(format!("mock-config-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("c.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
         std::fs::write(&path, "binds = \"127.0.0.1:9000\"\n").unwrap();
         let cli = Cli::try_parse_from(["mock-server", "--config", path.to_str().unwrap()]).unwrap();
         let error = cli.into_config().unwrap_err().to_string();

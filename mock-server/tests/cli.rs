@@ -68,9 +68,8 @@ fn an_environment_variable_sets_a_flag() {
 
 #[test]
 fn a_bad_value_in_the_config_file_is_one_line_and_exit_code_2() {
-    let dir = std::env::temp_dir().join(format!("mock-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bad.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
     std::fs::write(&path, "delay = \"lognormal:200ms\"\n").unwrap();
     let stderr = usage_error(&["--config", path.to_str().unwrap()]);
     assert!(stderr.contains("delay"), "{stderr}");

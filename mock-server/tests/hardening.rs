@@ -258,11 +258,7 @@ async fn a_shutdown_closes_a_half_sent_request_at_its_deadline() {
 
 #[tokio::test]
 async fn two_authorization_headers_are_ambiguous_credentials() {
-    let api = spawn_with(Config {
-        admin_token: Some("s3cret".into()),
-        ..Config::default()
-    })
-    .await;
+    let api = support::spawn_with_admin_token().await;
     let token = api.user("ann@example.test").await;
     let response = api
         .http
@@ -277,7 +273,7 @@ async fn two_authorization_headers_are_ambiguous_credentials() {
     let admin = api
         .http
         .get(api.server.url("/__admin/stats"))
-        .header("authorization", "Bearer s3cret")
+        .header("authorization", format!("Bearer {}", support::ADMIN_TOKEN))
         .header("authorization", "Bearer guess")
         .send()
         .await
@@ -378,14 +374,8 @@ async fn a_json_array_is_not_an_object() {
     support::assert_error(login, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     // A broken array is still a syntax error.
     let broken = api
-        .http
-        .post(api.server.api_url("/cities"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body("[\"Lisbon\"")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/cities", Some(&token), "application/json", "[\"Lisbon\"")
+        .await;
     support::assert_error(broken, StatusCode::BAD_REQUEST, "malformed_json").await;
 }
 

@@ -156,21 +156,11 @@ async fn metrics_count_requests_latency_store_and_cross_user_reads() {
 
 #[tokio::test]
 async fn metrics_are_behind_the_admin_guard() {
-    let api = spawn_with(Config {
-        admin_token: Some("s3cret".into()),
-        ..Config::default()
-    })
-    .await;
-    let url = api.server.url("/__admin/metrics");
-    let anonymous = api.http.get(&url).send().await.unwrap();
+    let api = support::spawn_with_admin_token().await;
+    let metrics = "/__admin/metrics";
+    let anonymous = api.get_with(metrics, None).await;
     support::assert_error(anonymous, StatusCode::UNAUTHORIZED, "missing_token").await;
-    let admin = api
-        .http
-        .get(&url)
-        .bearer_auth("s3cret")
-        .send()
-        .await
-        .unwrap();
+    let admin = api.get_with(metrics, Some(support::ADMIN_TOKEN)).await;
     assert_eq!(
         admin.status(),
         StatusCode::OK,

@@ -178,8 +178,12 @@ async fn schemathesis_finds_nothing() {
     let api = Api::spawn().await;
     let token = api.user("fuzz@example.test").await;
     let schemathesis = python::bin("schemathesis");
-    let report = tempdir();
-    let report_dir = report.to_str().unwrap().to_owned();
+    // Schemathesis's report folder, removed when the test ends.
+    let report = tempfile::Builder::new()
+        .prefix("racebench-schemathesis-")
+        .tempdir()
+        .unwrap();
+    let report_dir = report.path().to_str().unwrap().to_owned();
     let url = api.server.url("/openapi.json");
     let args: Vec<String> = [
         "run",
@@ -217,12 +221,12 @@ async fn schemathesis_finds_nothing() {
         let output = Command::new(schemathesis)
             .args(&args)
             // Its cache (`.schemathesis/`) goes beside the report, not into the source tree.
-            .current_dir(&report)
+            .current_dir(report.path())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .output()
             .expect("start schemathesis");
-        let _ = std::fs::remove_dir_all(&report);
+        drop(report);
         output
     })
     .await
@@ -239,14 +243,4 @@ async fn schemathesis_finds_nothing() {
         created.as_u64().unwrap_or(0) > 0,
         "Schemathesis never created a city (auth not applied?): {stats}\n{text}"
     );
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "racebench-schemathesis-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

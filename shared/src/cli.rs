@@ -5,6 +5,14 @@
 
 use clap::{Parser, error::ErrorKind};
 
+/// The two articles racebench grew out of, as `--help` names them (after the options) wherever it
+/// says "the first article" or "the second article".
+pub const ARTICLES: &str = "\
+The first article: Peter Xie, \"Scale-up REST API Functional Tests to Performance Tests in Python\" (2019)
+  https://peter-jp-xie.medium.com/scale-up-rest-api-functional-tests-to-performance-tests-in-python-3239859c0e27
+The second article: \"Using Locust to load test a FastAPI app with concurrent users\" (peterspython.com, 2021)
+  https://www.peterspython.com/en/blog/using-locust-to-load-test-a-fastapi-app-with-concurrent-users";
+
 /// Exit code for a usage or configuration error, as ripgrep and clap use.
 pub const USAGE_EXIT_CODE: i32 = 2;
 

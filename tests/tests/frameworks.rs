@@ -291,9 +291,11 @@ async fn pre_provisioned_accounts_are_used_as_given() {
             ));
         }
     }
-    let dir = std::env::temp_dir().join(format!("racebench-accounts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("accounts.txt");
+    let dir = tempfile::Builder::new()
+        .prefix("racebench-accounts-")
+        .tempdir()
+        .unwrap();
+    let file = dir.path().join("accounts.txt");
     std::fs::write(
         &file,
         format!("# two logins, two ready tokens\n{}\n", lines.join("\n")),

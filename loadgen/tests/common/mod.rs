@@ -46,12 +46,25 @@ pub fn binary() -> tokio::process::Command {
     command
 }
 
-/// A fresh temporary directory for output files.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("loadgen-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh temporary directory for output files (`loadgen-test-NAME-*` under the system temp
+/// dir), removed with everything in it when the test drops it, pass or fail.
+pub fn temp_dir(name: &str) -> TempDir {
+    TempDir(
+        tempfile::Builder::new()
+            .prefix(&format!("loadgen-test-{name}-"))
+            .tempdir()
+            .expect("a temp dir can be created"),
+    )
+}
+
+/// A temporary directory that reads as its path (`dir.join(..)`, `&dir` as `&Path`).
+pub struct TempDir(tempfile::TempDir);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        self.0.path()
+    }
 }
 
 /// The workspace root.

@@ -13,15 +13,12 @@ use std::time::Duration;
 
 use super::{
     fault::{Fault, Registered},
-    params::params,
+    params::NoParams,
     request::Hook,
     shared_identity::Acting,
 };
 use crate::store::CityRecord;
 
-params! {
-    pub struct Params {}
-}
 
 /// No state: the bug is a missing condition.
 #[derive(Debug, Default)]
@@ -31,7 +28,7 @@ impl Fault for Bola {
     const NAME: &'static str = "bola";
     const SUMMARY: &'static str = "GET/PUT/DELETE /cities/{id} skip the ownership check (OWASP API1, broken object-level authorization); deterministic";
     const BLAMED_FOR_READS: bool = true;
-    type Params = Params;
+    type Params = NoParams;
 }
 
 impl Hook<'_, Bola> {

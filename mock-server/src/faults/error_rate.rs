@@ -4,20 +4,14 @@
 //!
 //! The correct twin is to run the handler ([`before`] answers `None`).
 
-use std::time::Duration;
-
 use axum::response::{IntoResponse, Response};
 
 use super::{
     fault::{Fault, Registered},
-    params::params,
+    params::NoParams,
     scope::{Fire, Scope},
 };
 use crate::error::ApiError;
-
-params! {
-    pub struct Params {}
-}
 
 #[derive(Debug, Default)]
 pub struct ErrorRate;
@@ -26,13 +20,12 @@ impl Fault for ErrorRate {
     const NAME: &'static str = "error-rate";
     const SUMMARY: &'static str =
         "/json and cities requests answer 500 with a JSON error (before the handler runs)";
-    type Params = Params;
+    type Params = NoParams;
 }
 
 /// An injected 500 instead of running the handler, when the fault fires.
 pub async fn before(scope: &Scope) -> Option<Response> {
-    let firing = scope.on::<ErrorRate>().filter(|firing| firing.decide())?;
-    firing.pause(Duration::ZERO).await;
+    scope.fires_now::<ErrorRate>().await?;
     scope.fire(Fire::new(
         ErrorRate::ID,
         scope.kind(),

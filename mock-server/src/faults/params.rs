@@ -171,6 +171,11 @@ params! {
     }
 }
 
+params! {
+    /// The parameters of a fault that takes none of its own (only the [`Common`] ones).
+    pub struct NoParams {}
+}
+
 /// Some fault's parameter struct, behind its type (the switchboard holds one per fault).
 #[derive(Clone)]
 pub struct AnyParams(Arc<dyn Any + Send + Sync>);

@@ -6,7 +6,7 @@
 //!
 //! The correct twin is to pass the handler's response through ([`after`] gives it back).
 
-use std::{io, time::Duration};
+use std::io;
 
 use axum::{
     body::{Body, Bytes},
@@ -15,13 +15,9 @@ use axum::{
 
 use super::{
     fault::{Fault, Registered},
-    params::params,
+    params::NoParams,
     scope::{Fire, Scope},
 };
-
-params! {
-    pub struct Params {}
-}
 
 #[derive(Debug, Default)]
 pub struct Reset;
@@ -30,15 +26,14 @@ impl Fault for Reset {
     const NAME: &'static str = "reset";
     const SUMMARY: &'static str =
         "/json and cities requests run, then the connection is dropped without a complete response";
-    type Params = Params;
+    type Params = NoParams;
 }
 
 /// The handler's response, or (when the fault fires) one that drops the connection.
 pub async fn after(scope: &Scope, response: Response) -> Result<Response, Response> {
-    let Some(firing) = scope.on::<Reset>().filter(|firing| firing.decide()) else {
+    if scope.fires_now::<Reset>().await.is_none() {
         return Ok(response);
-    };
-    firing.pause(Duration::ZERO).await;
+    }
     let status = response.status().as_u16();
     scope.fire(Fire::new(
         Reset::ID,

@@ -8,7 +8,7 @@
 
 use std::{
     sync::{Arc, Mutex},
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use shared::admin::{AccessKind, JournalEntry};
@@ -95,6 +95,14 @@ impl Scope {
     /// Fault `F`, if it is on for this request (no decision taken).
     pub fn on<F: Registered>(&self) -> Option<Firing<'_, F>> {
         self.settings.on[F::ID.index()].as_deref().map(Firing::new)
+    }
+
+    /// Fault `F`, when it is on and fires on this request (its `p` decision), once past its
+    /// barrier (if armed): the start of a fault that acts at once, without a window of its own.
+    pub async fn fires_now<F: Registered>(&self) -> Option<Firing<'_, F>> {
+        let firing = self.on::<F>().filter(|firing| firing.decide())?;
+        firing.pause(Duration::ZERO).await;
+        Some(firing)
     }
 
     /// `read` for GET and HEAD, `write` for everything else.

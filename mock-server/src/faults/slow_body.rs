@@ -42,10 +42,9 @@ impl Fault for SlowBody {
 
 /// The handler's response, its body dribbled out when the fault fires.
 pub async fn after(scope: &Scope, response: Response) -> Response {
-    let Some(firing) = scope.on::<SlowBody>().filter(|firing| firing.decide()) else {
+    let Some(firing) = scope.fires_now::<SlowBody>().await else {
         return response;
     };
-    firing.pause(Duration::ZERO).await;
     let duration = firing.params.duration;
     scope.fire(Fire::new(
         SlowBody::ID,

@@ -14,6 +14,9 @@ pub mod python;
 
 pub const PASSWORD: &str = "abcdefghi";
 
+/// The admin token of a server from [`spawn_with_admin_token`].
+pub const ADMIN_TOKEN: &str = "s3cret";
+
 /// A server on port 0 and a client for it.
 pub struct Api {
     pub server: TestServer,
@@ -28,6 +31,15 @@ pub async fn spawn_with(config: Config) -> Api {
             .build()
             .unwrap(),
     }
+}
+
+/// A server whose admin API requires `Authorization: Bearer` [`ADMIN_TOKEN`].
+pub async fn spawn_with_admin_token() -> Api {
+    spawn_with(Config {
+        admin_token: Some(ADMIN_TOKEN.into()),
+        ..Config::default()
+    })
+    .await
 }
 
 impl Api {
@@ -54,16 +66,26 @@ impl Api {
         body["data"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// `POST /auth/token` with `form` as the OAuth2 form, whatever it holds.
+    pub async fn token_raw(&self, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.server.api_url("/auth/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Logs in with the OAuth2 form and returns the access token.
     pub async fn login(&self, email: &str) -> String {
         let response = self
-            .http
-            .post(self.server.api_url("/auth/token"))
-            .form(&[("username", email), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+            .token_raw(&[("username", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{email} logs in with its password"
+        );
         let body: Value = response.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_owned()
     }
@@ -107,6 +129,38 @@ impl Api {
 }
 
 impl Api {
+    /// `GET` a path of the server (not under the API prefix), with `Bearer <token>` when given.
+    pub async fn get_with(&self, path: &str, token: Option<&str>) -> Response {
+        let request = self.http.get(self.server.url(path));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send().await.unwrap()
+    }
+
+    /// `POST` `body` as is, with its `content-type`, to an API path (with `Bearer <token>` when
+    /// given): the requests a JSON helper cannot build (malformed, mislabelled, oversized).
+    pub async fn post_raw(
+        &self,
+        api_path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        let request = self.http.post(self.server.api_url(api_path));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `GET` a path of the server (no token) and its JSON body.
     pub async fn get_json(&self, path: &str) -> Value {
         let response = self.http.get(self.server.url(path)).send().await.unwrap();
