@@ -43,6 +43,9 @@ OUT = Path(os.environ.get("BENCH_OUT", "target/bench-perf"))
 OHA = os.environ.get("BENCH_OHA", "")
 RAW = OUT / "raw"
 SMALL_USERS, BIG_USERS = 1_000, 10_000
+# 10,000 users start in 2 s (--spawn-rate 5000); the memory runs last at least 3 s more, so every
+# user holds its connection and a request in flight at the peak ("in flight at the stop" shows it)
+MEMORY_SECS = max(SECS, 5)
 # the body mock-server's /json answers (mock-server/src/routes/json.rs); nginx and hello serve it too
 BODY = '{"code": 1, "message": "Hello, World!"}'
 CORE_SERVER, CORE_CLIENT = "0", "1"
@@ -138,10 +141,11 @@ class Server:
         return match.group(1)
 
     def tokio_workers(self):
-        """Threads named tokio-runtime-worker of the server (taskset execs, so the PID is it)."""
+        """Tokio's worker threads (`tokio-rt-worker`, `tokio-runtime-w` before tokio 1.5x) of the
+        server, counted just after it listens (taskset execs, so the PID is the server's)."""
         tasks = Path(f"/proc/{self.proc.pid}/task")
         names = [(t / "comm").read_text().strip() for t in tasks.iterdir() if (t / "comm").exists()]
-        return sum(1 for n in names if n.startswith("tokio-runtime-w"))
+        return sum(1 for n in names if n in ("tokio-rt-worker", "tokio-runtime-w"))
 
     def stop(self):
         stop(self.proc)
@@ -219,7 +223,8 @@ def parse_loadgen(path):
     requests = report["requests"]
     return {"rps": report["rps"], "requests": requests["total"], "pass": requests["pass"],
             "not_pass": requests["total"] - requests["pass"],
-            "mean_ms": report["latency_ms"]["mean"], "p99_ms": report["latency_ms"]["p99"]}
+            "mean_ms": report["latency_ms"]["mean"], "p99_ms": report["latency_ms"]["p99"],
+            "in_flight_at_stop": report.get("in_flight_at_stop")}
 
 
 def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=None):
@@ -264,7 +269,7 @@ def describe(r):
     if "mean_ms" in r and r["kind"] == "latency":
         parts.append(f"mean {r['mean_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms")
     if "peak_kb" in r:
-        parts.append(f"peak RSS {r['peak_kb']:,} KB")
+        parts.append(f"peak RSS {r['peak_kb']:,} KB, in flight at the stop {r.get('in_flight_at_stop') or 0:,}")
     for bad in ("not_pass", "not_2xx"):
         if r.get(bad):
             parts.append(f"{bad} {r[bad]:,}")
@@ -280,9 +285,9 @@ def describe(r):
     log("  ".join(parts))
 
 
-def loadgen(url, users, *more):
+def loadgen(url, users, *more, secs=SECS):
     return [str(BIN / "loadgen"), "json", "--url", url, "--users", str(users), "--duration",
-            f"{SECS}s", "--expect-json", "code=1", "--quiet", "--json-out", "{report}", *more]
+            f"{secs}s", "--expect-json", "code=1", "--quiet", "--json-out", "{report}", *more]
 
 
 def wrk(url, threads, conns, *more):
@@ -358,7 +363,8 @@ def memory(r):
         for users in rotated([SMALL_USERS, BIG_USERS], r):
             rss = RAW / f"r{r}-memory-{users}.rss"
             argv = ["/usr/bin/time", "-f", "%M", "-o", str(rss),
-                    *loadgen(f"{server.url}/json", users, "--spawn-rate", "5000")]
+                    *loadgen(f"{server.url}/json", users, "--spawn-rate", "5000",
+                             secs=MEMORY_SECS)]
 
             def parse(text, rss=rss):
                 return {**parse_loadgen(RAW / f"r{r}-memory-users-{users}.report.json"),
