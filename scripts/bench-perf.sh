@@ -9,15 +9,18 @@
 # --locked` into target/bench-perf/tools (if that fails, the table has no oha column). Then it
 # builds the workspace's release binaries and the bare axum example, and runs
 # scripts/bench-perf/run.py. Outputs: target/bench-perf/results.md, results.json, raw/.
-# Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_CONNS (50), CARGO_TARGET_DIR (binaries are read
-# from $CARGO_TARGET_DIR/release), BENCH_NO_INSTALL=1 (fail instead of installing).
+# Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_CONNS (50), CARGO_TARGET_DIR (binaries are built
+# into and read from $CARGO_TARGET_DIR/release), BENCH_BIN=DIR (use the release binaries already in
+# DIR: loadgen, mock-server, examples/hello; build nothing), BENCH_NO_INSTALL=1 (fail instead of
+# installing).
 # Traffic goes to 127.0.0.1 only; every server it starts is stopped when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench-perf
 tools=$out/tools
 mkdir -p "$out"
-export BENCH_OUT=$out BENCH_BIN=${CARGO_TARGET_DIR:-target}/release
+prebuilt=${BENCH_BIN:-}
+export BENCH_OUT=$out BENCH_BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}
 
 say() { echo "bench-perf: $*" >&2; }
 [ "$(nproc)" -ge 2 ] || { say "needs 2 cores (servers on core 0, clients on core 1)"; exit 2; }
@@ -52,9 +55,16 @@ if [ -z "$oha" ] && [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
 fi
 export BENCH_OHA=${oha:+$(cd "$(dirname "$oha")" && pwd)/$(basename "$oha")}
 
-say "building the release binaries (cargo build --release --workspace --bins, example hello)"
-cargo build --release -q --workspace --bins
-cargo build --release -q -p mock-server --example hello
+if [ -n "$prebuilt" ]; then
+  say "using the binaries in BENCH_BIN=$prebuilt (nothing built)"
+  for bin in loadgen mock-server examples/hello; do
+    [ -x "$prebuilt/$bin" ] || { say "missing $prebuilt/$bin"; exit 2; }
+  done
+else
+  say "building the release binaries (cargo build --release --workspace --bins, example hello)"
+  cargo build --release -q --workspace --bins
+  cargo build --release -q -p mock-server --example hello
+fi
 
 # 10,000 users hold 10,000 sockets, and the server as many
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
