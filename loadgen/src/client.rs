@@ -18,7 +18,7 @@ use std::{
     path::PathBuf,
     pin::pin,
     task::Poll,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use base64::Engine as _;
@@ -33,7 +33,8 @@ use hyper::{
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use tls::{Stream, Tls};
+pub use tls::Stream;
+use tls::Tls;
 
 /// Why a request got no response. Counted as an `exception` outcome, never propagated.
 ///
@@ -328,6 +329,8 @@ pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the status line and headers had been read (the first byte, give or take a packet).
+    pub first_byte: Instant,
 }
 
 impl Response {
@@ -417,12 +420,14 @@ impl Client {
                 .send_request(request)
                 .await
                 .map_err(ClientError::Http)?;
+            let first_byte = Instant::now();
             let (parts, body) = response.into_parts();
             let body = read_body(&parts.headers, body, max_body).await?;
             Ok(Response {
                 status: parts.status,
                 headers: parts.headers,
                 body,
+                first_byte,
             })
         };
         let result = drive(conn, exchange).await;
@@ -494,15 +499,25 @@ async fn read_body(
     })
 }
 
-async fn dial(dialer: &Dialer) -> Result<(SendRequest<Full<Bytes>>, Conn), ClientError> {
+/// A raw connection to `target` (TCP, and TLS when the URL is `https://`), for callers that
+/// write the request bytes themselves (`loadgen replay`'s last-byte synchronisation).
+pub async fn dial_stream(target: &Target) -> Result<Stream, ClientError> {
+    open_stream(&target.dialer).await
+}
+
+async fn open_stream(dialer: &Dialer) -> Result<Stream, ClientError> {
     let tcp = TcpStream::connect(dialer.addr)
         .await
         .map_err(ClientError::Connect)?;
     tcp.set_nodelay(true).map_err(ClientError::Connect)?;
-    let stream = match &dialer.tls {
+    Ok(match &dialer.tls {
         None => Stream::Plain(tcp),
         Some(tls) => tls.handshake(tcp).await.map_err(ClientError::Tls)?,
-    };
+    })
+}
+
+async fn dial(dialer: &Dialer) -> Result<(SendRequest<Full<Bytes>>, Conn), ClientError> {
+    let stream = open_stream(dialer).await?;
     http1::handshake(TokioIo::new(stream))
         .await
         .map_err(ClientError::Handshake)

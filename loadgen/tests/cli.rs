@@ -144,7 +144,7 @@ async fn output_to_a_pipe_keeps_the_articles_lines_and_no_control_characters() {
     };
     let (mean, min, max) = (figure("mean: "), figure("min: "), figure("max: "));
     assert!(
-        min >= 0.020 && min < 1.0,
+        (0.020..1.0).contains(&min),
         "min {min} is not the seconds of a 20 ms request (milliseconds would read 20.x): {tpr}"
     );
     assert!(
