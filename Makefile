@@ -4,11 +4,12 @@
 #   make ci         what CI runs: format check, clippy, tests
 #   make demo-leak  just the second article's story: a cross-user leak found, then fixed
 #   make demo-live  mock-server with its admin page (/__admin/) and light load, until Ctrl-C
+#   make bench-perf the performance kit: loadgen vs wrk/oha on nginx, mock-server vs bare axum, memory (target/bench-perf/)
 
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: bench test test-deps ci fmt-check lint build release demo-leak demo-live clean
+.PHONY: bench bench-perf test test-deps ci fmt-check lint build release demo-leak demo-live clean
 
 bench: release
 	@target/release/racebench-demo
@@ -18,6 +19,9 @@ demo-leak: release
 
 demo-live: release
 	@scripts/demo-live.sh
+
+bench-perf:
+	@scripts/bench-perf.sh
 
 release:
 	$(CARGO) build --release --workspace --bins

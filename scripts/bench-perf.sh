@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The performance kit (issue 16): loadgen against wrk and oha on a target faster than all of them,
+# mock-server against a bare axum hello-world, loadgen's memory per user, its latency beside wrk's,
+# and its 2-thread scaling, in ONE run of alternating rounds; prints one table of ratios.
+#   make bench-perf                                     # 3 rounds x 8 s: about 6 min once built
+#   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench-perf      # a quick look (about 1 min)
+# It installs what is missing, skipping what is present: nginx, wrk and GNU time from apt (one
+# `apt-get update` if the install needs it; sudo when not root), oha with `cargo install oha
+# --locked` into target/bench-perf/tools (if that fails, the table has no oha column). Then it
+# builds the workspace's release binaries and the bare axum example, and runs
+# scripts/bench-perf/run.py. Outputs: target/bench-perf/results.md, results.json, raw/.
+# Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_CONNS (50), CARGO_TARGET_DIR (binaries are built
+# into and read from $CARGO_TARGET_DIR/release), BENCH_BIN=DIR (use the release binaries already in
+# DIR: loadgen, mock-server, examples/hello; build nothing), BENCH_NO_INSTALL=1 (fail instead of
+# installing).
+# Traffic goes to 127.0.0.1 only; every server it starts is stopped when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=target/bench-perf
+tools=$out/tools
+mkdir -p "$out"
+prebuilt=${BENCH_BIN:-}
+export BENCH_OUT=$out BENCH_BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}
+
+say() { echo "bench-perf: $*" >&2; }
+[ "$(nproc)" -ge 2 ] || { say "needs 2 cores (servers on core 0, clients on core 1)"; exit 2; }
+for tool in python3 taskset cargo; do
+  command -v "$tool" >/dev/null || { say "$tool is required"; exit 2; }
+done
+
+# apt packages for the missing commands: nginx, wrk, /usr/bin/time (package `time`)
+missing=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v wrk >/dev/null || missing+=(wrk)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "${BENCH_NO_INSTALL:-0}" = 1 ] && { say "missing: ${missing[*]} (apt-get install ${missing[*]})"; exit 2; }
+  sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+  say "installing ${missing[*]} from apt"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; }
+fi
+
+# oha: the one on PATH, else ours under target/bench-perf/tools (built once, ~3 min)
+oha=$(command -v oha || true)
+if [ -z "$oha" ] && [ -x "$tools/bin/oha" ]; then oha=$tools/bin/oha; fi
+if [ -z "$oha" ] && [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
+  say "building oha (cargo install oha --locked --root $tools; log: $out/oha-install.log)"
+  if cargo install oha --locked --root "$tools" >"$out/oha-install.log" 2>&1; then
+    oha=$tools/bin/oha
+  else
+    say "cargo install oha failed (see $out/oha-install.log): the table has no oha column"
+  fi
+fi
+export BENCH_OHA=${oha:+$(cd "$(dirname "$oha")" && pwd)/$(basename "$oha")}
+
+if [ -n "$prebuilt" ]; then
+  say "using the binaries in BENCH_BIN=$prebuilt (nothing built)"
+  for bin in loadgen mock-server examples/hello; do
+    [ -x "$prebuilt/$bin" ] || { say "missing $prebuilt/$bin"; exit 2; }
+  done
+else
+  say "building the release binaries (cargo build --release --workspace --bins, example hello)"
+  cargo build --release -q --workspace --bins
+  cargo build --release -q -p mock-server --example hello
+fi
+
+# 10,000 users hold 10,000 sockets, and the server as many
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+exec python3 scripts/bench-perf/run.py
