@@ -71,7 +71,12 @@ impl Connection {
         self.stream.flush().await.map_err(ClientError::Http)?;
         let head = loop {
             if let Some(len) = head::end(&self.buf)? {
-                let head = head::parse(&mut self.buf, len, wire.expects_no_body())?;
+                let head = head::parse(
+                    &mut self.buf,
+                    len,
+                    wire.expects_no_body(),
+                    wire.wants_headers(),
+                )?;
                 // An interim answer (100 Continue, 103 Early Hints): the real one follows.
                 if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS
                 {

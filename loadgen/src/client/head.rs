@@ -1,14 +1,16 @@
 //! A response head, parsed with `httparse` out of the bytes read, and what it says about the
 //! body that follows (RFC 9112 section 6.3) and about the connection (keep-alive or close).
 //!
-//! Header values are slices of the head's own buffer (no copy per header); a head larger than
+//! The body's framing and the connection's fate are read straight from the parsed fields; the
+//! header map is built only for a caller that reads headers (a scenario that checks status and
+//! body skips it), its values slices of the head's own buffer (no copy per header). A head larger than
 //! [`MAX_HEAD`] or with more than [`MAX_HEADERS`] fields is malformed, so a hostile peer costs
 //! bounded memory.
 
 use bytes::{Bytes, BytesMut};
 use hyper::{
     HeaderMap, StatusCode,
-    header::{CONNECTION, CONTENT_LENGTH, HeaderName, HeaderValue, TRANSFER_ENCODING},
+    header::{HeaderName, HeaderValue},
 };
 
 /// The largest response head read (status line and headers).
@@ -71,9 +73,57 @@ pub fn end(buf: &[u8]) -> Result<Option<usize>, Malformed> {
     Ok(None)
 }
 
+/// The fields that decide the framing and the connection, gathered in the one pass over the head.
+#[derive(Debug, Default)]
+struct Fields<'a> {
+    transfer_encoding: Option<&'a [u8]>,
+    /// Every `Content-Length` agreed on this value.
+    content_length: Option<u64>,
+    close: bool,
+    keep_alive: bool,
+}
+
+impl<'a> Fields<'a> {
+    fn see(&mut self, name: &str, value: &'a [u8]) -> Result<(), Malformed> {
+        if name.eq_ignore_ascii_case("content-length") {
+            for part in value.split(|b| *b == b',') {
+                let n = length(part.trim_ascii())?;
+                if self.content_length.is_some_and(|seen| seen != n) {
+                    return Err(Malformed::ContentLength);
+                }
+                self.content_length = Some(n);
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            // Several fields make one list: the last one holds the last coding.
+            self.transfer_encoding = Some(value);
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                self.close |= token.eq_ignore_ascii_case(b"close");
+                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `Content-Length` value: decimal digits only.
+fn length(text: &[u8]) -> Result<u64, Malformed> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return Err(Malformed::ContentLength);
+    }
+    Ok(text
+        .iter()
+        .fold(0u64, |n, digit| n * 10 + u64::from(digit - b'0')))
+}
+
 /// Splits the head (its `len` bytes, as found by [`end`]) off `buf` and parses it; `no_body` for
-/// the answer to a `HEAD` request.
-pub fn parse(buf: &mut BytesMut, len: usize, no_body: bool) -> Result<Head, Malformed> {
+/// the answer to a `HEAD` request; `headers` to build the header map (else it stays empty).
+pub fn parse(
+    buf: &mut BytesMut,
+    len: usize,
+    no_body: bool,
+    headers: bool,
+) -> Result<Head, Malformed> {
     let bytes: Bytes = buf.split_to(len).freeze();
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut fields);
@@ -84,82 +134,60 @@ pub fn parse(buf: &mut BytesMut, len: usize, no_body: bool) -> Result<Head, Malf
     let code = response.code.unwrap_or_default();
     let status =
         StatusCode::from_u16(code).map_err(|_| Malformed::Head(httparse::Error::Status))?;
-    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    let mut fields = Fields::default();
     for field in response.headers.iter() {
-        let name = HeaderName::from_bytes(field.name.as_bytes())
-            .map_err(|_| Malformed::Header(field.name.to_owned()))?;
-        let value = HeaderValue::from_maybe_shared(bytes.slice_ref(field.value))
-            .map_err(|_| Malformed::Header(field.name.to_owned()))?;
-        headers.append(name, value);
+        fields.see(field.name, field.value)?;
     }
-    let http10 = response.version == Some(0);
-    let framing = framing(status, &headers, no_body)?;
+    let mut map = HeaderMap::new();
+    if headers {
+        map.reserve(response.headers.len());
+        for field in response.headers.iter() {
+            let name = HeaderName::from_bytes(field.name.as_bytes())
+                .map_err(|_| Malformed::Header(field.name.to_owned()))?;
+            let value = HeaderValue::from_maybe_shared(bytes.slice_ref(field.value))
+                .map_err(|_| Malformed::Header(field.name.to_owned()))?;
+            map.append(name, value);
+        }
+    }
+    let framing = framing(status, &fields, no_body);
     let keep_alive = framing != Framing::UntilClose
-        && if http10 {
-            has_token(&headers, CONNECTION, "keep-alive")
+        && if response.version == Some(0) {
+            fields.keep_alive
         } else {
-            !has_token(&headers, CONNECTION, "close")
+            !fields.close
         };
     Ok(Head {
         status,
-        headers,
+        headers: map,
         framing,
         keep_alive,
     })
 }
 
-fn framing(status: StatusCode, headers: &HeaderMap, no_body: bool) -> Result<Framing, Malformed> {
+fn framing(status: StatusCode, fields: &Fields<'_>, no_body: bool) -> Framing {
     if no_body
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
     {
-        return Ok(Framing::Empty);
+        return Framing::Empty;
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
+    if let Some(codings) = fields.transfer_encoding {
         // The last coding decides; anything but chunked is read until the close.
-        let last = headers
-            .get_all(TRANSFER_ENCODING)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
+        let last = codings
+            .split(|b| *b == b',')
+            .map(<[u8]>::trim_ascii)
             .rfind(|coding| !coding.is_empty());
-        return Ok(match last {
-            Some(coding) if coding.eq_ignore_ascii_case("chunked") => Framing::Chunked,
+        return match last {
+            Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => Framing::Chunked,
             _ => Framing::UntilClose,
-        });
+        };
     }
-    let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        let text = value.to_str().map_err(|_| Malformed::ContentLength)?;
-        for part in text.split(',') {
-            let part = part.trim();
-            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Malformed::ContentLength);
-            }
-            let n = part.parse::<u64>().map_err(|_| Malformed::ContentLength)?;
-            if length.is_some_and(|seen| seen != n) {
-                return Err(Malformed::ContentLength);
-            }
-            length = Some(n);
-        }
-    }
-    Ok(match length {
+    match fields.content_length {
         Some(0) => Framing::Empty,
         Some(n) => Framing::Length(n),
         None => Framing::UntilClose,
-    })
-}
-
-/// Whether a comma-separated header holds `token` (ASCII case ignored).
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|part| part.trim().eq_ignore_ascii_case(token))
+    }
 }
 
 #[cfg(test)]
@@ -169,7 +197,7 @@ mod tests {
     fn head(text: &str, no_body: bool) -> Result<Head, Malformed> {
         let mut buf = BytesMut::from(text.as_bytes());
         let len = end(&buf)?.expect("a whole head");
-        parse(&mut buf, len, no_body)
+        parse(&mut buf, len, no_body, true)
     }
 
     #[test]
@@ -238,6 +266,14 @@ mod tests {
         assert_eq!(ok.status, StatusCode::FOUND);
         assert_eq!(ok.headers["location"], "/next");
         assert_eq!(ok.headers.get_all("x").iter().count(), 2);
+        let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nX: 1\r\nContent-Length: 0\r\n\r\n");
+        let skipped = parse(&mut buf, 44, false, false).unwrap();
+        assert!(skipped.headers.is_empty(), "no map unless asked for");
+        assert_eq!(
+            skipped.framing,
+            Framing::Empty,
+            "the framing is read all the same"
+        );
         for bad in [
             "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",

@@ -19,6 +19,8 @@ pub struct Wire {
     bytes: Bytes,
     /// A `HEAD` request: its response has no body whatever its headers say.
     head: bool,
+    /// The caller reads the response's headers (else their map is not built).
+    headers: bool,
 }
 
 impl Wire {
@@ -30,7 +32,20 @@ impl Wire {
         Self {
             bytes: out.into(),
             head: method == Method::HEAD,
+            headers: true,
         }
+    }
+
+    /// The same request, for a caller that reads only the status and the body of its response:
+    /// no header map is built for it (the framing is read all the same).
+    pub fn ignoring_response_headers(mut self) -> Self {
+        self.headers = false;
+        self
+    }
+
+    /// Whether the response's header map is wanted.
+    pub fn wants_headers(&self) -> bool {
+        self.headers
     }
 
     /// The bytes to write.

@@ -27,7 +27,7 @@ pub struct Json {
     name: String,
     request: Prepared,
     body: Bytes,
-    /// `request` with `body`, as sent.
+    /// `request` with `body`, as sent (its response's headers unread: the checks need none).
     wire: Wire,
     checks: Checks,
 }
@@ -55,7 +55,8 @@ impl Json {
         let request = target.prepare(method, "", &extra);
         Self {
             name,
-            wire: request.wire(&body),
+            // The checks read the status and the body only.
+            wire: request.wire(&body).ignoring_response_headers(),
             request,
             body,
             checks,
