@@ -178,7 +178,7 @@ mod tests {
             text(&wire),
             "PUT /a HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}"
         );
-        let empty = Wire::new(&Method::POST, &Uri::from_static(""), &headers, b"");
+        let empty = Wire::new(&Method::POST, &Uri::from_static("http://h"), &headers, b"");
         assert_eq!(text(&empty), "POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n");
         let head = Wire::new(&Method::HEAD, &Uri::from_static("/"), &headers, b"");
         assert!(head.expects_no_body(), "a HEAD response has no body");
