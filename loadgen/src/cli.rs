@@ -15,10 +15,12 @@ pub mod cities;
 pub mod client;
 pub mod docs;
 pub mod offline;
+pub mod repro;
 
 pub use cities::{Check, CitiesArgs, ViolationClass};
 pub use client::ClientArgs;
 pub use offline::{CompareArgs, MergeArgs};
+pub use repro::{ReplayArgs, ReproArgs};
 
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
@@ -62,6 +64,13 @@ pub enum Command {
     /// A run against a baseline: rps and latency percentiles side by side with the change in
     /// percent; `--max-regression` fails (exit 1) naming what regressed
     Compare(CompareArgs),
+    /// One violation of a run's evidence (`--evidence-out` lines or a JSON report) to a small TOML
+    /// reproduction: the two users' set-up and the racing pair, with the expected verdict
+    Repro(ReproArgs),
+    /// A reproduction replayed: two fresh users each attempt, the racing pair sent last-byte
+    /// synchronised; exit 1 "REPRODUCED k/N", 0 "FIXED after N attempts", 2 set-up error, 3 no
+    /// attempt could run
+    Replay(ReplayArgs),
     /// A scenario file: named requests in sequence or by weight, values extracted from one answer
     /// into the next request, checks, think time, stages and thresholds
     Run(RunArgs),

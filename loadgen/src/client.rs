@@ -17,7 +17,11 @@ pub mod head;
 pub mod tls;
 pub mod wire;
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -30,7 +34,8 @@ use tokio::net::TcpStream;
 
 use connection::Connection;
 pub use head::Malformed;
-use tls::{Stream, Tls};
+pub use tls::Stream;
+use tls::Tls;
 pub use wire::{Outgoing, Wire};
 
 /// Why a request got no response. Counted as an `exception` outcome, never propagated.
@@ -333,6 +338,8 @@ pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the status line and headers had been read (the first byte, give or take a packet).
+    pub first_byte: Instant,
 }
 
 impl Response {
@@ -441,6 +448,12 @@ impl Client {
     pub fn reset(&mut self) {
         self.connection = None;
     }
+}
+
+/// A raw connection to `target` (TCP, and TLS when the URL is `https://`), for callers that
+/// write the request bytes themselves (`loadgen replay`'s last-byte synchronisation).
+pub async fn dial_stream(target: &Target) -> Result<Stream, ClientError> {
+    dial(&target.dialer).await
 }
 
 async fn dial(dialer: &Dialer) -> Result<Stream, ClientError> {

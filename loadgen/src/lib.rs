@@ -20,6 +20,7 @@
 //! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
 //! - [`offline`]: `loadgen merge` and `loadgen compare`, which read reports instead of running.
+//! - [`repro`]: `loadgen repro` (a violation to its racing pair) and `loadgen replay`.
 
 pub mod api;
 pub mod checks;
@@ -30,6 +31,7 @@ pub mod offline;
 pub mod plan;
 pub mod preflight;
 pub mod report;
+pub mod repro;
 pub mod runner;
 pub mod scenario;
 pub mod selfcheck;
@@ -117,6 +119,8 @@ pub fn main_of(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Merge(args) => offline::merge(args),
         Command::Compare(args) => offline::compare(args),
+        Command::Repro(args) => repro::main_repro(args),
+        Command::Replay(args) => repro::main_replay(args),
         command => match Plan::from_cli(Cli { command }) {
             Ok(plan) => main_with(plan),
             Err(error) => fail(&error.to_string()),

@@ -8,7 +8,7 @@
 //! its close of an idle connection) retires the connection instead of being read as the next
 //! answer.
 
-use std::{future::poll_fn, pin::pin, task::Poll};
+use std::{future::poll_fn, pin::pin, task::Poll, time::Instant};
 
 use bytes::{Bytes, BytesMut};
 use hyper::StatusCode;
@@ -86,6 +86,7 @@ impl Connection {
             }
             self.fill(0).await?;
         };
+        let first_byte = Instant::now();
         let mut keep = head.keep_alive && head.status != StatusCode::SWITCHING_PROTOCOLS;
         let body = match head.framing {
             Framing::Empty => Bytes::new(),
@@ -112,6 +113,7 @@ impl Connection {
             status: head.status,
             headers: head.headers,
             body,
+            first_byte,
         };
         Ok((response, keep))
     }

@@ -15,13 +15,15 @@
 //! and the setting to change, so a wrong description never shows up as a violation.
 //!
 //! Layout: [`markers`] (run id, tags, scanner), [`ledger`] (who created which record), [`verdict`]
-//! (pure judgement of an answer), [`evidence`], [`walk`] (the steps, over any transport),
+//! (pure judgement of an answer), [`evidence`], [`recent`] (each user's latest requests, for
+//! the racing pair), [`walk`] (the steps, over any transport),
 //! [`preflight`], [`score`] (recall and precision against mock-server's ground-truth journal).
 
 pub mod evidence;
 pub mod ledger;
 pub mod markers;
 pub mod preflight;
+pub mod recent;
 pub mod score;
 pub mod verdict;
 pub mod walk;
@@ -41,6 +43,7 @@ use self::{
     evidence::{Evidence, EvidenceLog},
     ledger::Ledger,
     markers::RunId,
+    recent::RecentRequests,
     walk::{Identity, LoadTransport},
 };
 use super::{Findings, Scenario, Session, SetupError, findings::FailureExample};
@@ -86,6 +89,8 @@ pub struct Cities {
     steps: Steps,
     ledger: Arc<Ledger>,
     evidence: Arc<EvidenceLog>,
+    /// Each local identity's latest requests, for evidence timelines.
+    recent: RecentRequests,
     /// Each local identity's credential, made by the first of its tabs to log in.
     logins: Vec<OnceCell<Identity>>,
     /// Whether any check passed, and how many identities logged in.
@@ -176,6 +181,7 @@ impl Cities {
             steps,
             ledger: Arc::new(ledger),
             evidence: Arc::new(evidence),
+            recent: RecentRequests::new(identities),
             logins: (0..identities).map(|_| OnceCell::new()).collect(),
             passed: AtomicBool::new(false),
             logged_in: AtomicU64::new(0),
@@ -247,6 +253,10 @@ impl Cities {
                 example: example.to_owned(),
             });
         }
+    }
+
+    pub(crate) fn recent(&self) -> &RecentRequests {
+        &self.recent
     }
 
     pub(crate) fn keep(&self, evidence: Evidence) {

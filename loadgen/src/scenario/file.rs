@@ -207,7 +207,7 @@ impl File {
             // failed (and was counted). Sending with a hole would only add noise.
             return false;
         };
-        let Exchange { result, timing } = session.send(ready.step, request).await;
+        let Exchange { result, timing, .. } = session.send(ready.step, request).await;
         let verdict = match result {
             Err(error) => Err(Failure::new(error.outcome(), error.to_string())),
             Ok(response) => judge(&ready.request, &response, values),

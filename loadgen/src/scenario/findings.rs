@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 /// One violation, enough to reproduce and explain it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Evidence {
     /// `leak`, `lost_write`, `corrupt` or `timeout`.
     pub class: Cow<'static, str>,
@@ -33,6 +33,47 @@ pub struct Evidence {
     pub since_start_s: f64,
     /// Requests in flight across all users when the response came back.
     pub in_flight: u64,
+    /// The observer's request: seconds since the run started when it was sent, when its first
+    /// and last byte came back (absent in reports written before these fields existed).
+    #[serde(default)]
+    pub sent_s: Option<f64>,
+    #[serde(default)]
+    pub first_byte_s: Option<f64>,
+    #[serde(default)]
+    pub last_byte_s: Option<f64>,
+    /// Other users' requests in flight while the observer's was (the victim's first): the other
+    /// half of the racing pair, for `loadgen repro`.
+    #[serde(default)]
+    pub overlapping: Vec<Span>,
+    /// The latest requests of the observer and of the victim (a few each, from a per-user ring),
+    /// oldest first: the timeline around the violation, and the pair when the race happened a
+    /// step before the answer that showed it (two creates given one id, read back later).
+    #[serde(default)]
+    pub recent: Vec<Span>,
+}
+
+/// One request on the run's clock, as evidence keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    /// The virtual user (global index).
+    pub user: usize,
+    /// The step's name (`create`, `read`, ...).
+    pub step: String,
+    /// Method and path, e.g. `GET /api/v1/cities/3`.
+    pub request: String,
+    /// Seconds since the run started when it was sent.
+    pub sent_s: f64,
+    /// When its first byte came back; null without an answer.
+    pub first_byte_s: Option<f64>,
+    /// When its last byte came back (or it failed); null while still in flight.
+    pub last_byte_s: Option<f64>,
+}
+
+impl Span {
+    /// Whether this request was in flight at some moment of `[from, to]`.
+    pub fn overlaps(&self, from: f64, to: f64) -> bool {
+        self.sent_s <= to && self.last_byte_s.is_none_or(|end| end >= from)
+    }
 }
 
 /// Recall and precision against a ground-truth journal (mock-server's `--score`).

@@ -45,6 +45,9 @@ impl RequestError {
 pub struct Exchange {
     pub result: Result<Response, RequestError>,
     pub timing: Timing,
+    /// Just before the request was written, and when its last byte came back (or it failed).
+    pub sent: Instant,
+    pub ended: Instant,
 }
 
 /// What [`Session::call`] recorded, and the response if one came back.
@@ -101,6 +104,11 @@ impl Session {
         self.recorder.stats().started().elapsed()
     }
 
+    /// When the run started (evidence times are relative to it).
+    pub fn started(&self) -> Instant {
+        self.recorder.stats().started()
+    }
+
     /// Requests in flight across all users right now (for evidence).
     pub fn in_flight(&self) -> u64 {
         self.recorder.stats().in_flight()
@@ -141,7 +149,12 @@ impl Session {
                 .open
                 .then(|| end.saturating_duration_since(intended.unwrap_or(start))),
         };
-        Exchange { result, timing }
+        Exchange {
+            result,
+            timing,
+            sent: start,
+            ended: end,
+        }
     }
 
     /// Counts one request under `step`. `reason` says why it did not pass (kept among the first
@@ -158,7 +171,7 @@ impl Session {
         request: impl Into<Outgoing<'a>>,
         check: impl FnOnce(&Response) -> Result<(), Failure>,
     ) -> Called {
-        let Exchange { result, timing } = self.send(step, request).await;
+        let Exchange { result, timing, .. } = self.send(step, request).await;
         match result {
             Err(error) => {
                 let outcome = error.outcome();

@@ -117,6 +117,7 @@ mod tests {
             message: "m".into(),
             since_start_s: 0.0,
             in_flight: 1,
+            ..Evidence::default()
         }
     }
 

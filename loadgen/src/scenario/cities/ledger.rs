@@ -121,7 +121,8 @@ impl Ledger {
         self.first + local * self.stride
     }
 
-    fn local(&self, global: usize) -> Option<usize> {
+    /// The local index of global user `global`, when it is one of this process's.
+    pub(crate) fn local(&self, global: usize) -> Option<usize> {
         let offset = global.checked_sub(self.first)?;
         (offset % self.stride == 0)
             .then_some(offset / self.stride)

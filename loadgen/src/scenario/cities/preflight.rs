@@ -33,7 +33,7 @@ pub struct PreflightError {
     pub setting: String,
 }
 
-struct PreflightTransport {
+pub(crate) struct PreflightTransport {
     client: Client,
     target: Arc<Target>,
     timeout: Duration,
@@ -186,6 +186,27 @@ const RETRIES: usize = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(300);
 /// Longest wait for one preflight answer.
 const MAX_WAIT: Duration = Duration::from_secs(5);
+
+impl PreflightTransport {
+    /// A transport that stops at the first answer that does not pass (`loadgen replay`'s set-up).
+    pub(crate) fn new(target: &Arc<Target>, timeout: Duration) -> Self {
+        Self {
+            client: Client::to(target),
+            target: target.clone(),
+            timeout,
+            error: None,
+            incomplete: None,
+        }
+    }
+
+    /// Why the walk stopped, if it did: a description error, or no answer.
+    pub(crate) fn problem(&mut self) -> Option<String> {
+        self.error
+            .take()
+            .map(|e| e.to_string())
+            .or_else(|| self.incomplete.take())
+    }
+}
 
 /// Walks every enabled step once; the first identity's login is kept for the load.
 pub async fn run(cities: &Cities, target: &Arc<Target>) -> Result<(), PreflightError> {

@@ -2,6 +2,8 @@
 //! answer is recorded as an outcome ([`LoadTransport`]); in the preflight the first answer that
 //! does not pass stops everything ([`super::preflight`]).
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use hyper::HeaderMap;
 use serde_json::Value;
@@ -68,9 +70,40 @@ impl Transport for LoadTransport<'_> {
         let session = &mut *self.session;
         let mut request = request;
         let mut redirects = 0;
-        let (response, timing) = loop {
-            let Exchange { result, timing } =
-                session.send(step, request.build(session.target())).await;
+        let local = cities.ledger().local(me);
+        let (response, timing, times) = loop {
+            let base = if request.absolute {
+                ""
+            } else {
+                session.target().base_path.as_str()
+            };
+            let started = session.started();
+            let ticket = local.and_then(|local| {
+                cities.recent().start(
+                    local,
+                    step,
+                    &[request.method.as_str(), " ", base, &request.path],
+                    started,
+                    Instant::now(),
+                )
+            });
+            let Exchange {
+                result,
+                timing,
+                sent,
+                ended,
+            } = session.send(step, request.build(session.target())).await;
+            let times = Times {
+                started,
+                sent,
+                first_byte: result.as_ref().ok().map(|r| r.first_byte),
+                ended,
+            };
+            if let Some(ticket) = ticket {
+                cities
+                    .recent()
+                    .end(ticket, started, sent, times.first_byte, ended);
+            }
             let response = match result {
                 Ok(response) => response,
                 Err(error) => {
@@ -81,6 +114,7 @@ impl Transport for LoadTransport<'_> {
                         cities.keep(evidence(
                             cities,
                             session,
+                            &times,
                             me,
                             step,
                             &label,
@@ -118,7 +152,7 @@ impl Transport for LoadTransport<'_> {
                     session.record(step, Outcome::Fail, timing, Some(&reason));
                     return None;
                 }
-                _ => break (response, timing),
+                _ => break (response, timing, times),
             }
         };
         let answer = Answer {
@@ -150,6 +184,7 @@ impl Transport for LoadTransport<'_> {
                 cities.keep(evidence(
                     cities,
                     session,
+                    &times,
                     me,
                     step,
                     &label,
@@ -169,10 +204,25 @@ impl Transport for LoadTransport<'_> {
     }
 }
 
+/// One exchange's moments, for evidence and the ring of recent requests.
+struct Times {
+    started: Instant,
+    sent: Instant,
+    first_byte: Option<Instant>,
+    ended: Instant,
+}
+
+impl Times {
+    fn seconds(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.started).as_secs_f64()
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn evidence(
     cities: &Cities,
     session: &Session,
+    times: &Times,
     me: usize,
     step: Step,
     request: &str,
@@ -184,6 +234,24 @@ fn evidence(
     message: &str,
 ) -> Evidence {
     let ledger = cities.ledger();
+    let (sent_s, last_byte_s) = (times.seconds(times.sent), times.seconds(times.ended));
+    let name = |step| cities.step_name(step);
+    let overlapping = cities
+        .recent()
+        .overlapping(&ledger, me, victim, sent_s, last_byte_s, name);
+    let mut recent = cities.recent().spans(&ledger, me, name);
+    let others = victim
+        .into_iter()
+        .chain(overlapping.iter().map(|span| span.user))
+        .filter(|&user| user != me);
+    let mut seen = Vec::new();
+    for user in others {
+        if !seen.contains(&user) && seen.len() < 2 {
+            seen.push(user);
+            recent.extend(cities.recent().spans(&ledger, user, name));
+        }
+    }
+    recent.sort_by(|a, b| a.sent_s.total_cmp(&b.sent_s));
     Evidence {
         class: outcome.as_str().into(),
         observer: me,
@@ -198,6 +266,11 @@ fn evidence(
         message: message.to_owned(),
         since_start_s: session.since_start().as_secs_f64(),
         in_flight: session.in_flight(),
+        sent_s: Some(sent_s),
+        first_byte_s: times.first_byte.map(|at| times.seconds(at)),
+        last_byte_s: Some(last_byte_s),
+        overlapping,
+        recent,
     }
 }
 

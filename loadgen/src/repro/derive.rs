@@ -1,0 +1,275 @@
+//! One violation's evidence to its racing pair, a pure function: the victim's request in flight
+//! while the observer's was; failing that, an earlier pair of the two users' recent requests that
+//! overlapped (the race happened a step before the answer that showed it); failing that, the
+//! victim's request answered just before the observer's was sent (a shared cache).
+
+use super::file::{Expected, Order, RACE_STEPS, Race, Repro, Role};
+use crate::scenario::findings::{Evidence, Span};
+
+/// Why no reproduction could be derived.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeriveError {
+    #[error(
+        "the evidence has no request times (written by an older loadgen): run again to get them"
+    )]
+    NoTimes,
+    #[error("a `{0}` is not a cross-user race: nothing to replay")]
+    NotARace(String),
+    #[error("no other user's request overlapped the observer's, nor preceded it: no racing pair")]
+    NoPair,
+    #[error(
+        "the racing step `{0}` cannot be replayed (one of create, read, list, update, delete, me, probe)"
+    )]
+    Step(String),
+}
+
+/// The step a run named, as replay names it (`token` is the `cities` preset's login).
+fn canonical(step: &str) -> &str {
+    match step {
+        "token" => "login",
+        "gone" => "read",
+        other => other,
+    }
+}
+
+/// The racing pair of `evidence`, with `base_url` and the description (`api`, inline).
+pub fn derive(
+    evidence: &Evidence,
+    base_url: String,
+    api_file: Option<String>,
+    api: toml::Table,
+) -> Result<Repro, DeriveError> {
+    if evidence.class == "timeout" {
+        return Err(DeriveError::NotARace(evidence.class.to_string()));
+    }
+    let (Some(sent), Some(ended)) = (evidence.sent_s, evidence.last_byte_s) else {
+        return Err(DeriveError::NoTimes);
+    };
+    let observed = Span {
+        user: evidence.observer,
+        step: evidence.step.clone(),
+        request: evidence.request.clone(),
+        sent_s: sent,
+        first_byte_s: evidence.first_byte_s,
+        last_byte_s: Some(ended),
+    };
+    let is_victim = |span: &Span| match evidence.victim {
+        Some(victim) => span.user == victim,
+        None => span.user != evidence.observer,
+    };
+    let closest = |spans: &mut dyn Iterator<Item = &Span>, to: f64| -> Option<Span> {
+        spans
+            .min_by(|a, b| (a.sent_s - to).abs().total_cmp(&(b.sent_s - to).abs()))
+            .cloned()
+    };
+    let answered_before = |s: &&Span| is_victim(s) && s.last_byte_s.is_some_and(|end| end <= sent);
+    let latest = |spans: &mut dyn Iterator<Item = &Span>| -> Option<Span> {
+        spans.max_by(|a, b| a.sent_s.total_cmp(&b.sent_s)).cloned()
+    };
+    let in_flight = || evidence.overlapping.iter().filter(|s| is_victim(s));
+    // 1. The victim's GET of the same URL answered before the observer's was (a shared cache:
+    // the data came from a finished request, whichever was sent first; a shared identity's
+    // victim ends after the observer, as it stored its id later); 2. the victim's request of the same
+    // step in flight during the observer's; 3. the overlapping pair of the two users' recent
+    // requests sent closest together (the violation's own step then shows it when the pair is
+    // earlier: two creates given one id, read back); 4. the victim's latest request answered
+    // before.
+    let same_url = latest(
+        &mut evidence
+            .recent
+            .iter()
+            .chain(&evidence.overlapping)
+            .filter(|s| is_victim(s) && s.request == evidence.request)
+            .filter(|_| evidence.request.starts_with("GET "))
+            .filter(|s| s.last_byte_s.is_some_and(|end| end <= ended)),
+    );
+    let same_step = closest(&mut in_flight().filter(|s| s.step == evidence.step), sent);
+    let (observer, victim, then, order) = if let Some(victim) = same_url {
+        (observed, victim, None, Order::VictimFirst)
+    } else if let Some(victim) = same_step {
+        (observed, victim, None, Order::Together)
+    } else if let Some((mine, victim)) = closest_pair(evidence, &observed, &is_victim) {
+        let then = (mine.sent_s != sent).then(|| evidence.step.clone());
+        (mine, victim, then, Order::Together)
+    } else {
+        let before = latest(&mut evidence.recent.iter().filter(answered_before))
+            .ok_or(DeriveError::NoPair)?;
+        (observed, before, None, Order::VictimFirst)
+    };
+    for step in [&observer.step, &victim.step] {
+        if !RACE_STEPS.contains(&canonical(step)) {
+            return Err(DeriveError::Step(step.clone()));
+        }
+    }
+    let setup = |_: &Span| vec!["register".into(), "login".into(), "create".into()];
+    Ok(Repro {
+        base_url,
+        api_file,
+        expected: Expected {
+            class: evidence.class.to_string(),
+            observer: "observer".into(),
+            victim: evidence.victim.map(|_| "victim".into()),
+            message: evidence.message.clone(),
+        },
+        race: Race {
+            order,
+            observed_gap_s: round(victim.sent_s - observer.sent_s),
+        },
+        observer: Role {
+            setup: setup(&observer),
+            race: canonical(&observer.step).to_owned(),
+            request: observer.request.clone(),
+            then: then.map(|step| canonical(&step).to_owned()),
+        },
+        victim: Role {
+            setup: setup(&victim),
+            race: canonical(&victim.step).to_owned(),
+            request: victim.request.clone(),
+            then: None,
+        },
+        api,
+    })
+}
+
+/// Microsecond precision is what the ring keeps.
+fn round(seconds: f64) -> f64 {
+    (seconds * 1e6).round() / 1e6
+}
+
+/// Of the observer's recent requests (the violation's own included) and the victim's, the
+/// overlapping pair sent closest together.
+fn closest_pair(
+    evidence: &Evidence,
+    observed: &Span,
+    is_victim: &dyn Fn(&Span) -> bool,
+) -> Option<(Span, Span)> {
+    let own = evidence
+        .recent
+        .iter()
+        .filter(|s| s.user == evidence.observer && s.sent_s != observed.sent_s)
+        .chain(std::iter::once(observed));
+    let theirs: Vec<&Span> = evidence
+        .recent
+        .iter()
+        .chain(&evidence.overlapping)
+        .filter(|s| is_victim(s))
+        .collect();
+    let mut best: Option<(f64, &Span, &Span)> = None;
+    for mine in own {
+        let end = mine.last_byte_s.unwrap_or(f64::INFINITY);
+        for other in theirs.iter().filter(|s| s.overlaps(mine.sent_s, end)) {
+            let gap = (other.sent_s - mine.sent_s).abs();
+            if best.is_none_or(|(g, _, _)| gap < g) {
+                best = Some((gap, mine, other));
+            }
+        }
+    }
+    best.map(|(_, mine, other)| (mine.clone(), other.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(user: usize, step: &str, sent: f64, end: Option<f64>) -> Span {
+        Span {
+            user,
+            step: step.into(),
+            request: format!("{step} by {user}"),
+            sent_s: sent,
+            first_byte_s: end,
+            last_byte_s: end,
+        }
+    }
+
+    fn leak(step: &str, sent: f64, end: f64) -> Evidence {
+        Evidence {
+            class: "leak".into(),
+            observer: 0,
+            victim: Some(1),
+            step: step.into(),
+            request: format!("{step} by 0"),
+            sent_s: Some(sent),
+            last_byte_s: Some(end),
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn the_victims_request_in_flight_is_the_other_half() {
+        let mut evidence = leak("read", 1.000, 1.004);
+        evidence.overlapping = vec![
+            span(1, "list", 1.001, None),
+            span(1, "create", 0.990, Some(1.0005)),
+        ];
+        let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
+        assert_eq!(repro.observer.race, "read");
+        assert_eq!(repro.victim.race, "list", "the closest send time wins");
+        assert_eq!(repro.race.order, Order::Together);
+        assert_eq!(repro.observer.then, None);
+        assert_eq!(repro.expected.victim.as_deref(), Some("victim"));
+    }
+
+    #[test]
+    fn an_earlier_overlap_races_and_the_violation_step_shows_it() {
+        let mut evidence = leak("read", 2.0, 2.001);
+        evidence.recent = vec![
+            span(0, "create", 1.0, Some(1.004)),
+            span(1, "create", 1.001, Some(1.005)),
+            span(0, "read", 2.0, Some(2.001)),
+        ];
+        let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
+        assert_eq!(
+            (repro.observer.race.as_str(), repro.victim.race.as_str()),
+            ("create", "create")
+        );
+        assert_eq!(repro.observer.then.as_deref(), Some("read"));
+        assert_eq!(repro.race.observed_gap_s, 0.001);
+    }
+
+    #[test]
+    fn a_victims_earlier_answer_is_replayed_first() {
+        let mut evidence = leak("list", 2.0, 2.001);
+        evidence.recent = vec![
+            span(1, "list", 1.5, Some(1.501)),
+            span(0, "list", 2.0, Some(2.001)),
+        ];
+        evidence.request = "GET /list".into();
+        evidence.recent[0].request = "GET /list".into();
+        let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
+        assert_eq!(repro.race.order, Order::VictimFirst);
+        assert_eq!(repro.victim.race, "list");
+    }
+
+    #[test]
+    fn evidence_without_times_or_pair_is_refused() {
+        let mut evidence = leak("read", 1.0, 1.1);
+        evidence.sent_s = None;
+        assert_eq!(
+            derive(&evidence, String::new(), None, toml::Table::new()),
+            Err(DeriveError::NoTimes)
+        );
+        let evidence = leak("read", 1.0, 1.1);
+        assert_eq!(
+            derive(&evidence, String::new(), None, toml::Table::new()),
+            Err(DeriveError::NoPair)
+        );
+    }
+
+    #[test]
+    fn the_file_reads_back_as_written() {
+        let mut evidence = leak("token", 1.0, 1.1);
+        evidence.step = "read".into();
+        evidence.overlapping = vec![span(1, "create", 1.0, None)];
+        let repro = derive(
+            &evidence,
+            "http://x/api".into(),
+            Some("a.toml".into()),
+            toml::Table::new(),
+        )
+        .unwrap();
+        let text = repro.to_toml().unwrap();
+        let back: Repro = toml::from_str(&text).unwrap();
+        assert_eq!(back, repro, "the TOML round-trips:\n{text}");
+    }
+}

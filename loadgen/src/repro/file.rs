@@ -1,0 +1,112 @@
+//! The reproduction file `loadgen repro` writes and `loadgen replay` reads: where the API is, its
+//! description (copied inline, so the file stands alone), each user's set-up steps and racing
+//! request, how the pair is released, and the verdict that counts as reproduced.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A racing pair and everything needed to send it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Repro {
+    /// Base URL of the API (`--base-url` of the run).
+    pub base_url: String,
+    /// The description file the run used, for the reader (the inline `[api]` is what is used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_file: Option<String>,
+    pub expected: Expected,
+    pub race: Race,
+    pub observer: Role,
+    pub victim: Role,
+    /// The API description, inline (empty: racebench mock-server's shape).
+    #[serde(default)]
+    pub api: toml::Table,
+}
+
+/// What a reproducing attempt looks like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Expected {
+    /// `leak`, `lost_write` or `corrupt`.
+    pub class: String,
+    /// Who sees it: always `observer`.
+    pub observer: String,
+    /// Whose data shows up: `victim`, or absent when the verdict names nobody (a lost write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victim: Option<String>,
+    /// The run's sentence, for the reader.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// How the two racing requests are released.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Race {
+    pub order: Order,
+    /// In the run: the victim's send time minus the observer's, in seconds (for the reader).
+    #[serde(default)]
+    pub observed_gap_s: f64,
+}
+
+/// `together`: both connections written but for their last byte, then both last bytes released
+/// (the observer's first). `victim-first`: the victim's request answered before the observer's is
+/// sent (a cache filled by the victim, read by the observer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    Together,
+    VictimFirst,
+}
+
+/// One user's part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Role {
+    /// Steps before the race, in order: `register` (when the description registers), `login`,
+    /// `create` (one record, read back).
+    pub setup: Vec<String>,
+    /// The racing request's step: `create`, `read`, `list`, `update`, `delete`, `me` or `probe`.
+    pub race: String,
+    /// The request as the run sent it (ids differ on replay: the set-up makes new records).
+    pub request: String,
+    /// A step after the race whose answer shows the violation (the read-back of a create given
+    /// another's id); absent when the racing answer itself shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<String>,
+}
+
+/// The steps a racing request can be.
+pub const RACE_STEPS: [&str; 7] = ["create", "read", "list", "update", "delete", "me", "probe"];
+
+impl Repro {
+    /// The file's text, with a header saying how to use it.
+    pub fn to_toml(&self) -> Result<String, String> {
+        let body = toml::to_string(self).map_err(|e| format!("cannot write the TOML: {e}"))?;
+        Ok(format!(
+            "# A racing pair found by loadgen: replay with `loadgen replay FILE [--attempts 50]`.\n\
+             # Exit codes of replay: 1 reproduced, 0 fixed, 2 set-up error, 3 no attempt ran.\n\
+             {body}"
+        ))
+    }
+
+    /// Reads and checks a reproduction file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let repro: Repro = toml::from_str(&text)
+            .map_err(|e| format!("invalid reproduction {}: {}", path.display(), e.message()))?;
+        for (who, role) in [("observer", &repro.observer), ("victim", &repro.victim)] {
+            if !RACE_STEPS.contains(&role.race.as_str()) {
+                return Err(format!(
+                    "{}: {who}.race = `{}` cannot be replayed (one of {})",
+                    path.display(),
+                    role.race,
+                    RACE_STEPS.join(", ")
+                ));
+            }
+        }
+        Ok(repro)
+    }
+}
