@@ -62,13 +62,14 @@ impl Wire {
 /// What a client sends: a request built for this call, or one serialised once.
 #[derive(Debug)]
 pub enum Outgoing<'a> {
-    Request(Request<Full<Bytes>>),
+    /// Boxed: a request is large, and the common case on the hot path is a [`Wire`].
+    Request(Box<Request<Full<Bytes>>>),
     Wire(&'a Wire),
 }
 
 impl From<Request<Full<Bytes>>> for Outgoing<'_> {
     fn from(request: Request<Full<Bytes>>) -> Self {
-        Outgoing::Request(request)
+        Outgoing::Request(Box::new(request))
     }
 }
 
@@ -84,7 +85,7 @@ impl<'a> Outgoing<'a> {
         match self {
             Outgoing::Wire(wire) => WireRef::Borrowed(wire),
             Outgoing::Request(request) => {
-                let (parts, body) = request.into_parts();
+                let (parts, body) = (*request).into_parts();
                 // A `Full` body is one frame that is ready at once; it cannot fail.
                 let body = match body.collect().await {
                     Ok(collected) => collected.to_bytes(),
