@@ -17,6 +17,10 @@ use serde_json::Value;
 
 use crate::client::Response;
 
+mod json_path;
+
+use serde::de::DeserializeSeed as _;
+
 /// How one request ended. The discriminants index [`Counts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
@@ -172,15 +176,19 @@ impl JsonCheck {
         })
     }
 
-    fn lookup<'a>(&self, mut value: &'a Value) -> Option<&'a Value> {
-        for key in self.path.split('.') {
-            value = match value {
-                Value::Object(map) => map.get(key)?,
-                Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-        }
-        Some(value)
+    /// The value at the path in `body`, or `None` when the path leads nowhere. The whole body
+    /// is parsed (a syntax error anywhere is an error), but only the value at the path is built:
+    /// everything else is skipped, not allocated. As in a parsed document, the last of
+    /// duplicate keys counts.
+    fn find(&self, body: &[u8]) -> Result<Option<Value>, String> {
+        // Skipped strings are not checked for UTF-8 by the parser; the document must be.
+        std::str::from_utf8(body).map_err(|error| error.to_string())?;
+        let mut parser = serde_json::Deserializer::from_slice(body);
+        let found = json_path::At::new(&self.path)
+            .deserialize(&mut parser)
+            .map_err(|error| error.to_string())?;
+        parser.end().map_err(|error| error.to_string())?;
+        Ok(found)
     }
 }
 
@@ -193,7 +201,8 @@ pub struct Checks {
 }
 
 impl Checks {
-    /// Pass, or the first check that failed. The body is parsed only when a JSON check exists.
+    /// Pass, or the first check that failed. The body is parsed only when a JSON check exists
+    /// (once per check: each builds only its own value).
     pub fn verify(&self, response: &Response) -> Result<(), Failure> {
         if let Some(expected) = self.status
             && response.status != expected
@@ -207,11 +216,12 @@ impl Checks {
         if self.json.is_empty() {
             return Ok(());
         }
-        let body: Value = serde_json::from_slice(&response.body)
-            .map_err(|error| Failure::fail(format!("body is not JSON: {error}")))?;
         for check in &self.json {
-            match check.lookup(&body) {
-                Some(actual) if *actual == check.expected => {}
+            let found = check
+                .find(&response.body)
+                .map_err(|error| Failure::fail(format!("body is not JSON: {error}")))?;
+            match found {
+                Some(actual) if actual == check.expected => {}
                 Some(actual) => {
                     return Err(Failure::fail(format!(
                         "{} = {} != {}",
@@ -278,6 +288,42 @@ mod tests {
                 .reason
                 .starts_with("body is not JSON")
         );
+    }
+
+    #[test]
+    fn a_path_finds_the_last_duplicate_and_nothing_through_a_scalar() {
+        let body = r#"{"a": {"b": 1}, "a": {"b": [10, {"c": "x"}]}, "s": "t\u00e9"}"#;
+        let found = |path: &str| {
+            JsonCheck::parse(&format!("{path}=0"))
+                .unwrap()
+                .find(body.as_bytes())
+        };
+        assert_eq!(
+            found("a.b.1.c"),
+            Ok(Some(Value::from("x"))),
+            "the last `a` counts"
+        );
+        assert_eq!(found("a.b.0"), Ok(Some(Value::from(10))));
+        assert_eq!(found("a.b.2"), Ok(None), "past the array's end");
+        assert_eq!(found("a.b.x"), Ok(None), "not an index");
+        assert_eq!(found("s.x"), Ok(None), "through a string");
+        assert_eq!(found("s"), Ok(Some(Value::from("t\u{e9}"))));
+        let whole = serde_json::from_str::<Value>(body).unwrap();
+        assert_eq!(
+            found("a"),
+            Ok(Some(whole["a"].clone())),
+            "as a parsed document"
+        );
+        let broken = JsonCheck::parse("a=1").unwrap();
+        assert!(
+            broken.find(br#"{"a": 1, "b": [}"#).is_err(),
+            "an error after the field"
+        );
+        assert!(
+            broken.find(b"{\"a\": 1, \"b\": \"\xff\"}").is_err(),
+            "bad UTF-8 skipped"
+        );
+        assert!(broken.find(br#"{"a": 1} x"#).is_err(), "trailing bytes");
     }
 
     #[test]

@@ -3,38 +3,40 @@
 //!
 //! A real user holds its own connection, so each virtual user does too. reqwest keeps a pool per
 //! client, which costs close to a megabyte per user when every user needs its own; here a user owns
-//! hyper's low-level connection (`hyper::client::conn::http1`) over a `TcpStream` with `TCP_NODELAY`
-//! (TLS over it for `https`, see [`tls`]), and drives it inside its own task: no connection task,
-//! no channel hop between tasks, nothing per user but the socket, hyper's buffers and this small
-//! struct. A broken connection is dropped and the next request dials again, after a back-off while
-//! the target keeps failing. A response body is read up to `--max-body`, so whatever a target
-//! sends costs bounded memory.
+//! one HTTP/1.1 [`connection`] over a `TcpStream` with `TCP_NODELAY` (TLS over it for `https`, see
+//! [`tls`]) and drives it inside its own task: no connection task, no channel between tasks, no
+//! header map built per request. A request is bytes written at once ([`wire`]: serialised once
+//! per run when it never changes), a response is parsed with `httparse` ([`head`], [`chunked`])
+//! out of one reused buffer. A broken connection is dropped and the next request dials again,
+//! after a back-off while the target keeps failing. A response body is read up to `--max-body`,
+//! so whatever a target sends costs bounded memory.
 
+pub mod chunked;
+pub mod connection;
+pub mod head;
 pub mod tls;
+pub mod wire;
 
 use std::{
-    future::{Future, poll_fn},
     net::SocketAddr,
     path::PathBuf,
-    pin::pin,
-    task::Poll,
     time::{Duration, Instant},
 };
 
 use base64::Engine as _;
-use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Full};
+use bytes::Bytes;
+use http_body_util::Full;
 use hyper::{
     HeaderMap, Method, Request, StatusCode, Uri,
-    body::Incoming,
-    client::conn::http1::{self, Connection, SendRequest},
-    header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT},
+    header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT},
 };
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use connection::Connection;
+pub use head::Malformed;
 pub use tls::Stream;
 use tls::Tls;
+pub use wire::{Outgoing, Wire};
 
 /// Why a request got no response. Counted as an `exception` outcome, never propagated.
 ///
@@ -47,10 +49,12 @@ pub enum ClientError {
     Connect(#[source] std::io::Error),
     #[error("tls: {}", chain(.0))]
     Tls(#[source] std::io::Error),
-    #[error("handshake: {}", chain(.0))]
-    Handshake(#[source] hyper::Error),
+    /// Reading or writing the connection failed (reset, broken pipe).
     #[error("http: {}", chain(.0))]
-    Http(#[source] hyper::Error),
+    Http(#[source] std::io::Error),
+    /// The bytes that came back are not an HTTP/1.1 response.
+    #[error("http: {0}")]
+    Malformed(#[from] Malformed),
     #[error("connection closed before the response")]
     Closed,
     /// The body went past `--max-body`; the connection is closed.
@@ -314,6 +318,11 @@ impl Prepared {
         }
     }
 
+    /// The whole request with `body`, serialised once for a request that never changes.
+    pub fn wire(&self, body: &[u8]) -> Wire {
+        Wire::new(&self.method, &self.uri, &self.headers, body)
+    }
+
     pub fn build(&self, body: Bytes) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = self.method.clone();
@@ -340,14 +349,12 @@ impl Response {
     }
 }
 
-type Conn = Connection<TokioIo<Stream>, Full<Bytes>>;
-
 /// One user's connection; dials lazily and again after any error, backing off while the target
 /// keeps failing (see [`Client::backoff`]).
 #[derive(Debug)]
 pub struct Client {
     dialer: Dialer,
-    connection: Option<(SendRequest<Full<Bytes>>, Conn)>,
+    connection: Option<Connection>,
     /// Consecutive exchanges that ended without a response.
     failures: u32,
 }
@@ -388,11 +395,15 @@ impl Client {
         Some(pause.mul_f64(0.5 + 0.5 * rand::random::<f64>()))
     }
 
-    /// Sends `request` and reads the whole body (up to `--max-body`). On any error the connection
-    /// is dropped, so the next call dials a fresh one. Cancelling the future (a timeout) leaves the
-    /// connection in an unknown state: call [`Client::reset`] then.
-    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Response, ClientError> {
-        let result = self.exchange(request).await;
+    /// Sends a request (built for this call, or a [`Wire`] serialised once) and reads the whole
+    /// body (up to `--max-body`). On any error the connection is dropped, so the next call dials
+    /// a fresh one. Cancelling the future (a timeout) leaves the connection in an unknown state:
+    /// call [`Client::reset`] then.
+    pub async fn send<'a>(
+        &mut self,
+        request: impl Into<Outgoing<'a>>,
+    ) -> Result<Response, ClientError> {
+        let result = self.exchange(request.into()).await;
         match &result {
             Err(error) if !error.answered() => self.failures = self.failures.saturating_add(1),
             _ => self.failures = 0,
@@ -400,51 +411,35 @@ impl Client {
         result
     }
 
-    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Response, ClientError> {
-        if let Some((sender, conn)) = self.connection.as_mut() {
+    async fn exchange(&mut self, request: Outgoing<'_>) -> Result<Response, ClientError> {
+        let wire = request.into_wire().await;
+        if let Some(connection) = self.connection.as_mut() {
             // A kept-alive connection the server closed while idle is not a failed request:
-            // poll it once, without waiting, so a pending close is read before writing, and
-            // dial again if it ended.
-            let ended =
-                poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *conn).poll(cx).is_ready())).await;
-            if ended || sender.is_closed() {
+            // look once, without waiting, and dial again if it ended.
+            if !connection.is_idle().await {
                 self.connection = None;
             }
         }
         self.connect().await?;
-        let max_body = self.dialer.max_body;
-        let (sender, conn) = self.connection.as_mut().expect("dialled above");
-        let exchange = async {
-            sender.ready().await.map_err(ClientError::Http)?;
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(ClientError::Http)?;
-            let first_byte = Instant::now();
-            let (parts, body) = response.into_parts();
-            let body = read_body(&parts.headers, body, max_body).await?;
-            Ok(Response {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-                first_byte,
-            })
-        };
-        let result = drive(conn, exchange).await;
-        let keep = match &result {
-            Ok(response) => !closes(&response.headers),
-            Err(_) => false,
-        };
-        if !keep {
-            self.connection = None;
+        let connection = self.connection.as_mut().expect("dialled above");
+        match connection.exchange(&wire, self.dialer.max_body).await {
+            Ok((response, keep)) => {
+                if !keep {
+                    self.connection = None;
+                }
+                Ok(response)
+            }
+            Err(error) => {
+                self.connection = None;
+                Err(error)
+            }
         }
-        result
     }
 
-    /// Dials now if not connected (the preflight: connect, TLS and HTTP handshakes).
+    /// Dials now if not connected (the preflight: connect and TLS handshake).
     pub async fn connect(&mut self) -> Result<(), ClientError> {
         if self.connection.is_none() {
-            self.connection = Some(dial(&self.dialer).await?);
+            self.connection = Some(Connection::new(dial(&self.dialer).await?));
         }
         Ok(())
     }
@@ -455,103 +450,21 @@ impl Client {
     }
 }
 
-/// Reads `body` to its end, or fails past `max` bytes: at once when `Content-Length` says so,
-/// else as soon as the bytes read go past it (an endless chunked body costs `max` at most). A
-/// body in one frame is kept as it came, without a copy.
-async fn read_body(
-    headers: &HeaderMap,
-    mut body: Incoming,
-    max: u64,
-) -> Result<Bytes, ClientError> {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max) {
-        return Err(ClientError::BodyTooLarge(max));
-    }
-    let mut first: Option<Bytes> = None;
-    let mut joined: Option<BytesMut> = None;
-    let mut total = 0u64;
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.map_err(ClientError::Http)?.into_data() else {
-            continue; // trailers
-        };
-        total += data.len() as u64;
-        if total > max {
-            return Err(ClientError::BodyTooLarge(max));
-        }
-        match (&mut first, &mut joined) {
-            (None, None) => first = Some(data),
-            (Some(_), None) => {
-                let head = first.take().expect("matched Some");
-                let mut buffer = BytesMut::with_capacity(head.len() + data.len());
-                buffer.extend_from_slice(&head);
-                buffer.extend_from_slice(&data);
-                joined = Some(buffer);
-            }
-            (_, Some(buffer)) => buffer.extend_from_slice(&data),
-        }
-    }
-    Ok(match joined {
-        Some(buffer) => buffer.freeze(),
-        None => first.unwrap_or_default(),
-    })
-}
-
 /// A raw connection to `target` (TCP, and TLS when the URL is `https://`), for callers that
 /// write the request bytes themselves (`loadgen replay`'s last-byte synchronisation).
 pub async fn dial_stream(target: &Target) -> Result<Stream, ClientError> {
-    open_stream(&target.dialer).await
+    dial(&target.dialer).await
 }
 
-async fn open_stream(dialer: &Dialer) -> Result<Stream, ClientError> {
+async fn dial(dialer: &Dialer) -> Result<Stream, ClientError> {
     let tcp = TcpStream::connect(dialer.addr)
         .await
         .map_err(ClientError::Connect)?;
     tcp.set_nodelay(true).map_err(ClientError::Connect)?;
-    Ok(match &dialer.tls {
-        None => Stream::Plain(tcp),
-        Some(tls) => tls.handshake(tcp).await.map_err(ClientError::Tls)?,
-    })
-}
-
-async fn dial(dialer: &Dialer) -> Result<(SendRequest<Full<Bytes>>, Conn), ClientError> {
-    let stream = open_stream(dialer).await?;
-    http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(ClientError::Handshake)
-}
-
-/// Polls `exchange` and the connection that serves it together, in the caller's task.
-async fn drive<T>(
-    conn: &mut Conn,
-    exchange: impl Future<Output = Result<T, ClientError>>,
-) -> Result<T, ClientError> {
-    let mut exchange = pin!(exchange);
-    poll_fn(|cx| {
-        if let Poll::Ready(result) = exchange.as_mut().poll(cx) {
-            return Poll::Ready(result);
-        }
-        match std::pin::Pin::new(&mut *conn).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(())) => {
-                // The connection ended; the exchange may still hold a finished response.
-                match exchange.as_mut().poll(cx) {
-                    Poll::Ready(result) => Poll::Ready(result),
-                    Poll::Pending => Poll::Ready(Err(ClientError::Closed)),
-                }
-            }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(ClientError::Http(error))),
-        }
-    })
-    .await
-}
-
-fn closes(headers: &HeaderMap) -> bool {
-    headers
-        .get(hyper::header::CONNECTION)
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"))
+    match &dialer.tls {
+        None => Ok(Stream::Plain(tcp)),
+        Some(tls) => tls.handshake(tcp).await.map_err(ClientError::Tls),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! HTTPS: one rustls client configuration per run, shared by every user (so its session cache
 //! resumes TLS sessions across users' connections), and the stream type that carries either plain
-//! TCP or TLS under hyper.
+//! TCP or TLS under the [`super::connection`].
 //!
 //! Trust: the bundled web PKI roots (webpki-roots, so a run does not depend on the machine's CA
 //! store), plus `--cacert FILE` (PEM); `--insecure` accepts any certificate (a test target only).
@@ -137,7 +137,7 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// Plain TCP or TLS over TCP: what hyper reads and writes.
+/// Plain TCP or TLS over TCP: what a connection reads and writes.
 #[derive(Debug)]
 pub enum Stream {
     Plain(TcpStream),

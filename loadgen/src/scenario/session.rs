@@ -15,13 +15,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::Request;
-
 use crate::{
     checks::{Failure, Outcome},
-    client::{Client, ClientError, Response, Target},
+    client::{Client, ClientError, Outgoing, Response, Target},
     stats::{Recorder, Step, Timing},
 };
 
@@ -126,7 +122,7 @@ impl Session {
     /// Sends `request` with the `--timeout`, and times it. Nothing is recorded yet, unless the run
     /// stops while it is in flight: then it is counted in `in_flight_at_stop` (and as a `timeout`
     /// under `step` when it is older than the timeout).
-    pub async fn send(&mut self, step: Step, request: Request<Full<Bytes>>) -> Exchange {
+    pub async fn send<'a>(&mut self, step: Step, request: impl Into<Outgoing<'a>>) -> Exchange {
         let intended = self.intended.take();
         if let Some(pause) = self.client.backoff() {
             // The target failed the last exchange: wait before dialling again. Outside the timing
@@ -169,10 +165,10 @@ impl Session {
 
     /// Sends, checks and records: a transport error is an `exception` (or `timeout`); otherwise
     /// `check` decides between `pass` and any other outcome.
-    pub async fn call(
+    pub async fn call<'a>(
         &mut self,
         step: Step,
-        request: Request<Full<Bytes>>,
+        request: impl Into<Outgoing<'a>>,
         check: impl FnOnce(&Response) -> Result<(), Failure>,
     ) -> Called {
         let Exchange { result, timing, .. } = self.send(step, request).await;

@@ -1,0 +1,120 @@
+//! `--expect-json` on the hot path: the value at a dotted path, found while the body is parsed,
+//! without building the rest of the document (no map, no string per field: every other value
+//! is skipped by the parser, which still checks its syntax).
+
+use std::{fmt, str::Split};
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// The rest of a path; deserialising with it yields the value at the path, if any.
+#[derive(Clone)]
+pub struct At<'p> {
+    rest: Split<'p, char>,
+}
+
+impl<'p> At<'p> {
+    pub fn new(path: &'p str) -> Self {
+        Self {
+            rest: path.split('.'),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for At<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, input: D) -> Result<Option<Value>, D::Error> {
+        let mut rest = self.rest;
+        match rest.next() {
+            None => serde::Deserialize::deserialize(input).map(Some),
+            Some(key) => input.deserialize_any(Step {
+                key,
+                rest: At { rest },
+            }),
+        }
+    }
+}
+
+/// One path segment: a key of an object or an index of an array.
+struct Step<'p> {
+    key: &'p str,
+    rest: At<'p>,
+}
+
+/// A scalar where the path goes on: the path leads nowhere.
+macro_rules! nowhere {
+    ($($name:ident: $ty:ty),*) => {
+        $(fn $name<E: de::Error>(self, _: $ty) -> Result<Option<Value>, E> {
+            Ok(None)
+        })*
+    };
+}
+
+impl<'de> Visitor<'de> for Step<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    nowhere!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64, visit_str: &str);
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let mut found = None;
+        while let Some(matches) = map.next_key_seed(Key(self.key))? {
+            if matches {
+                // A later duplicate replaces an earlier one, as in a parsed document.
+                found = map.next_value_seed(self.rest.clone())?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        let index = self.key.parse::<usize>().ok();
+        let mut found = None;
+        let mut at = 0;
+        loop {
+            if Some(at) == index {
+                match seq.next_element_seed(self.rest.clone())? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+            at += 1;
+        }
+        Ok(found)
+    }
+}
+
+/// Whether an object key equals the segment; compared where it lies, never copied.
+struct Key<'p>(&'p str);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = bool;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, input: D) -> Result<bool, D::Error> {
+        input.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
+}

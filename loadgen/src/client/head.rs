@@ -1,0 +1,299 @@
+//! A response head, parsed with `httparse` out of the bytes read, and what it says about the
+//! body that follows (RFC 9112 section 6.3) and about the connection (keep-alive or close).
+//!
+//! The body's framing and the connection's fate are read straight from the parsed fields; the
+//! header map is built only for a caller that reads headers (a scenario that checks status and
+//! body skips it), its values slices of the head's own buffer (no copy per header). A head larger than
+//! [`MAX_HEAD`] or with more than [`MAX_HEADERS`] fields is malformed, so a hostile peer costs
+//! bounded memory.
+
+use std::mem::MaybeUninit;
+
+use bytes::{Bytes, BytesMut};
+use hyper::{
+    HeaderMap, StatusCode,
+    header::{HeaderName, HeaderValue},
+};
+
+/// The largest response head read (status line and headers).
+pub const MAX_HEAD: usize = 64 << 10;
+/// The most header fields a response head may have.
+pub const MAX_HEADERS: usize = 100;
+
+/// Why a response could not be read as HTTP/1.1. The connection is closed after it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    #[error("invalid response head: {0}")]
+    Head(httparse::Error),
+    #[error("the response head exceeds {} KiB", MAX_HEAD >> 10)]
+    HeadTooLarge,
+    #[error("invalid header {0}")]
+    Header(String),
+    #[error("invalid content-length")]
+    ContentLength,
+    #[error("invalid chunked body: {0}")]
+    Chunked(&'static str),
+}
+
+/// How the body of a response is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (`HEAD`, 204, 304).
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Everything until the server closes the connection.
+    UntilClose,
+}
+
+/// A parsed response head.
+#[derive(Debug)]
+pub struct Head {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// The server lets the connection be used again after this response.
+    pub keep_alive: bool,
+}
+
+/// Where the head ends in `buf` (after its empty line), if it is all there; an error once the
+/// bytes read exceed [`MAX_HEAD`] without an end.
+pub fn end(buf: &[u8]) -> Result<Option<usize>, Malformed> {
+    let scan = &buf[..buf.len().min(MAX_HEAD)];
+    for at in memchr::memchr_iter(b'\n', scan) {
+        match scan.get(at + 1..) {
+            Some([b'\n', ..]) => return Ok(Some(at + 2)),
+            Some([b'\r', b'\n', ..]) => return Ok(Some(at + 3)),
+            _ => {}
+        }
+    }
+    if buf.len() >= MAX_HEAD {
+        return Err(Malformed::HeadTooLarge);
+    }
+    Ok(None)
+}
+
+/// The fields that decide the framing and the connection, gathered in the one pass over the head.
+#[derive(Debug, Default)]
+struct Fields<'a> {
+    transfer_encoding: Option<&'a [u8]>,
+    /// Every `Content-Length` agreed on this value.
+    content_length: Option<u64>,
+    close: bool,
+    keep_alive: bool,
+}
+
+impl<'a> Fields<'a> {
+    fn see(&mut self, name: &str, value: &'a [u8]) -> Result<(), Malformed> {
+        if name.eq_ignore_ascii_case("content-length") {
+            for part in value.split(|b| *b == b',') {
+                let n = length(part.trim_ascii())?;
+                if self.content_length.is_some_and(|seen| seen != n) {
+                    return Err(Malformed::ContentLength);
+                }
+                self.content_length = Some(n);
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            // Several fields make one list: the last one holds the last coding.
+            self.transfer_encoding = Some(value);
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                self.close |= token.eq_ignore_ascii_case(b"close");
+                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `Content-Length` value: decimal digits only.
+fn length(text: &[u8]) -> Result<u64, Malformed> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return Err(Malformed::ContentLength);
+    }
+    Ok(text
+        .iter()
+        .fold(0u64, |n, digit| n * 10 + u64::from(digit - b'0')))
+}
+
+/// Splits the head (its `len` bytes, as found by [`end`]) off `buf` and parses it; `no_body` for
+/// the answer to a `HEAD` request; `headers` to build the header map (else it stays empty).
+pub fn parse(
+    buf: &mut BytesMut,
+    len: usize,
+    no_body: bool,
+    headers: bool,
+) -> Result<Head, Malformed> {
+    let bytes: Bytes = buf.split_to(len).freeze();
+    // Left uninitialised: filling 100 empty fields per response would cost more than parsing.
+    let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut response, &bytes, &mut slots)
+        .map_err(Malformed::Head)?;
+    match parsed {
+        httparse::Status::Complete(_) => {}
+        httparse::Status::Partial => return Err(Malformed::Head(httparse::Error::Token)),
+    }
+    let code = response.code.unwrap_or_default();
+    let status =
+        StatusCode::from_u16(code).map_err(|_| Malformed::Head(httparse::Error::Status))?;
+    let mut fields = Fields::default();
+    for field in response.headers.iter() {
+        fields.see(field.name, field.value)?;
+    }
+    let mut map = HeaderMap::new();
+    if headers {
+        map.reserve(response.headers.len());
+        for field in response.headers.iter() {
+            let name = HeaderName::from_bytes(field.name.as_bytes())
+                .map_err(|_| Malformed::Header(field.name.to_owned()))?;
+            let value = HeaderValue::from_maybe_shared(bytes.slice_ref(field.value))
+                .map_err(|_| Malformed::Header(field.name.to_owned()))?;
+            map.append(name, value);
+        }
+    }
+    let framing = framing(status, &fields, no_body);
+    let keep_alive = framing != Framing::UntilClose
+        && if response.version == Some(0) {
+            fields.keep_alive
+        } else {
+            !fields.close
+        };
+    Ok(Head {
+        status,
+        headers: map,
+        framing,
+        keep_alive,
+    })
+}
+
+fn framing(status: StatusCode, fields: &Fields<'_>, no_body: bool) -> Framing {
+    if no_body
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Framing::Empty;
+    }
+    if let Some(codings) = fields.transfer_encoding {
+        // The last coding decides; anything but chunked is read until the close.
+        let last = codings
+            .split(|b| *b == b',')
+            .map(<[u8]>::trim_ascii)
+            .rfind(|coding| !coding.is_empty());
+        return match last {
+            Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => Framing::Chunked,
+            _ => Framing::UntilClose,
+        };
+    }
+    match fields.content_length {
+        Some(0) => Framing::Empty,
+        Some(n) => Framing::Length(n),
+        None => Framing::UntilClose,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str, no_body: bool) -> Result<Head, Malformed> {
+        let mut buf = BytesMut::from(text.as_bytes());
+        let len = end(&buf)?.expect("a whole head");
+        parse(&mut buf, len, no_body, true)
+    }
+
+    #[test]
+    fn the_end_is_found_with_crlf_or_bare_lf_and_not_before() {
+        assert_eq!(end(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody"), Ok(Some(25)));
+        assert_eq!(end(b"HTTP/1.1 200 OK\nA: b\n\nbody"), Ok(Some(22)));
+        assert_eq!(end(b"HTTP/1.1 200 OK\r\nA: b\r\n"), Ok(None));
+        let endless = vec![b'a'; MAX_HEAD];
+        assert_eq!(end(&endless), Err(Malformed::HeadTooLarge));
+    }
+
+    #[test]
+    fn a_length_a_chunked_body_or_a_close_delimits_the_body() {
+        let length = head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", false).unwrap();
+        assert_eq!(
+            (length.framing, length.keep_alive),
+            (Framing::Length(12), true)
+        );
+        let chunked = head(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n",
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            chunked.framing,
+            Framing::Chunked,
+            "chunked wins over a length"
+        );
+        let close = head("HTTP/1.1 200 OK\r\n\r\n", false).unwrap();
+        assert_eq!(
+            (close.framing, close.keep_alive),
+            (Framing::UntilClose, false)
+        );
+        let head_answer = head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", true).unwrap();
+        assert_eq!(head_answer.framing, Framing::Empty, "the answer to HEAD");
+        let no_content = head("HTTP/1.1 204 No Content\r\n\r\n", false).unwrap();
+        assert_eq!(
+            (no_content.framing, no_content.keep_alive),
+            (Framing::Empty, true)
+        );
+    }
+
+    #[test]
+    fn connection_close_and_http_1_0_end_the_connection() {
+        let close = head(
+            "HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 1\r\n\r\n",
+            false,
+        );
+        assert!(!close.unwrap().keep_alive);
+        let old = head("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false);
+        assert!(!old.unwrap().keep_alive, "1.0 closes by default");
+        let kept = head(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
+            false,
+        );
+        assert!(kept.unwrap().keep_alive);
+    }
+
+    #[test]
+    fn headers_keep_their_values_and_bad_ones_are_malformed() {
+        let ok = head(
+            "HTTP/1.1 302 Found\r\nLocation: /next\r\nX: 1\r\nX: 2\r\n\r\n",
+            false,
+        );
+        let ok = ok.unwrap();
+        assert_eq!(ok.status, StatusCode::FOUND);
+        assert_eq!(ok.headers["location"], "/next");
+        assert_eq!(ok.headers.get_all("x").iter().count(), 2);
+        let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nX: 1\r\nContent-Length: 0\r\n\r\n");
+        let skipped = parse(&mut buf, 44, false, false).unwrap();
+        assert!(skipped.headers.is_empty(), "no map unless asked for");
+        assert_eq!(
+            skipped.framing,
+            Framing::Empty,
+            "the framing is read all the same"
+        );
+        for bad in [
+            "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            "HTTP/1.1 2000 OK\r\n\r\n",
+            "garbage\r\n\r\n",
+        ] {
+            assert!(head(bad, false).is_err(), "{bad:?} is malformed");
+        }
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: v\r\n")).collect();
+        let too_many = head(&format!("HTTP/1.1 200 OK\r\n{many}\r\n"), false);
+        assert_eq!(
+            too_many.unwrap_err(),
+            Malformed::Head(httparse::Error::TooManyHeaders)
+        );
+    }
+}
