@@ -32,36 +32,38 @@ async fn corrected_latency_shows_a_stall_that_uncorrected_latency_hides() {
         .latency_corrected_ms
         .as_ref()
         .expect("open model");
-    // About 600 requests; one took a second. Uncorrected, that is a single outlier above p99.
-    // A lower bound that keeps the claim meaningful: with at least 200 requests, one outlier lies
-    // above p99. (About 600 fall due; a loaded machine sends fewer in the 3 s, never more.)
+    // About 600 fall due; one took a second. On a loaded machine the single user sends fewer (88
+    // in one run at load 14), so the claims use p90, which leaves the one stalled request out as
+    // soon as there are 20 of them.
     assert!(
-        plain.count >= 200,
-        "only {} requests in a 3 s run at 200/s: too few for p99 to leave one outlier out",
+        plain.count >= 20,
+        "only {} requests in a 3 s run at 200/s: too few for p90 to leave one outlier out",
         plain.count
     );
     assert!(
         plain.max >= 900.0,
-        "the stalled request itself: {} ms",
+        "the stalled request itself took {} ms, less than the server's 1 s stall",
         plain.max
     );
-    // Corrected, the ~200 arrivals that waited behind it carry up to a second each; uncorrected,
-    // they look like quick requests (compared with each other, not with a fixed figure a loaded
+    // Corrected, the arrivals that waited behind it carry up to a second each; uncorrected, they
+    // look like quick requests (compared with each other, not with a fixed figure a loaded
     // machine could exceed).
     assert!(
         corrected.p99 > 700.0,
-        "corrected p99 {} ms hides the stall",
+        "corrected p99 {} ms hides the 1 s stall",
         corrected.p99
     );
     assert!(
-        plain.p99 * 2.0 < corrected.p99,
-        "uncorrected p99 {} ms is not far below the corrected {} ms: the correction shows nothing",
-        plain.p99,
-        corrected.p99
+        plain.p90 * 2.0 < corrected.p90,
+        "uncorrected p90 {} ms is not far below the corrected {} ms: the correction shows nothing",
+        plain.p90,
+        corrected.p90
     );
-    assert!(corrected.p90 > plain.p90);
     let open = report.open_model.expect("open figures");
-    assert!(open.late > 100, "{open:?}");
+    assert!(
+        open.late > 100,
+        "the ~200 arrivals due during the stall must start late: {open:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
