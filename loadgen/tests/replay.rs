@@ -163,23 +163,7 @@ async fn a_racy_id_overwrite_is_reproduced_from_the_creates_that_raced() {
 
     set_fault(&server, Some("racy-id:window=300ms"));
     let replayed = replay(&repro, &["--attempts", "3", "--stagger", "60ms"]).await;
-    assert_eq!(
-        replayed.status.code(),
-        Some(1),
-        "reproduced: {}\n{}",
-        text(&replayed),
-        read(&repro)
-    );
-    assert!(
-        text(&replayed).contains("REPRODUCED 3/3"),
-        "{}\n{}",
-        text(&replayed),
-        read(&repro)
-    );
-
-    set_fault(&server, None);
-    let fixed = replay(&repro, &["--attempts", "2"]).await;
-    assert_eq!(fixed.status.code(), Some(0), "fixed: {}", text(&fixed));
+    assert_reproduced_3_of_3_then_fixed(&server, &repro, &replayed).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,23 +176,7 @@ async fn an_unscoped_cache_leak_is_reproduced_by_the_victim_asking_first() {
     // A short TTL, and a pause longer than it, so one attempt's cached list cannot serve the next.
     set_fault(&server, Some("unscoped-cache:ttl=2s"));
     let replayed = replay(&repro, &["--attempts", "3", "--pause", "2500ms"]).await;
-    assert_eq!(
-        replayed.status.code(),
-        Some(1),
-        "reproduced: {}\n{}",
-        text(&replayed),
-        read(&repro)
-    );
-    assert!(
-        text(&replayed).contains("REPRODUCED 3/3"),
-        "{}\n{}",
-        text(&replayed),
-        read(&repro)
-    );
-
-    set_fault(&server, None);
-    let fixed = replay(&repro, &["--attempts", "2"]).await;
-    assert_eq!(fixed.status.code(), Some(0), "fixed: {}", text(&fixed));
+    assert_reproduced_3_of_3_then_fixed(&server, &repro, &replayed).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,4 +212,30 @@ async fn replay_exits_2_on_an_unreachable_target_and_repro_on_a_missing_violatio
         "{}",
         text(&unreachable)
     );
+}
+
+/// A replay of 3 attempts that reproduced every time, then one with the fault off that finds
+/// nothing (exit 0).
+async fn assert_reproduced_3_of_3_then_fixed(
+    server: &TestServer,
+    repro: &Path,
+    replayed: &std::process::Output,
+) {
+    assert_eq!(
+        replayed.status.code(),
+        Some(1),
+        "reproduced: {}\n{}",
+        text(replayed),
+        read(repro)
+    );
+    assert!(
+        text(replayed).contains("REPRODUCED 3/3"),
+        "{}\n{}",
+        text(replayed),
+        read(repro)
+    );
+
+    set_fault(server, None);
+    let fixed = replay(repro, &["--attempts", "2"]).await;
+    assert_eq!(fixed.status.code(), Some(0), "fixed: {}", text(&fixed));
 }
