@@ -312,6 +312,14 @@ impl Cities {
         }
     }
 
+    /// The user an earlier preflight walk handed over, so a second walk numbers its records on.
+    pub(crate) fn take_seeded(&self, local: usize) -> Option<User> {
+        self.seeded[local]
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+    }
+
     pub(crate) fn new_user(&self, local: usize, tab: u64, identity: Identity) -> User {
         User {
             me: self.ledger.global(local),
@@ -356,7 +364,7 @@ impl Scenario for Cities {
         let identity = self.identity(&mut LoadTransport { session }, local).await?;
         let tab = (session.user() % tabs) as u64;
         if tab == 0
-            && let Some(user) = self.seeded[local].lock().ok().and_then(|mut s| s.take())
+            && let Some(user) = self.take_seeded(local)
         {
             return Ok(user);
         }
