@@ -39,7 +39,7 @@ pub mod testing;
 
 use std::{future::Future, io, net::SocketAddr};
 
-use axum::{Router, extract::DefaultBodyLimit};
+use axum::Router;
 use tokio::net::TcpListener;
 use tower::Layer;
 
@@ -59,7 +59,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The app: the router inside the tracking layer (metrics, request journal, body limit).
-pub type App = metrics::Track<<DefaultBodyLimit as Layer<Router>>::Service>;
+pub type App = metrics::Track<Router>;
 
 /// The whole app, built apart from serving it (tests drive it with `oneshot`). The tracking layer
 /// goes around the router rather than through `Router::layer`, which boxes each route's service

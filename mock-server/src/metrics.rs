@@ -203,12 +203,13 @@ pub struct TrackLayer {
     pub templates: Templates,
 }
 
-impl<S> tower::Layer<S> for TrackLayer {
-    type Service = Track<<DefaultBodyLimit as tower::Layer<S>>::Service>;
+impl<S: Clone> tower::Layer<S> for TrackLayer {
+    type Service = Track<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Track {
-            inner: tower::Layer::layer(&DefaultBodyLimit::max(self.body_limit), inner),
+            limited: tower::Layer::layer(&DefaultBodyLimit::max(self.body_limit), inner.clone()),
+            inner,
             metrics: self.metrics.clone(),
             requests: self.requests.clone(),
             templates: self.templates.clone(),
@@ -219,7 +220,11 @@ impl<S> tower::Layer<S> for TrackLayer {
 /// The service [`TrackLayer`] makes.
 #[derive(Debug, Clone)]
 pub struct Track<S> {
+    /// The router as is, for a request without a body: the body limit is an extension, one more
+    /// map insert on every request, and there is nothing for it to limit.
     inner: S,
+    /// The router behind the body limit, for a request with a body.
+    limited: <DefaultBodyLimit as tower::Layer<S>>::Service,
     metrics: Metrics,
     requests: RequestJournal,
     templates: Templates,
@@ -228,13 +233,16 @@ pub struct Track<S> {
 impl<S> tower::Service<Request> for Track<S>
 where
     S: tower::Service<Request, Response = Response>,
+    <DefaultBodyLimit as tower::Layer<S>>::Service:
+        tower::Service<Request, Response = Response, Error = S::Error, Future = S::Future>,
 {
     type Response = Response;
     type Error = S::Error;
     type Future = TrackFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        std::task::ready!(self.inner.poll_ready(cx))?;
+        self.limited.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
@@ -254,8 +262,15 @@ where
                 user,
             }
         });
+        // A body that has already ended (no `content-length`, no chunks: a plain `GET`) cannot
+        // exceed any limit.
+        let inner = if hyper::body::Body::is_end_stream(request.body()) {
+            self.inner.call(request)
+        } else {
+            self.limited.call(request)
+        };
         TrackFuture {
-            inner: self.inner.call(request),
+            inner,
             metrics: self.metrics.clone(),
             method,
             route,
