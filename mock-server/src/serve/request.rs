@@ -6,12 +6,13 @@
 //! Unboxed on purpose (the future and the body are concrete types): this runs on every request.
 
 use std::{
+    cell::RefCell,
     convert::Infallible,
     future::Future,
     net::SocketAddr,
     pin::Pin,
     sync::Arc,
-    task::{Context, Poll, ready},
+    task::{Context, Poll, Waker, ready},
 };
 
 use axum::{
@@ -25,7 +26,7 @@ use axum::{
 };
 use hyper::body::{Frame, Incoming, SizeHint};
 use shared::paths;
-use tower::{ServiceExt, util::Oneshot};
+use tower::{Service, ServiceExt, util::Oneshot};
 
 use super::connection::Activity;
 use crate::{
@@ -42,7 +43,10 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// The hyper service of one connection.
 #[derive(Debug, Clone)]
 pub struct RequestService {
-    app: FaultService<crate::App>,
+    /// hyper calls the service by `&self`, tower by `&mut self`: the cell lends the app to each
+    /// call in turn (one connection's requests are called one after another, in its own task)
+    /// instead of a clone of every layer's handles per request.
+    app: RefCell<FaultService<crate::App>>,
     peer: SocketAddr,
     activity: Arc<Activity>,
     store: Store,
@@ -59,7 +63,7 @@ impl RequestService {
         state: &AppState,
     ) -> Self {
         Self {
-            app,
+            app: RefCell::new(app),
             peer,
             activity,
             store: state.store.clone(),
@@ -117,11 +121,21 @@ impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
         if request.headers().contains_key(AUTHORIZATION) {
             request.extensions_mut().insert(self.verified.clone());
         }
-        let app = self.app.clone().oneshot(request);
-        RequestFuture {
-            state: Stage::App {
-                future: self.store.pinned(app, pin),
+        // The borrow ends with this function, and nothing it calls calls back into the service.
+        let mut app = self.app.borrow_mut();
+        let state = match app.poll_ready(&mut Context::from_waker(Waker::noop())) {
+            // axum's router and the layers around it are always ready: called at once, the
+            // request is not moved through a `Oneshot` first.
+            Poll::Ready(Ok(())) => Stage::App {
+                future: self.store.pinned(app.call(request), pin),
             },
+            Poll::Ready(Err(never)) => match never {},
+            Poll::Pending => Stage::Waiting {
+                future: self.store.pinned(app.clone().oneshot(request), pin),
+            },
+        };
+        RequestFuture {
+            state,
             in_flight: Some(in_flight),
         }
     }
@@ -156,11 +170,15 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// The app's own future for a request.
+type AppFuture = <FaultService<crate::App> as Service<Request>>::Future;
+
 pin_project_lite::pin_project! {
     #[project = StageProjection]
     enum Stage {
         Early { response: Option<Response> },
-        App { #[pin] future: Pinned<Oneshot<FaultService<crate::App>, Request>> },
+        App { #[pin] future: Pinned<AppFuture> },
+        Waiting { #[pin] future: Pinned<Oneshot<FaultService<crate::App>, Request>> },
     }
 }
 
@@ -172,6 +190,10 @@ impl Future for RequestFuture {
         let response = match this.state.project() {
             StageProjection::Early { response } => response.take().unwrap_or_default(),
             StageProjection::App { future } => match ready!(future.poll(cx)) {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+            StageProjection::Waiting { future } => match ready!(future.poll(cx)) {
                 Ok(response) => response,
                 Err(never) => match never {},
             },
