@@ -170,6 +170,10 @@ impl Connection {
         tokio::pin!(expired);
         let peer = self.peer;
         tokio::select! {
+            // In this order, no random start on each of the connection's wake-ups: the
+            // connection first (it is what woke the task nearly every time), then the watchdog,
+            // then the shutdown signal.
+            biased;
             result = connection.as_mut() => {
                 if let Err(error) = result {
                     tracing::debug!(%peer, %error, "connection ended with an error");
