@@ -110,15 +110,22 @@ fn a_missing_or_late_worker_is_named() {
         ("c.json".to_owned(), report(2, &[300], late)),
     ];
     let Merged { report, warnings } = merge(reports).unwrap();
-    assert_eq!(warnings, ["merged 2 of 3 workers; missing worker(s) 1"]);
+    assert_eq!(
+        warnings,
+        ["merged 2 of 3 workers; missing worker(s) 1"],
+        "a missing worker is warned about"
+    );
     let row = &report.workers[1];
-    assert_eq!(row.index, Some(2));
+    assert_eq!(row.index, Some(2), "a worker row keeps its index");
     assert!(
         row.suspect && row.notes[0].contains("late"),
         "{:?}",
         row.notes
     );
-    assert!(report.self_check.suspect);
+    assert!(
+        report.self_check.suspect,
+        "a worker that started late makes the merge suspect"
+    );
     assert!(
         (report.duration_s - 5.0).abs() < 1e-6,
         "first start to last stop"
@@ -128,5 +135,8 @@ fn a_missing_or_late_worker_is_named() {
         2,
         "the late worker's interval is 3 ticks later"
     );
-    assert!(render_workers(&report).contains("SUSPECT: started 3.000 s late"));
+    assert!(
+        render_workers(&report).contains("SUSPECT: started 3.000 s late"),
+        "the workers table says why a worker is suspect"
+    );
 }
