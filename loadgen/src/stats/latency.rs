@@ -382,7 +382,7 @@ mod tests {
             first.merge(&second);
             let mut sorted = samples.clone();
             sorted.sort_unstable();
-            prop_assert_eq!(first.count(), samples.len() as u64);
+            prop_assert_eq!(first.count(), samples.len() as u64, "the merged histogram counts both halves");
             for quantile in QUANTILES {
                 let want = exact(&sorted, quantile);
                 let got = first.percentile_us(quantile);
@@ -391,11 +391,11 @@ mod tests {
                     "q={:?} got {} want {}", quantile, got, want
                 );
                 prop_assert!(got >= want, "never below the exact sample");
-                prop_assert!(got <= *sorted.last().unwrap());
+                prop_assert!(got <= *sorted.last().unwrap(), "q={:?}: a percentile never exceeds the largest sample", quantile);
             }
-            prop_assert_eq!(first.percentile_us(Quantile::MAX), *sorted.last().unwrap());
+            prop_assert_eq!(first.percentile_us(Quantile::MAX), *sorted.last().unwrap(), "the max quantile is the largest sample");
             let sum: u64 = samples.iter().sum();
-            prop_assert_eq!(first.mean().as_nanos(), u128::from(sum) * 1000 / samples.len() as u128);
+            prop_assert_eq!(first.mean().as_nanos(), u128::from(sum) * 1000 / samples.len() as u128, "the mean is exact to the nanosecond");
         }
     }
 }
