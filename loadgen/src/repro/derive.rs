@@ -232,11 +232,25 @@ mod tests {
             span(1, "create", 0.990, Some(1.0005)),
         ];
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
-        assert_eq!(repro.observer.race, "read");
+        assert_eq!(
+            repro.observer.race, "read",
+            "the observer races with the read that saw the leak"
+        );
         assert_eq!(repro.victim.race, "list", "the closest send time wins");
-        assert_eq!(repro.race.order, Order::Together);
-        assert_eq!(repro.observer.then, None);
-        assert_eq!(repro.expected.victim.as_deref(), Some("victim"));
+        assert_eq!(
+            repro.race.order,
+            Order::Together,
+            "overlapping requests race together"
+        );
+        assert_eq!(
+            repro.observer.then, None,
+            "a racing read needs no follow-up"
+        );
+        assert_eq!(
+            repro.expected.victim.as_deref(),
+            Some("victim"),
+            "the expected victim is the city's owner"
+        );
     }
 
     #[test]
@@ -250,10 +264,15 @@ mod tests {
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
         assert_eq!(
             (repro.observer.race.as_str(), repro.victim.race.as_str()),
-            ("create", "create")
+            ("create", "create"),
+            "two racing creates reproduce as a create race"
         );
-        assert_eq!(repro.observer.then.as_deref(), Some("read"));
-        assert_eq!(repro.race.observed_gap_s, 0.001);
+        assert_eq!(
+            repro.observer.then.as_deref(),
+            Some("read"),
+            "a racing write is followed by a read"
+        );
+        assert_eq!(repro.race.observed_gap_s, 0.001, "the observed gap is kept");
     }
 
     #[test]
@@ -284,8 +303,15 @@ mod tests {
         evidence.request = "GET /list".into();
         evidence.recent[0].request = "GET /list".into();
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
-        assert_eq!(repro.race.order, Order::VictimFirst);
-        assert_eq!(repro.victim.race, "list");
+        assert_eq!(
+            repro.race.order,
+            Order::VictimFirst,
+            "a victim request that ended before the observer's started goes first"
+        );
+        assert_eq!(
+            repro.victim.race, "list",
+            "the victim races with its own list"
+        );
     }
 
     #[test]
@@ -338,12 +364,14 @@ mod tests {
         evidence.sent_s = None;
         assert_eq!(
             derive(&evidence, String::new(), None, toml::Table::new()),
-            Err(DeriveError::NoTimes)
+            Err(DeriveError::NoTimes),
+            "evidence without request times cannot be derived"
         );
         let evidence = leak("read", 1.0, 1.1);
         assert_eq!(
             derive(&evidence, String::new(), None, toml::Table::new()),
-            Err(DeriveError::NoPair)
+            Err(DeriveError::NoPair),
+            "evidence without a racing partner request cannot be paired"
         );
     }
 
