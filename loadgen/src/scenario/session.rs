@@ -9,11 +9,20 @@
 //! monotonic clock. In the open model the first request of an iteration also gets a corrected
 //! latency measured from the iteration's intended start; later requests of the same iteration are
 //! sent as soon as the previous one ends, so their corrected latency is their plain latency.
+//!
+//! Timeout: one timer per session, its deadline moved to `sent + --timeout` before each request
+//! (a later deadline is one atomic store in tokio's timer, where a `tokio::time::timeout` per
+//! request registered and cancelled a timer entry under the driver's lock every time).
 
 use std::{
+    future::{Future, poll_fn},
+    pin::{Pin, pin},
     sync::Arc,
+    task::Poll,
     time::{Duration, Instant},
 };
+
+use tokio::time::Sleep;
 
 use crate::{
     checks::{Failure, Outcome},
@@ -68,6 +77,8 @@ pub struct Session {
     timeout: Duration,
     open: bool,
     intended: Option<Instant>,
+    /// The `--timeout` timer, made at the first request and reset for each one after.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Session {
@@ -86,6 +97,7 @@ impl Session {
             timeout,
             open,
             intended: None,
+            timer: None,
         }
     }
 
@@ -131,14 +143,33 @@ impl Session {
         }
         let mut in_flight = InFlight::new(&self.recorder, step, self.timeout);
         let start = in_flight.start;
-        let result = tokio::time::timeout(self.timeout, self.client.send(request)).await;
+        let deadline = tokio::time::Instant::from_std(start + self.timeout);
+        let timer = match &mut self.timer {
+            Some(timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        let result = {
+            // The request first, as `tokio::time::timeout` does: an answer that is ready when
+            // the deadline passes is an answer.
+            let mut exchange = pin!(self.client.send(request));
+            poll_fn(|cx| match exchange.as_mut().poll(cx) {
+                Poll::Ready(result) => Poll::Ready(Some(result)),
+                Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+            })
+            .await
+        };
         let end = Instant::now();
         in_flight.answered = true;
         drop(in_flight);
         let result = match result {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(error)) => Err(RequestError::Client(error)),
-            Err(_elapsed) => {
+            Some(Ok(response)) => Ok(response),
+            Some(Err(error)) => Err(RequestError::Client(error)),
+            None => {
                 self.client.reset();
                 Err(RequestError::Timeout(self.timeout))
             }
