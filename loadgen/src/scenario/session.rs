@@ -10,15 +10,17 @@
 //! latency measured from the iteration's intended start; later requests of the same iteration are
 //! sent as soon as the previous one ends, so their corrected latency is their plain latency.
 //!
-//! Timeout: one timer per session, its deadline moved to `sent + --timeout` before each request
-//! (a later deadline is one atomic store in tokio's timer, where a `tokio::time::timeout` per
-//! request registered and cancelled a timer entry under the driver's lock every time).
+//! Timeout: one timer per session, never earlier than the deadline (`sent + --timeout`) of the
+//! request in flight, and moved only when it fires: a request that ends before it costs no timer
+//! work (a `tokio::time::timeout` per request registered and cancelled a timer entry under the
+//! driver's lock every time). When it fires the clock says which it is: this request's deadline
+//! has passed (a timeout), or it was an earlier request's (the timer moves to this one's).
 
 use std::{
     future::{Future, poll_fn},
     pin::{Pin, pin},
     sync::Arc,
-    task::Poll,
+    task::{Poll, ready},
     time::{Duration, Instant},
 };
 
@@ -77,7 +79,8 @@ pub struct Session {
     timeout: Duration,
     open: bool,
     intended: Option<Instant>,
-    /// The `--timeout` timer, made at the first request and reset for each one after.
+    /// The `--timeout` timer, made at the first request; moved only when it fires early (see the
+    /// module doc).
     timer: Option<Pin<Box<Sleep>>>,
 }
 
@@ -144,22 +147,25 @@ impl Session {
         let mut in_flight = InFlight::new(&self.recorder, step, self.timeout);
         let start = in_flight.start;
         let deadline = tokio::time::Instant::from_std(start + self.timeout);
-        let timer = match &mut self.timer {
-            Some(timer) => {
-                timer.as_mut().reset(deadline);
-                timer
-            }
-            None => self
-                .timer
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
-        };
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         let result = {
-            // The request first, as `tokio::time::timeout` does: an answer that is ready when
-            // the deadline passes is an answer.
             let mut exchange = pin!(self.client.send(request));
-            poll_fn(|cx| match exchange.as_mut().poll(cx) {
-                Poll::Ready(result) => Poll::Ready(Some(result)),
-                Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+            poll_fn(|cx| {
+                // The request first, as `tokio::time::timeout` does: an answer that is ready
+                // when the deadline passes is an answer.
+                if let Poll::Ready(result) = exchange.as_mut().poll(cx) {
+                    return Poll::Ready(Some(result));
+                }
+                loop {
+                    ready!(timer.as_mut().poll(cx));
+                    if tokio::time::Instant::now() >= deadline {
+                        return Poll::Ready(None);
+                    }
+                    // An earlier request's deadline: wait for this one's.
+                    timer.as_mut().reset(deadline);
+                }
             })
             .await
         };
