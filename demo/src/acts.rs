@@ -566,12 +566,24 @@ mod tests {
             at: 1.25,
             exact: true,
         };
-        assert_eq!(since_switch(exact, 1.0), "0.25 s after the switch");
+        assert_eq!(
+            since_switch(exact, 1.0),
+            "0.25 s after the switch",
+            "an exact switch time is shown as the delay after it"
+        );
         let bound = First {
             at: 2.0,
             exact: false,
         };
-        assert_eq!(since_switch(bound, 1.632), "within 0.37 s of the switch");
-        assert_eq!(since_switch(bound, 1.999), "within 0.01 s of the switch");
+        assert_eq!(
+            since_switch(bound, 1.632),
+            "within 0.37 s of the switch",
+            "a bound switch time is shown as within the remaining window"
+        );
+        assert_eq!(
+            since_switch(bound, 1.999),
+            "within 0.01 s of the switch",
+            "a bound switch time is shown as within the remaining window"
+        );
     }
 }

@@ -123,22 +123,44 @@ mod tests {
     #[test]
     fn the_default_story_is_every_act_and_every_fault() {
         let plan = plan(&[]);
-        assert_eq!(plan.acts, [1, 2, 3, 4, 5, 6, 7]);
-        assert!(plan.faults.is_none());
+        assert_eq!(
+            plan.acts,
+            [1, 2, 3, 4, 5, 6, 7],
+            "no --act runs every act in order"
+        );
+        assert!(
+            plan.faults.is_none(),
+            "no --fault keeps every act's own fault"
+        );
     }
 
     #[test]
     fn the_leak_story_is_acts_5_to_7_for_shared_identity() {
         let plan = plan(&["leak"]);
-        assert_eq!(plan.acts, [5, 6, 7]);
-        assert_eq!(plan.faults.unwrap(), ["shared-identity"]);
+        assert_eq!(plan.acts, [5, 6, 7], "the leak story runs acts 5 to 7");
+        assert_eq!(
+            plan.faults.unwrap(),
+            ["shared-identity"],
+            "the leak story switches shared-identity on"
+        );
     }
 
     #[test]
     fn acts_and_faults_can_be_picked() {
         let plan = plan(&["--act", "4,1", "--fault", "bola,racy-id"]);
-        assert_eq!(plan.acts, [1, 4]);
-        assert_eq!(plan.faults.unwrap(), ["bola", "racy-id"]);
-        assert!(Cli::try_parse_from(["racebench-demo", "--act", "8"]).is_err());
+        assert_eq!(
+            plan.acts,
+            [1, 4],
+            "--act 4,1 runs those acts in story order"
+        );
+        assert_eq!(
+            plan.faults.unwrap(),
+            ["bola", "racy-id"],
+            "a ,-list of --fault keeps its order"
+        );
+        assert!(
+            Cli::try_parse_from(["racebench-demo", "--act", "8"]).is_err(),
+            "an act past the last one is refused"
+        );
     }
 }

@@ -123,21 +123,49 @@ mod tests {
 
     #[test]
     fn control_characters_and_escape_sequences_are_removed() {
-        assert_eq!(clean("\x1b[1;32mPASS\x1b[0m\r"), "PASS");
-        assert_eq!(clean("a\tb\x07c"), "a    bc");
-        assert_eq!(clean("p99 1.2 ms"), "p99 1.2 ms");
+        assert_eq!(
+            clean("\x1b[1;32mPASS\x1b[0m\r"),
+            "PASS",
+            "clean strips colour codes and carriage returns"
+        );
+        assert_eq!(
+            clean("a\tb\x07c"),
+            "a    bc",
+            "clean expands tabs and drops bells"
+        );
+        assert_eq!(
+            clean("p99 1.2 ms"),
+            "p99 1.2 ms",
+            "clean leaves plain text alone"
+        );
     }
 
     #[test]
     fn plain_console_prints_no_escape() {
         let console = Console::plain();
-        assert_eq!(console.pass_fail(true), "PASS");
-        assert_eq!(console.bold("x"), "x");
+        assert_eq!(
+            console.pass_fail(true),
+            "PASS",
+            "a plain console prints PASS without colour"
+        );
+        assert_eq!(
+            console.bold("x"),
+            "x",
+            "a plain console prints bold text as is"
+        );
     }
 
     #[test]
     fn long_text_wraps_at_spaces() {
-        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
-        assert_eq!(wrap("", 5), Vec::<String>::new());
+        assert_eq!(
+            wrap("aa bb cc", 5),
+            ["aa bb", "cc"],
+            "wrap breaks at the last space within the width"
+        );
+        assert_eq!(
+            wrap("", 5),
+            Vec::<String>::new(),
+            "wrapping nothing gives no lines"
+        );
     }
 }

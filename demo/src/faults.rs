@@ -209,8 +209,19 @@ mod tests {
     #[test]
     fn an_unknown_fault_accepts_any_detection() {
         let plan = FaultPlan::for_fault("brand-new");
-        assert_eq!(plan.enable, "brand-new");
-        assert_eq!(plan.watched(), CLASSES);
-        assert_eq!(plan.expectation(), "any violation, fail or exception");
+        assert_eq!(
+            plan.enable, "brand-new",
+            "an unknown fault is enabled by its name"
+        );
+        assert_eq!(
+            plan.watched(),
+            CLASSES,
+            "an unknown fault watches every class"
+        );
+        assert_eq!(
+            plan.expectation(),
+            "any violation, fail or exception",
+            "an unknown fault expects any finding"
+        );
     }
 }

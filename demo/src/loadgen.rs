@@ -277,6 +277,10 @@ mod tests {
             .chain(["a.html", "-q"])
             .map(str::to_owned)
             .collect();
-        assert_eq!(shown(&args), "json --users 2 -q");
+        assert_eq!(
+            shown(&args),
+            "json --users 2 -q",
+            "the shown command drops the binary path and the target"
+        );
     }
 }

@@ -577,7 +577,10 @@ mod tests {
             "records.marker=/title",
         ]);
         let credential = api.credential_of_token("t").unwrap();
-        assert_eq!(credential.value, "Bearer t");
+        assert_eq!(
+            credential.value, "Bearer t",
+            "the login's token becomes a bearer credential"
+        );
         let account = Value::from(7);
         let vars = Vars {
             marker: Some("rb1.u1.c1"),
@@ -586,19 +589,37 @@ mod tests {
             ..Vars::default()
         };
         let create = api.create(&credential, &vars);
-        assert_eq!(create.label(&target()), "POST /api/v1/items/");
+        assert_eq!(
+            create.label(&target()),
+            "POST /api/v1/items/",
+            "a create is labelled with its method and full path"
+        );
         assert_eq!(
             serde_json::from_slice::<Value>(&create.body).unwrap(),
-            serde_json::json!({"title": "rb1.u1.c1", "userId": 7})
+            serde_json::json!({"title": "rb1.u1.c1", "userId": 7}),
+            "the create body fills the template's variables"
         );
-        assert_eq!(api.read(&credential, &vars).path, "/items/42");
+        assert_eq!(
+            api.read(&credential, &vars).path,
+            "/items/42",
+            "the read path fills the id template"
+        );
         assert_eq!(
             api.list(&credential, &vars).path,
-            "/users/7/items?limit=100&skip=0"
+            "/users/7/items?limit=100&skip=0",
+            "the list path fills the account id and adds the page parameters"
         );
         let request = api.read(&credential, &vars).build(&target());
-        assert_eq!(request.uri(), "/api/v1/items/42");
-        assert_eq!(request.headers()["authorization"], "Bearer t");
+        assert_eq!(
+            request.uri(),
+            "/api/v1/items/42",
+            "the request goes to the base path plus the item path"
+        );
+        assert_eq!(
+            request.headers()["authorization"],
+            "Bearer t",
+            "the request carries the credential"
+        );
     }
 
     #[test]
@@ -607,9 +628,16 @@ mod tests {
         let (credential, _) = drf
             .logged_in(&HeaderMap::new(), br#"{"token":"abc"}"#)
             .unwrap();
-        assert_eq!(credential.value, "Token abc");
+        assert_eq!(
+            credential.value, "Token abc",
+            "a token with a scheme keeps the scheme"
+        );
         let missing = drf.logged_in(&HeaderMap::new(), br#"{"key":"abc"}"#);
-        assert_eq!(missing.unwrap_err().setting, "login.token");
+        assert_eq!(
+            missing.unwrap_err().setting,
+            "login.token",
+            "a missing token names the setting login.token"
+        );
 
         let session = api(&["login.send=cookie", "login.account-id=/user/id"]);
         let mut headers = HeaderMap::new();
@@ -621,10 +649,24 @@ mod tests {
         let (credential, account) = session
             .logged_in(&headers, br#"{"user":{"id":9}}"#)
             .unwrap();
-        assert_eq!(credential.name, hyper::header::COOKIE);
-        assert_eq!(credential.value, "sid=1; csrf=2");
-        assert_eq!(account.id, Some(Value::from(9)));
-        assert!(session.logged_in(&HeaderMap::new(), b"{}").is_err());
+        assert_eq!(
+            credential.name,
+            hyper::header::COOKIE,
+            "a cookie login sends its cookies in the cookie header"
+        );
+        assert_eq!(
+            credential.value, "sid=1; csrf=2",
+            "every set-cookie is carried, joined with ; "
+        );
+        assert_eq!(
+            account.id,
+            Some(Value::from(9)),
+            "the account id is read from the login answer"
+        );
+        assert!(
+            session.logged_in(&HeaderMap::new(), b"{}").is_err(),
+            "a cookie login answer without cookies or account id is refused"
+        );
     }
 
     #[test]
@@ -645,19 +687,33 @@ mod tests {
                 id: Some("a".into()),
                 owner: Some("u".into()),
                 marker: Some("m".into())
-            }
+            },
+            "a record reads its id, owner and marker through the description's pointers"
         );
         assert_eq!(
             fastapi.record(br#"{"data":{}}"#).unwrap_err().setting,
-            "records.id"
+            "records.id",
+            "an item answer without the id names records.id"
         );
         let page = fastapi
             .page(br#"{"data":[{"id":1,"title":"m"}],"count":1}"#)
             .unwrap();
-        assert_eq!(page.records[0].id.as_deref(), Some("1"));
-        assert_eq!(fastapi.page(b"[]").unwrap_err().setting, "records.list");
+        assert_eq!(
+            page.records[0].id.as_deref(),
+            Some("1"),
+            "the page's records carry their ids"
+        );
+        assert_eq!(
+            fastapi.page(b"[]").unwrap_err().setting,
+            "records.list",
+            "a list answer without the configured envelope names records.list"
+        );
         let bare = api(&["records.list=\"\""]);
-        assert_eq!(bare.page(br#"[{"id":"x"}]"#).unwrap().records.len(), 1);
+        assert_eq!(
+            bare.page(br#"[{"id":"x"}]"#).unwrap().records.len(),
+            1,
+            "a bare array is a page of records"
+        );
     }
 
     #[test]
@@ -670,22 +726,29 @@ mod tests {
         };
         assert_eq!(
             at(307, "http://127.0.0.1:8000/api/v1/items/"),
-            Some(Redirect::Follow("/api/v1/items/".into()))
+            Some(Redirect::Follow("/api/v1/items/".into())),
+            "a redirect to the target's own origin is followed by its path"
         );
-        assert_eq!(at(308, "/x"), Some(Redirect::Follow("/x".into())));
-        assert!(matches!(
-            at(307, "http://evil.example/x"),
-            Some(Redirect::Refuse(_))
-        ));
-        assert!(matches!(
-            at(307, "//evil.example/x"),
-            Some(Redirect::Refuse(_))
-        ));
+        assert_eq!(
+            at(308, "/x"),
+            Some(Redirect::Follow("/x".into())),
+            "a 308 is followed"
+        );
+        assert!(
+            matches!(at(307, "http://evil.example/x"), Some(Redirect::Refuse(_))),
+            "a redirect to another host is refused: {:?}",
+            at(307, "http://evil.example/x")
+        );
+        assert!(
+            matches!(at(307, "//evil.example/x"), Some(Redirect::Refuse(_))),
+            "a scheme-relative redirect to another host is refused: {:?}",
+            at(307, "//evil.example/x")
+        );
         assert_eq!(
             at(301, "/x"),
             None,
             "only 307 and 308 keep the method and body"
         );
-        assert_eq!(at(200, "/x"), None);
+        assert_eq!(at(200, "/x"), None, "a 200 is no redirect");
     }
 }

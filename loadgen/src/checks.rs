@@ -261,13 +261,21 @@ mod tests {
     fn matching_status_and_fields_pass() {
         let body = r#"{"code": 1, "message": "Hello, World!", "data": {"items": [{"id": "a"}]}}"#;
         let checks = checks(&["code=1", "message=Hello, World!", "data.items.0.id=\"a\""]);
-        assert_eq!(checks.verify(&response(200, body)), Ok(()));
+        assert_eq!(
+            checks.verify(&response(200, body)),
+            Ok(()),
+            "a 200 with the expected body passes"
+        );
     }
 
     #[test]
     fn wrong_status_fails_with_both_codes_in_the_reason() {
         let failure = checks(&[]).verify(&response(503, "")).unwrap_err();
-        assert_eq!(failure, Failure::fail("status 503 != 200"));
+        assert_eq!(
+            failure,
+            Failure::fail("status 503 != 200"),
+            "a status other than the expected one fails, naming both"
+        );
     }
 
     #[test]
@@ -275,18 +283,21 @@ mod tests {
         let checks = checks(&["code=2"]);
         assert_eq!(
             checks.verify(&response(200, r#"{"code": 1}"#)).unwrap_err(),
-            Failure::fail("code = 1 != 2")
+            Failure::fail("code = 1 != 2"),
+            "a json field with another value fails, naming both"
         );
         assert_eq!(
             checks.verify(&response(200, r#"{}"#)).unwrap_err(),
-            Failure::fail("code is missing")
+            Failure::fail("code is missing"),
+            "a missing json field fails, saying so"
         );
         assert!(
             checks
                 .verify(&response(200, "nope"))
                 .unwrap_err()
                 .reason
-                .starts_with("body is not JSON")
+                .starts_with("body is not JSON"),
+            "a body that is not JSON fails, saying so"
         );
     }
 
@@ -303,11 +314,19 @@ mod tests {
             Ok(Some(Value::from("x"))),
             "the last `a` counts"
         );
-        assert_eq!(found("a.b.0"), Ok(Some(Value::from(10))));
+        assert_eq!(
+            found("a.b.0"),
+            Ok(Some(Value::from(10))),
+            "a dotted path walks objects and arrays"
+        );
         assert_eq!(found("a.b.2"), Ok(None), "past the array's end");
         assert_eq!(found("a.b.x"), Ok(None), "not an index");
         assert_eq!(found("s.x"), Ok(None), "through a string");
-        assert_eq!(found("s"), Ok(Some(Value::from("t\u{e9}"))));
+        assert_eq!(
+            found("s"),
+            Ok(Some(Value::from("t\u{e9}"))),
+            "a string value keeps its unicode"
+        );
         let whole = serde_json::from_str::<Value>(body).unwrap();
         assert_eq!(
             found("a"),
@@ -328,8 +347,14 @@ mod tests {
 
     #[test]
     fn json_check_needs_an_equals_sign() {
-        assert!(JsonCheck::parse("code").is_err());
-        assert!(JsonCheck::parse("=1").is_err());
+        assert!(
+            JsonCheck::parse("code").is_err(),
+            "a json check without = is refused"
+        );
+        assert!(
+            JsonCheck::parse("=1").is_err(),
+            "a json check without a field is refused"
+        );
     }
 
     #[test]
@@ -338,9 +363,17 @@ mod tests {
         for outcome in Outcome::ALL {
             counts.add(outcome, 1);
         }
-        assert_eq!(counts.total(), 7);
-        assert_eq!(counts.exception(), 2);
-        assert_eq!(counts.violation(), 3);
-        assert!((counts.fail_rate() - 6.0 / 7.0).abs() < 1e-12);
+        assert_eq!(
+            counts.total(),
+            7,
+            "every recorded outcome is counted in the total"
+        );
+        assert_eq!(counts.exception(), 2, "exceptions are counted");
+        assert_eq!(counts.violation(), 3, "violations are counted");
+        assert!(
+            (counts.fail_rate() - 6.0 / 7.0).abs() < 1e-12,
+            "the fail rate is everything but passes over the total: {}",
+            counts.fail_rate()
+        );
     }
 }

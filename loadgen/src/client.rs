@@ -476,17 +476,28 @@ mod tests {
         let io = std::io::Error::from_raw_os_error(111);
         assert_eq!(
             ClientError::Connect(io).to_string(),
-            "connect: connection refused (os error 111)"
+            "connect: connection refused (os error 111)",
+            "a connect error names the OS error"
         );
     }
 
     #[test]
     fn userinfo_becomes_basic_auth_percent_decoded() {
         let value = basic_auth("alice:s%40cret", "http://x").unwrap();
-        assert_eq!(value, "Basic YWxpY2U6c0BjcmV0");
+        assert_eq!(
+            value, "Basic YWxpY2U6c0BjcmV0",
+            "userinfo is percent-decoded and base64-encoded as basic auth"
+        );
         assert!(value.is_sensitive(), "kept out of debug output");
-        assert!(basic_auth("alice:%4", "http://x").is_err());
-        assert_eq!(percent_decode("a%20b"), Some(b"a b".to_vec()));
+        assert!(
+            basic_auth("alice:%4", "http://x").is_err(),
+            "a broken percent escape in userinfo is refused"
+        );
+        assert_eq!(
+            percent_decode("a%20b"),
+            Some(b"a b".to_vec()),
+            "%20 decodes to a space"
+        );
     }
 
     #[tokio::test]
@@ -494,10 +505,19 @@ mod tests {
         let target = Target::resolve("http://u:p@127.0.0.1:8020/api")
             .await
             .unwrap();
-        assert_eq!(target.host, "127.0.0.1:8020");
-        assert_eq!(target.headers[HOST], "127.0.0.1:8020");
-        assert_eq!(target.headers[USER_AGENT], USER_AGENT_VALUE);
-        assert_eq!(target.base_path, "/api");
+        assert_eq!(
+            target.host, "127.0.0.1:8020",
+            "the target's host keeps its port"
+        );
+        assert_eq!(
+            target.headers[HOST], "127.0.0.1:8020",
+            "the Host header is the host and port"
+        );
+        assert_eq!(
+            target.headers[USER_AGENT], USER_AGENT_VALUE,
+            "the default user agent is sent"
+        );
+        assert_eq!(target.base_path, "/api", "the URL's path is the base path");
     }
 
     #[test]

@@ -90,11 +90,27 @@ mod tests {
 
     #[test]
     fn each_exit_has_its_agreed_code() {
-        assert_eq!(Exit::Clean.code(), 0);
-        assert_eq!(Exit::Failed(vec!["x".into()]).code(), 1);
-        assert_eq!(Exit::Setup("x".into()).code(), 2);
-        assert_eq!(Exit::TestedNothing("x".into()).code(), 3);
-        assert_eq!(Exit::Interrupted(Signal::Interrupt).code(), 130);
-        assert_eq!(Exit::Interrupted(Signal::Terminate).code(), 143);
+        assert_eq!(Exit::Clean.code(), 0, "a clean run exits 0");
+        assert_eq!(
+            Exit::Failed(vec!["x".into()]).code(),
+            1,
+            "violations or a breach exit 1"
+        );
+        assert_eq!(Exit::Setup("x".into()).code(), 2, "a set-up error exits 2");
+        assert_eq!(
+            Exit::TestedNothing("x".into()).code(),
+            3,
+            "a run that tested nothing exits 3"
+        );
+        assert_eq!(
+            Exit::Interrupted(Signal::Interrupt).code(),
+            130,
+            "SIGINT exits 128 + 2"
+        );
+        assert_eq!(
+            Exit::Interrupted(Signal::Terminate).code(),
+            143,
+            "SIGTERM exits 128 + 15"
+        );
     }
 }

@@ -432,9 +432,14 @@ mod tests {
             Model::Closed {
                 users: 1,
                 loops: None
-            }
+            },
+            "the default model is closed with one user and no loop limit"
         );
-        assert_eq!(plan.workload.timeout, Duration::from_secs(30));
+        assert_eq!(
+            plan.workload.timeout,
+            Duration::from_secs(30),
+            "the default timeout is 30 s"
+        );
     }
 
     #[test]
@@ -445,7 +450,8 @@ mod tests {
             Model::Open {
                 rate: 50.0,
                 max_users: 4
-            }
+            },
+            "--rate runs the open model with its max users"
         );
     }
 
@@ -460,7 +466,7 @@ mod tests {
             },
             "the first 10 mod 3 workers take one more user"
         );
-        assert_eq!(closed.run_id, "r1");
+        assert_eq!(closed.run_id, "r1", "--run-id is kept");
         let open =
             plan("json --rate 90 --max-users 5 --workers 3 --worker-index 2 --run-id r1").unwrap();
         assert_eq!(
@@ -468,14 +474,16 @@ mod tests {
             Model::Open {
                 rate: 30.0,
                 max_users: 1
-            }
+            },
+            "a worker's open-model share is its part of the rate"
         );
         assert_eq!(
             open.workload.worker,
             Worker {
                 index: 2,
                 workers: 3
-            }
+            },
+            "the worker index and count are kept"
         );
         let error = plan("json --users 2 --workers 3 --worker-index 2 --run-id r1")
             .unwrap_err()
@@ -505,7 +513,7 @@ mod tests {
         ] {
             let error = plan(args).unwrap_err().0;
             assert!(error.contains(words), "{args}: {error}");
-            assert!(!error.contains('\n'));
+            assert!(!error.contains('\n'), "a plan error is one line: {error}");
         }
     }
 }

@@ -46,15 +46,17 @@ pub fn main_repro(args: ReproArgs) -> ExitCode {
 
 fn repro(args: &ReproArgs) -> Result<String, String> {
     let (evidence, target) = read_evidence(&args.evidence)?;
-    if args.violation == 0 || args.violation > evidence.len() {
+    let number = args
+        .violation
+        .unwrap_or_else(|| first_cross_user(&evidence));
+    if number == 0 || number > evidence.len() {
         return Err(format!(
-            "--violation {}: {} holds {} violation(s), numbered from 1",
-            args.violation,
+            "--violation {number}: {} holds {} violation(s), numbered from 1",
             args.evidence.display(),
             evidence.len()
         ));
     }
-    let chosen = &evidence[args.violation - 1];
+    let chosen = &evidence[number - 1];
     let base_url = args
         .base_url
         .clone()
@@ -70,7 +72,7 @@ fn repro(args: &ReproArgs) -> Result<String, String> {
         args.api.as_ref().map(|p| p.display().to_string()),
         api.unwrap_or_default(),
     )
-    .map_err(|e| format!("violation {}: {e}", args.violation))?;
+    .map_err(|e| format!("violation {number}: {e}"))?;
     let text = repro.to_toml()?;
     if crate::plan::is_stdout(&args.out) {
         print!("{text}");
@@ -79,13 +81,14 @@ fn repro(args: &ReproArgs) -> Result<String, String> {
             .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     }
     Ok(format!(
-        "{}: observer {} `{}` raced victim {} `{}` (expect {}); replay with `loadgen replay {}`",
+        "{}: violation {number} of {}: observer {} `{}` raced victim {} `{}` (expect {}); replay with `loadgen replay {}`",
         if crate::plan::is_stdout(&args.out) {
             PathBuf::from("repro")
         } else {
             args.out.clone()
         }
         .display(),
+        evidence.len(),
         repro.observer.race,
         repro.observer.request,
         repro.victim.race,
@@ -93,6 +96,15 @@ fn repro(args: &ReproArgs) -> Result<String, String> {
         repro.expected.class,
         args.out.display()
     ))
+}
+
+/// The number (from 1) of the violation `repro` takes by default: the first leak that names its
+/// victim (the cross-user race the tool is for), else the first violation of any kind.
+fn first_cross_user(evidence: &[Evidence]) -> usize {
+    evidence
+        .iter()
+        .position(|e| e.class == "leak" && e.victim.is_some())
+        .map_or(1, |index| index + 1)
 }
 
 /// The evidence of `path`: JSON lines of `--evidence-out`, or a JSON report (with its target).
@@ -162,4 +174,37 @@ pub fn main_replay(args: ReplayArgs) -> ExitCode {
     let outcome = runtime.block_on(replay::replay(&repro, &options));
     println!("{}", outcome.summary());
     ExitCode::from(outcome.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn violation(class: &'static str, victim: Option<usize>) -> Evidence {
+        Evidence {
+            class: class.into(),
+            victim,
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn the_default_violation_is_the_first_leak_naming_a_victim() {
+        let evidence = [
+            violation("lost_write", None),
+            violation("leak", None),
+            violation("leak", Some(3)),
+            violation("leak", Some(1)),
+        ];
+        assert_eq!(
+            first_cross_user(&evidence),
+            3,
+            "a lost write and a leak without a victim are passed over"
+        );
+        assert_eq!(
+            first_cross_user(&evidence[..2]),
+            1,
+            "without a named victim, the first violation"
+        );
+    }
 }

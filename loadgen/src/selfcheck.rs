@@ -145,7 +145,11 @@ mod tests {
     #[test]
     fn stat_parsing_skips_a_name_with_spaces() {
         let stat = "42 (load gen) R 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0";
-        assert_eq!(parse_stat(stat), Some(3.0));
+        assert_eq!(
+            parse_stat(stat),
+            Some(3.0),
+            "the CPU time is read from /proc stat"
+        );
     }
 
     #[tokio::test]
@@ -155,7 +159,10 @@ mod tests {
         // Other tests share this process's CPU time, so only the lag rule is judged here.
         let report = check.finish(usize::MAX / 1000, Duration::from_millis(200));
         assert!(!report.suspect, "{:?}", report.notes);
-        assert!(report.cpu_percent.is_some());
+        assert!(
+            report.cpu_percent.is_some(),
+            "the self-check reports the CPU use"
+        );
     }
 
     #[tokio::test]
@@ -166,7 +173,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(300));
         tokio::time::sleep(Duration::from_millis(150)).await;
         let report = check.finish(usize::MAX / 1000, Duration::from_millis(1));
-        assert!(report.suspect);
+        assert!(report.suspect, "a late start makes the run suspect");
         assert!(
             report.notes[0].contains("scheduler lag"),
             "{:?}",

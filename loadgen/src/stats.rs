@@ -220,9 +220,21 @@ mod tests {
             );
         }
         let first = stats.collect();
-        assert_eq!(first.total().counts.pass(), 10);
-        assert_eq!(first.total().latency.max(), Duration::from_millis(10));
-        assert_eq!(stats.collect().total().counts.total(), 0);
+        assert_eq!(
+            first.total().counts.pass(),
+            10,
+            "the first collect holds the 10 passes"
+        );
+        assert_eq!(
+            first.total().latency.max(),
+            Duration::from_millis(10),
+            "the first collect holds the max latency"
+        );
+        assert_eq!(
+            stats.collect().total().counts.total(),
+            0,
+            "a collect starts a fresh window"
+        );
     }
 
     #[test]
@@ -286,8 +298,8 @@ mod tests {
             "older than the timeout: it would have timed out"
         );
         assert_eq!(
-            window.reasons[0].reason,
-            "timed out after 1s (in flight at the stop)"
+            window.reasons[0].reason, "timed out after 1s (in flight at the stop)",
+            "a request in flight at the stop is a timeout, saying so"
         );
     }
 
@@ -302,8 +314,18 @@ mod tests {
             Some("user 1 read city of user 2"),
         );
         let window = stats.collect();
-        assert!(window.first_violation.is_some());
-        assert_eq!(window.reasons[0].reason, "user 1 read city of user 2");
-        assert_eq!(window.steps[1].counts.get(Outcome::Leak), 1);
+        assert!(
+            window.first_violation.is_some(),
+            "the window records its first violation"
+        );
+        assert_eq!(
+            window.reasons[0].reason, "user 1 read city of user 2",
+            "the violation's reason is kept"
+        );
+        assert_eq!(
+            window.steps[1].counts.get(Outcome::Leak),
+            1,
+            "the leak is counted in its step"
+        );
     }
 }

@@ -185,14 +185,33 @@ mod tests {
     #[test]
     fn parses_names_operators_and_units() {
         let t = Threshold::parse("read:p95<50ms").unwrap();
-        assert_eq!(t.name.as_deref(), Some("read"));
-        assert_eq!(t.op, Op::Lt);
-        assert!((t.limit - 50.0).abs() < 1e-9);
+        assert_eq!(
+            t.name.as_deref(),
+            Some("read"),
+            "name:metric names the request"
+        );
+        assert_eq!(t.op, Op::Lt, "< is less than");
+        assert!(
+            (t.limit - 50.0).abs() < 1e-9,
+            "ms limits are in ms: {}",
+            t.limit
+        );
         let t = Threshold::parse("rps >= 100").unwrap();
-        assert_eq!((t.name, t.op, t.limit), (None, Op::Ge, 100.0));
+        assert_eq!(
+            (t.name, t.op, t.limit),
+            (None, Op::Ge, 100.0),
+            "a threshold without a name applies to all; >= is at least"
+        );
         let t = Threshold::parse("p99<0.25s").unwrap();
-        assert!((t.limit - 250.0).abs() < 1e-9);
-        assert!(Threshold::parse("fail_rate<0.01").is_ok());
+        assert!(
+            (t.limit - 250.0).abs() < 1e-9,
+            "a limit in s is converted to ms: {}",
+            t.limit
+        );
+        assert!(
+            Threshold::parse("fail_rate<0.01").is_ok(),
+            "fail_rate takes a bare fraction"
+        );
     }
 
     #[test]
@@ -200,19 +219,28 @@ mod tests {
         assert!(
             Threshold::parse("p98<1s")
                 .unwrap_err()
-                .contains("unknown metric")
+                .contains("unknown metric"),
+            "an unknown metric is refused, saying so"
         );
-        assert!(Threshold::parse("p99<250").unwrap_err().contains("no unit"));
+        assert!(
+            Threshold::parse("p99<250").unwrap_err().contains("no unit"),
+            "a latency limit without a unit is refused, saying so"
+        );
         assert!(
             Threshold::parse("p99=1s")
                 .unwrap_err()
-                .contains("comparison")
+                .contains("comparison"),
+            "= is not a comparison, saying so"
         );
         assert!(
             Threshold::parse("rps>fast")
                 .unwrap_err()
-                .contains("not a number")
+                .contains("not a number"),
+            "a limit that is not a number is refused, saying so"
         );
-        assert!(Threshold::parse(":p99<1s").is_err());
+        assert!(
+            Threshold::parse(":p99<1s").is_err(),
+            "an empty request name is refused"
+        );
     }
 }

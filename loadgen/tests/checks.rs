@@ -24,9 +24,21 @@ async fn an_unexpected_status_is_a_fail_with_its_reason() {
     .await;
 
     let requests = report.figures.requests;
-    assert_eq!((requests.total, requests.fail, requests.pass), (3, 3, 0));
-    assert_eq!(report.failure_reasons[0].reason, "status 200 != 201");
-    assert_eq!(report.failure_reasons[0].count, 3);
+    assert_eq!(
+        (requests.total, requests.fail, requests.pass),
+        (3, 3, 0),
+        "--expect-status 201 against a 200 server fails every request: {requests:?}"
+    );
+    assert_eq!(
+        report.failure_reasons[0].reason, "status 200 != 201",
+        "the failure reason names the status and the expected one: {:?}",
+        report.failure_reasons
+    );
+    assert_eq!(
+        report.failure_reasons[0].count, 3,
+        "all three failures share one reason: {:?}",
+        report.failure_reasons
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,11 +60,20 @@ async fn a_json_field_that_differs_is_a_fail_and_a_matching_one_passes() {
     )
     .await;
 
-    assert_eq!(good.figures.requests.pass, 2);
-    assert_eq!(bad.figures.requests.fail, 2);
     assert_eq!(
-        bad.failure_reasons[0].reason,
-        "message = \"Hello, World!\" != \"Bye\""
+        good.figures.requests.pass, 2,
+        "--expect-json code=1 matches /json, so both requests pass: {:?}",
+        good.failure_reasons
+    );
+    assert_eq!(
+        bad.figures.requests.fail, 2,
+        "--expect-json message=Bye differs from /json, so both requests fail: {:?}",
+        bad.figures.requests
+    );
+    assert_eq!(
+        bad.failure_reasons[0].reason, "message = \"Hello, World!\" != \"Bye\"",
+        "the failure reason shows the field, its value and the expected one: {:?}",
+        bad.failure_reasons
     );
 }
 
@@ -94,7 +115,11 @@ async fn a_target_gone_after_the_preflight_gives_refused_exceptions_with_the_os_
         "every request after the preflight is refused: {:?}",
         report.failure_reasons
     );
-    assert_eq!(report.failure_reasons[0].outcome, "exception");
+    assert_eq!(
+        report.failure_reasons[0].outcome, "exception",
+        "a refused connect is counted as an exception: {:?}",
+        report.failure_reasons
+    );
     assert_eq!(
         report.failure_reasons[0].reason, "connect: connection refused (os error 111)",
         "the reason carries the OS error"
@@ -131,9 +156,21 @@ async fn a_slow_answer_is_a_timeout_counted_as_an_exception() {
     )
     .await;
 
-    assert_eq!(report.figures.requests.exception, 2);
-    assert_eq!(report.figures.violations.timeout, 2);
-    assert_eq!(report.failure_reasons[0].outcome, "timeout");
+    assert_eq!(
+        report.figures.requests.exception, 2,
+        "both requests to a 2 s server with --timeout 100ms are exceptions: {:?}",
+        report.failure_reasons
+    );
+    assert_eq!(
+        report.figures.violations.timeout, 2,
+        "both are counted as timeout violations: {:?}",
+        report.figures.violations
+    );
+    assert_eq!(
+        report.failure_reasons[0].outcome, "timeout",
+        "the failure reason's outcome is timeout: {:?}",
+        report.failure_reasons
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +233,11 @@ async fn a_user_keeps_one_connection_across_its_loops() {
 
     let report = common::run_json(&url, &["--users", "3", "--loops", "20"]).await;
 
-    assert_eq!(report.figures.requests.pass, 60);
+    assert_eq!(
+        report.figures.requests.pass, 60,
+        "3 users x 20 loops all pass: {:?}",
+        report.failure_reasons
+    );
     assert_eq!(
         connections.load(Ordering::SeqCst),
         1 + 3,

@@ -57,18 +57,34 @@ async fn a_clean_run_exits_0_and_a_leak_exits_1_with_evidence() {
         ],
     )
     .await;
-    assert_eq!(leaking.status.code(), Some(1));
+    assert_eq!(
+        leaking.status.code(),
+        Some(1),
+        "with bola on, a run probing foreign ids finds a leak and exits 1: {}",
+        String::from_utf8_lossy(&leaking.stderr)
+    );
     let stderr = String::from_utf8_lossy(&leaking.stderr);
     assert!(stderr.contains("leak"), "{stderr}");
     let stdout = String::from_utf8_lossy(&leaking.stdout);
     assert!(stdout.contains("Evidence (first"), "{stdout}");
     let lines = std::fs::read_to_string(&evidence).unwrap();
     let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
-    assert_eq!(first["class"], "leak");
-    assert!(first["victim"].is_u64());
+    assert_eq!(
+        first["class"], "leak",
+        "the first evidence line is a leak: {first}"
+    );
+    assert!(
+        first["victim"].is_u64(),
+        "the evidence names the victim's user number: {first}"
+    );
 
     let allowed = run(&base, &["--probe-foreign", "1", "--allow", "leak"]).await;
-    assert_eq!(allowed.status.code(), Some(0));
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "--allow leak turns the leak into a clean run, exit 0: {}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
 }
 
 #[tokio::test]

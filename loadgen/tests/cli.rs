@@ -72,16 +72,34 @@ async fn thresholds_that_hold_exit_0_and_a_breach_exits_1_naming_it() {
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
-    assert_eq!(breach.status.code(), Some(1));
+    assert_eq!(
+        breach.status.code(),
+        Some(1),
+        "a breached threshold exits 1: {}",
+        String::from_utf8_lossy(&breach.stderr)
+    );
     let stderr = String::from_utf8_lossy(&breach.stderr);
     assert!(
         stderr.contains("threshold breached: rps>100000000"),
         "{stderr}"
     );
     assert!(!stderr.contains("p99<10s"), "{stderr}");
-    assert!(String::from_utf8_lossy(&breach.stdout).contains("BREACH rps>100000000"));
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("`read`"));
+    assert!(
+        String::from_utf8_lossy(&breach.stdout).contains("BREACH rps>100000000"),
+        "the report marks the breached threshold: {}",
+        String::from_utf8_lossy(&breach.stdout)
+    );
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "a threshold on an unknown request name is a usage error, exit 2: {}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("`read`"),
+        "the usage error names the unknown request `read`: {}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +120,11 @@ async fn output_to_a_pipe_keeps_the_articles_lines_and_no_control_characters() {
     .await;
 
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a clean 2.2 s run exits 0: {stdout}"
+    );
     assert!(
         !stdout.contains('\u{1b}') && !stdout.contains('\r'),
         "{stdout:?}"
@@ -112,17 +134,24 @@ async fn output_to_a_pipe_keeps_the_articles_lines_and_no_control_characters() {
         stdout.lines().any(|l| l.starts_with("[")),
         "a 2.2 s run reporting every second printed no progress line: {stdout}"
     );
-    assert!(stdout.contains("-----Test Statistics-----"));
+    assert!(
+        stdout.contains("-----Test Statistics-----"),
+        "the final report has the article's statistics header: {stdout}"
+    );
     let total = stdout
         .lines()
         .find(|l| l.starts_with("Total requests: "))
         .expect("total line");
     assert!(total.ends_with("fail: 0, exception: 0"), "{total}");
-    assert!(stdout.contains("For pass requests:"));
+    assert!(
+        stdout.contains("For pass requests:"),
+        "the final report has the pass-request section: {stdout}"
+    );
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("Request per Second - mean: "))
+            .any(|l| l.starts_with("Request per Second - mean: ")),
+        "the final report has the requests-per-second line: {stdout}"
     );
     let tpr = stdout
         .lines()
@@ -194,7 +223,7 @@ async fn interrupt(signal: &str, name: &str, code: i32) {
         .args([&format!("-{signal}"), &pid])
         .status()
         .expect("kill runs");
-    assert!(status.success());
+    assert!(status.success(), "kill -{signal} was delivered to loadgen");
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("loadgen still runs 60 s after the signal")
@@ -210,11 +239,24 @@ async fn interrupt(signal: &str, name: &str, code: i32) {
         stderr.contains(&format!("interrupted by SIG{signal}")),
         "the reason is printed: {stderr}"
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Total requests: "));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Total requests: "),
+        "the final report is printed after SIG{signal}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).unwrap();
-    assert_eq!(report["stopped_by"], "signal");
-    assert_eq!(report["interrupted_by"], format!("SIG{signal}"));
+    assert_eq!(
+        report["stopped_by"], "signal",
+        "the JSON report says the run was stopped by a signal: {}",
+        report["stopped_by"]
+    );
+    assert_eq!(
+        report["interrupted_by"],
+        format!("SIG{signal}"),
+        "the JSON report names the signal: {}",
+        report["interrupted_by"]
+    );
     // The server answered 15 before the signal; at most 4 (one per user) were still on their way.
     assert!(
         report["requests"]["total"].as_u64().unwrap() >= 11,
@@ -236,7 +278,8 @@ async fn a_refused_port_exits_2_with_one_line_naming_the_url_and_the_os_error() 
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert_eq!(
         stderr.trim(),
-        format!("error: cannot reach {url}: connect: connection refused (os error 111)")
+        format!("error: cannot reach {url}: connect: connection refused (os error 111)"),
+        "the one line names the URL and the OS error"
     );
 }
 
@@ -303,7 +346,8 @@ async fn a_silent_target_exits_3_and_reports_the_requests_in_flight_at_the_stop(
     assert_eq!(report["in_flight_at_stop"], 3, "one request per user");
     assert_eq!(
         report["tested_nothing"].as_str(),
-        Some(&reason["tested nothing: ".len()..])
+        Some(&reason["tested nothing: ".len()..]),
+        "the JSON report's tested_nothing is the reason printed on stderr: {report}"
     );
 }
 
@@ -352,7 +396,8 @@ async fn a_target_that_dies_after_the_preflight_is_dialled_with_back_off_and_exi
         "{attempts} refused connects in 3 s: the reconnects must back off"
     );
     assert_eq!(
-        report["failure_reasons"][0]["reason"],
-        "connect: connection refused (os error 111)"
+        report["failure_reasons"][0]["reason"], "connect: connection refused (os error 111)",
+        "the failure reason carries the OS error of the refused connect: {}",
+        report["failure_reasons"]
     );
 }

@@ -13,9 +13,21 @@ async fn two_users_five_loops_make_exactly_ten_requests_of_about_200ms() {
     let report = common::run_json(&server.url("/json"), &["--users", "2", "--loops", "5"]).await;
 
     let requests = report.figures.requests;
-    assert_eq!((requests.total, requests.pass), (10, 10));
-    assert_eq!(report.iterations, 10);
-    assert_eq!(report.stopped_by, StopReason::Loops);
+    assert_eq!(
+        (requests.total, requests.pass),
+        (10, 10),
+        "2 users x 5 loops make exactly 10 requests, all passing: {requests:?}"
+    );
+    assert_eq!(
+        report.iterations, 10,
+        "each of the 10 loops is counted as an iteration"
+    );
+    assert_eq!(
+        report.stopped_by,
+        StopReason::Loops,
+        "a run with --loops ends by its loops: {:?}",
+        report.stopped_by
+    );
     // Lower bounds only (the server sleeps 200 ms per request; a loaded machine only adds).
     assert!(
         report.figures.latency_ms.min >= 200.0,
@@ -77,7 +89,11 @@ async fn wait_between_loops_slows_each_user_down() {
     )
     .await;
 
-    assert_eq!(report.figures.requests.pass, 12);
+    assert_eq!(
+        report.figures.requests.pass, 12,
+        "3 users x 4 loops all pass: {:?}",
+        report.failure_reasons
+    );
     // Three pauses of at least 100 ms per user (a lower bound: load only adds).
     assert!(
         started.elapsed() >= Duration::from_millis(300),
@@ -96,7 +112,11 @@ async fn spawn_rate_starts_users_gradually() {
     )
     .await;
 
-    assert_eq!(report.figures.requests.pass, 4);
+    assert_eq!(
+        report.figures.requests.pass, 4,
+        "4 users x 1 loop all pass: {:?}",
+        report.failure_reasons
+    );
     // The fourth user starts 300 ms after the first (a lower bound: load only adds).
     assert!(
         started.elapsed() >= Duration::from_millis(300),

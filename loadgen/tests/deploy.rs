@@ -222,5 +222,9 @@ async fn the_jobs_command_run_as_each_index_merges_into_one_run() {
         merged["workload"]["users"], 30,
         "the Job's USERS, split and summed back"
     );
-    assert!(merged["requests"]["pass"].as_u64().unwrap() > 0);
+    assert!(
+        merged["requests"]["pass"].as_u64().unwrap() > 0,
+        "the merged report of the Job's workers has passing requests: {}",
+        merged["requests"]
+    );
 }

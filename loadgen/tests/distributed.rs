@@ -152,10 +152,28 @@ async fn three_workers_merge_into_their_sum_with_the_percentiles_of_all_samples(
         .map(|w| w["iterations"].as_u64().unwrap())
         .sum();
     assert_eq!(merged["iterations"], sum, "iterations are the sum");
-    assert!(merged["requests"]["pass"].as_u64().unwrap() > 100);
-    assert_eq!(merged["workload"]["users"], 7);
-    assert_eq!(merged["worker"], Value::Null);
-    assert_eq!(merged["workers"].as_array().unwrap().len(), 3);
+    assert!(
+        merged["requests"]["pass"].as_u64().unwrap() > 100,
+        "the merged report holds the workers' passes: {}",
+        merged["requests"]
+    );
+    assert_eq!(
+        merged["workload"]["users"], 7,
+        "the merged users are the sum of the workers' users: {}",
+        merged["workload"]
+    );
+    assert_eq!(
+        merged["worker"],
+        Value::Null,
+        "a merged report is no single worker's: {}",
+        merged["worker"]
+    );
+    assert_eq!(
+        merged["workers"].as_array().unwrap().len(),
+        3,
+        "the merged report lists its three workers: {}",
+        merged["workers"]
+    );
 
     // One histogram fed every worker's samples answers the merged percentiles.
     let all: Vec<(u64, u64)> = workers
@@ -170,10 +188,24 @@ async fn three_workers_merge_into_their_sum_with_the_percentiles_of_all_samples(
         .iter()
         .map(|w| w["latency_ms"]["max"].as_f64().unwrap())
         .fold(0.0, f64::max);
-    assert_eq!(merged["latency_ms"]["min"].as_f64().unwrap(), min);
-    assert_eq!(merged["latency_ms"]["max"].as_f64().unwrap(), max);
+    assert_eq!(
+        merged["latency_ms"]["min"].as_f64().unwrap(),
+        min,
+        "the merged min latency is the workers' smallest: {}",
+        merged["latency_ms"]
+    );
+    assert_eq!(
+        merged["latency_ms"]["max"].as_f64().unwrap(),
+        max,
+        "the merged max latency is the workers' largest: {}",
+        merged["latency_ms"]
+    );
     let count: u64 = all.iter().map(|(_, n)| n).sum();
-    assert_eq!(merged["latency_ms"]["count"], count);
+    assert_eq!(
+        merged["latency_ms"]["count"], count,
+        "the merged sample count is the sum of the workers' histograms: {}",
+        merged["latency_ms"]
+    );
     for (field, quantile) in [("p50", 50_000), ("p99", 99_000), ("p999", 99_900)] {
         // Reports print whole microseconds in ms; compare them as microseconds.
         assert_eq!(
@@ -464,7 +496,10 @@ async fn compare_finds_no_regression_against_itself_and_names_p50_and_p99_after_
     let text = String::from_utf8_lossy(&slower.stdout);
     assert!(text.contains("REGRESSED"), "{text}");
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.starts_with("<!doctype html>") && page.contains("REGRESSED"));
+    assert!(
+        page.starts_with("<!doctype html>") && page.contains("REGRESSED"),
+        "the HTML comparison page marks the regression"
+    );
     common::assert_valid_junit(&junit);
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(

@@ -117,7 +117,11 @@ async fn a_scrape_during_the_run_parses_into_requests_latency_violations_and_use
     let Value::Histogram(buckets) = &histogram.value else {
         panic!("loadgen_request_duration_seconds is a histogram: {histogram:?}");
     };
-    assert_eq!(histogram.labels.get("name"), Some("json"));
+    assert_eq!(
+        histogram.labels.get("name"),
+        Some("json"),
+        "the latency histogram is labelled with the request name: {histogram:?}"
+    );
     assert!(
         buckets.windows(2).all(|w| w[0].count <= w[1].count),
         "buckets are cumulative: {buckets:?}"

@@ -80,7 +80,11 @@ async fn arrivals_that_no_user_could_start_are_dropped() {
     // One user at 200 ms per request starts about 5 of the ~100 arrivals due.
     assert!((90..=110).contains(&open.scheduled), "{open:?}");
     assert!(open.started <= 8, "{open:?}");
-    assert_eq!(open.dropped, open.scheduled - open.started);
+    assert_eq!(
+        open.dropped,
+        open.scheduled - open.started,
+        "every scheduled arrival no user started is counted as dropped: {open:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,5 +121,10 @@ async fn a_fast_server_gets_the_requested_rate() {
         "more than 10 % of the arrivals found all 4 users busy against an instant server: {open:?}"
     );
     // An open run has no loops: it ends by its duration.
-    assert_eq!(report.stopped_by, loadgen::runner::StopReason::Duration);
+    assert_eq!(
+        report.stopped_by,
+        loadgen::runner::StopReason::Duration,
+        "an open run ends by its duration: {:?}",
+        report.stopped_by
+    );
 }

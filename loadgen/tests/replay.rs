@@ -156,9 +156,6 @@ async fn a_shared_identity_leak_is_reproduced_every_time_then_fixed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect (issue 15): in about 1 run of 7 replay's own set-up creates race each \
-            other under racy-id (the fault is on during set-up), a set-up read answers 404 and \
-            replay stops with a set-up error instead of reaching the racing pair"]
 async fn a_racy_id_overwrite_is_reproduced_from_the_creates_that_raced() {
     let server = spawn(Config::default()).await;
     set_fault(&server, Some("racy-id:barrier=2"));
@@ -170,9 +167,6 @@ async fn a_racy_id_overwrite_is_reproduced_from_the_creates_that_raced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect (issue 15): about half the finding runs derive order=together instead of \
-            victim-first, because the victim's cache-filling list is not in its recent ring (or not \
-            yet recorded as answered) when the observer's evidence is built; replay then says FIXED"]
 async fn an_unscoped_cache_leak_is_reproduced_by_the_victim_asking_first() {
     let server = spawn(Config::default()).await;
     set_fault(&server, Some("unscoped-cache"));
@@ -181,8 +175,29 @@ async fn an_unscoped_cache_leak_is_reproduced_by_the_victim_asking_first() {
 
     // A short TTL, and a pause longer than it, so one attempt's cached list cannot serve the next.
     set_fault(&server, Some("unscoped-cache:ttl=2s"));
-    let replayed = replay(&repro, &["--attempts", "3", "--pause", "2500ms"]).await;
-    assert_reproduced_3_of_3_then_fixed(&server, &repro, &replayed).await;
+    let replayed = replay(&repro, &["--attempts", "4", "--pause", "2500ms"]).await;
+    let file = read(&repro);
+    // The two lists may have been sent within the client's clock noise of each other: then the
+    // file names both orders and replay spends at most one attempt on the wrong one.
+    let unsure = file.contains("or-else");
+    let wanted: &[&str] = if unsure {
+        &["REPRODUCED 3/4", "REPRODUCED 4/4"]
+    } else {
+        &["REPRODUCED 4/4"]
+    };
+    assert!(
+        wanted.iter().any(|w| text(&replayed).contains(w)),
+        "the victim's list, asked first, fills the cache the observer reads ({wanted:?}): {}\n{file}",
+        text(&replayed)
+    );
+    assert!(
+        !unsure || text(&replayed).contains("order victim-first"),
+        "of the two orders, victim-first reproduces and is kept: {}\n{file}",
+        text(&replayed)
+    );
+    set_fault(&server, None);
+    let fixed = replay(&repro, &["--attempts", "2"]).await;
+    assert_eq!(fixed.status.code(), Some(0), "fixed: {}", text(&fixed));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

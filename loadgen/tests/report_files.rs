@@ -61,18 +61,29 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
             "{field}"
         );
     }
-    assert_eq!(report["endpoints"][0]["name"], "json");
-    assert!(report["endpoints"][0]["histogram"].as_str().unwrap().len() > 20);
-    assert_eq!(report["thresholds"][0]["passed"], true);
+    assert_eq!(
+        report["endpoints"][0]["name"], "json",
+        "the per-request section names the request json: {}",
+        report["endpoints"]
+    );
+    assert!(
+        report["endpoints"][0]["histogram"].as_str().unwrap().len() > 20,
+        "the endpoint carries its encoded latency histogram: {}",
+        report["endpoints"][0]
+    );
+    assert_eq!(
+        report["thresholds"][0]["passed"], true,
+        "the threshold held on a clean run: {}",
+        report["thresholds"]
+    );
 
     // CSV: a header, then (request names + `all`) rows per interval.
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
+    let header = lines.next().unwrap();
     assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with("start_s,end_s,name,total,pass,")
+        header.starts_with("start_s,end_s,name,total,pass,"),
+        "the CSV opens with its header: {header}"
     );
     let rows: Vec<&str> = lines.collect();
     // How a 3.2 s run is cut into intervals is `closed_model.rs`'s business (a loaded machine can
@@ -88,13 +99,19 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
 
     // HTML: one page, inline SVG charts, tables, nothing fetched from the network.
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.starts_with("<!doctype html>"));
+    assert!(
+        page.starts_with("<!doctype html>"),
+        "the HTML report is one whole page"
+    );
     assert_eq!(
         page.matches("<svg").count(),
         6,
         "rates, latency (linear and log), histogram, outcomes, users"
     );
-    assert!(page.matches("<polyline").count() >= 10);
+    assert!(
+        page.matches("<polyline").count() >= 10,
+        "the charts draw at least 10 lines"
+    );
     for heading in [
         "Requests per second",
         "Latency percentiles over time",
@@ -114,8 +131,14 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         page.contains("<th>command</th><td><code>") && page.contains("json --url http://"),
         "the command line is in the header"
     );
-    assert!(page.contains("Total requests: "));
-    assert!(page.contains("<td>json</td>"));
+    assert!(
+        page.contains("Total requests: "),
+        "the HTML report carries the text report"
+    );
+    assert!(
+        page.contains("<td>json</td>"),
+        "the HTML report has a per-request row for json"
+    );
     for remote in ["<script", "<link", "src=", "@import", "https://"] {
         assert!(!page.contains(remote), "{remote}");
     }
@@ -144,7 +167,12 @@ async fn an_open_model_report_adds_corrected_latency_and_its_chart_line() {
         .output()
         .await
         .expect("loadgen runs");
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the open-model run exits 0: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -163,8 +191,19 @@ async fn an_open_model_report_adds_corrected_latency_and_its_chart_line() {
         errors.is_empty(),
         "the open-model report breaks the schema: {errors:#?}"
     );
-    assert!(report["latency_corrected_ms"]["p99"].is_number());
-    assert_eq!(report["workload"]["model"], "open");
+    assert!(
+        report["latency_corrected_ms"]["p99"].is_number(),
+        "an open-model report has the corrected p99: {}",
+        report["latency_corrected_ms"]
+    );
+    assert_eq!(
+        report["workload"]["model"], "open",
+        "the workload says open model: {}",
+        report["workload"]
+    );
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.contains("corrected p99") && page.contains("Open model"));
+    assert!(
+        page.contains("corrected p99") && page.contains("Open model"),
+        "the HTML report charts the corrected p99 and names the open model"
+    );
 }

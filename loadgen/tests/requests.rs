@@ -98,21 +98,34 @@ async fn headers_a_body_file_and_basic_auth_arrive_as_given() {
                 .map(|v| v.to_str().unwrap().to_owned())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(request.method, "POST");
+        assert_eq!(request.method, "POST", "--method POST is sent as given");
         assert_eq!(request.body, "<city name=\"Lisbon\"/>", "the file, as is");
-        assert_eq!(header("content-type"), ["application/xml"]);
+        assert_eq!(
+            header("content-type"),
+            ["application/xml"],
+            "--content-type is sent as the content-type header"
+        );
         assert_eq!(
             header("x-request-tag"),
             ["run-7", "second"],
             "repeated -H kept in order"
         );
-        assert_eq!(header("accept"), ["application/json"]);
+        assert_eq!(
+            header("accept"),
+            ["application/json"],
+            "--accept is sent as the accept header"
+        );
         // alice:s@cret, percent-decoded, in base64.
-        assert_eq!(header("authorization"), ["Basic YWxpY2U6c0BjcmV0"]);
+        assert_eq!(
+            header("authorization"),
+            ["Basic YWxpY2U6c0BjcmV0"],
+            "userinfo in --url is sent as basic auth"
+        );
         assert_eq!(header("host"), [addr.to_string()], "no userinfo in Host");
         assert_eq!(
             header("user-agent"),
-            [format!("loadgen/{}", env!("CARGO_PKG_VERSION"))]
+            [format!("loadgen/{}", env!("CARGO_PKG_VERSION"))],
+            "the default user agent names loadgen and its version"
         );
     }
 }
@@ -138,8 +151,14 @@ async fn a_header_flag_replaces_a_default_of_the_same_name() {
     let arrived = arrived.lock().unwrap().clone();
     let last = arrived.last().expect("a request arrived");
     let all = |name: &str| last.headers.get_all(name).iter().count();
-    assert_eq!(last.headers["user-agent"], "probe/1");
-    assert_eq!(last.headers["authorization"], "Bearer T");
+    assert_eq!(
+        last.headers["user-agent"], "probe/1",
+        "-H user-agent replaces the default user agent"
+    );
+    assert_eq!(
+        last.headers["authorization"], "Bearer T",
+        "-H authorization replaces any other authorization"
+    );
     assert_eq!(
         (all("user-agent"), all("authorization")),
         (1, 1),
@@ -177,10 +196,16 @@ async fn an_endless_body_stops_at_max_body_as_body_too_large_and_closes_the_conn
     let report = common::run_json(&url, &["--max-body", "64KiB", "--loops", "3"]).await;
 
     let requests = report.figures.requests;
-    assert_eq!((requests.total, requests.exception), (3, 3));
+    assert_eq!(
+        (requests.total, requests.exception),
+        (3, 3),
+        "each of the 3 requests with a body over --max-body is an exception: {requests:?}"
+    );
     assert_eq!(
         report.failure_reasons[0].reason,
-        "body_too_large: the response body exceeds --max-body 64 KiB"
+        "body_too_large: the response body exceeds --max-body 64 KiB",
+        "the failure reason names --max-body and its size: {:?}",
+        report.failure_reasons
     );
     assert_eq!(
         connections.load(std::sync::atomic::Ordering::SeqCst),
@@ -208,7 +233,11 @@ async fn a_declared_length_over_max_body_is_refused_before_reading() {
 
     let report = common::run_json(&url, &["--loops", "1", "--timeout", "1h"]).await;
 
-    assert_eq!(report.figures.requests.exception, 1);
+    assert_eq!(
+        report.figures.requests.exception, 1,
+        "a declared length over --max-body is an exception: {:?}",
+        report.failure_reasons
+    );
     assert!(
         report.failure_reasons[0]
             .reason

@@ -66,7 +66,11 @@ async fn login_and_cities_registers_logs_in_then_creates_and_reads_back_with_the
         2,
         "the file's two thresholds are evaluated"
     );
-    assert!(report.thresholds.iter().all(|v| v.passed));
+    assert!(
+        report.thresholds.iter().all(|v| v.passed),
+        "every threshold of the file holds: {:?}",
+        report.thresholds
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,8 +201,13 @@ fn a_broken_file_is_one_line_naming_the_request_and_the_mistake() {
     let stages = format!(
         "{base}[[stages]]\nduration = \"1s\"\ntarget = 3\n[[requests]]\nname = \"a\"\npath = \"/\"\n"
     );
-    assert!(plan_error(&stages, &["--loops", "3"]).contains("--loops"));
-    assert!(plan_error(&stages, &["--rate", "3"]).contains("--rate"));
+    for flag in ["--loops", "--rate"] {
+        let error = plan_error(&stages, &[flag, "3"]);
+        assert!(
+            error.contains(flag),
+            "a file with [[stages]] refuses {flag}, naming it: {error}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +234,11 @@ async fn a_rate_ramp_schedules_the_integral_of_its_stages() {
     ])
     .await;
 
-    assert_eq!(report.workload.model, "open");
+    assert_eq!(
+        report.workload.model, "open",
+        "a file with stages and a rate runs the open model: {:?}",
+        report.workload
+    );
     let open = report.open_model.expect("open-model figures");
     assert_eq!(open.scheduled, 100, "the rate's integral over the stages");
     assert_eq!(

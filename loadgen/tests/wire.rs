@@ -180,7 +180,11 @@ async fn an_interim_100_continue_is_skipped_for_the_real_answer() {
     let report = run(&url, "3").await;
 
     assert_eq!(report.figures.requests.pass, 3, "{:?}", reasons(&report));
-    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        2,
+        "one connection for the preflight, one for the user: a 100 Continue does not close it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

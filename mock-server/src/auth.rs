@@ -260,10 +260,22 @@ mod tests {
     fn passwords_verify_only_with_the_right_secret_and_salts_differ() {
         let first = PasswordHash::new("abcdefghi");
         let second = PasswordHash::new("abcdefghi");
-        assert!(first.verify("abcdefghi"));
-        assert!(!first.verify("abcdefgh"));
-        assert_ne!(first.salt, second.salt);
-        assert_ne!(first.digest, second.digest);
+        assert!(
+            first.verify("abcdefghi"),
+            "a hash verifies with its own password"
+        );
+        assert!(
+            !first.verify("abcdefgh"),
+            "a hash refuses a different password"
+        );
+        assert_ne!(
+            first.salt, second.salt,
+            "two hashes of one password get different salts"
+        );
+        assert_ne!(
+            first.digest, second.digest,
+            "different salts give different digests"
+        );
     }
 
     #[test]
@@ -334,7 +346,15 @@ mod tests {
         let other = Tokens::new(Some("secret-two"), Duration::from_secs(60));
         let user = Uuid::new_v4();
         let token = tokens.issue(user).unwrap();
-        assert_eq!(tokens.verify(&token).unwrap(), user);
-        assert!(matches!(other.verify(&token), Err(ApiError::InvalidToken)));
+        assert_eq!(
+            tokens.verify(&token).unwrap(),
+            user,
+            "a token verifies with the keys that issued it and names its user"
+        );
+        assert!(
+            matches!(other.verify(&token), Err(ApiError::InvalidToken)),
+            "a token signed with another secret is invalid: {:?}",
+            other.verify(&token)
+        );
     }
 }

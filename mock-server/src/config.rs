@@ -438,11 +438,19 @@ mod tests {
 
     #[test]
     fn sizes_parse_with_and_without_units() {
-        assert_eq!(parse_size("65536"), Ok(65536));
-        assert_eq!(parse_size("64KiB"), Ok(65536));
-        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
-        assert!(parse_size("12XB").is_err());
-        assert!(parse_size("big").is_err());
+        assert_eq!(parse_size("65536"), Ok(65536), "a bare number is bytes");
+        assert_eq!(parse_size("64KiB"), Ok(65536), "KiB is 1024 bytes");
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20), "MiB is 1024 KiB");
+        assert!(
+            parse_size("12XB").is_err(),
+            "an unknown unit is refused: {:?}",
+            parse_size("12XB")
+        );
+        assert!(
+            parse_size("big").is_err(),
+            "a word is refused: {:?}",
+            parse_size("big")
+        );
     }
 
     #[test]
@@ -463,10 +471,17 @@ mod tests {
         ])
         .unwrap();
         let config = cli.into_config().unwrap();
-        assert_eq!(config.bind.port(), 9000);
-        assert_eq!(config.delay, DelaySpec::Fixed(Duration::from_millis(5)));
-        assert_eq!(config.body_limit, 1024);
-        assert_eq!(config.token_ttl, DEFAULT_TOKEN_TTL);
+        assert_eq!(config.bind.port(), 9000, "the file sets the bind port");
+        assert_eq!(
+            config.delay,
+            DelaySpec::Fixed(Duration::from_millis(5)),
+            "a flag overrides the file's delay"
+        );
+        assert_eq!(config.body_limit, 1024, "the file sets the body limit");
+        assert_eq!(
+            config.token_ttl, DEFAULT_TOKEN_TTL,
+            "a setting neither gives keeps its default"
+        );
     }
 
     #[test]
@@ -482,13 +497,21 @@ mod tests {
         .unwrap();
         let config = cli.into_config().unwrap();
         let names: Vec<&str> = config.faults.enabled.iter().map(|s| s.id.name()).collect();
-        assert_eq!(names, ["shared-identity", "bola", "racy-id"]);
+        assert_eq!(
+            names,
+            ["shared-identity", "bola", "racy-id"],
+            "--fault flags and ;-lists enable faults in their order"
+        );
         assert_eq!(
             config.faults.enabled[0].show("window").as_deref(),
-            Some("2ms")
+            Some("2ms"),
+            "a fault's parameter from the flag is kept"
         );
-        assert!(config.faults.header);
-        assert_eq!(config.faults.journal_size, DEFAULT_JOURNAL_SIZE);
+        assert!(config.faults.header, "--fault-header turns the header on");
+        assert_eq!(
+            config.faults.journal_size, DEFAULT_JOURNAL_SIZE,
+            "the journal size keeps its default"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
@@ -501,10 +524,17 @@ mod tests {
         let config = cli.into_config().unwrap();
         assert_eq!(
             config.faults.enabled[0].show("lag").as_deref(),
-            Some("50ms")
+            Some("50ms"),
+            "a fault from the file keeps its parameter"
         );
-        assert!(config.faults.header);
-        assert_eq!(config.faults.journal_size, 5);
+        assert!(
+            config.faults.header,
+            "fault-header in the file turns the header on"
+        );
+        assert_eq!(
+            config.faults.journal_size, 5,
+            "journal-size in the file sets the journal size"
+        );
 
         std::fs::write(&path, "fault = [\"no-such-fault\"]\n").unwrap();
         let cli = Cli::try_parse_from(["mock-server", "--config", path.to_str().unwrap()]).unwrap();
@@ -549,14 +579,16 @@ mod tests {
                 idle_timeout: Duration::from_secs(2),
                 max_connections: 7,
                 shutdown_timeout: Duration::from_secs(1),
-            }
+            },
+            "limits come from the file, flags override it, the rest keep defaults"
         );
         assert_eq!(
             config.caps,
             Caps {
                 max_users: 4,
                 max_records: 3
-            }
+            },
+            "caps come from the file, flags override it"
         );
         let cli = Cli::try_parse_from(["mock-server", "--max-connections", "0"]).unwrap();
         let error = cli.into_config().unwrap_err().to_string();
@@ -569,9 +601,18 @@ mod tests {
         let cli = Cli::try_parse_from(["mock-server", "--config", path]).unwrap();
         let config = cli.into_config().unwrap();
         let defaults = Config::default();
-        assert_eq!(config.limits, defaults.limits);
-        assert_eq!(config.caps, defaults.caps);
-        assert_eq!(config.body_limit, defaults.body_limit);
+        assert_eq!(
+            config.limits, defaults.limits,
+            "the fixture file's limits are the defaults"
+        );
+        assert_eq!(
+            config.caps, defaults.caps,
+            "the fixture file's caps are the defaults"
+        );
+        assert_eq!(
+            config.body_limit, defaults.body_limit,
+            "the fixture file's body limit is the default"
+        );
     }
 
     #[test]

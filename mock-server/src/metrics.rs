@@ -333,12 +333,16 @@ mod tests {
             latency.observe(Duration::from_micros(us));
         }
         let (sum, count, buckets) = latency.snapshot();
-        assert_eq!(count, 5);
+        assert_eq!(count, 5, "every observation is counted");
         assert!((sum - 20.001002).abs() < 1e-9, "{sum}");
         assert_eq!(buckets[0], (0.0005, 2), "0 and 500 us are <= 0.5 ms");
         assert_eq!(buckets[1], (0.001, 1), "501 us is <= 1 ms");
         assert_eq!(buckets[13], (10.0, 1), "10 s exactly is <= 10 s");
         assert_eq!(buckets[14], (f64::MAX, 1), "above 10 s is +Inf");
-        assert_eq!(buckets.iter().map(|(_, n)| n).sum::<u64>(), count);
+        assert_eq!(
+            buckets.iter().map(|(_, n)| n).sum::<u64>(),
+            count,
+            "the buckets hold every observation once: {buckets:?}"
+        );
     }
 }

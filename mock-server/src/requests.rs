@@ -297,7 +297,11 @@ mod tests {
             seqs, newest,
             "the union of the rings is the newest 2 x SHARDS"
         );
-        assert_eq!(view.dropped, (SHARDS * 3) as u64);
+        assert_eq!(
+            view.dropped,
+            (SHARDS * 3) as u64,
+            "every request pushed out of the rings is counted as dropped"
+        );
     }
 
     #[test]
@@ -312,13 +316,23 @@ mod tests {
             limit: 1,
             ..Filter::default()
         });
-        assert_eq!(json.requests.len(), 1);
+        assert_eq!(
+            json.requests.len(),
+            1,
+            "limit=1 keeps one of the matches: {:?}",
+            json.requests
+        );
         assert_eq!(json.requests[0].seq, 3, "the newest match");
         let after = journal.query(&Filter {
             after: Some(2),
             ..all()
         });
-        assert_eq!(after.requests.len(), 1);
+        assert_eq!(
+            after.requests.len(),
+            1,
+            "after=2 keeps the requests after seq 2: {:?}",
+            after.requests
+        );
         let user = journal.query(&Filter {
             user: Some(Uuid::new_v4()),
             ..all()
@@ -331,7 +345,10 @@ mod tests {
         let journal = RequestJournal::new(0, Instant::now());
         record(&journal, "/json", 200);
         let view = journal.query(&all());
-        assert!(!view.enabled && view.requests.is_empty());
+        assert!(
+            !view.enabled && view.requests.is_empty(),
+            "a journal of size 0 is off and keeps nothing: {view:?}"
+        );
     }
 
     #[test]
@@ -340,6 +357,10 @@ mod tests {
         record(&journal, "/json", 200);
         journal.clear();
         record(&journal, "/json", 200);
-        assert_eq!(journal.query(&all()).requests[0].seq, 2);
+        assert_eq!(
+            journal.query(&all()).requests[0].seq,
+            2,
+            "a clear does not restart the sequence numbers"
+        );
     }
 }

@@ -108,13 +108,26 @@ mod tests {
         let (_, api) = table(&state).split_for_parts();
         let templates = Templates::new(api.paths.paths.keys());
         let of = |path| templates.of(path).map(|template| template.to_string());
-        assert_eq!(of("/json").as_deref(), Some("/json"));
-        assert_eq!(of("/api/v1/cities").as_deref(), Some("/api/v1/cities"));
+        assert_eq!(
+            of("/json").as_deref(),
+            Some("/json"),
+            "/json is its own template"
+        );
+        assert_eq!(
+            of("/api/v1/cities").as_deref(),
+            Some("/api/v1/cities"),
+            "the cities list is its own template"
+        );
         assert_eq!(
             of("/api/v1/cities/42").as_deref(),
-            Some("/api/v1/cities/{id}")
+            Some("/api/v1/cities/{id}"),
+            "a city path maps to the {{id}} template"
         );
-        assert_eq!(of("/__admin/stats").as_deref(), Some("/__admin/stats"));
+        assert_eq!(
+            of("/__admin/stats").as_deref(),
+            Some("/__admin/stats"),
+            "an admin path is its own template"
+        );
         for unmatched in ["/", "/nope", "/api/v1/cities/1/2", "/json/"] {
             assert_eq!(of(unmatched), None, "{unmatched}");
         }

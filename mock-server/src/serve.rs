@@ -268,6 +268,9 @@ mod tests {
             "{text}"
         );
         let body: serde_json::Value = serde_json::from_str(body).unwrap();
-        assert_eq!(body["error"]["code"], "too_many_connections");
+        assert_eq!(
+            body["error"]["code"], "too_many_connections",
+            "the canned 503 carries the too_many_connections error: {body}"
+        );
     }
 }

@@ -526,17 +526,25 @@ mod tests {
         store.insert_city_record(city("a"));
         store.insert_city_record(city("a"));
         assert_eq!(store.city_count(), 1, "an overwrite is not a new city");
-        assert!(store.room_for_city().is_ok());
+        assert!(
+            store.room_for_city().is_ok(),
+            "one city under a cap of 2 leaves room"
+        );
         store.insert_city_record(city("b"));
         assert_eq!(
             store.room_for_city(),
             Err(StoreFull {
                 what: "cities",
                 cap: 2
-            })
+            }),
+            "a second city fills the cap of 2, so there is no room"
         );
         store.remove_city_record("a", None);
-        assert_eq!(store.city_count(), 1);
+        assert_eq!(
+            store.city_count(),
+            1,
+            "a delete removes the city from the count"
+        );
         assert!(store.room_for_city().is_ok(), "a delete makes room");
     }
 }

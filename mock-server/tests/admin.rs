@@ -7,7 +7,7 @@ use std::{net::SocketAddr, time::Instant};
 use axum::{body::Body, extract::connect_info::MockConnectInfo, http::Request};
 use mock_server::{AppState, Config};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::Api;
 use tower::ServiceExt;
 
@@ -15,8 +15,11 @@ use tower::ServiceExt;
 async fn health_answers_ok() {
     let api = Api::spawn().await;
     let health = api.get_json("/__admin/health").await;
-    assert_eq!(health["status"], "ok");
-    assert!(health["uptime_s"].is_u64());
+    assert_eq!(health["status"], "ok", "health reports status ok: {health}");
+    assert!(
+        health["uptime_s"].is_u64(),
+        "health reports its uptime in whole seconds: {health}"
+    );
 }
 
 #[tokio::test]
@@ -30,16 +33,43 @@ async fn stats_count_users_cities_and_requests_per_route_and_status() {
     api.http.get(api.server.url("/nope")).send().await.unwrap();
 
     let stats = api.get_json("/__admin/stats").await;
-    assert_eq!(stats["users"], 1);
-    assert_eq!(stats["cities"], 1);
+    assert_eq!(
+        stats["users"], 1,
+        "stats count the one registered user: {stats}"
+    );
+    assert_eq!(
+        stats["cities"], 1,
+        "stats count the one created city: {stats}"
+    );
     let requests = &stats["requests"];
-    assert_eq!(requests["POST /api/v1/auth/register"]["201"], 1);
-    assert_eq!(requests["POST /api/v1/auth/token"]["200"], 1);
-    assert_eq!(requests["POST /api/v1/cities"]["201"], 1);
-    assert_eq!(requests["GET /api/v1/cities/{id}"]["404"], 1);
-    assert_eq!(requests["GET /json"]["200"], 1);
-    assert_eq!(requests["GET (unmatched)"]["404"], 1);
-    assert_eq!(stats["requests_total"], 6);
+    assert_eq!(
+        requests["POST /api/v1/auth/register"]["201"], 1,
+        "the registration is counted under its route and 201: {stats}"
+    );
+    assert_eq!(
+        requests["POST /api/v1/auth/token"]["200"], 1,
+        "the login is counted under its route and 200: {stats}"
+    );
+    assert_eq!(
+        requests["POST /api/v1/cities"]["201"], 1,
+        "the create is counted under its route and 201: {stats}"
+    );
+    assert_eq!(
+        requests["GET /api/v1/cities/{id}"]["404"], 1,
+        "the read of an unknown city is counted under the route template and 404: {stats}"
+    );
+    assert_eq!(
+        requests["GET /json"]["200"], 1,
+        "GET /json is counted under 200: {stats}"
+    );
+    assert_eq!(
+        requests["GET (unmatched)"]["404"], 1,
+        "an unmatched path is counted as GET (unmatched) 404: {stats}"
+    );
+    assert_eq!(
+        stats["requests_total"], 6,
+        "every request before the stats call is counted: {stats}"
+    );
 }
 
 #[tokio::test]
@@ -54,12 +84,13 @@ async fn reset_forgets_users_and_cities_and_their_tokens() {
         .send()
         .await
         .unwrap();
-    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    support::expect_status(reset, StatusCode::NO_CONTENT, "POST /__admin/reset").await;
 
     let stats = api.get_json("/__admin/stats").await;
     assert_eq!(
         (stats["users"].as_u64(), stats["cities"].as_u64()),
-        (Some(0), Some(0))
+        (Some(0), Some(0)),
+        "reset forgets every user and city: {stats}"
     );
     support::assert_error(
         api.get(&token, "/cities").await,
@@ -75,7 +106,10 @@ async fn reset_forgets_users_and_cities_and_their_tokens() {
 async fn config_changes_the_json_delay_at_run_time() {
     let api = Api::spawn().await;
     let config = api.get_json("/__admin/config").await;
-    assert_eq!(config["delay"], "0");
+    assert_eq!(
+        config["delay"], "0",
+        "the default /json delay is 0: {config}"
+    );
 
     let updated = api
         .http
@@ -84,8 +118,12 @@ async fn config_changes_the_json_delay_at_run_time() {
         .send()
         .await
         .unwrap();
-    assert_eq!(updated.status(), StatusCode::OK);
-    assert_eq!(updated.json::<Value>().await.unwrap()["delay"], "300ms");
+    let updated =
+        support::expect_json(updated, StatusCode::OK, "PUT /__admin/config sets a delay").await;
+    assert_eq!(
+        updated["delay"], "300ms",
+        "the new config shows the delay it was given: {updated}"
+    );
 
     let started = Instant::now();
     api.http.get(api.server.url("/json")).send().await.unwrap();
@@ -131,7 +169,11 @@ async fn without_an_admin_token_admin_refuses_clients_off_loopback() {
         .oneshot(Request::get("/__admin/stats").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "without an admin token a client off loopback is refused /__admin (403): {response:?}"
+    );
 
     let local: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let app = mock_server::router(state).layer(MockConnectInfo(local));
@@ -139,5 +181,9 @@ async fn without_an_admin_token_admin_refuses_clients_off_loopback() {
         .oneshot(Request::get("/__admin/stats").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "without an admin token a loopback client may use /__admin: {response:?}"
+    );
 }

@@ -22,10 +22,18 @@ async fn json_answers_the_greeting_on_get_and_post() {
             .await
             .unwrap(),
     ] {
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["content-type"], "application/json");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body, json!({"code": 1, "message": "Hello, World!"}));
+        let content_type = response.headers().get("content-type").cloned();
+        let body = support::expect_json(response, StatusCode::OK, "/json answers 200").await;
+        assert_eq!(
+            content_type.as_ref().map(|value| value.to_str().unwrap()),
+            Some("application/json"),
+            "/json is served as JSON: {body}"
+        );
+        assert_eq!(
+            body,
+            json!({"code": 1, "message": "Hello, World!"}),
+            "/json answers the fixed hello body"
+        );
     }
 }
 
@@ -70,11 +78,24 @@ async fn register_returns_the_new_account() {
     let response = api
         .register_raw(json!({"email": "ann@example.test", "password": "abcdefghi"}))
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["data"]["email"], "ann@example.test");
-    assert!(uuid::Uuid::parse_str(body["data"]["id"].as_str().unwrap()).is_ok());
-    assert!(body["data"].get("password").is_none());
+    let body = support::expect_json(
+        response,
+        StatusCode::CREATED,
+        "register answers 201 Created",
+    )
+    .await;
+    assert_eq!(
+        body["data"]["email"], "ann@example.test",
+        "the account shows its email: {body}"
+    );
+    assert!(
+        uuid::Uuid::parse_str(body["data"]["id"].as_str().unwrap()).is_ok(),
+        "the account id is a UUID: {body}"
+    );
+    assert!(
+        body["data"].get("password").is_none(),
+        "the account never shows the password: {body}"
+    );
 }
 
 #[tokio::test]
@@ -161,11 +182,19 @@ async fn token_accepts_the_oauth2_form_and_json() {
             ("password", support::PASSWORD),
         ])
         .await;
-    assert_eq!(form.status(), StatusCode::OK);
-    let body: Value = form.json().await.unwrap();
-    assert_eq!(body["token_type"], "bearer");
-    assert_eq!(body["expires_in"], 3600);
-    assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);
+    let body = support::expect_json(form, StatusCode::OK, "login with the OAuth2 form").await;
+    assert_eq!(
+        body["token_type"], "bearer",
+        "the token type is bearer: {body}"
+    );
+    assert_eq!(
+        body["expires_in"], 3600,
+        "the token lives the default 3600 s: {body}"
+    );
+    assert!(
+        body["access_token"].as_str().unwrap().split('.').count() == 3,
+        "the access token is a three-part JWT: {body}"
+    );
 
     let as_json = api
         .http
@@ -174,7 +203,7 @@ async fn token_accepts_the_oauth2_form_and_json() {
         .send()
         .await
         .unwrap();
-    assert_eq!(as_json.status(), StatusCode::OK);
+    support::expect_status(as_json, StatusCode::OK, "login with a JSON body").await;
 }
 
 #[tokio::test]
@@ -196,9 +225,15 @@ async fn the_token_is_an_hs256_jwt_naming_the_user() {
     )
     .unwrap()
     .claims;
-    assert_eq!(claims["sub"], user_id);
+    assert_eq!(
+        claims["sub"], user_id,
+        "the token's sub is the user's id: {claims}"
+    );
     let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
-    assert_eq!(lifetime, 120);
+    assert_eq!(
+        lifetime, 120,
+        "exp - iat is the configured token_ttl: {claims}"
+    );
 }
 
 #[tokio::test]
@@ -294,7 +329,7 @@ async fn missing_invalid_tampered_expired_and_unsigned_tokens_are_401() {
     support::assert_error(response, StatusCode::UNAUTHORIZED, "token_expired").await;
 
     let ok = api.http.get(&url).bearer_auth(&good).send().await.unwrap();
-    assert_eq!(ok.status(), StatusCode::OK);
+    support::expect_status(ok, StatusCode::OK, "a valid token is accepted").await;
 }
 
 /// A connection remembers the last token it verified (to skip the signature check of the next
@@ -369,20 +404,26 @@ async fn a_city_can_be_created_read_listed_renamed_and_deleted() {
 
     let created = api.create_city(&token, "Lisbon").await;
     let id = created["id"].as_str().unwrap().to_owned();
-    assert!(uuid::Uuid::parse_str(&id).is_ok());
-    assert_eq!(created["name"], "Lisbon");
+    assert!(
+        uuid::Uuid::parse_str(&id).is_ok(),
+        "a city id is a UUID: {created}"
+    );
+    assert_eq!(
+        created["name"], "Lisbon",
+        "the created city has its name: {created}"
+    );
     assert!(
         time::OffsetDateTime::parse(
             created["created_at"].as_str().unwrap(),
             &time::format_description::well_known::Rfc3339
         )
-        .is_ok()
+        .is_ok(),
+        "created_at is RFC 3339: {created}"
     );
 
     let shown = api.get(&token, &format!("/cities/{id}")).await;
-    assert_eq!(shown.status(), StatusCode::OK);
-    let shown: Value = shown.json().await.unwrap();
-    assert_eq!(shown["data"], created);
+    let shown = support::expect_json(shown, StatusCode::OK, "the owner reads its city").await;
+    assert_eq!(shown["data"], created, "a read shows the city as created");
 
     let renamed = api
         .http
@@ -392,14 +433,27 @@ async fn a_city_can_be_created_read_listed_renamed_and_deleted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(renamed.status(), StatusCode::OK);
-    let renamed: Value = renamed.json().await.unwrap();
-    assert_eq!(renamed["data"]["name"], "Porto");
-    assert_eq!(renamed["data"]["id"], id.as_str());
+    let renamed = support::expect_json(renamed, StatusCode::OK, "the owner renames its city").await;
+    assert_eq!(
+        renamed["data"]["name"], "Porto",
+        "a rename answers the new name: {renamed}"
+    );
+    assert_eq!(
+        renamed["data"]["id"],
+        id.as_str(),
+        "a rename keeps the id: {renamed}"
+    );
 
     let listed: Value = api.get(&token, "/cities").await.json().await.unwrap();
-    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
-    assert_eq!(listed["data"][0]["name"], "Porto");
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        1,
+        "the list holds the one city: {listed}"
+    );
+    assert_eq!(
+        listed["data"][0]["name"], "Porto",
+        "the list shows the new name: {listed}"
+    );
 
     let deleted = api
         .http
@@ -408,7 +462,12 @@ async fn a_city_can_be_created_read_listed_renamed_and_deleted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    support::expect_status(
+        deleted,
+        StatusCode::NO_CONTENT,
+        "the owner deletes its city",
+    )
+    .await;
     let gone = api.get(&token, &format!("/cities/{id}")).await;
     support::assert_error(gone, StatusCode::NOT_FOUND, "not_found").await;
 }
@@ -432,14 +491,22 @@ async fn listing_pages_with_limit_and_offset_oldest_first() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["city-1", "city-2"]);
+    assert_eq!(
+        names,
+        ["city-1", "city-2"],
+        "limit=2&offset=1 gives the 2nd and 3rd oldest: {page}"
+    );
     let past_end: Value = api
         .get(&token, "/cities?offset=10")
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(past_end["data"], json!([]));
+    assert_eq!(
+        past_end["data"],
+        json!([]),
+        "an offset past the end is an empty page: {past_end}"
+    );
     for bad in [
         "/cities?limit=0",
         "/cities?limit=abc",

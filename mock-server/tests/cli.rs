@@ -52,18 +52,33 @@ fn usage_error(args: &[&str]) -> String {
 
 #[test]
 fn bad_flags_and_values_are_one_line_and_exit_code_2() {
-    assert!(usage_error(&["--no-such-flag"]).contains("--no-such-flag"));
-    assert!(usage_error(&["--delay", "fast"]).contains("fast"));
-    assert!(usage_error(&["--bind", "nowhere"]).contains("nowhere"));
-    assert!(usage_error(&["--token-ttl", "5"]).contains("unit"));
-    assert!(usage_error(&["--config", "/no/such/file.toml"]).contains("/no/such/file.toml"));
+    for (args, named) in [
+        (&["--no-such-flag"][..], "--no-such-flag"),
+        (&["--delay", "fast"], "fast"),
+        (&["--bind", "nowhere"], "nowhere"),
+        (&["--token-ttl", "5"], "unit"),
+        (&["--config", "/no/such/file.toml"], "/no/such/file.toml"),
+    ] {
+        let stderr = usage_error(args);
+        assert!(
+            stderr.contains(named),
+            "the usage error for {args:?} names `{named}`: {stderr}"
+        );
+    }
 }
 
 #[test]
 fn an_environment_variable_sets_a_flag() {
     let output = binary().env("MOCK_DELAY", "sometimes").output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("sometimes"));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a bad MOCK_DELAY is a usage error, exit 2: {output:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("sometimes"),
+        "the usage error names the bad MOCK_DELAY value: {output:?}"
+    );
 }
 
 #[test]
@@ -110,16 +125,24 @@ fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(killed.success());
-    assert_eq!(request.join().unwrap().unwrap(), 200);
+    assert!(killed.success(), "kill -TERM was delivered to the server");
+    assert_eq!(
+        request.join().unwrap().unwrap(),
+        200,
+        "the in-flight /json request finishes with 200 after SIGTERM"
+    );
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the server exits 0 after SIGTERM: {status:?}"
+    );
 }
 
 #[test]
 fn help_lists_every_flag_with_its_env_var() {
     let output = binary().arg("--help").output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(0), "--help exits 0: {output:?}");
     let help = String::from_utf8(output.stdout).unwrap();
     for flag in [
         "--bind",
@@ -132,5 +155,8 @@ fn help_lists_every_flag_with_its_env_var() {
     ] {
         assert!(help.contains(flag), "{flag}");
     }
-    assert!(help.contains("MOCK_BIND"));
+    assert!(
+        help.contains("MOCK_BIND"),
+        "--help names the env var MOCK_BIND:\n{help}"
+    );
 }

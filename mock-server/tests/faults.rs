@@ -67,16 +67,17 @@ impl Harness {
 
     async fn token(&self, email: &str, password: &str) -> String {
         let response = self.login_raw(email, password).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let body: Value = response.json().await.unwrap();
+        let body = expect_status(response, StatusCode::OK, &format!("{email} logs in")).await;
+        let body: Value = serde_json::from_str(&body).unwrap();
         body["access_token"].as_str().unwrap().to_owned()
     }
 
     async fn user(&self, tag: &str) -> User {
         let email = format!("{tag}@example.test");
         let response = self.register_raw(&email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
+        let body =
+            expect_status(response, StatusCode::CREATED, &format!("{email} registers")).await;
+        let body: Value = serde_json::from_str(&body).unwrap();
         let id = body["data"]["id"].as_str().unwrap().to_owned();
         let token = self.token(&email, PASSWORD).await;
         User { token, id }
@@ -106,7 +107,7 @@ impl Harness {
 
     async fn disable_all(&self) {
         let response = self.put_faults(json!({"disable": ["*"]})).await;
-        assert_eq!(response.status(), StatusCode::OK);
+        expect_status(response, StatusCode::OK, "disabling every fault").await;
     }
 
     async fn faults(&self) -> FaultsView {
@@ -116,8 +117,8 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
+        let body = expect_status(response, StatusCode::OK, "GET /__admin/faults").await;
+        serde_json::from_str(&body).unwrap()
     }
 
     async fn create(&self, user: &User, name: &str) -> (StatusCode, Value) {
@@ -159,8 +160,8 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let body: Value = response.json().await.unwrap();
+        let body = expect_status(response, StatusCode::OK, "GET /cities").await;
+        let body: Value = serde_json::from_str(&body).unwrap();
         names(&body["data"])
     }
 
@@ -171,9 +172,12 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["content-type"], "application/x-ndjson");
-        let text = response.text().await.unwrap();
+        let content_type = response.headers()["content-type"].clone();
+        let text = expect_status(response, StatusCode::OK, "GET /__admin/journal").await;
+        assert_eq!(
+            content_type, "application/x-ndjson",
+            "the journal is served as NDJSON: {text}"
+        );
         text.lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect()
@@ -201,6 +205,15 @@ impl Harness {
             .await
             .unwrap()
     }
+}
+
+/// Reads `response`'s body and asserts its status is `expected`; the message names `why` and shows
+/// the status and body that came back. Returns the body.
+async fn expect_status(response: reqwest::Response, expected: StatusCode, why: &str) -> String {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, expected, "{why}: got {status} with body {body}");
+    body
 }
 
 fn names(cities: &Value) -> Vec<String> {
@@ -275,14 +288,40 @@ async fn shared_identity_puts_concurrent_creates_into_one_users_account() {
         .collect();
     assert_eq!(writes.len(), USERS - 1, "{journal:#?}");
     for entry in &writes {
-        assert_eq!(entry.fault, "shared-identity");
-        assert_eq!(entry.method, "POST");
-        assert_eq!(entry.route, "/api/v1/cities");
-        assert_eq!(entry.status, Some(201));
-        assert_eq!(entry.owner.as_deref(), Some(users[winner].id.as_str()));
-        assert_ne!(entry.user, entry.owner);
-        assert!(entry.end_ms >= entry.start_ms && entry.end_unix_ms >= entry.start_unix_ms);
-        assert!(entry.city_id.is_some());
+        assert_eq!(
+            entry.fault, "shared-identity",
+            "a cross-user write is blamed on shared-identity: {entry:#?}"
+        );
+        assert_eq!(
+            entry.method, "POST",
+            "the cross-user write is the create (POST): {entry:#?}"
+        );
+        assert_eq!(
+            entry.route, "/api/v1/cities",
+            "the cross-user write is on the cities route: {entry:#?}"
+        );
+        assert_eq!(
+            entry.status,
+            Some(201),
+            "the leaked create was answered 201 Created: {entry:#?}"
+        );
+        assert_eq!(
+            entry.owner.as_deref(),
+            Some(users[winner].id.as_str()),
+            "the leaked city is owned by the last writer u{winner}: {entry:#?}"
+        );
+        assert_ne!(
+            entry.user, entry.owner,
+            "a cross-user write's writer differs from the city's owner: {entry:#?}"
+        );
+        assert!(
+            entry.end_ms >= entry.start_ms && entry.end_unix_ms >= entry.start_unix_ms,
+            "a journal entry ends no earlier than it starts, on both clocks: {entry:#?}"
+        );
+        assert!(
+            entry.city_id.is_some(),
+            "a cross-user write names the city it stored: {entry:#?}"
+        );
     }
     // The winner's list carried the others' cities: a cross-user read, journalled even though the
     // fault is off by now, because the leaked data is still there.
@@ -291,13 +330,31 @@ async fn shared_identity_puts_concurrent_creates_into_one_users_account() {
         .filter(|e| e.kind == AccessKind::Read && e.cross_user)
         .collect();
     assert_eq!(reads.len(), 1, "{journal:#?}");
-    assert_eq!(reads[0].user.as_deref(), Some(users[winner].id.as_str()));
-    assert_eq!(reads[0].route, "/api/v1/cities");
+    assert_eq!(
+        reads[0].user.as_deref(),
+        Some(users[winner].id.as_str()),
+        "the cross-user read is the winner u{winner}'s own request: {journal:#?}"
+    );
+    assert_eq!(
+        reads[0].route, "/api/v1/cities",
+        "the cross-user read is the winner's city list: {journal:#?}"
+    );
 
     let stats = harness.stats().await;
-    assert_eq!(counter(&stats, "cross_user_writes"), (USERS - 1) as u64);
-    assert_eq!(counter(&stats, "cross_user_reads"), 1);
-    assert!(counter(&stats, "shared-identity") >= (USERS - 1) as u64);
+    assert_eq!(
+        counter(&stats, "cross_user_writes"),
+        (USERS - 1) as u64,
+        "every create but the winner's is counted as a cross-user write: {stats:?}"
+    );
+    assert_eq!(
+        counter(&stats, "cross_user_reads"),
+        1,
+        "one cross-user read is counted (the winner's list): {stats:?}"
+    );
+    assert!(
+        counter(&stats, "shared-identity") >= (USERS - 1) as u64,
+        "shared-identity counted at least every leaked create: {stats:?}"
+    );
 }
 
 #[tokio::test]
@@ -325,7 +382,11 @@ async fn shared_identity_serves_concurrent_readers_another_users_list() {
         .into_iter()
         .filter(|e| e.cross_user && e.kind == AccessKind::Read)
         .count();
-    assert_eq!(leaks, USERS - 1);
+    assert_eq!(
+        leaks,
+        USERS - 1,
+        "every reader but one is journalled as a cross-user read: {lists:?}"
+    );
 }
 
 #[tokio::test]
@@ -336,9 +397,17 @@ async fn without_shared_identity_concurrent_users_keep_their_own_cities() {
     assert!(reads.iter().all(|s| *s == StatusCode::OK), "{reads:?}");
     let lists = join_all(users.iter().map(|user| harness.list(user))).await;
     for (i, list) in lists.iter().enumerate() {
-        assert_eq!(list, &[marker(i)]);
+        assert_eq!(
+            list,
+            &[marker(i)],
+            "with no fault on, u{i} lists only its own city: {lists:?}"
+        );
     }
-    assert!(harness.journal(0).await.is_empty());
+    let journal = harness.journal(0).await;
+    assert!(
+        journal.is_empty(),
+        "with no fault on nothing is journalled: {journal:#?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,8 +441,16 @@ async fn racy_id_gives_concurrent_creates_one_id_and_the_owner_reads_a_foreign_c
         }
     }
     // The first insert owns city 1; each later one overwrote its content (an upsert).
-    assert_eq!(missing, USERS - 1);
-    assert_eq!(owner_reads.len(), 1);
+    assert_eq!(
+        missing,
+        USERS - 1,
+        "all but the first insert's owner get 404 for city 1 (their create overwrote a city they do not own)"
+    );
+    assert_eq!(
+        owner_reads.len(),
+        1,
+        "exactly one user (the first inserter) owns city 1: {owner_reads:?}"
+    );
     let (owner, body) = &owner_reads[0];
     assert_ne!(
         body["data"]["name"],
@@ -382,9 +459,21 @@ async fn racy_id_gives_concurrent_creates_one_id_and_the_owner_reads_a_foreign_c
     );
 
     let stats = harness.stats().await;
-    assert_eq!(counter(&stats, "cross_user_writes"), (USERS - 1) as u64);
-    assert_eq!(counter(&stats, "cross_user_reads"), 1);
-    assert_eq!(counter(&stats, "racy-id"), USERS as u64);
+    assert_eq!(
+        counter(&stats, "cross_user_writes"),
+        (USERS - 1) as u64,
+        "each overwriting create is counted as a cross-user write: {stats:?}"
+    );
+    assert_eq!(
+        counter(&stats, "cross_user_reads"),
+        1,
+        "one cross-user read is counted (the owner reading the overwritten city): {stats:?}"
+    );
+    assert_eq!(
+        counter(&stats, "racy-id"),
+        USERS as u64,
+        "racy-id fired on every concurrent create: {stats:?}"
+    );
 }
 
 #[tokio::test]
@@ -401,11 +490,23 @@ async fn without_racy_id_concurrent_creates_get_distinct_ids() {
     let mut distinct = created.clone();
     distinct.sort();
     distinct.dedup();
-    assert_eq!(distinct.len(), USERS);
+    assert_eq!(
+        distinct.len(),
+        USERS,
+        "without racy-id every concurrent create gets its own id: {created:?}"
+    );
     for (i, (user, id)) in users.iter().zip(&created).enumerate() {
         let (status, body) = harness.show(user, id).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["data"]["name"], marker(i));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "u{i} reads its own city {id}: {body}"
+        );
+        assert_eq!(
+            body["data"]["name"],
+            marker(i),
+            "u{i}'s city {id} holds the name u{i} gave it: {body}"
+        );
     }
 }
 
@@ -422,8 +523,16 @@ async fn unscoped_cache_serves_every_user_the_first_users_answers() {
     }
     // A TTL far longer than the test: the first answer stays cached throughout.
     harness.enable("unscoped-cache:ttl=60s").await;
-    assert_eq!(harness.list(&users[0]).await, [marker(0)]);
-    assert_eq!(harness.show(&users[0], &first_city).await.0, StatusCode::OK);
+    assert_eq!(
+        harness.list(&users[0]).await,
+        [marker(0)],
+        "the first list (which the cache keeps) is u0's own"
+    );
+    assert_eq!(
+        harness.show(&users[0], &first_city).await.0,
+        StatusCode::OK,
+        "u0 reads its own city {first_city} (the answer the cache keeps)"
+    );
 
     let lists = join_all(users[1..].iter().map(|user| harness.list(user))).await;
     let shows = join_all(
@@ -437,17 +546,26 @@ async fn unscoped_cache_serves_every_user_the_first_users_answers() {
     assert!(
         shows
             .iter()
-            .all(|(status, body)| *status == StatusCode::OK && body["data"]["name"] == marker(0))
+            .all(|(status, body)| *status == StatusCode::OK && body["data"]["name"] == marker(0)),
+        "unscoped-cache: every other user reading city {first_city} gets u0's cached answer: {shows:?}"
     );
     let stats = harness.stats().await;
-    assert_eq!(counter(&stats, "cross_user_reads"), 2 * (USERS - 1) as u64);
+    assert_eq!(
+        counter(&stats, "cross_user_reads"),
+        2 * (USERS - 1) as u64,
+        "every other user's list and show is a cross-user read of u0's cached answers: {stats:?}"
+    );
     let journal = harness.journal(0).await;
-    assert!(journal.iter().all(|e| e.fault == "unscoped-cache"));
+    assert!(
+        journal.iter().all(|e| e.fault == "unscoped-cache"),
+        "every journalled access is blamed on unscoped-cache: {journal:#?}"
+    );
     assert!(
         journal
             .iter()
             .filter(|e| e.cross_user)
-            .all(|e| e.owner.as_deref() == Some(users[0].id.as_str()))
+            .all(|e| e.owner.as_deref() == Some(users[0].id.as_str())),
+        "every cross-user read is of u0's cached data: {journal:#?}"
     );
 }
 
@@ -459,10 +577,18 @@ async fn without_unscoped_cache_each_user_gets_their_own_answers() {
     for (i, user) in users.iter().enumerate().skip(1) {
         harness.create_ok(user, &marker(i)).await;
     }
-    assert_eq!(harness.list(&users[0]).await, [marker(0)]);
+    assert_eq!(
+        harness.list(&users[0]).await,
+        [marker(0)],
+        "without the cache u0 lists its own city"
+    );
     let lists = join_all(users.iter().map(|user| harness.list(user))).await;
     for (i, list) in lists.iter().enumerate() {
-        assert_eq!(list, &[marker(i)]);
+        assert_eq!(
+            list,
+            &[marker(i)],
+            "without unscoped-cache u{i} lists only its own city: {lists:?}"
+        );
     }
     let shows = join_all(
         users[1..]
@@ -473,7 +599,8 @@ async fn without_unscoped_cache_each_user_gets_their_own_answers() {
     assert!(
         shows
             .iter()
-            .all(|(status, _)| *status == StatusCode::NOT_FOUND)
+            .all(|(status, _)| *status == StatusCode::NOT_FOUND),
+        "without unscoped-cache every other user's read of u0's city {first_city} is 404: {shows:?}"
     );
 }
 
@@ -505,7 +632,10 @@ async fn register_race_lets_one_email_register_twice() {
         1,
         "{statuses:?}"
     );
-    assert!(statuses.contains(&StatusCode::UNAUTHORIZED));
+    assert!(
+        statuses.contains(&StatusCode::UNAUTHORIZED),
+        "the user whose account row was replaced gets 401 at login: {statuses:?}"
+    );
     let journal = harness.journal(0).await;
     assert!(
         journal
@@ -525,8 +655,13 @@ async fn register_race_makes_two_users_share_one_account() {
     .await;
     let mut ids = Vec::new();
     for response in responses {
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
+        let body = expect_status(
+            response,
+            StatusCode::CREATED,
+            "register-race: both concurrent registrations succeed",
+        )
+        .await;
+        let body: Value = serde_json::from_str(&body).unwrap();
         ids.push(body["data"]["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids[0], ids[1], "both got the same account number");
@@ -568,17 +703,22 @@ async fn without_register_race_a_concurrent_duplicate_is_409() {
             .iter()
             .filter(|s| **s == StatusCode::CREATED)
             .count(),
-        1
+        1,
+        "without register-race exactly one of the concurrent duplicate registrations is 201: {statuses:?}"
     );
     assert_eq!(
         statuses
             .iter()
             .filter(|s| **s == StatusCode::CONFLICT)
             .count(),
-        USERS - 1
+        USERS - 1,
+        "without register-race every other concurrent duplicate is 409 Conflict: {statuses:?}"
     );
     let users = join_all(["ann", "bob"].map(|tag| harness.user(tag))).await;
-    assert_ne!(users[0].id, users[1].id);
+    assert_ne!(
+        users[0].id, users[1].id,
+        "two users registered one after the other get distinct ids: {users:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,21 +739,33 @@ async fn stale_read_answers_404_right_after_a_create() {
     }))
     .await;
     for (_, read, list) in &results {
-        assert_eq!(*read, StatusCode::NOT_FOUND);
+        assert_eq!(
+            *read,
+            StatusCode::NOT_FOUND,
+            "stale-read: the owner's read right after its create misses the replica (404)"
+        );
         assert!(list.is_empty(), "{list:?}");
     }
     let journal = harness.journal(0).await;
     assert!(
         journal
             .iter()
-            .all(|e| e.fault == "stale-read" && !e.cross_user)
+            .all(|e| e.fault == "stale-read" && !e.cross_user),
+        "stale-read journals only the owners' own stale reads, none cross-user: {journal:#?}"
     );
-    assert!(journal.iter().any(|e| e.status == Some(404)));
+    assert!(
+        journal.iter().any(|e| e.status == Some(404)),
+        "a 404 from the stale replica is journalled: {journal:#?}"
+    );
 
     // Switched off, reads go to the primary again: every write is there.
     harness.disable_all().await;
     for ((id, _, _), user) in results.iter().zip(&users) {
-        assert_eq!(harness.show(user, id).await.0, StatusCode::OK);
+        assert_eq!(
+            harness.show(user, id).await.0,
+            StatusCode::OK,
+            "with stale-read off, the primary has city {id}"
+        );
     }
 }
 
@@ -633,7 +785,7 @@ async fn stale_read_shows_the_old_state_after_a_rename_or_a_delete_to_its_owner_
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    expect_status(response, StatusCode::OK, "the owner renames its city").await;
     let response = harness
         .http
         .delete(harness.server.api_url(&format!("/cities/{deleted}")))
@@ -641,18 +793,39 @@ async fn stale_read_shows_the_old_state_after_a_rename_or_a_delete_to_its_owner_
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    expect_status(
+        response,
+        StatusCode::NO_CONTENT,
+        "the owner deletes its city",
+    )
+    .await;
 
     let (status, body) = harness.show(&users[0], &renamed).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["data"]["name"], "old-name");
-    assert_eq!(harness.show(&users[0], &deleted).await.0, StatusCode::OK);
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "stale-read: the owner still reads the renamed city {renamed} from the replica: {body}"
+    );
+    assert_eq!(
+        body["data"]["name"], "old-name",
+        "stale-read: the replica still holds the old name: {body}"
+    );
+    assert_eq!(
+        harness.show(&users[0], &deleted).await.0,
+        StatusCode::OK,
+        "stale-read: the owner still reads the deleted city {deleted} from the replica"
+    );
     // The replica does not lift the ownership check.
     assert_eq!(
         harness.show(&users[1], &deleted).await.0,
-        StatusCode::NOT_FOUND
+        StatusCode::NOT_FOUND,
+        "the replica does not lift the ownership check: another user's read of {deleted} is 404"
     );
-    assert_eq!(harness.journal(0).await.len(), 2);
+    assert_eq!(
+        harness.journal(0).await.len(),
+        2,
+        "the owner's two stale reads are journalled, the other user's 404 is not"
+    );
 }
 
 #[tokio::test]
@@ -660,7 +833,10 @@ async fn without_stale_read_a_read_right_after_a_create_finds_it() {
     let harness = &Harness::start().await;
     let users = harness.users(USERS).await;
     let reads = concurrent_create_then_read(harness, &users).await;
-    assert!(reads.iter().all(|s| *s == StatusCode::OK));
+    assert!(
+        reads.iter().all(|s| *s == StatusCode::OK),
+        "without stale-read each user reads its city right after creating it: {reads:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -685,8 +861,16 @@ async fn bola_lets_users_read_rename_and_delete_each_others_cities() {
     )
     .await;
     for (i, (status, body)) in reads.iter().enumerate() {
-        assert_eq!(*status, StatusCode::OK);
-        assert_eq!(body["data"]["name"], marker((i + 1) % USERS));
+        assert_eq!(
+            *status,
+            StatusCode::OK,
+            "bola: u{i} reads the next user's city: {body}"
+        );
+        assert_eq!(
+            body["data"]["name"],
+            marker((i + 1) % USERS),
+            "bola: u{i} gets the next user's city content: {body}"
+        );
     }
 
     // Deterministic: one request at a time shows it too.
@@ -698,7 +882,7 @@ async fn bola_lets_users_read_rename_and_delete_each_others_cities() {
         .send()
         .await
         .unwrap();
-    assert_eq!(renamed.status(), StatusCode::OK);
+    expect_status(renamed, StatusCode::OK, "bola: u0 renames u1's city").await;
     let deleted = harness
         .http
         .delete(harness.server.api_url(&format!("/cities/{}", ids[2])))
@@ -706,15 +890,35 @@ async fn bola_lets_users_read_rename_and_delete_each_others_cities() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    expect_status(
+        deleted,
+        StatusCode::NO_CONTENT,
+        "bola: u0 deletes u2's city",
+    )
+    .await;
     harness.disable_all().await;
-    assert_eq!(harness.list(&users[1]).await, ["renamed-by-u0"]);
-    assert!(harness.list(&users[2]).await.is_empty());
+    assert_eq!(
+        harness.list(&users[1]).await,
+        ["renamed-by-u0"],
+        "u1's city holds the name u0 gave it under bola"
+    );
+    assert!(
+        harness.list(&users[2]).await.is_empty(),
+        "the city u0 deleted under bola is gone from u2's list"
+    );
 
     let stats = harness.stats().await;
     // Ten foreign reads, then u1 listing the city u0 renamed.
-    assert_eq!(counter(&stats, "cross_user_reads"), USERS as u64 + 1);
-    assert_eq!(counter(&stats, "cross_user_writes"), 2);
+    assert_eq!(
+        counter(&stats, "cross_user_reads"),
+        USERS as u64 + 1,
+        "ten foreign reads plus u1 listing the city u0 renamed are counted: {stats:?}"
+    );
+    assert_eq!(
+        counter(&stats, "cross_user_writes"),
+        2,
+        "u0's rename and delete of others' cities are counted as cross-user writes: {stats:?}"
+    );
 }
 
 #[tokio::test]
@@ -732,7 +936,10 @@ async fn without_bola_another_users_city_is_404() {
             .map(|(i, user)| harness.show(user, &ids[(i + 1) % USERS])),
     )
     .await;
-    assert!(reads.iter().all(|(s, _)| *s == StatusCode::NOT_FOUND));
+    assert!(
+        reads.iter().all(|(s, _)| *s == StatusCode::NOT_FOUND),
+        "without bola every read of another user's city is 404: {reads:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -754,7 +961,11 @@ async fn lost_update_drops_concurrent_creates_by_one_user() {
     harness.disable_all().await;
 
     // Every create read the same empty list; each write-back replaced the previous one.
-    assert_eq!(harness.list(&user).await.len(), 1);
+    assert_eq!(
+        harness.list(&user).await.len(),
+        1,
+        "lost-update: only one of the concurrent creates' write-backs remains in the list"
+    );
     let mut found = 0;
     for id in &ids {
         if harness.show(&user, id).await.0 == StatusCode::OK {
@@ -767,7 +978,8 @@ async fn lost_update_drops_concurrent_creates_by_one_user() {
     assert!(
         journal
             .iter()
-            .all(|e| e.fault == "lost-update" && !e.cross_user)
+            .all(|e| e.fault == "lost-update" && !e.cross_user),
+        "lost-update journals only same-user entries blamed on lost-update: {journal:#?}"
     );
 }
 
@@ -780,9 +992,17 @@ async fn without_lost_update_concurrent_creates_by_one_user_all_stay() {
         async move { harness.create_ok(user, &marker(i)).await }
     }))
     .await;
-    assert_eq!(harness.list(&user).await.len(), USERS);
+    assert_eq!(
+        harness.list(&user).await.len(),
+        USERS,
+        "without lost-update all concurrent creates by one user stay in the list"
+    );
     for id in &ids {
-        assert_eq!(harness.show(&user, id).await.0, StatusCode::OK);
+        assert_eq!(
+            harness.show(&user, id).await.0,
+            StatusCode::OK,
+            "without lost-update city {id} stays readable"
+        );
     }
 }
 
@@ -827,14 +1047,25 @@ async fn pool_starvation_hangs_every_request_until_switched_off() {
         .expect("the hung requests were not released by the switch-off (60 s liveness guard)")
         .unwrap();
     for response in hung {
-        assert_eq!(response.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "after the switch-off a hung request is released with 503"
+        );
     }
-    assert_eq!(get(quick).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        get(quick).await.unwrap().status(),
+        StatusCode::OK,
+        "after the switch-off the rebuilt pool serves a new request"
+    );
     // Every request that waited on the starved pool is journalled once it is answered (the one
     // whose client gave up may be, too).
     let journal = harness.journal(0).await;
     assert!((2..=3).contains(&journal.len()), "{journal:#?}");
-    assert!(journal.iter().all(|e| e.status == Some(503)));
+    assert!(
+        journal.iter().all(|e| e.status == Some(503)),
+        "every journalled starved request was answered 503: {journal:#?}"
+    );
 }
 
 #[tokio::test]
@@ -852,7 +1083,10 @@ async fn without_pool_starvation_many_concurrent_requests_all_succeed() {
             .status()
     }))
     .await;
-    assert!(statuses.iter().all(|s| *s == StatusCode::OK));
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "without pool-starvation 40 concurrent requests all get 200: {statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -873,7 +1107,11 @@ async fn a_server_stops_gracefully_while_a_fault_holds_requests() {
             "graceful shutdown still waits on the request the pool holds (60 s liveness guard)",
         );
     let response = hung.await.unwrap().unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "graceful shutdown answers the request the pool held with 503"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -886,15 +1124,26 @@ async fn error_rate_answers_500_with_a_json_error_but_spares_auth() {
     let responses =
         join_all((0..USERS).map(|_| harness.http.get(harness.server.url("/json")).send())).await;
     for response in responses {
-        let response = response.unwrap();
-        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "injected_error");
+        let body = expect_status(
+            response.unwrap(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error-rate: /json is answered 500",
+        )
+        .await;
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body["error"]["code"], "injected_error",
+            "the injected 500 carries a JSON error with code injected_error: {body}"
+        );
     }
     // Registration and login still work, so a load test can get going.
     let user = harness.user("still-works").await;
     let (status, _) = harness.create(&user, "never-stored").await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "error-rate: a create is answered 500 even for a logged-in user"
+    );
     harness.disable_all().await;
     assert!(harness.list(&user).await.is_empty(), "nothing was written");
     assert_eq!(
@@ -903,8 +1152,16 @@ async fn error_rate_answers_500_with_a_json_error_but_spares_auth() {
         "one entry per injected error"
     );
     let stats = harness.stats().await;
-    assert_eq!(stats.requests["GET /json"][&500], USERS as u64);
-    assert_eq!(stats.requests["POST /api/v1/cities"][&500], 1);
+    assert_eq!(
+        stats.requests["GET /json"][&500], USERS as u64,
+        "every injected /json error is counted as a 500: {:?}",
+        stats.requests
+    );
+    assert_eq!(
+        stats.requests["POST /api/v1/cities"][&500], 1,
+        "the injected create error is counted as a 500: {:?}",
+        stats.requests
+    );
 }
 
 #[tokio::test]
@@ -925,7 +1182,10 @@ async fn error_rate_with_p_and_seed_repeats_the_same_pattern() {
         }
         runs.push(pattern);
     }
-    assert_eq!(runs[0], runs[1]);
+    assert_eq!(
+        runs[0], runs[1],
+        "error-rate with the same p and seed gives the same pattern in two runs"
+    );
     assert!(
         runs[0].contains(&200) && runs[0].contains(&500),
         "{:?}",
@@ -941,7 +1201,8 @@ async fn without_error_rate_json_answers_200() {
     assert!(
         statuses
             .into_iter()
-            .all(|r| r.unwrap().status() == StatusCode::OK)
+            .all(|r| r.unwrap().status() == StatusCode::OK),
+        "without error-rate every /json request gets 200"
     );
 }
 
@@ -970,18 +1231,33 @@ async fn reset_drops_the_connection_without_a_complete_response() {
         Err(_) => true,
         Ok(response) => response.text().await.is_err(),
     };
-    assert!(broken);
+    assert!(
+        broken,
+        "reset: the create's connection breaks before a complete response"
+    );
     harness.disable_all().await;
-    assert_eq!(harness.list(&user).await, ["landed"]);
+    assert_eq!(
+        harness.list(&user).await,
+        ["landed"],
+        "reset: the create ran before its connection was dropped, so the city landed"
+    );
     let journal = harness.journal(0).await;
-    assert_eq!(journal.len(), USERS + 1);
+    assert_eq!(
+        journal.len(),
+        USERS + 1,
+        "one reset entry per /json request plus the create: {journal:#?}"
+    );
     assert!(
         journal
             .iter()
-            .all(|e| e.fault == "reset" && e.status.is_none())
+            .all(|e| e.fault == "reset" && e.status.is_none()),
+        "every journalled reset entry has no status (no response was sent): {journal:#?}"
     );
     // The server is fine afterwards.
-    assert!(fetch_json(&harness.http, &url).await.is_ok());
+    assert!(
+        fetch_json(&harness.http, &url).await.is_ok(),
+        "the server serves /json again once reset is off"
+    );
 }
 
 #[tokio::test]
@@ -1033,17 +1309,24 @@ async fn a_fault_switched_at_run_time_applies_to_the_next_request() {
     let city = harness.create_ok(&users[0], "mine").await;
     assert_eq!(
         harness.show(&users[1], &city).await.0,
-        StatusCode::NOT_FOUND
+        StatusCode::NOT_FOUND,
+        "before bola is switched on another user's city is 404"
     );
 
     let response = harness
         .put_faults(json!({"enable": ["bola:p=1,seed=3"], "header": true}))
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let view: FaultsView = response.json().await.unwrap();
+    let body = expect_status(response, StatusCode::OK, "PUT /__admin/faults enables bola").await;
+    let view: FaultsView = serde_json::from_str(&body).unwrap();
     let bola = view.faults.iter().find(|f| f.name == "bola").unwrap();
-    assert!(bola.enabled && view.header);
-    assert_eq!(bola.params["seed"], "3");
+    assert!(
+        bola.enabled && view.header,
+        "PUT answers bola enabled and the header on: {view:?}"
+    );
+    assert_eq!(
+        bola.params["seed"], "3",
+        "PUT answers the seed it was given: {bola:?}"
+    );
 
     let response = harness
         .http
@@ -1052,16 +1335,25 @@ async fn a_fault_switched_at_run_time_applies_to_the_next_request() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["x-racebench-faults"], "bola");
+    let header = response.headers().get("x-racebench-faults").cloned();
+    expect_status(response, StatusCode::OK, "bola: u1 reads u0's city").await;
+    assert_eq!(
+        header.as_ref().map(|value| value.to_str().unwrap()),
+        Some("bola"),
+        "with header on, the answer names the fault that fired"
+    );
 
     harness.put_faults(json!({"disable": ["bola"]})).await;
     assert_eq!(
         harness.show(&users[1], &city).await.0,
-        StatusCode::NOT_FOUND
+        StatusCode::NOT_FOUND,
+        "with bola disabled another user's city is 404 again"
     );
     let view = harness.faults().await;
-    assert!(view.faults.iter().all(|f| !f.enabled));
+    assert!(
+        view.faults.iter().all(|f| !f.enabled),
+        "after disabling bola no fault is enabled: {view:?}"
+    );
     let bola = view.faults.iter().find(|f| f.name == "bola").unwrap();
     assert_eq!(bola.params["seed"], "3", "parameters are kept while off");
 }
@@ -1092,14 +1384,32 @@ async fn get_faults_lists_the_whole_catalogue_with_parameters() {
             "error-rate",
             "reset",
             "slow-body"
-        ]
+        ],
+        "GET /__admin/faults lists the whole catalogue in catalogue order"
     );
     let racy = &view.faults[1];
-    assert!(racy.enabled);
-    assert_eq!(racy.params["window"], "7ms");
-    assert_eq!(racy.params["p"], "1");
-    assert_eq!(view.faults[7].params["size"], "5");
-    assert_eq!(view.faults[7].params["overflow"], "5");
+    assert!(
+        racy.enabled,
+        "racy-id enabled at start is shown enabled: {racy:?}"
+    );
+    assert_eq!(
+        racy.params["window"], "7ms",
+        "the window given at start is shown: {racy:?}"
+    );
+    assert_eq!(
+        racy.params["p"], "1",
+        "parameters not given show their default (p=1): {racy:?}"
+    );
+    assert_eq!(
+        view.faults[7].params["size"], "5",
+        "pool-starvation shows its default size 5: {:?}",
+        view.faults[7]
+    );
+    assert_eq!(
+        view.faults[7].params["overflow"], "5",
+        "pool-starvation shows its default overflow 5: {:?}",
+        view.faults[7]
+    );
 }
 
 #[tokio::test]
@@ -1130,8 +1440,17 @@ async fn unknown_faults_and_bad_parameters_are_422_and_change_nothing() {
         assert!(message.contains(expected), "{body}: {message}");
     }
     let response = harness.put_faults(json!({"enabel": ["bola"]})).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(harness.faults().await.faults.iter().all(|f| !f.enabled));
+    expect_status(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a misspelt field (enabel) is rejected",
+    )
+    .await;
+    assert!(
+        harness.faults().await.faults.iter().all(|f| !f.enabled),
+        "a rejected PUT enabled nothing: {:?}",
+        harness.faults().await
+    );
 }
 
 #[tokio::test]
@@ -1147,12 +1466,35 @@ async fn the_journal_pages_with_since_and_reset_clears_it() {
             .unwrap();
     }
     let all = harness.journal(0).await;
-    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
-    assert_eq!(all[0].route, "/json");
-    assert_eq!(all[0].kind, AccessKind::Read);
-    assert_eq!(all[0].status, Some(500));
-    assert_eq!(harness.journal(2).await.len(), 1);
-    assert_eq!(counter(&harness.stats().await, "error-rate"), 3);
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "three injected errors are journalled with seq 1, 2, 3: {all:#?}"
+    );
+    assert_eq!(
+        all[0].route, "/json",
+        "the journal names the route /json: {all:#?}"
+    );
+    assert_eq!(
+        all[0].kind,
+        AccessKind::Read,
+        "GET /json is journalled as a read: {all:#?}"
+    );
+    assert_eq!(
+        all[0].status,
+        Some(500),
+        "the journal records the injected 500: {all:#?}"
+    );
+    assert_eq!(
+        harness.journal(2).await.len(),
+        1,
+        "since=2 pages past the first two entries"
+    );
+    assert_eq!(
+        counter(&harness.stats().await, "error-rate"),
+        3,
+        "error-rate is counted once per injected error"
+    );
 
     let reset = harness
         .http
@@ -1160,9 +1502,14 @@ async fn the_journal_pages_with_since_and_reset_clears_it() {
         .send()
         .await
         .unwrap();
-    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
-    assert!(harness.journal(0).await.is_empty());
-    assert_eq!(counter(&harness.stats().await, "error-rate"), 0);
+    expect_status(reset, StatusCode::NO_CONTENT, "POST /__admin/reset").await;
+    let journal = harness.journal(0).await;
+    assert!(journal.is_empty(), "reset clears the journal: {journal:#?}");
+    assert_eq!(
+        counter(&harness.stats().await, "error-rate"),
+        0,
+        "reset zeroes the fault counters"
+    );
     harness
         .http
         .get(harness.server.url("/json"))
@@ -1196,8 +1543,16 @@ async fn the_journal_keeps_the_newest_entries_up_to_its_size() {
             .unwrap();
     }
     let seqs: Vec<u64> = harness.journal(0).await.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, [4, 5]);
-    assert_eq!(counter(&harness.stats().await, "journal_dropped"), 3);
+    assert_eq!(
+        seqs,
+        [4, 5],
+        "a journal of size 2 keeps the newest two of five entries: {seqs:?}"
+    );
+    assert_eq!(
+        counter(&harness.stats().await, "journal_dropped"),
+        3,
+        "the three entries pushed out are counted as dropped"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1232,14 +1587,25 @@ fn a_bad_fault_at_start_is_one_line_and_exit_code_2() {
         .env("MOCK_FAULTS", "bola;racy-id:p=7")
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("between 0 and 1"));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a bad MOCK_FAULTS value is a set-up error, exit 2: {output:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("between 0 and 1"),
+        "the MOCK_FAULTS error names the bad p (between 0 and 1): {output:?}"
+    );
 }
 
 #[test]
 fn the_faults_subcommand_prints_the_catalogue() {
     let output = binary().arg("faults").output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "mock-server faults exits 0: {output:?}"
+    );
     let text = String::from_utf8(output.stdout).unwrap();
     for name in [
         "shared-identity",
@@ -1256,5 +1622,8 @@ fn the_faults_subcommand_prints_the_catalogue() {
     ] {
         assert!(text.contains(name), "{name}");
     }
-    assert!(text.contains("window") && text.contains("barrier") && text.contains("overflow"));
+    assert!(
+        text.contains("window") && text.contains("barrier") && text.contains("overflow"),
+        "the catalogue shows the parameters window, barrier and overflow:\n{text}"
+    );
 }

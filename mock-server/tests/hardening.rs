@@ -160,10 +160,18 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
     .await;
     let mut stream = TcpStream::connect(api.server.addr).await.unwrap();
     stream.write_all(GET_JSON).await.unwrap();
-    assert_eq!(read_response(&mut stream).await.0, 200);
+    assert_eq!(
+        read_response(&mut stream).await.0,
+        200,
+        "a first request on a fresh connection is answered 200"
+    );
     // A second request on the same connection works: the connection is kept alive.
     stream.write_all(GET_JSON).await.unwrap();
-    assert_eq!(read_response(&mut stream).await.0, 200);
+    assert_eq!(
+        read_response(&mut stream).await.0,
+        200,
+        "a second request on the kept-alive connection is answered 200"
+    );
 
     let after = read_until_closed(&mut stream, "idle past --idle-timeout").await;
     assert!(after.is_empty(), "nothing more was sent: {after:?}");
@@ -185,7 +193,11 @@ async fn past_the_connection_limit_a_new_connection_is_refused_with_503_until_on
     let mut second = TcpStream::connect(addr).await.unwrap();
     for stream in [&mut first, &mut second] {
         stream.write_all(GET_JSON).await.unwrap();
-        assert_eq!(read_response(stream).await.0, 200);
+        assert_eq!(
+            read_response(stream).await.0,
+            200,
+            "each connection under the limit is answered 200"
+        );
     }
 
     let mut third = TcpStream::connect(addr).await.unwrap();
@@ -195,7 +207,10 @@ async fn past_the_connection_limit_a_new_connection_is_refused_with_503_until_on
     if !answer.is_empty() {
         let (status, body) = status_and_json(&answer);
         assert_eq!(status, 503, "refused at the limit");
-        assert_eq!(body["error"]["code"], "too_many_connections");
+        assert_eq!(
+            body["error"]["code"], "too_many_connections",
+            "the refusal at the connection limit carries the too_many_connections error: {body}"
+        );
     }
 
     drop(first);
@@ -311,8 +326,14 @@ async fn a_declared_body_over_the_limit_is_413_before_it_is_sent() {
         .unwrap();
     let answer = read_until_closed(&mut stream, "answered without waiting for the body").await;
     let (status, body) = status_and_json(&answer);
-    assert_eq!(status, 413);
-    assert_eq!(body["error"]["code"], "payload_too_large");
+    assert_eq!(
+        status, 413,
+        "a body over the size limit is answered 413 before it is read: {body}"
+    );
+    assert_eq!(
+        body["error"]["code"], "payload_too_large",
+        "the 413 carries the payload_too_large error: {body}"
+    );
 }
 
 #[tokio::test]
@@ -420,7 +441,7 @@ async fn a_reset_racing_a_create_leaves_no_city_without_an_owner() {
         .send()
         .await
         .unwrap();
-    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    support::expect_status(reset, StatusCode::NO_CONTENT, "POST /__admin/reset").await;
     create.await.unwrap();
 
     let stats = api.get_json("/__admin/stats").await;
@@ -470,6 +491,11 @@ async fn past_the_caps_creates_are_409_store_full_and_nothing_is_evicted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    support::expect_status(
+        deleted,
+        StatusCode::NO_CONTENT,
+        "the owner deletes its city",
+    )
+    .await;
     api.create_city(&token, "Faro").await;
 }

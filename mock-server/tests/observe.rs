@@ -199,7 +199,10 @@ async fn the_request_journal_answers_by_user_path_status_and_time() {
         "ann's token made one request"
     );
     let entry = &by_ann["requests"][0];
-    assert_eq!(entry["route"], "/api/v1/cities");
+    assert_eq!(
+        entry["route"], "/api/v1/cities",
+        "the entry names the route template: {entry}"
+    );
     assert!(entry["duration_ms"].as_f64().unwrap() >= 0.0, "a duration");
     assert_eq!(entry["faults"], json!([]), "no fault is on");
 
@@ -212,7 +215,11 @@ async fn the_request_journal_answers_by_user_path_status_and_time() {
     let by_template = requests(&api, "path=/api/v1/cities/{id}").await;
     assert_eq!(paths(&by_template).len(), 1, "the route template matches");
     let json_only = requests(&api, "path=/json").await;
-    assert_eq!(paths(&json_only), ["GET /json 200"]);
+    assert_eq!(
+        paths(&json_only),
+        ["GET /json 200"],
+        "path=/json filters to the one /json request: {json_only}"
+    );
 
     let last = json_only["requests"][0]["start_unix_ms"].as_u64().unwrap();
     let later = requests(&api, &format!("since={}", last + 60_000)).await;
@@ -287,5 +294,9 @@ async fn with_request_journal_zero_nothing_is_kept() {
     api.http.get(api.server.url("/json")).send().await.unwrap();
     let view = requests(&api, "").await;
     assert_eq!(view["enabled"], false, "{view}");
-    assert_eq!(view["requests"], json!([]));
+    assert_eq!(
+        view["requests"],
+        json!([]),
+        "with request recording off nothing is recorded: {view}"
+    );
 }

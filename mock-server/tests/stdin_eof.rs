@@ -82,10 +82,18 @@ fn closing_stdin_lets_in_flight_requests_finish_then_exits_0() {
 
     drop(child.stdin.take());
 
-    assert_eq!(request.join().unwrap(), Ok(200));
+    assert_eq!(
+        request.join().unwrap(),
+        Ok(200),
+        "the in-flight /json request finishes with 200 after stdin closes"
+    );
     let status = exited_within(&mut child, Duration::from_secs(60))
         .expect("the server still runs 60 s after its stdin closed");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the server exits 0 once its stdin closes: {status:?}"
+    );
 }
 
 #[test]
@@ -93,14 +101,19 @@ fn the_environment_variable_sets_it_too() {
     let (mut child, url, _stdout) = start(binary().env("MOCK_EXIT_ON_STDIN_EOF", "true"));
     assert_eq!(
         get(format!("{url}/__admin/health")).join().unwrap(),
-        Ok(200)
+        Ok(200),
+        "the server started with MOCK_EXIT_ON_STDIN_EOF answers health"
     );
 
     drop(child.stdin.take());
 
     let status = exited_within(&mut child, Duration::from_secs(60))
         .expect("the server still runs 60 s after its stdin closed");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the server exits 0 once its stdin closes: {status:?}"
+    );
 }
 
 #[test]
@@ -109,10 +122,14 @@ fn without_the_flag_a_closed_stdin_changes_nothing() {
 
     drop(child.stdin.take());
 
-    assert!(exited_within(&mut child, Duration::from_millis(500)).is_none());
+    assert!(
+        exited_within(&mut child, Duration::from_millis(500)).is_none(),
+        "without --exit-on-stdin-eof the server keeps running after stdin closes"
+    );
     assert_eq!(
         get(format!("{url}/__admin/health")).join().unwrap(),
-        Ok(200)
+        Ok(200),
+        "without --exit-on-stdin-eof the server still answers health after stdin closes"
     );
     child.kill().unwrap();
     child.wait().unwrap();

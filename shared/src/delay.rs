@@ -109,11 +109,12 @@ mod tests {
     fn parses_every_form_and_prints_it_back() {
         for text in ["0", "200ms", "uniform:100ms..300ms", "lognormal:200ms,0.3"] {
             let spec: DelaySpec = text.parse().unwrap();
-            assert_eq!(spec.to_string(), text);
+            assert_eq!(spec.to_string(), text, "{text} prints back as written");
         }
         assert_eq!(
             "200ms".parse::<DelaySpec>().unwrap(),
-            DelaySpec::Fixed(Duration::from_millis(200))
+            DelaySpec::Fixed(Duration::from_millis(200)),
+            "a bare duration is a fixed delay"
         );
     }
 

@@ -143,50 +143,101 @@ mod tests {
 
     #[test]
     fn parses_units_and_fractions() {
-        assert_eq!(parse_duration("200ms").unwrap(), Duration::from_millis(200));
-        assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("250us").unwrap(), Duration::from_micros(250));
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert_eq!(parse_duration(" 1h ").unwrap(), Duration::from_secs(3600));
+        assert_eq!(
+            parse_duration("200ms").unwrap(),
+            Duration::from_millis(200),
+            "ms is milliseconds"
+        );
+        assert_eq!(
+            parse_duration("0.5s").unwrap(),
+            Duration::from_millis(500),
+            "a fraction of a second is allowed"
+        );
+        assert_eq!(
+            parse_duration("2m").unwrap(),
+            Duration::from_secs(120),
+            "m is minutes"
+        );
+        assert_eq!(
+            parse_duration("250us").unwrap(),
+            Duration::from_micros(250),
+            "us is microseconds"
+        );
+        assert_eq!(
+            parse_duration("0").unwrap(),
+            Duration::ZERO,
+            "a bare 0 needs no unit"
+        );
+        assert_eq!(
+            parse_duration(" 1h ").unwrap(),
+            Duration::from_secs(3600),
+            "surrounding spaces are trimmed; h is hours"
+        );
     }
 
     #[test]
     fn rejects_bare_numbers_and_unknown_units() {
         assert_eq!(
             parse_duration("5"),
-            Err(DurationError::MissingUnit("5".into()))
+            Err(DurationError::MissingUnit("5".into())),
+            "a bare number other than 0 lacks its unit"
         );
-        assert!(matches!(
-            parse_duration("5d"),
-            Err(DurationError::UnknownUnit(_))
-        ));
-        assert!(matches!(
-            parse_duration("ms"),
-            Err(DurationError::BadNumber(_))
-        ));
-        assert!(matches!(
-            parse_duration("-1s"),
-            Err(DurationError::BadNumber(_))
-        ));
-        assert_eq!(parse_duration(""), Err(DurationError::Empty));
+        assert!(
+            matches!(parse_duration("5d"), Err(DurationError::UnknownUnit(_))),
+            "d is not a unit: {:?}",
+            parse_duration("5d")
+        );
+        assert!(
+            matches!(parse_duration("ms"), Err(DurationError::BadNumber(_))),
+            "a unit without a number is a bad number: {:?}",
+            parse_duration("ms")
+        );
+        assert!(
+            matches!(parse_duration("-1s"), Err(DurationError::BadNumber(_))),
+            "a negative duration is a bad number: {:?}",
+            parse_duration("-1s")
+        );
+        assert_eq!(
+            parse_duration(""),
+            Err(DurationError::Empty),
+            "an empty text is its own error"
+        );
     }
 
     #[test]
     fn ranges_parse_and_sample_between_bounds() {
         let range: DurationRange = "0.5s..3s".parse().unwrap();
-        assert_eq!(range.low, Duration::from_millis(500));
-        assert_eq!(range.high, Duration::from_secs(3));
-        assert_eq!(range.at(0.0), range.low);
-        assert_eq!(range.at(1.0), range.high);
-        assert!("3s..1s".parse::<DurationRange>().is_err());
-        assert_eq!(range.to_string(), "500ms..3s");
+        assert_eq!(
+            range.low,
+            Duration::from_millis(500),
+            "the range starts at its low bound"
+        );
+        assert_eq!(
+            range.high,
+            Duration::from_secs(3),
+            "the range ends at its high bound"
+        );
+        assert_eq!(range.at(0.0), range.low, "at(0) is the low bound");
+        assert_eq!(range.at(1.0), range.high, "at(1) is the high bound");
+        assert!(
+            "3s..1s".parse::<DurationRange>().is_err(),
+            "a range whose low bound exceeds its high one is refused"
+        );
+        assert_eq!(
+            range.to_string(),
+            "500ms..3s",
+            "a range prints in the shortest units"
+        );
     }
 
     #[test]
     fn format_round_trips() {
         for text in ["0", "1s", "200ms", "250us", "7ns"] {
-            assert_eq!(format_duration(parse_duration(text).unwrap()), text);
+            assert_eq!(
+                format_duration(parse_duration(text).unwrap()),
+                text,
+                "{text} prints back as written"
+            );
         }
     }
 }

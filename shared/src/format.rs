@@ -19,10 +19,22 @@ mod tests {
 
     #[test]
     fn thousands_groups_digits_by_three() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234), "1,234");
-        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(0), "0", "zero has no separator");
+        assert_eq!(thousands(999), "999", "three digits have no separator");
+        assert_eq!(
+            thousands(1_000),
+            "1,000",
+            "thousands are separated by a comma"
+        );
+        assert_eq!(
+            thousands(1_234),
+            "1,234",
+            "thousands are separated by a comma"
+        );
+        assert_eq!(
+            thousands(1_234_567),
+            "1,234,567",
+            "every group of three digits is separated"
+        );
     }
 }

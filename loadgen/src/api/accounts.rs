@@ -71,15 +71,22 @@ mod tests {
     #[test]
     fn lines_are_credentials_or_tokens() {
         let accounts = parse("# users\na@example.com pw1\n\ntoken t2 42 # second\n").unwrap();
-        assert_eq!(accounts.len(), 2);
+        assert_eq!(accounts.len(), 2, "every account line is read");
         assert_eq!(
             accounts[1],
             Provisioned::Token {
                 token: "t2".into(),
                 account_id: Some("42".into())
-            }
+            },
+            "a token line with an account id is read as a provisioned token"
         );
-        assert!(parse("only-one-word").unwrap_err().contains("line 1"));
-        assert!(parse("# nothing").is_err());
+        assert!(
+            parse("only-one-word").unwrap_err().contains("line 1"),
+            "a line with one word is refused, naming its line"
+        );
+        assert!(
+            parse("# nothing").is_err(),
+            "a file with no account is refused"
+        );
     }
 }

@@ -464,9 +464,17 @@ mod tests {
     #[test]
     fn an_empty_file_is_mock_server() {
         let description: Description = toml::from_str("").unwrap();
-        assert_eq!(description, Description::default());
+        assert_eq!(
+            description,
+            Description::default(),
+            "an empty description is the default one"
+        );
         description.validate().unwrap();
-        assert_eq!(description.item_template(), "/cities/{id}");
+        assert_eq!(
+            description.item_template(),
+            "/cities/{id}",
+            "the default item template is the cities one"
+        );
     }
 
     #[test]
@@ -476,11 +484,25 @@ mod tests {
             parse_set("meanings.not-yours=[404]").unwrap(),
         ];
         let description = Description::load_with(None, &sets).unwrap();
-        assert_eq!(description.records.collection, "/items/");
-        assert_eq!(description.meanings.not_yours, [404]);
-        assert_eq!(description.item_template(), "/items/{id}");
+        assert_eq!(
+            description.records.collection, "/items/",
+            "the file sets the collection path"
+        );
+        assert_eq!(
+            description.meanings.not_yours,
+            [404],
+            "the file sets the statuses meaning not yours"
+        );
+        assert_eq!(
+            description.item_template(),
+            "/items/{id}",
+            "the item template follows the collection"
+        );
         let error = Description::load_with(None, &[parse_set("records.nope=1").unwrap()]);
-        assert!(error.unwrap_err().contains("nope"));
+        assert!(
+            error.unwrap_err().contains("nope"),
+            "an error on an unknown value names it"
+        );
     }
 
     #[test]

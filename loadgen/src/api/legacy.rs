@@ -102,7 +102,11 @@ mod tests {
         );
         let shape = Shape::load(Path::new(path)).unwrap();
         let description = Description::load_with(None, &shape.overrides()).unwrap();
-        assert_eq!(description, Description::default());
+        assert_eq!(
+            description,
+            Description::default(),
+            "the legacy default shape is the default description"
+        );
     }
 
     #[test]
@@ -113,9 +117,21 @@ mod tests {
             ..Shape::default()
         };
         let description = Description::load_with(None, &shape.overrides()).unwrap();
-        assert_eq!(description.records.id, "/id");
-        assert_eq!(description.records.list, "");
-        assert_eq!(description.login.token, "/token");
-        assert!(toml::from_str::<Shape>("token_path = \"/t\"").is_err());
+        assert_eq!(
+            description.records.id, "/id",
+            "an empty envelope reads the id at the root"
+        );
+        assert_eq!(
+            description.records.list, "",
+            "an empty envelope reads the list at the root"
+        );
+        assert_eq!(
+            description.login.token, "/token",
+            "token_field maps to the pointer /token"
+        );
+        assert!(
+            toml::from_str::<Shape>("token_path = \"/t\"").is_err(),
+            "a field the legacy shape does not know is refused"
+        );
     }
 }

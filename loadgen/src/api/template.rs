@@ -142,23 +142,48 @@ mod tests {
             account_id: Some(&account),
             ..Vars::default()
         };
-        assert_eq!(vars.fill("{run}.u{user}@example.com"), "rb1.u3@example.com");
-        assert_eq!(vars.path("/items/{id}/"), "/items/42/");
-        assert_eq!(vars.path("/items//{id}"), "/items/42");
-        assert_eq!(vars.path("/users/{account_id}/cities"), "/users/7/cities");
-        assert_eq!(vars.fill("{nope} {email} {"), "{nope} {email} {");
+        assert_eq!(
+            vars.fill("{run}.u{user}@example.com"),
+            "rb1.u3@example.com",
+            "fill replaces every known variable"
+        );
+        assert_eq!(vars.path("/items/{id}/"), "/items/42/", "path fills the id");
+        assert_eq!(
+            vars.path("/items//{id}"),
+            "/items/42",
+            "path joins doubled slashes"
+        );
+        assert_eq!(
+            vars.path("/users/{account_id}/cities"),
+            "/users/7/cities",
+            "path fills the account id"
+        );
+        assert_eq!(
+            vars.fill("{nope} {email} {"),
+            "{nope} {email} {",
+            "fill leaves unknown and unfilled variables and a stray brace alone"
+        );
         let body: toml::Table =
             toml::from_str("title = \"{marker}\"\nuserId = \"{account_id}\"\nnote = \"by {user}\"")
                 .unwrap();
         assert_eq!(
             vars.body(&body),
-            serde_json::json!({"title": "rb1.u3.c1", "userId": 7, "note": "by 3"})
+            serde_json::json!({"title": "rb1.u3.c1", "userId": 7, "note": "by 3"}),
+            "the body template fills every variable, nested too"
         );
     }
 
     #[test]
     fn doubled_slashes_collapse_outside_the_query() {
-        assert_eq!(join_slashes("/a//b///c"), "/a/b/c");
-        assert_eq!(join_slashes("/a//?next=//x"), "/a/?next=//x");
+        assert_eq!(
+            join_slashes("/a//b///c"),
+            "/a/b/c",
+            "join_slashes collapses runs of slashes"
+        );
+        assert_eq!(
+            join_slashes("/a//?next=//x"),
+            "/a/?next=//x",
+            "join_slashes leaves the query alone"
+        );
     }
 }

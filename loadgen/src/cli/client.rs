@@ -69,13 +69,17 @@ mod tests {
 
     #[test]
     fn sizes_parse_in_binary_and_decimal_units() {
-        assert_eq!(size_arg("1048576"), Ok(1 << 20));
-        assert_eq!(size_arg("512B"), Ok(512));
-        assert_eq!(size_arg("64KiB"), Ok(64 << 10));
-        assert_eq!(size_arg("8 mib"), Ok(8 << 20));
-        assert_eq!(size_arg("1GiB"), Ok(1 << 30));
-        assert_eq!(size_arg("64KB"), Ok(64_000));
-        assert_eq!(size_arg("2MB"), Ok(2_000_000));
+        assert_eq!(size_arg("1048576"), Ok(1 << 20), "a bare number is bytes");
+        assert_eq!(size_arg("512B"), Ok(512), "B is bytes");
+        assert_eq!(size_arg("64KiB"), Ok(64 << 10), "KiB is 1024 bytes");
+        assert_eq!(
+            size_arg("8 mib"),
+            Ok(8 << 20),
+            "units are case-insensitive and may follow a space"
+        );
+        assert_eq!(size_arg("1GiB"), Ok(1 << 30), "GiB is 1024 MiB");
+        assert_eq!(size_arg("64KB"), Ok(64_000), "KB is 1000 bytes");
+        assert_eq!(size_arg("2MB"), Ok(2_000_000), "MB is 1000 KB");
     }
 
     #[test]
@@ -88,8 +92,16 @@ mod tests {
 
     #[test]
     fn sizes_print_in_the_largest_exact_unit() {
-        assert_eq!(size_text(8 << 20), "8 MiB");
-        assert_eq!(size_text(64 << 10), "64 KiB");
-        assert_eq!(size_text(1500), "1500 B");
+        assert_eq!(
+            size_text(8 << 20),
+            "8 MiB",
+            "a whole number of MiB is shown in MiB"
+        );
+        assert_eq!(
+            size_text(64 << 10),
+            "64 KiB",
+            "a whole number of KiB is shown in KiB"
+        );
+        assert_eq!(size_text(1500), "1500 B", "anything else is shown in bytes");
     }
 }

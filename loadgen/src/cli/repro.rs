@@ -12,9 +12,10 @@ pub struct ReproArgs {
     #[arg(value_name = "EVIDENCE")]
     pub evidence: PathBuf,
 
-    /// Which violation, counted from 1 in the evidence's order
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub violation: usize,
+    /// Which violation, counted from 1 in the evidence's order [default: the first leak that
+    /// names a victim, else the first violation]
+    #[arg(long, value_name = "N")]
+    pub violation: Option<usize>,
 
     /// Where to write the reproduction (TOML); `-` for stdout
     #[arg(

@@ -197,7 +197,11 @@ mod tests {
     #[test]
     fn a_chunk_past_the_limit_is_refused_by_its_size() {
         let (progress, body, _) = feed(b"5\r\nhello\r\nffff\r\n", 64, 10).unwrap();
-        assert_eq!(progress, Progress::TooLarge);
+        assert_eq!(
+            progress,
+            Progress::TooLarge,
+            "a chunk over the body limit is too large"
+        );
         assert_eq!(body, b"hello", "nothing of the big chunk was read");
     }
 
@@ -213,12 +217,14 @@ mod tests {
         let endless = vec![b'1'; MAX_LINE + 1];
         assert_eq!(
             feed(&endless, 1024, 100).unwrap_err(),
-            Malformed::Chunked("chunk size line too long")
+            Malformed::Chunked("chunk size line too long"),
+            "a chunk size line that never ends is refused"
         );
         let trailers = [b"0\r\n".as_slice(), &vec![b'x'; MAX_TRAILERS + 1]].concat();
         assert_eq!(
             feed(&trailers, 1024, 100).unwrap_err(),
-            Malformed::Chunked("trailers too long")
+            Malformed::Chunked("trailers too long"),
+            "trailers that never end are refused"
         );
     }
 }

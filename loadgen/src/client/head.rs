@@ -208,11 +208,27 @@ mod tests {
 
     #[test]
     fn the_end_is_found_with_crlf_or_bare_lf_and_not_before() {
-        assert_eq!(end(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody"), Ok(Some(25)));
-        assert_eq!(end(b"HTTP/1.1 200 OK\nA: b\n\nbody"), Ok(Some(22)));
-        assert_eq!(end(b"HTTP/1.1 200 OK\r\nA: b\r\n"), Ok(None));
+        assert_eq!(
+            end(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody"),
+            Ok(Some(25)),
+            "the head ends after the blank CRLF line"
+        );
+        assert_eq!(
+            end(b"HTTP/1.1 200 OK\nA: b\n\nbody"),
+            Ok(Some(22)),
+            "a head with bare LF line ends is accepted"
+        );
+        assert_eq!(
+            end(b"HTTP/1.1 200 OK\r\nA: b\r\n"),
+            Ok(None),
+            "a head without its blank line is not complete yet"
+        );
         let endless = vec![b'a'; MAX_HEAD];
-        assert_eq!(end(&endless), Err(Malformed::HeadTooLarge));
+        assert_eq!(
+            end(&endless),
+            Err(Malformed::HeadTooLarge),
+            "a head that never ends is refused once too large"
+        );
     }
 
     #[test]
@@ -220,7 +236,8 @@ mod tests {
         let length = head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", false).unwrap();
         assert_eq!(
             (length.framing, length.keep_alive),
-            (Framing::Length(12), true)
+            (Framing::Length(12), true),
+            "a content-length answer is framed by its length and kept alive"
         );
         let chunked = head(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n",
@@ -235,14 +252,16 @@ mod tests {
         let close = head("HTTP/1.1 200 OK\r\n\r\n", false).unwrap();
         assert_eq!(
             (close.framing, close.keep_alive),
-            (Framing::UntilClose, false)
+            (Framing::UntilClose, false),
+            "an answer with connection: close and no length is read to the close"
         );
         let head_answer = head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", true).unwrap();
         assert_eq!(head_answer.framing, Framing::Empty, "the answer to HEAD");
         let no_content = head("HTTP/1.1 204 No Content\r\n\r\n", false).unwrap();
         assert_eq!(
             (no_content.framing, no_content.keep_alive),
-            (Framing::Empty, true)
+            (Framing::Empty, true),
+            "a 204 has no body and keeps the connection"
         );
     }
 
@@ -252,14 +271,20 @@ mod tests {
             "HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 1\r\n\r\n",
             false,
         );
-        assert!(!close.unwrap().keep_alive);
+        assert!(
+            !close.unwrap().keep_alive,
+            "connection: close is not kept alive"
+        );
         let old = head("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false);
         assert!(!old.unwrap().keep_alive, "1.0 closes by default");
         let kept = head(
             "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
             false,
         );
-        assert!(kept.unwrap().keep_alive);
+        assert!(
+            kept.unwrap().keep_alive,
+            "an HTTP/1.1 answer without connection: close is kept alive"
+        );
     }
 
     #[test]
@@ -269,9 +294,13 @@ mod tests {
             false,
         );
         let ok = ok.unwrap();
-        assert_eq!(ok.status, StatusCode::FOUND);
-        assert_eq!(ok.headers["location"], "/next");
-        assert_eq!(ok.headers.get_all("x").iter().count(), 2);
+        assert_eq!(ok.status, StatusCode::FOUND, "the status is parsed");
+        assert_eq!(ok.headers["location"], "/next", "a header is parsed");
+        assert_eq!(
+            ok.headers.get_all("x").iter().count(),
+            2,
+            "a repeated header keeps every value"
+        );
         let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nX: 1\r\nContent-Length: 0\r\n\r\n");
         let skipped = parse(&mut buf, 44, false, false).unwrap();
         assert!(skipped.headers.is_empty(), "no map unless asked for");
@@ -293,7 +322,8 @@ mod tests {
         let too_many = head(&format!("HTTP/1.1 200 OK\r\n{many}\r\n"), false);
         assert_eq!(
             too_many.unwrap_err(),
-            Malformed::Head(httparse::Error::TooManyHeaders)
+            Malformed::Head(httparse::Error::TooManyHeaders),
+            "a head with too many headers is refused"
         );
     }
 }

@@ -166,9 +166,10 @@ mod tests {
         let wire = Wire::new(&Method::GET, &Uri::from_static("/json?q=1"), &headers, b"");
         assert_eq!(
             text(&wire),
-            "GET /json?q=1 HTTP/1.1\r\nhost: h:1\r\nuser-agent: t/1\r\nx-tag: a\r\nx-tag: b\r\n\r\n"
+            "GET /json?q=1 HTTP/1.1\r\nhost: h:1\r\nuser-agent: t/1\r\nx-tag: a\r\nx-tag: b\r\n\r\n",
+            "a GET is written with its query, host, user agent and repeated headers"
         );
-        assert!(!wire.expects_no_body());
+        assert!(!wire.expects_no_body(), "a POST expects a body");
     }
 
     #[test]
@@ -177,10 +178,15 @@ mod tests {
         let wire = Wire::new(&Method::PUT, &Uri::from_static("/a"), &headers, b"{}");
         assert_eq!(
             text(&wire),
-            "PUT /a HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}"
+            "PUT /a HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}",
+            "a PUT with a body declares its length"
         );
         let empty = Wire::new(&Method::POST, &Uri::from_static("http://h"), &headers, b"");
-        assert_eq!(text(&empty), "POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n");
+        assert_eq!(
+            text(&empty),
+            "POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n",
+            "a POST without a body declares content-length 0"
+        );
         let head = Wire::new(&Method::HEAD, &Uri::from_static("/"), &headers, b"");
         assert!(head.expects_no_body(), "a HEAD response has no body");
     }

@@ -139,8 +139,12 @@ mod tests {
     fn the_admin_url_comes_from_the_base_url() {
         assert_eq!(
             admin_url_of("http://127.0.0.1:8020/api/v1").unwrap(),
-            "http://127.0.0.1:8020/__admin"
+            "http://127.0.0.1:8020/__admin",
+            "the admin URL is the API URL's origin plus /__admin"
         );
-        assert!(admin_url_of("https://x").is_err());
+        assert!(
+            admin_url_of("https://x").is_err(),
+            "an admin URL needs a path to derive from"
+        );
     }
 }

@@ -167,9 +167,14 @@ mod tests {
                 workers: 3
             }
             .share(2),
-            0
+            0,
+            "a worker past the users gets none"
         );
-        assert_eq!(Worker::default().share(7), 7);
+        assert_eq!(
+            Worker::default().share(7),
+            7,
+            "a lone worker takes every user"
+        );
     }
 
     #[test]
@@ -180,7 +185,8 @@ mod tests {
             Worker {
                 index: 2,
                 workers: 3
-            }
+            },
+            "the worker index and count are kept"
         );
         let (worker, _) = worker_from(&args(Some(1), 3), Some("2")).unwrap();
         assert_eq!(worker.index, 1, "the flag wins over the variable");
@@ -194,7 +200,10 @@ mod tests {
     fn several_workers_need_a_common_run_id() {
         let mut dist = args(Some(0), 2);
         dist.run_id = None;
-        assert!(worker_from(&dist, None).unwrap_err().0.contains("--run-id"));
+        assert!(
+            worker_from(&dist, None).unwrap_err().0.contains("--run-id"),
+            "a worker without --run-id is refused, naming it"
+        );
     }
 
     #[test]
@@ -205,16 +214,19 @@ mod tests {
         };
         assert_eq!(
             at.duration_since(UNIX_EPOCH).unwrap().as_secs(),
-            1_796_119_200
+            1_796_119_200,
+            "an absolute --start-at is that Unix time"
         );
         let now = UNIX_EPOCH + Duration::from_millis(12_345);
         assert_eq!(
             StartAt::parse("+5s").unwrap().resolve(now),
-            now + Duration::from_secs(5)
+            now + Duration::from_secs(5),
+            "+5s starts 5 s after now"
         );
         assert_eq!(
             StartAt::parse("@10s").unwrap().resolve(now),
-            UNIX_EPOCH + Duration::from_secs(20)
+            UNIX_EPOCH + Duration::from_secs(20),
+            "@10s starts at the next multiple of 10 s"
         );
         for bad in ["tomorrow", "+5", "@0s"] {
             assert!(StartAt::parse(bad).is_err(), "{bad}");

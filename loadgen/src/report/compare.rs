@@ -376,10 +376,18 @@ mod tests {
     #[test]
     fn limits_parse_as_a_comma_list() {
         let limits = Limits::parse("p99=10%, rps=5%,read:p50=20").unwrap().0;
-        assert_eq!(limits.len(), 3);
-        assert_eq!((limits[0].metric, limits[0].max), (Metric::P99, 10.0));
-        assert_eq!(limits[1].metric, Metric::Rps);
-        assert_eq!(limits[2].name.as_deref(), Some("read"));
+        assert_eq!(limits.len(), 3, "every --max-regression is parsed");
+        assert_eq!(
+            (limits[0].metric, limits[0].max),
+            (Metric::P99, 10.0),
+            "p99 with a bare percentage"
+        );
+        assert_eq!(limits[1].metric, Metric::Rps, "rps is a metric");
+        assert_eq!(
+            limits[2].name.as_deref(),
+            Some("read"),
+            "name:metric limits one request"
+        );
         for bad in ["p99", "p98=1%", "p99=-1%", "p99=fast", ":p99=1%", ""] {
             assert!(Limits::parse(bad).is_err(), "{bad}");
         }
@@ -387,9 +395,25 @@ mod tests {
 
     #[test]
     fn rps_regresses_downwards_and_latency_upwards() {
-        assert_eq!(Metric::Rps.worsening(100.0, 90.0), Some(10.0));
-        assert_eq!(Metric::P99.worsening(10.0, 12.0), Some(20.0));
-        assert_eq!(Metric::P99.worsening(0.0, 12.0), None);
-        assert_eq!(Metric::FailRate.worsening(1.0, 3.5), Some(2.5));
+        assert_eq!(
+            Metric::Rps.worsening(100.0, 90.0),
+            Some(10.0),
+            "a rate worsens when it falls"
+        );
+        assert_eq!(
+            Metric::P99.worsening(10.0, 12.0),
+            Some(20.0),
+            "a latency worsens when it rises"
+        );
+        assert_eq!(
+            Metric::P99.worsening(0.0, 12.0),
+            None,
+            "a zero baseline has no relative change"
+        );
+        assert_eq!(
+            Metric::FailRate.worsening(1.0, 3.5),
+            Some(2.5),
+            "a fail rate worsens by percentage points"
+        );
     }
 }

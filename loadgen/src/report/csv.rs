@@ -64,7 +64,11 @@ mod tests {
 
     #[test]
     fn names_with_commas_are_quoted() {
-        assert_eq!(quote("read"), "read");
-        assert_eq!(quote("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(quote("read"), "read", "a plain field is not quoted");
+        assert_eq!(
+            quote("a,\"b\""),
+            "\"a,\"\"b\"\"\"",
+            "a field with a comma or quote is quoted, quotes doubled"
+        );
     }
 }

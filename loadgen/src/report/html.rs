@@ -891,12 +891,24 @@ mod tests {
 
     #[test]
     fn axis_tops_are_round() {
-        assert_eq!(nice(0.3), 1.0);
-        assert_eq!(nice(3.0), 5.0);
-        assert_eq!(nice(201.0), 500.0);
-        assert_eq!(nice(1000.0), 1000.0);
-        assert_eq!(short(0.25), "0.25");
-        assert_eq!(short(12_000.0), "12k");
+        assert_eq!(
+            nice(0.3),
+            1.0,
+            "nice rounds up to 1, 2 or 5 times a power of ten"
+        );
+        assert_eq!(
+            nice(3.0),
+            5.0,
+            "nice rounds up to 1, 2 or 5 times a power of ten"
+        );
+        assert_eq!(
+            nice(201.0),
+            500.0,
+            "nice rounds up to 1, 2 or 5 times a power of ten"
+        );
+        assert_eq!(nice(1000.0), 1000.0, "a nice number stays");
+        assert_eq!(short(0.25), "0.25", "short keeps small fractions");
+        assert_eq!(short(12_000.0), "12k", "short writes thousands as k");
     }
 
     fn line(label: &str, points: &[(f64, f64)]) -> Series {
@@ -945,7 +957,7 @@ mod tests {
             .skip(1)
             .map(|rest| rest.split('"').next().unwrap().parse().unwrap())
             .collect();
-        assert_eq!(xs.len(), 12);
+        assert_eq!(xs.len(), 12, "one x per interval");
         for x in &xs {
             assert!(
                 *x >= LEFT && *x < WIDTH - RIGHT,
@@ -963,7 +975,11 @@ mod tests {
             &[line("p99", &[(1.0, 0.0), (2.0, 10.0), (3.0, 100.0)])],
             Scale::Log,
         );
-        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert_eq!(
+            svg.matches("<polyline").count(),
+            1,
+            "one line per series: {svg}"
+        );
         assert!(!svg.contains("inf") && !svg.contains("NaN"), "{svg}");
     }
 
@@ -971,7 +987,8 @@ mod tests {
     fn text_is_escaped() {
         assert_eq!(
             escape("<a href=\"x\">&"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;"
+            "&lt;a href=&quot;x&quot;&gt;&amp;",
+            "HTML special characters are escaped"
         );
     }
 }

@@ -298,7 +298,8 @@ mod tests {
     fn text_and_attributes_are_escaped() {
         assert_eq!(
             escape("a<b & \"c\"\u{1}"),
-            "a&lt;b &amp; &quot;c&quot;\u{FFFD}"
+            "a&lt;b &amp; &quot;c&quot;\u{FFFD}",
+            "XML special characters are escaped and control characters replaced"
         );
     }
 
@@ -327,6 +328,10 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("timestamp=\"1970-01-01T00:00:00Z\""), "{xml}");
-        assert_eq!(xml.matches("<failure ").count(), 1);
+        assert_eq!(
+            xml.matches("<failure ").count(),
+            1,
+            "one failure element for the one breached check: {xml}"
+        );
     }
 }

@@ -91,11 +91,20 @@ mod tests {
 
     #[test]
     fn quotes_survive_a_shell() {
-        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(
+            quote("it's"),
+            "'it'\\''s'",
+            "a single quote is escaped for the shell"
+        );
         assert_eq!(
             origin("http://127.0.0.1:8020/api/v1"),
-            "http://127.0.0.1:8020"
+            "http://127.0.0.1:8020",
+            "the origin drops the path"
         );
-        assert_eq!(origin("https://h"), "https://h");
+        assert_eq!(
+            origin("https://h"),
+            "https://h",
+            "an origin without a path is kept"
+        );
     }
 }

@@ -67,34 +67,54 @@ pub fn derive(
         spans.max_by(|a, b| a.sent_s.total_cmp(&b.sent_s)).cloned()
     };
     let in_flight = || evidence.overlapping.iter().filter(|s| is_victim(s));
-    // 1. The victim's GET of the same URL answered before the observer's was (a shared cache:
-    // the data came from a finished request, whichever was sent first; a shared identity's
-    // victim ends after the observer, as it stored its id later); 2. the victim's request of the same
-    // step in flight during the observer's; 3. the overlapping pair of the two users' recent
-    // requests sent closest together (the violation's own step then shows it when the pair is
-    // earlier: two creates given one id, read back); 4. the victim's latest request answered
-    // before.
-    let same_url = latest(
-        &mut evidence
+    // 1. The victim's GET of the same URL answered before the observer's was sent: the data came
+    // from a finished request (a shared cache), so the victim asks first.
+    // 2. The victim's GET of the same URL overlapping the observer's: who reached the server
+    // first decides (a cache the victim filled first, or a shared identity the victim stored
+    // last), and the send times tell it only beyond the client's scheduling noise; within it the
+    // file names both orders (`or-else`).
+    // 3. The victim's request of the same step in flight during the observer's.
+    // 4. The overlapping pair of the two users' recent requests sent closest together (the
+    // violation's own step then shows it when the pair is earlier: two creates given one id,
+    // read back).
+    // 5. The victim's latest request answered before.
+    let same_get = || {
+        evidence
             .recent
             .iter()
             .chain(&evidence.overlapping)
             .filter(|s| is_victim(s) && s.request == evidence.request)
             .filter(|_| evidence.request.starts_with("GET "))
-            .filter(|s| s.last_byte_s.is_some_and(|end| end <= ended)),
+    };
+    let cached = latest(&mut same_get().filter(|s| s.last_byte_s.is_some_and(|end| end <= sent)));
+    let racing_get = closest(
+        &mut same_get().filter(|s| s.sent_s <= ended && s.last_byte_s.is_none_or(|end| end > sent)),
+        sent,
     );
     let same_step = closest(&mut in_flight().filter(|s| s.step == evidence.step), sent);
-    let (observer, victim, then, order) = if let Some(victim) = same_url {
-        (observed, victim, None, Order::VictimFirst)
+    let (observer, victim, then, order, or_else) = if let Some(victim) = cached {
+        (observed, victim, None, Order::VictimFirst, None)
+    } else if let Some(victim) = racing_get {
+        let gap = victim.sent_s - sent;
+        let order = if gap < 0.0 {
+            Order::VictimFirst
+        } else {
+            Order::Together
+        };
+        let or_else = (gap.abs() < UNSURE_GAP_S).then_some(match order {
+            Order::Together => Order::VictimFirst,
+            Order::VictimFirst => Order::Together,
+        });
+        (observed, victim, None, order, or_else)
     } else if let Some(victim) = same_step {
-        (observed, victim, None, Order::Together)
+        (observed, victim, None, Order::Together, None)
     } else if let Some((mine, victim)) = closest_pair(evidence, &observed, &is_victim) {
         let then = (mine.sent_s != sent).then(|| evidence.step.clone());
-        (mine, victim, then, Order::Together)
+        (mine, victim, then, Order::Together, None)
     } else {
         let before = latest(&mut evidence.recent.iter().filter(answered_before))
             .ok_or(DeriveError::NoPair)?;
-        (observed, before, None, Order::VictimFirst)
+        (observed, before, None, Order::VictimFirst, None)
     };
     for step in [&observer.step, &victim.step] {
         if !RACE_STEPS.contains(&canonical(step)) {
@@ -113,6 +133,7 @@ pub fn derive(
         },
         race: Race {
             order,
+            or_else,
             observed_gap_s: round(victim.sent_s - observer.sent_s),
         },
         observer: Role {
@@ -131,36 +152,44 @@ pub fn derive(
     })
 }
 
+/// Send times closer than this (the client's scheduling noise on a loaded machine) do not say
+/// which request reached the server first.
+const UNSURE_GAP_S: f64 = 0.005;
+
 /// Microsecond precision is what the ring keeps.
 fn round(seconds: f64) -> f64 {
     (seconds * 1e6).round() / 1e6
 }
 
 /// Of the observer's recent requests (the violation's own included) and the victim's, the
-/// overlapping pair sent closest together.
+/// overlapping pair of replayable steps sent closest together, a pair of one step (two creates
+/// given one id) before a mixed one.
 fn closest_pair(
     evidence: &Evidence,
     observed: &Span,
     is_victim: &dyn Fn(&Span) -> bool,
 ) -> Option<(Span, Span)> {
+    let replayable = |s: &&Span| RACE_STEPS.contains(&canonical(&s.step));
     let own = evidence
         .recent
         .iter()
         .filter(|s| s.user == evidence.observer && s.sent_s != observed.sent_s)
-        .chain(std::iter::once(observed));
+        .chain(std::iter::once(observed))
+        .filter(replayable);
     let theirs: Vec<&Span> = evidence
         .recent
         .iter()
         .chain(&evidence.overlapping)
         .filter(|s| is_victim(s))
+        .filter(replayable)
         .collect();
-    let mut best: Option<(f64, &Span, &Span)> = None;
+    let mut best: Option<((bool, f64), &Span, &Span)> = None;
     for mine in own {
         let end = mine.last_byte_s.unwrap_or(f64::INFINITY);
         for other in theirs.iter().filter(|s| s.overlaps(mine.sent_s, end)) {
-            let gap = (other.sent_s - mine.sent_s).abs();
-            if best.is_none_or(|(g, _, _)| gap < g) {
-                best = Some((gap, mine, other));
+            let rank = (other.step != mine.step, (other.sent_s - mine.sent_s).abs());
+            if best.is_none_or(|(best_rank, _, _)| rank < best_rank) {
+                best = Some((rank, mine, other));
             }
         }
     }
@@ -203,11 +232,25 @@ mod tests {
             span(1, "create", 0.990, Some(1.0005)),
         ];
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
-        assert_eq!(repro.observer.race, "read");
+        assert_eq!(
+            repro.observer.race, "read",
+            "the observer races with the read that saw the leak"
+        );
         assert_eq!(repro.victim.race, "list", "the closest send time wins");
-        assert_eq!(repro.race.order, Order::Together);
-        assert_eq!(repro.observer.then, None);
-        assert_eq!(repro.expected.victim.as_deref(), Some("victim"));
+        assert_eq!(
+            repro.race.order,
+            Order::Together,
+            "overlapping requests race together"
+        );
+        assert_eq!(
+            repro.observer.then, None,
+            "a racing read needs no follow-up"
+        );
+        assert_eq!(
+            repro.expected.victim.as_deref(),
+            Some("victim"),
+            "the expected victim is the city's owner"
+        );
     }
 
     #[test]
@@ -221,10 +264,33 @@ mod tests {
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
         assert_eq!(
             (repro.observer.race.as_str(), repro.victim.race.as_str()),
-            ("create", "create")
+            ("create", "create"),
+            "two racing creates reproduce as a create race"
         );
-        assert_eq!(repro.observer.then.as_deref(), Some("read"));
-        assert_eq!(repro.race.observed_gap_s, 0.001);
+        assert_eq!(
+            repro.observer.then.as_deref(),
+            Some("read"),
+            "a racing write is followed by a read"
+        );
+        assert_eq!(repro.race.observed_gap_s, 0.001, "the observed gap is kept");
+    }
+
+    #[test]
+    fn a_pair_of_one_step_races_before_a_closer_mixed_or_unreplayable_one() {
+        let mut evidence = leak("read", 2.0, 2.001);
+        evidence.recent = vec![
+            span(0, "create", 1.0, Some(1.010)),
+            span(1, "token", 1.0001, Some(1.002)),
+            span(1, "read", 1.0002, Some(1.003)),
+            span(1, "create", 1.004, Some(1.012)),
+            span(0, "read", 2.0, Some(2.001)),
+        ];
+        let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
+        assert_eq!(
+            (repro.observer.race.as_str(), repro.victim.race.as_str()),
+            ("create", "create"),
+            "the two creates raced, not the closer login or read"
+        );
     }
 
     #[test]
@@ -237,8 +303,59 @@ mod tests {
         evidence.request = "GET /list".into();
         evidence.recent[0].request = "GET /list".into();
         let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
-        assert_eq!(repro.race.order, Order::VictimFirst);
-        assert_eq!(repro.victim.race, "list");
+        assert_eq!(
+            repro.race.order,
+            Order::VictimFirst,
+            "a victim request that ended before the observer's started goes first"
+        );
+        assert_eq!(
+            repro.victim.race, "list",
+            "the victim races with its own list"
+        );
+    }
+
+    #[test]
+    fn a_victims_same_get_sent_first_is_replayed_first_even_unanswered() {
+        // A cache filled by the victim's list served the observer before the victim's own task
+        // recorded its answer: the victim's span is still open, yet it was sent first.
+        let mut evidence = leak("list", 2.0, 2.001);
+        evidence.request = "GET /list".into();
+        let mut filling = span(1, "list", 1.999, None);
+        filling.request = "GET /list".into();
+        evidence.overlapping = vec![filling];
+        let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
+        assert_eq!(
+            repro.race.order,
+            Order::VictimFirst,
+            "the victim's GET sent first filled what the observer got"
+        );
+
+        assert_eq!(
+            repro.race.or_else,
+            Some(Order::Together),
+            "1 ms apart, the server may have seen them the other way round"
+        );
+
+        // Sent after the observer's and still open: the two overlapped, nothing was cached first.
+        evidence.overlapping[0].sent_s = 2.0005;
+        let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
+        assert_eq!(
+            repro.race.order,
+            Order::Together,
+            "a victim's request sent later raced the observer's"
+        );
+        assert_eq!(
+            repro.race.or_else,
+            Some(Order::VictimFirst),
+            "0.5 ms apart, a cache the victim filled first is as likely"
+        );
+
+        // Well apart: the client's clock tells.
+        evidence.overlapping[0].sent_s = 2.0005 + 0.01;
+        evidence.last_byte_s = Some(2.02);
+        evidence.overlapping[0].last_byte_s = Some(2.015);
+        let repro = derive(&evidence, "http://x".into(), None, toml::Table::new()).unwrap();
+        assert_eq!(repro.race.or_else, None, "10 ms apart is no doubt");
     }
 
     #[test]
@@ -247,12 +364,14 @@ mod tests {
         evidence.sent_s = None;
         assert_eq!(
             derive(&evidence, String::new(), None, toml::Table::new()),
-            Err(DeriveError::NoTimes)
+            Err(DeriveError::NoTimes),
+            "evidence without request times cannot be derived"
         );
         let evidence = leak("read", 1.0, 1.1);
         assert_eq!(
             derive(&evidence, String::new(), None, toml::Table::new()),
-            Err(DeriveError::NoPair)
+            Err(DeriveError::NoPair),
+            "evidence without a racing partner request cannot be paired"
         );
     }
 

@@ -45,6 +45,12 @@ pub struct Expected {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Race {
     pub order: Order,
+    /// The other order, when the run's times cannot tell the two apart (the victim's GET of the
+    /// same URL sent within scheduling noise of the observer's: a cache the victim filled first,
+    /// or a shared identity the victim stored last). Replay tries both until one reproduces,
+    /// then keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub or_else: Option<Order>,
     /// In the run: the victim's send time minus the observer's, in seconds (for the reader).
     #[serde(default)]
     pub observed_gap_s: f64,

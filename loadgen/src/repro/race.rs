@@ -265,14 +265,22 @@ mod tests {
     fn answers_by_length_and_by_chunks() {
         let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
         let answer = complete(plain).unwrap().expect("complete");
-        assert_eq!((answer.status, &answer.body[..]), (200, &b"hello"[..]));
+        assert_eq!(
+            (answer.status, &answer.body[..]),
+            (200, &b"hello"[..]),
+            "a content-length answer is read whole"
+        );
         assert!(
             complete(&plain[..plain.len() - 1]).unwrap().is_none(),
             "one byte short"
         );
         let chunked = b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
         let answer = complete(chunked).unwrap().expect("complete");
-        assert_eq!((answer.status, &answer.body[..]), (404, &b"abcde"[..]));
+        assert_eq!(
+            (answer.status, &answer.body[..]),
+            (404, &b"abcde"[..]),
+            "a chunked answer is decoded whole"
+        );
     }
 
     #[test]
@@ -286,7 +294,8 @@ mod tests {
         let text = String::from_utf8(serialize(&request, &Bytes::from_static(b"{}"))).unwrap();
         assert_eq!(
             text,
-            "POST /api/cities HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
+            "POST /api/cities HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+            "the raced request is written whole with connection: close"
         );
     }
 }

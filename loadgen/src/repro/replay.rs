@@ -9,7 +9,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use super::{
     curl::{self, Sent},
-    file::Repro,
+    file::{Order, Repro},
     race::{self, Raced},
 };
 use crate::{
@@ -54,6 +54,13 @@ pub struct Replayed {
     pub setup: Option<String>,
     /// Why attempts did not run (the first reason).
     pub no_answer: Option<String>,
+    /// Set-ups that stopped and were done again with fresh users, and the first one's reason.
+    pub setups_redone: u32,
+    pub redone_because: Option<String>,
+    /// With two possible orders (`or-else`), the one that reproduced first, kept from then on.
+    pub kept_order: Option<Order>,
+    /// The orders tried, in words (`together, then victim-first`), when the file gives two.
+    pub orders: Option<String>,
 }
 
 impl Replayed {
@@ -82,6 +89,22 @@ impl Replayed {
                 self.attempts - self.ran,
                 self.attempts,
                 self.no_answer.as_deref().unwrap_or("?")
+            ));
+        }
+        if let Some(orders) = &self.orders {
+            match self.kept_order {
+                Some(kept) => line.push_str(&format!(
+                    " (order {}: it reproduced first of {orders}, kept from then on)",
+                    order_name(kept)
+                )),
+                None => line.push_str(&format!(" (both orders tried in turn: {orders})")),
+            }
+        }
+        if self.setups_redone > 0 {
+            line.push_str(&format!(
+                "\n{} set-up(s) stopped and were done again with fresh users (a race under the bug can break a lone set-up too); the first: {}",
+                self.setups_redone,
+                self.redone_because.as_deref().unwrap_or("?")
             ));
         }
         if !self.others.is_empty() {
@@ -127,6 +150,17 @@ enum Stopped {
     NoAnswer(String),
 }
 
+/// An order as the file spells it.
+fn order_name(order: Order) -> &'static str {
+    match order {
+        Order::Together => "together",
+        Order::VictimFirst => "victim-first",
+    }
+}
+
+/// Set-ups of one attempt before its set-up error stops the replay.
+const SETUP_TRIES: u32 = 3;
+
 /// Observer and victim, as the ledger numbers them.
 const OBSERVER: usize = 0;
 const VICTIM: usize = 1;
@@ -136,6 +170,10 @@ pub async fn replay(repro: &Repro, options: &Options) -> Replayed {
     let mut replayed = Replayed {
         attempts: options.attempts,
         expected: expected_text(repro),
+        orders: repro
+            .race
+            .or_else
+            .map(|other| format!("{} and {}", order_name(repro.race.order), order_name(other))),
         ..Replayed::default()
     };
     let api = match api_of(repro) {
@@ -161,11 +199,37 @@ pub async fn replay(repro: &Repro, options: &Options) -> Replayed {
             .is_some()
             .then(Vec::new)
             .filter(|_| attempt == 0);
-        match attempt_once(repro, &api, &target, options, sent.as_mut()).await {
+        // With two possible orders and none reproduced yet, attempts alternate between them.
+        let order = match (replayed.kept_order, repro.race.or_else) {
+            (Some(kept), _) => kept,
+            (None, Some(other)) if attempt % 2 == 1 => other,
+            _ => repro.race.order,
+        };
+        let mut outcome = attempt_once(repro, order, &api, &target, options, sent.as_mut()).await;
+        // A set-up that stopped is done again, up to SETUP_TRIES in all: a wrong description
+        // stops every one the same way, while the bug under test (a racy counter gone backwards
+        // by an earlier overlap) can break a lone create now and then.
+        for _ in 1..SETUP_TRIES {
+            let Err(Stopped::Setup(error)) = &outcome else {
+                break;
+            };
+            replayed.setups_redone += 1;
+            replayed.redone_because.get_or_insert_with(|| error.clone());
+            if let Some(sent) = sent.as_mut() {
+                sent.clear();
+            }
+            outcome = attempt_once(repro, order, &api, &target, options, sent.as_mut()).await;
+        }
+        match outcome {
             Ok(Some(verdict)) => {
                 replayed.ran += 1;
                 match judge_attempt(repro, &verdict) {
-                    Ok(()) => replayed.reproduced += 1,
+                    Ok(()) => {
+                        replayed.reproduced += 1;
+                        if repro.race.or_else.is_some() {
+                            replayed.kept_order.get_or_insert(order);
+                        }
+                    }
                     Err(other) => replayed.count(other),
                 }
             }
@@ -288,6 +352,7 @@ fn role_name(me: usize) -> &'static str {
 /// One attempt: the observer's verdict, `None` when the racing pair got no answer.
 async fn attempt_once(
     repro: &Repro,
+    order: Order,
     api: &Arc<Api>,
     target: &Arc<Target>,
     options: &Options,
@@ -345,7 +410,7 @@ async fn attempt_once(
         target,
         &bytes(&mine),
         &bytes(&theirs),
-        repro.race.order,
+        order,
         options.stagger,
         timeout,
     )

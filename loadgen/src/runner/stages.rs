@@ -166,41 +166,90 @@ mod tests {
     #[test]
     fn the_target_ramps_up_holds_and_ramps_down() {
         let ramp = stages(&[(10, 20), (10, 20), (10, 0)]);
-        assert_eq!(ramp.total(), s(30));
-        assert_eq!(ramp.peak(), 20);
-        assert_eq!(ramp.target_at(s(0)), 0.0);
-        assert_eq!(ramp.target_at(s(5)), 10.0);
-        assert_eq!(ramp.target_at(s(15)), 20.0);
-        assert_eq!(ramp.target_at(s(25)), 10.0);
-        assert_eq!(ramp.target_at(s(40)), 0.0);
+        assert_eq!(ramp.total(), s(30), "the ramp lasts its stages' sum");
+        assert_eq!(ramp.peak(), 20, "the peak is the highest target");
+        assert_eq!(ramp.target_at(s(0)), 0.0, "the ramp starts at 0");
+        assert_eq!(
+            ramp.target_at(s(5)),
+            10.0,
+            "halfway up the first stage is half its target"
+        );
+        assert_eq!(
+            ramp.target_at(s(15)),
+            20.0,
+            "the hold stage keeps its target"
+        );
+        assert_eq!(
+            ramp.target_at(s(25)),
+            10.0,
+            "halfway down the last stage is half the peak"
+        );
+        assert_eq!(ramp.target_at(s(40)), 0.0, "after the end the target is 0");
     }
 
     #[test]
     fn a_user_is_wanted_once_the_target_reaches_its_number() {
         let ramp = stages(&[(10, 10), (10, 0)]);
-        assert!(!ramp.wants(4, s(4)));
-        assert!(ramp.wants(4, s(5)));
-        assert_eq!(ramp.next_wanted(4, s(0)), Some(s(5)));
-        assert_eq!(ramp.next_wanted(4, s(12)), Some(s(12)));
+        assert!(
+            !ramp.wants(4, s(4)),
+            "user 4 is not wanted before the target reaches 5"
+        );
+        assert!(
+            ramp.wants(4, s(5)),
+            "user 4 is wanted once the target reaches 5"
+        );
+        assert_eq!(
+            ramp.next_wanted(4, s(0)),
+            Some(s(5)),
+            "user 4 is next wanted at 5 s"
+        );
+        assert_eq!(
+            ramp.next_wanted(4, s(12)),
+            Some(s(12)),
+            "user 4 is wanted right away during the hold"
+        );
         // On the way down user 4 (the fifth) leaves at 15 s and never comes back.
-        assert!(!ramp.wants(4, Duration::from_millis(15_100)));
-        assert_eq!(ramp.next_wanted(4, Duration::from_millis(15_100)), None);
+        assert!(
+            !ramp.wants(4, Duration::from_millis(15_100)),
+            "user 4 is no longer wanted on the way down"
+        );
+        assert_eq!(
+            ramp.next_wanted(4, Duration::from_millis(15_100)),
+            None,
+            "user 4 is never wanted again after the ramp down passed it"
+        );
     }
 
     #[test]
     fn a_second_ramp_brings_users_back() {
         let ramp = stages(&[(2, 4), (2, 0), (2, 4)]);
-        assert_eq!(ramp.next_wanted(3, s(3)), Some(s(6)));
+        assert_eq!(
+            ramp.next_wanted(3, s(3)),
+            Some(s(6)),
+            "user 3 is next wanted when the third stage brings it back"
+        );
         assert_eq!(ramp.next_wanted(1, s(3)), Some(s(3)), "still wanted at 3 s");
-        assert_eq!(ramp.next_wanted(1, Duration::from_millis(3500)), Some(s(5)));
+        assert_eq!(
+            ramp.next_wanted(1, Duration::from_millis(3500)),
+            Some(s(5)),
+            "user 1, gone at 3.5 s, is wanted again at 5 s"
+        );
     }
 
     #[test]
     fn arrivals_follow_a_ramping_rate() {
         // 0 -> 10/s over 2 s (10 arrivals), then 10/s for 1 s (10 more).
         let ramp = stages(&[(2, 10), (1, 10)]);
-        assert!((ramp.arrivals_by(s(2)) - 10.0).abs() < 1e-9);
-        assert!((ramp.arrivals_by(s(3)) - 20.0).abs() < 1e-9);
+        assert!(
+            (ramp.arrivals_by(s(2)) - 10.0).abs() < 1e-9,
+            "arrivals are the integral of the rate: {}",
+            ramp.arrivals_by(s(2))
+        );
+        assert!(
+            (ramp.arrivals_by(s(3)) - 20.0).abs() < 1e-9,
+            "arrivals are the integral of the rate: {}",
+            ramp.arrivals_by(s(3))
+        );
         // Arrival k is due when the integral reaches k: k = 2.5 t^2 on the ramp.
         let at = ramp.arrival_at(10.0).unwrap().as_secs_f64();
         assert!((at - 2.0).abs() < 1e-6, "{at}");
@@ -213,16 +262,22 @@ mod tests {
 
     #[test]
     fn empty_zero_length_or_userless_stages_are_refused() {
-        assert!(Stages::new(vec![]).is_err());
+        assert!(Stages::new(vec![]).is_err(), "no stage is refused");
         let zero = Stage {
             duration: Duration::ZERO,
             target: 3,
         };
-        assert!(Stages::new(vec![zero]).unwrap_err().contains("stages[0]"));
+        assert!(
+            Stages::new(vec![zero]).unwrap_err().contains("stages[0]"),
+            "a zero-length stage is refused, naming it"
+        );
         let idle = Stage {
             duration: s(1),
             target: 0,
         };
-        assert!(Stages::new(vec![idle]).is_err());
+        assert!(
+            Stages::new(vec![idle]).is_err(),
+            "stages that never start a user are refused"
+        );
     }
 }

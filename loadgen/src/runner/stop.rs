@@ -161,11 +161,21 @@ mod tests {
     #[tokio::test]
     async fn the_first_reason_wins() {
         let stop = Stop::new();
-        assert!(!stop.is_stopped());
+        assert!(
+            !stop.is_stopped(),
+            "the run is not stopped before its deadline"
+        );
         stop.stop(StopReason::Duration);
         stop.stop(StopReason::Signal);
-        assert!(stop.is_stopped());
-        assert_eq!(stop.stopped().await, StopReason::Duration);
-        assert!(!stop.sleep(Duration::from_secs(60)).await);
+        assert!(stop.is_stopped(), "the run is stopped after its deadline");
+        assert_eq!(
+            stop.stopped().await,
+            StopReason::Duration,
+            "the stop is by duration"
+        );
+        assert!(
+            !stop.sleep(Duration::from_secs(60)).await,
+            "a sleep past the stop returns early with false"
+        );
     }
 }

@@ -321,7 +321,14 @@ mod tests {
                     .scheduled
             })
             .sum();
-        assert_eq!(scheduled, 90);
-        assert_eq!(one.figures(Duration::from_secs(1)).scheduled, 90);
+        assert_eq!(
+            scheduled, 90,
+            "three workers together schedule the 90 arrivals due in the first second"
+        );
+        assert_eq!(
+            one.figures(Duration::from_secs(1)).scheduled,
+            90,
+            "one worker alone schedules all 90"
+        );
     }
 }

@@ -254,14 +254,22 @@ mod tests {
 
     #[test]
     fn rank_is_the_integer_ceiling() {
-        assert_eq!(Quantile::P50.rank(10), 5);
-        assert_eq!(Quantile::P50.rank(11), 6);
-        assert_eq!(Quantile::P99.rank(100), 99);
-        assert_eq!(Quantile::P99.rank(101), 100);
-        assert_eq!(Quantile::P999.rank(1000), 999);
-        assert_eq!(Quantile::P999.rank(1), 1);
-        assert_eq!(Quantile(0).rank(7), 1);
-        assert_eq!(Quantile::MAX.rank(7), 7);
+        assert_eq!(Quantile::P50.rank(10), 5, "p50 of 10 is the 5th");
+        assert_eq!(
+            Quantile::P50.rank(11),
+            6,
+            "p50 of 11 is the 6th (rounded up)"
+        );
+        assert_eq!(Quantile::P99.rank(100), 99, "p99 of 100 is the 99th");
+        assert_eq!(
+            Quantile::P99.rank(101),
+            100,
+            "p99 of 101 is the 100th (rounded up)"
+        );
+        assert_eq!(Quantile::P999.rank(1000), 999, "p99.9 of 1000 is the 999th");
+        assert_eq!(Quantile::P999.rank(1), 1, "a rank is at least 1");
+        assert_eq!(Quantile(0).rank(7), 1, "the 0th quantile is the first");
+        assert_eq!(Quantile::MAX.rank(7), 7, "the max quantile is the last");
     }
 
     #[test]
@@ -270,21 +278,57 @@ mod tests {
         for us in 1..=100 {
             latency.record(Duration::from_micros(us));
         }
-        assert_eq!(latency.percentile_us(Quantile::P50), 50);
-        assert_eq!(latency.percentile_us(Quantile::P90), 90);
-        assert_eq!(latency.percentile_us(Quantile::P99), 99);
-        assert_eq!(latency.percentile_us(Quantile::P999), 100);
-        assert_eq!(latency.mean(), Duration::from_nanos(50_500));
-        assert_eq!(latency.min(), Duration::from_micros(1));
-        assert_eq!(latency.max(), Duration::from_micros(100));
+        assert_eq!(
+            latency.percentile_us(Quantile::P50),
+            50,
+            "p50 of 1..=100 us is 50 us"
+        );
+        assert_eq!(
+            latency.percentile_us(Quantile::P90),
+            90,
+            "p90 of 1..=100 us is 90 us"
+        );
+        assert_eq!(
+            latency.percentile_us(Quantile::P99),
+            99,
+            "p99 of 1..=100 us is 99 us"
+        );
+        assert_eq!(
+            latency.percentile_us(Quantile::P999),
+            100,
+            "p99.9 of 1..=100 us is 100 us"
+        );
+        assert_eq!(
+            latency.mean(),
+            Duration::from_nanos(50_500),
+            "the mean of 1..=100 us is 50.5 us"
+        );
+        assert_eq!(latency.min(), Duration::from_micros(1), "the min is 1 us");
+        assert_eq!(
+            latency.max(),
+            Duration::from_micros(100),
+            "the max is 100 us"
+        );
     }
 
     #[test]
     fn empty_distribution_reports_zeros() {
         let latency = Latency::new();
-        assert_eq!(latency.percentile_us(Quantile::P99), 0);
-        assert_eq!(latency.mean(), Duration::ZERO);
-        assert_eq!(latency.min(), Duration::ZERO);
+        assert_eq!(
+            latency.percentile_us(Quantile::P99),
+            0,
+            "an empty histogram's p99 is 0"
+        );
+        assert_eq!(
+            latency.mean(),
+            Duration::ZERO,
+            "an empty histogram's mean is 0"
+        );
+        assert_eq!(
+            latency.min(),
+            Duration::ZERO,
+            "an empty histogram's min is 0"
+        );
     }
 
     #[test]
@@ -300,19 +344,26 @@ mod tests {
             latency.mean(),
         )
         .expect("decodes");
-        assert_eq!(back.count(), latency.count());
+        assert_eq!(
+            back.count(),
+            latency.count(),
+            "a decoded histogram has every sample"
+        );
         for quantile in QUANTILES {
             assert_eq!(
                 back.percentile_us(quantile),
-                latency.percentile_us(quantile)
+                latency.percentile_us(quantile),
+                "every decoded percentile matches the original"
             );
         }
         assert_eq!(
             (back.min(), back.max(), back.mean()),
-            (latency.min(), latency.max(), latency.mean())
+            (latency.min(), latency.max(), latency.mean()),
+            "the decoded min, max and mean match the original"
         );
         assert!(
-            Latency::decode_exact("!!", Duration::ZERO, Duration::ZERO, Duration::ZERO).is_err()
+            Latency::decode_exact("!!", Duration::ZERO, Duration::ZERO, Duration::ZERO).is_err(),
+            "a histogram text that is not base64 is refused"
         );
     }
 
@@ -331,7 +382,7 @@ mod tests {
             first.merge(&second);
             let mut sorted = samples.clone();
             sorted.sort_unstable();
-            prop_assert_eq!(first.count(), samples.len() as u64);
+            prop_assert_eq!(first.count(), samples.len() as u64, "the merged histogram counts both halves");
             for quantile in QUANTILES {
                 let want = exact(&sorted, quantile);
                 let got = first.percentile_us(quantile);
@@ -340,11 +391,11 @@ mod tests {
                     "q={:?} got {} want {}", quantile, got, want
                 );
                 prop_assert!(got >= want, "never below the exact sample");
-                prop_assert!(got <= *sorted.last().unwrap());
+                prop_assert!(got <= *sorted.last().unwrap(), "q={:?}: a percentile never exceeds the largest sample", quantile);
             }
-            prop_assert_eq!(first.percentile_us(Quantile::MAX), *sorted.last().unwrap());
+            prop_assert_eq!(first.percentile_us(Quantile::MAX), *sorted.last().unwrap(), "the max quantile is the largest sample");
             let sum: u64 = samples.iter().sum();
-            prop_assert_eq!(first.mean().as_nanos(), u128::from(sum) * 1000 / samples.len() as u128);
+            prop_assert_eq!(first.mean().as_nanos(), u128::from(sum) * 1000 / samples.len() as u128, "the mean is exact to the nanosecond");
         }
     }
 }

@@ -325,7 +325,11 @@ mod tests {
     fn timeline_of(ticks: usize) -> Vec<Interval> {
         let mut timeline = Timeline::new();
         (0..ticks).for_each(|k| timeline.push(tick(k)));
-        assert_eq!(timeline.last().map(|i| i.in_flight), Some(ticks as u64 - 1));
+        assert_eq!(
+            timeline.last().map(|i| i.in_flight),
+            Some(ticks as u64 - 1),
+            "the last interval shows the in-flight count"
+        );
         timeline.into_intervals()
     }
 
@@ -380,7 +384,11 @@ mod tests {
             );
         }
         assert_eq!(intervals[0].start_s, 0.0, "the run's start is still drawn");
-        assert_eq!(intervals.last().unwrap().end_s, ticks as f64);
+        assert_eq!(
+            intervals.last().unwrap().end_s,
+            ticks as f64,
+            "the last interval ends at the last tick"
+        );
         let recent = &intervals[intervals.len() - RECENT..];
         assert!(
             recent.iter().all(|i| i.end_s - i.start_s == 1.0),

@@ -159,8 +159,8 @@ mod tests {
             window.note_reason(0, Outcome::Fail, &format!("reason {i}"), 1);
         }
         window.note_reason(0, Outcome::Fail, "reason 0", 2);
-        assert_eq!(window.reasons.len(), MAX_REASONS);
-        assert_eq!(window.reasons[0].count, 3);
+        assert_eq!(window.reasons.len(), MAX_REASONS, "the reasons are capped");
+        assert_eq!(window.reasons[0].count, 3, "a repeated reason is counted");
     }
 
     #[test]
@@ -169,8 +169,20 @@ mod tests {
         window.record(0, Outcome::Pass, Timing::closed(Duration::from_millis(2)));
         window.record(1, Outcome::Fail, Timing::closed(Duration::from_millis(9)));
         let total = window.total();
-        assert_eq!(total.counts.total(), 2);
-        assert_eq!(total.latency.count(), 1);
-        assert_eq!(total.latency.max(), Duration::from_millis(2));
+        assert_eq!(
+            total.counts.total(),
+            2,
+            "a merged window counts both windows' outcomes"
+        );
+        assert_eq!(
+            total.latency.count(),
+            1,
+            "a merged window keeps both latencies"
+        );
+        assert_eq!(
+            total.latency.max(),
+            Duration::from_millis(2),
+            "a merged window's max is the larger one"
+        );
     }
 }

@@ -79,7 +79,10 @@ mod tests {
             async move { barrier.wait().await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(!first.is_finished() && !second.is_finished());
+        assert!(
+            !first.is_finished() && !second.is_finished(),
+            "a barrier of 3 holds its first two waiters"
+        );
         barrier.wait().await;
         first.await.unwrap();
         second.await.unwrap();

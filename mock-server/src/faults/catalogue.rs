@@ -193,7 +193,11 @@ mod tests {
     #[test]
     fn a_bare_name_takes_every_default() {
         let spec: FaultSpec = "shared-identity".parse().unwrap();
-        assert_eq!(spec.id, FaultId::SharedIdentity);
+        assert_eq!(
+            spec.id,
+            FaultId::SharedIdentity,
+            "the bare name names the fault"
+        );
         assert_eq!(
             spec.params::<SharedIdentity>().window,
             Duration::from_millis(3),
@@ -215,10 +219,14 @@ mod tests {
         let spec: FaultSpec = "racy-id: window=0.5s, p=0.25,seed=7,barrier=20"
             .parse()
             .unwrap();
-        assert_eq!(spec.params::<RacyId>().window, Duration::from_millis(500));
-        assert_eq!(spec.common.p.0, 0.25);
-        assert_eq!(spec.common.seed, 7);
-        assert_eq!(spec.common.barrier, 20);
+        assert_eq!(
+            spec.params::<RacyId>().window,
+            Duration::from_millis(500),
+            "window=0.5s overrides the default window"
+        );
+        assert_eq!(spec.common.p.0, 0.25, "p=0.25 overrides the default p");
+        assert_eq!(spec.common.seed, 7, "seed=7 is kept");
+        assert_eq!(spec.common.barrier, 20, "barrier=20 is kept");
         assert_eq!(
             spec.view()["window"],
             "500ms",

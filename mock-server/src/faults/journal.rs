@@ -112,10 +112,18 @@ mod tests {
             journal.push(entry());
         }
         let seqs: Vec<u64> = journal.since(0).iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, [3, 4, 5]);
-        assert_eq!(journal.dropped(), 2);
+        assert_eq!(
+            seqs,
+            [3, 4, 5],
+            "a journal of 3 keeps the newest 3 of 5 entries"
+        );
+        assert_eq!(
+            journal.dropped(),
+            2,
+            "the two pushed out are counted as dropped"
+        );
         let later: Vec<u64> = journal.since(4).iter().map(|e| e.seq).collect();
-        assert_eq!(later, [5]);
+        assert_eq!(later, [5], "since=4 gives the entries after seq 4");
     }
 
     #[test]
@@ -124,6 +132,10 @@ mod tests {
         journal.push(entry());
         journal.clear();
         journal.push(entry());
-        assert_eq!(journal.since(0)[0].seq, 2);
+        assert_eq!(
+            journal.since(0)[0].seq,
+            2,
+            "a clear does not restart the sequence numbers"
+        );
     }
 }

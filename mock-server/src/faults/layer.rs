@@ -228,17 +228,31 @@ mod tests {
 
     #[test]
     fn route_templates_match_the_router() {
-        assert_eq!(route_template("/json"), "/json");
+        assert_eq!(
+            route_template("/json"),
+            "/json",
+            "/json is its own template"
+        );
         assert_eq!(
             route_template(&format!("{}{}", paths::API_V1, paths::REGISTER)),
-            "/api/v1/auth/register"
+            "/api/v1/auth/register",
+            "the register route is its own template"
         );
         assert_eq!(
             route_template(&format!("{}{}", paths::API_V1, paths::TOKEN)),
-            "/api/v1/auth/token"
+            "/api/v1/auth/token",
+            "the token route is its own template"
         );
-        assert_eq!(route_template("/api/v1/cities"), "/api/v1/cities");
-        assert_eq!(route_template("/api/v1/cities/42"), "/api/v1/cities/{id}");
+        assert_eq!(
+            route_template("/api/v1/cities"),
+            "/api/v1/cities",
+            "the cities list is its own template"
+        );
+        assert_eq!(
+            route_template("/api/v1/cities/42"),
+            "/api/v1/cities/{id}",
+            "a city path maps to the {{id}} template"
+        );
         for unmatched in [
             "/api/v1/cities/",
             "/api/v1/cities/1/2",

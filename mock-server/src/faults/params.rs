@@ -223,7 +223,11 @@ mod tests {
         example.set("count", " 7 ").unwrap();
         assert_eq!(example.count, 7, "set parses the trimmed value");
         assert_eq!(example.show("window"), "3ms", "shown in the CLI's syntax");
-        assert_eq!(Example::DEFS[1].key, "count");
+        assert_eq!(
+            Example::DEFS[1].key,
+            "count",
+            "DEFS lists the fields in declaration order"
+        );
         assert_eq!(
             Example::DEFS[1].help_line(),
             "how many",
@@ -237,7 +241,11 @@ mod tests {
 
     #[test]
     fn a_probability_is_between_zero_and_one() {
-        assert_eq!(Probability::parse("0.25"), Ok(Probability(0.25)));
+        assert_eq!(
+            Probability::parse("0.25"),
+            Ok(Probability(0.25)),
+            "0.25 is a probability"
+        );
         for bad in ["1.5", "-0.1", "half"] {
             assert!(
                 Probability::parse(bad).is_err(),

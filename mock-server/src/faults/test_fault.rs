@@ -67,6 +67,6 @@ mod tests {
             "test-fault:size=1".parse::<crate::faults::FaultSpec>().is_err(),
             "a parameter it does not take is refused"
         );
-        assert_eq!(FaultId::by_name("test-fault"), Some(FaultId::TestFault));
+        assert_eq!(FaultId::by_name("test-fault"), Some(FaultId::TestFault), "the registry finds the test fault by name");
     }
 }

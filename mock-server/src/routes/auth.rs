@@ -135,7 +135,10 @@ mod tests {
 
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
-        assert!(validate_email("e.1565.1234@my-local-test.test").is_ok());
+        assert!(
+            validate_email("e.1565.1234@my-local-test.test").is_ok(),
+            "a dotted local part and a hyphenated domain are a valid email"
+        );
         for bad in ["", "plain", "a@b", "@x.test", "a b@x.test", "a@x."] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }

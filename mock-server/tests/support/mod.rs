@@ -61,8 +61,7 @@ impl Api {
         let response = self
             .register_raw(json!({"email": email, "password": PASSWORD}))
             .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
+        let body = expect_json(response, StatusCode::CREATED, &format!("{email} registers")).await;
         body["data"]["id"].as_str().unwrap().to_owned()
     }
 
@@ -113,8 +112,12 @@ impl Api {
     /// Creates a city and returns its `data` object.
     pub async fn create_city(&self, token: &str, name: &str) -> Value {
         let response = self.create_city_raw(token, json!({"name": name})).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
+        let body = expect_json(
+            response,
+            StatusCode::CREATED,
+            &format!("creating city {name}"),
+        )
+        .await;
         body["data"].clone()
     }
 
@@ -168,11 +171,36 @@ impl Api {
     }
 }
 
+/// Reads `response`'s body and asserts its status is `expected`; the message names `why` and shows
+/// the status and body that came back. Returns the body.
+pub async fn expect_status(response: Response, expected: StatusCode, why: &str) -> String {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, expected, "{why}: got {status} with body {body}");
+    body
+}
+
+/// [`expect_status`], then parses the body as JSON (panicking with the body if it is not).
+pub async fn expect_json(response: Response, expected: StatusCode, why: &str) -> Value {
+    let body = expect_status(response, expected, why).await;
+    serde_json::from_str(&body)
+        .unwrap_or_else(|error| panic!("{why}: body is not JSON ({error}): {body}"))
+}
+
 /// Asserts the status and the JSON error body's code, and that the message is a sentence.
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) {
-    assert_eq!(response.status(), status);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    let body: Value = response.json().await.unwrap();
+    let content_type = response.headers().get("content-type").cloned();
+    let body = expect_json(
+        response,
+        status,
+        &format!("an error answer with code {code}"),
+    )
+    .await;
+    assert_eq!(
+        content_type.as_ref().map(|value| value.to_str().unwrap()),
+        Some("application/json"),
+        "an error answer is JSON: {body}"
+    );
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(
         !body["error"]["message"].as_str().unwrap().is_empty(),

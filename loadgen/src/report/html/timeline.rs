@@ -191,6 +191,9 @@ mod tests {
 
     #[test]
     fn no_times_no_timeline() {
-        assert!(render(&[Evidence::default()]).is_none());
+        assert!(
+            render(&[Evidence::default()]).is_none(),
+            "evidence without spans draws no timeline"
+        );
     }
 }

@@ -81,17 +81,17 @@ proptest! {
         }
         let ms = |q| crate::stats::millis(one.percentile(q));
         let l = &merged.figures.latency_ms;
-        prop_assert_eq!(l.count, samples.len() as u64);
-        prop_assert_eq!(l.p50, ms(Quantile::P50));
-        prop_assert_eq!(l.p90, ms(Quantile::P90));
-        prop_assert_eq!(l.p99, ms(Quantile::P99));
-        prop_assert_eq!(l.p999, ms(Quantile::P999));
-        prop_assert_eq!(l.max, crate::stats::millis(one.max()));
-        prop_assert_eq!(l.min, crate::stats::millis(one.min()));
+        prop_assert_eq!(l.count, samples.len() as u64, "the merged count is every worker's samples");
+        prop_assert_eq!(l.p50, ms(Quantile::P50), "the merged p50 is the p50 of all samples");
+        prop_assert_eq!(l.p90, ms(Quantile::P90), "the merged p90 is the p90 of all samples");
+        prop_assert_eq!(l.p99, ms(Quantile::P99), "the merged p99 is the p99 of all samples");
+        prop_assert_eq!(l.p999, ms(Quantile::P999), "the merged p99.9 is the p99.9 of all samples");
+        prop_assert_eq!(l.max, crate::stats::millis(one.max()), "the merged max is the max of all samples");
+        prop_assert_eq!(l.min, crate::stats::millis(one.min()), "the merged min is the min of all samples");
         // Each worker's mean is exact to the nanosecond, the merged one to two.
-        prop_assert!((l.mean - crate::stats::millis(one.mean())).abs() <= 2e-6 + 1e-12);
-        prop_assert_eq!(merged.figures.requests.pass, samples.len() as u64);
-        prop_assert!(merged.warnings_free_of_missing());
+        prop_assert!((l.mean - crate::stats::millis(one.mean())).abs() <= 2e-6 + 1e-12, "the merged mean is within 2 ns of the mean of all samples: {} vs {}", l.mean, crate::stats::millis(one.mean()));
+        prop_assert_eq!(merged.figures.requests.pass, samples.len() as u64, "the merged passes are every worker's");
+        prop_assert!(merged.warnings_free_of_missing(), "a merge of every worker warns of no missing one");
     }
 }
 
@@ -110,15 +110,22 @@ fn a_missing_or_late_worker_is_named() {
         ("c.json".to_owned(), report(2, &[300], late)),
     ];
     let Merged { report, warnings } = merge(reports).unwrap();
-    assert_eq!(warnings, ["merged 2 of 3 workers; missing worker(s) 1"]);
+    assert_eq!(
+        warnings,
+        ["merged 2 of 3 workers; missing worker(s) 1"],
+        "a missing worker is warned about"
+    );
     let row = &report.workers[1];
-    assert_eq!(row.index, Some(2));
+    assert_eq!(row.index, Some(2), "a worker row keeps its index");
     assert!(
         row.suspect && row.notes[0].contains("late"),
         "{:?}",
         row.notes
     );
-    assert!(report.self_check.suspect);
+    assert!(
+        report.self_check.suspect,
+        "a worker that started late makes the merge suspect"
+    );
     assert!(
         (report.duration_s - 5.0).abs() < 1e-6,
         "first start to last stop"
@@ -128,5 +135,8 @@ fn a_missing_or_late_worker_is_named() {
         2,
         "the late worker's interval is 3 ticks later"
     );
-    assert!(render_workers(&report).contains("SUSPECT: started 3.000 s late"));
+    assert!(
+        render_workers(&report).contains("SUSPECT: started 3.000 s late"),
+        "the workers table says why a worker is suspect"
+    );
 }

@@ -124,11 +124,11 @@ mod tests {
     #[test]
     fn keeps_the_first_n_and_every_leak() {
         let log = EvidenceLog::new(2);
-        assert!(log.add(leak(2)));
-        assert!(log.add(leak(3)));
-        assert!(!log.add(leak(4)));
-        assert_eq!(log.evidence().len(), 2);
-        assert_eq!(log.leaks().len(), 3);
+        assert!(log.add(leak(2)), "the first leak's evidence is kept");
+        assert!(log.add(leak(3)), "the second leak's evidence is kept");
+        assert!(!log.add(leak(4)), "evidence past the cap of 2 is not kept");
+        assert_eq!(log.evidence().len(), 2, "the evidence is capped at 2");
+        assert_eq!(log.leaks().len(), 3, "every leak is counted past the cap");
         assert_eq!(log.leaked_records(), 2, "distinct records");
     }
 
@@ -136,8 +136,18 @@ mod tests {
     fn bodies_are_cut_on_a_character_boundary() {
         let body = "é".repeat(400);
         let text = describe(200, body.as_bytes());
-        assert!(text.starts_with("200 é"));
-        assert!(text.ends_with('…'));
-        assert_eq!(text.chars().count(), 4 + 300 + 1);
+        assert!(
+            text.starts_with("200 é"),
+            "the excerpt starts with the status and body: {text}"
+        );
+        assert!(
+            text.ends_with('…'),
+            "a cut excerpt ends with an ellipsis: {text}"
+        );
+        assert_eq!(
+            text.chars().count(),
+            4 + 300 + 1,
+            "the excerpt keeps 300 characters of the body: {text}"
+        );
     }
 }

@@ -286,15 +286,36 @@ mod tests {
     fn a_second_owner_of_one_id_is_reported() {
         let ledger = Ledger::new(4, 0, 1);
         let id = Uuid::new_v4().to_string();
-        assert_eq!(ledger.claim(&id, Owner { user: 1, seq: 1 }), None);
-        assert_eq!(ledger.claim(&id, Owner { user: 1, seq: 1 }), None);
+        assert_eq!(
+            ledger.claim(&id, Owner { user: 1, seq: 1 }),
+            None,
+            "a first claim has no previous owner"
+        );
+        assert_eq!(
+            ledger.claim(&id, Owner { user: 1, seq: 1 }),
+            None,
+            "claiming again as the same owner is no change of owner"
+        );
         assert_eq!(
             ledger.claim(&id, Owner { user: 2, seq: 5 }),
-            Some(Owner { user: 1, seq: 1 })
+            Some(Owner { user: 1, seq: 1 }),
+            "a claim by another owner reports the previous owner"
         );
-        assert_eq!(ledger.owner_of(&id), Some(Owner { user: 2, seq: 5 }));
-        assert_eq!(ledger.claim("17", Owner { user: 3, seq: 1 }), None);
-        assert_eq!(ledger.owner_of("17").map(|o| o.user), Some(3));
+        assert_eq!(
+            ledger.owner_of(&id),
+            Some(Owner { user: 2, seq: 5 }),
+            "the newest claim owns the id"
+        );
+        assert_eq!(
+            ledger.claim("17", Owner { user: 3, seq: 1 }),
+            None,
+            "a new id has no previous owner"
+        );
+        assert_eq!(
+            ledger.owner_of("17").map(|o| o.user),
+            Some(3),
+            "the new id belongs to its claimer"
+        );
     }
 
     #[test]
@@ -302,38 +323,77 @@ mod tests {
         let ledger = Ledger::new(3, 1, 2);
         assert_eq!(
             (0..3).map(|k| ledger.global(k)).collect::<Vec<_>>(),
-            [1, 3, 5]
+            [1, 3, 5],
+            "worker 1 of 2 owns every second global index"
         );
         ledger.set_account(3, "acct-3".into());
         ledger.set_account(4, "not-ours".into());
-        assert_eq!(ledger.account(3), Some("acct-3"));
-        assert_eq!(ledger.account(4), None);
-        assert_eq!(ledger.user_of_account("acct-3"), Some(3));
+        assert_eq!(
+            ledger.account(3),
+            Some("acct-3"),
+            "a user's account is recorded"
+        );
+        assert_eq!(
+            ledger.account(4),
+            None,
+            "a user without an account has none"
+        );
+        assert_eq!(
+            ledger.user_of_account("acct-3"),
+            Some(3),
+            "an account maps back to its user"
+        );
     }
 
     #[test]
     fn probes_pick_another_users_city() {
         let ledger = Ledger::new(3, 0, 1);
-        assert!(ledger.foreign_city(0, 0).is_none());
+        assert!(
+            ledger.foreign_city(0, 0).is_none(),
+            "an empty ledger has no foreign city"
+        );
         ledger.claim("a", Owner { user: 0, seq: 1 });
-        assert!(ledger.foreign_city(0, 0).is_none());
+        assert!(
+            ledger.foreign_city(0, 0).is_none(),
+            "a user's own city is not foreign to it"
+        );
         ledger.claim("b", Owner { user: 2, seq: 1 });
         let recent = ledger.foreign_city(0, 0).unwrap();
-        assert_eq!((recent.id.as_str(), recent.owner.user), ("b", 2));
+        assert_eq!(
+            (recent.id.as_str(), recent.owner.user),
+            ("b", 2),
+            "the most recent foreign city is offered"
+        );
     }
 
     #[test]
     fn a_deleted_id_reused_by_another_user_is_not_a_leak() {
         let ledger = Ledger::new(4, 0, 1);
         let first = Owner { user: 1, seq: 1 };
-        assert_eq!(ledger.claim("5", first), None);
+        assert_eq!(
+            ledger.claim("5", first),
+            None,
+            "a first claim has no previous owner"
+        );
         ledger.forget("5", first);
-        assert_eq!(ledger.owner_of("5"), None);
-        assert_eq!(ledger.claim("5", Owner { user: 2, seq: 1 }), None);
+        assert_eq!(ledger.owner_of("5"), None, "a deleted id has no owner");
+        assert_eq!(
+            ledger.claim("5", Owner { user: 2, seq: 1 }),
+            None,
+            "a deleted id can be claimed afresh"
+        );
         // A late forget of the old owner keeps the new one.
         ledger.forget("5", first);
-        assert_eq!(ledger.owner_of("5").map(|o| o.user), Some(2));
-        assert_eq!((ledger.len(), ledger.deleted()), (1, 1));
+        assert_eq!(
+            ledger.owner_of("5").map(|o| o.user),
+            Some(2),
+            "the new claimer owns the reused id"
+        );
+        assert_eq!(
+            (ledger.len(), ledger.deleted()),
+            (1, 1),
+            "the ledger holds the one live id and counts the delete"
+        );
     }
 
     #[test]
@@ -342,14 +402,26 @@ mod tests {
         let first = Owner { user: 1, seq: 1 };
         ledger.claim("5", first);
         ledger.deleting("5", first);
-        assert_eq!(ledger.owner_of("5"), None);
+        assert_eq!(
+            ledger.owner_of("5"),
+            None,
+            "a record whose delete is in flight has no owner"
+        );
         assert!(
             ledger.foreign_city(0, 0).is_none(),
             "a deleted record is not probed"
         );
-        assert_eq!(ledger.claim("5", Owner { user: 2, seq: 1 }), None);
+        assert_eq!(
+            ledger.claim("5", Owner { user: 2, seq: 1 }),
+            None,
+            "a deleted id can be claimed afresh"
+        );
         ledger.forget("5", first);
-        assert_eq!(ledger.owner_of("5").map(|o| o.user), Some(2));
+        assert_eq!(
+            ledger.owner_of("5").map(|o| o.user),
+            Some(2),
+            "the new claimer owns the reused id"
+        );
     }
 
     #[test]
@@ -360,8 +432,16 @@ mod tests {
             ledger.claim(&format!("b{seq}"), Owner { user: 1, seq });
         }
         assert_eq!(ledger.len(), 6, "three newest per identity");
-        assert_eq!(ledger.evicted(), 14);
-        assert_eq!(ledger.owner_of("a9").map(|o| o.seq), Some(9));
+        assert_eq!(
+            ledger.evicted(),
+            14,
+            "ids past the cap are evicted, oldest first"
+        );
+        assert_eq!(
+            ledger.owner_of("a9").map(|o| o.seq),
+            Some(9),
+            "the newest ids stay"
+        );
         assert_eq!(ledger.owner_of("a6"), None, "forgotten, and counted");
     }
 }

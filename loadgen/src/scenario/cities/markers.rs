@@ -171,29 +171,60 @@ mod tests {
                     city: None,
                     renamed: false
                 },
-            ]
+            ],
+            "the body's marker is parsed into user and city"
         );
-        assert_eq!(run.foreign(body.as_bytes(), 3).unwrap().user, 7);
-        assert_eq!(markers[0].short(), "c.3.12");
+        assert_eq!(
+            run.foreign(body.as_bytes(), 3).unwrap().user,
+            7,
+            "a foreign marker names the user who wrote it"
+        );
+        assert_eq!(
+            markers[0].short(),
+            "c.3.12",
+            "the marker's short form is its user and sequence"
+        );
     }
 
     #[test]
     fn markers_of_another_run_are_not_ours() {
         let run = RunId::parse("rbone").unwrap();
         let other = RunId::parse("rbtwo").unwrap();
-        assert_eq!(run.scan(other.city(1, 1).as_bytes()).count(), 0);
+        assert_eq!(
+            run.scan(other.city(1, 1).as_bytes()).count(),
+            0,
+            "another run's markers are not found"
+        );
         // A run id that is a suffix of another must not match inside it.
         let short = RunId::parse("one").unwrap();
-        assert_eq!(short.scan(run.city(1, 1).as_bytes()).count(), 0);
+        assert_eq!(
+            short.scan(run.city(1, 1).as_bytes()).count(),
+            0,
+            "a run id that is a suffix of another does not match inside it"
+        );
     }
 
     #[test]
     fn run_ids_are_validated() {
-        assert!(RunId::parse("ci-42").is_ok());
-        assert!(RunId::parse("a.u1").is_err());
-        assert!(RunId::parse("").is_err());
+        assert!(
+            RunId::parse("ci-42").is_ok(),
+            "a run id of letters, digits and dashes is valid"
+        );
+        assert!(
+            RunId::parse("a.u1").is_err(),
+            "a run id with a dot is refused"
+        );
+        assert!(RunId::parse("").is_err(), "an empty run id is refused");
         let random = RunId::random();
-        assert!(random.as_str().len() == 10 && random.as_str().starts_with("rb"));
-        assert!(RunId::parse(random.as_str()).is_ok());
+        assert!(
+            random.as_str().len() == 10 && random.as_str().starts_with("rb"),
+            "a random run id is rb plus 8 characters: {}",
+            random.as_str()
+        );
+        assert!(
+            RunId::parse(random.as_str()).is_ok(),
+            "a random run id is valid: {}",
+            random.as_str()
+        );
     }
 }

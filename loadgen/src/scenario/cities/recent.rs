@@ -257,10 +257,18 @@ mod tests {
         );
         assert_eq!(
             spans[SLOTS - 1].request,
-            format!("GET /api/c/{}", SLOTS + 2)
+            format!("GET /api/c/{}", SLOTS + 2),
+            "the newest kept is the last sent"
         );
-        assert_eq!(spans[0].sent_s, 0.003);
-        assert_eq!(spans[0].last_byte_s, Some(0.0035));
+        assert_eq!(
+            spans[0].sent_s, 0.003,
+            "the span keeps when the request was sent"
+        );
+        assert_eq!(
+            spans[0].last_byte_s,
+            Some(0.0035),
+            "the span keeps when the last byte came"
+        );
     }
 
     #[test]
@@ -286,7 +294,10 @@ mod tests {
             1,
             "only the request in flight overlaps: {found:?}"
         );
-        assert_eq!(found[0].request, "GET /racing");
+        assert_eq!(
+            found[0].request, "GET /racing",
+            "the overlapping request is found"
+        );
         assert_eq!(found[0].last_byte_s, None, "still in flight");
     }
 }

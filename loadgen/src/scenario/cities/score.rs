@@ -220,18 +220,42 @@ mod tests {
             detection("b", "c"),
         ];
         let score = score(&entries, &ledger, &leaks, false);
-        assert_eq!(score.cross_user_reads, 3);
-        assert_eq!(score.cross_user_writes, 1);
-        assert_eq!(score.reads_detected, 2);
-        assert_eq!(score.recall, Some(2.0 / 3.0));
-        assert_eq!(score.leaks_confirmed, 2);
-        assert_eq!(score.precision, Some(2.0 / 3.0));
+        assert_eq!(
+            score.cross_user_reads, 3,
+            "the journal's cross-user reads are counted"
+        );
+        assert_eq!(
+            score.cross_user_writes, 1,
+            "the journal's cross-user writes are counted"
+        );
+        assert_eq!(
+            score.reads_detected, 2,
+            "reads matched by a finding are counted as detected"
+        );
+        assert_eq!(
+            score.recall,
+            Some(2.0 / 3.0),
+            "recall is detected over cross-user reads"
+        );
+        assert_eq!(
+            score.leaks_confirmed, 2,
+            "findings matched in the journal are confirmed"
+        );
+        assert_eq!(
+            score.precision,
+            Some(2.0 / 3.0),
+            "precision is confirmed over findings"
+        );
     }
 
     #[test]
     fn nothing_leaked_and_nothing_reported_has_no_ratios() {
         let ledger = Ledger::new(1, 0, 1);
         let score = score(&[], &ledger, &[], false);
-        assert_eq!((score.recall, score.precision), (None, None));
+        assert_eq!(
+            (score.recall, score.precision),
+            (None, None),
+            "with nothing to detect and nothing found, recall and precision are undefined"
+        );
     }
 }

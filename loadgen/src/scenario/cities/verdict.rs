@@ -669,7 +669,8 @@ mod tests {
         let mine = f.run.city(1, 1);
         assert_eq!(
             f.own(1, 200, &f.body("a", &mine, ""), &expected("a", &mine)),
-            Verdict::Pass
+            Verdict::Pass,
+            "the owner reading its own city passes"
         );
         let verdict = f.own(
             7,
@@ -677,7 +678,11 @@ mod tests {
             &f.body("a", &f.run.city(3, 4), ""),
             &expected("a", &mine),
         );
-        assert_eq!(outcome(&verdict), Some((Outcome::Leak, Some(3))));
+        assert_eq!(
+            outcome(&verdict),
+            Some((Outcome::Leak, Some(3))),
+            "another user's marker in a read is a leak from that user"
+        );
     }
 
     #[test]
@@ -699,7 +704,10 @@ mod tests {
             "no user index: {}",
             failure.reason
         );
-        assert_eq!(failure.setting, "records.item");
+        assert_eq!(
+            failure.setting, "records.item",
+            "an item answer without the id names records.item"
+        );
     }
 
     #[test]
@@ -728,17 +736,30 @@ mod tests {
         let body = f.body("a", &mine, "acct-4");
         let record = f.api.record(&body);
         let verdict = f.judge().created(1, 1, &mine, 201, &body, record.as_ref());
-        assert_eq!(outcome(&verdict), Some((Outcome::Leak, Some(4))));
+        assert_eq!(
+            outcome(&verdict),
+            Some((Outcome::Leak, Some(4))),
+            "another user's marker is a leak from that user"
+        );
         let own = f.body("b", &f.run.city(1, 2), "acct-1");
         let record = f.api.record(&own);
         assert_eq!(
             f.judge()
                 .created(1, 2, &f.run.city(1, 2), 201, &own, record.as_ref()),
-            Verdict::Pass
+            Verdict::Pass,
+            "a create answered with the user's own record passes"
         );
         let me = f.judge().me(1, 200, b"{}", Ok("acct-4"));
-        assert_eq!(outcome(&me), Some((Outcome::Leak, Some(4))));
-        assert_eq!(f.judge().me(1, 200, b"{}", Ok("acct-1")), Verdict::Pass);
+        assert_eq!(
+            outcome(&me),
+            Some((Outcome::Leak, Some(4))),
+            "a me answer naming another account is a leak from its user"
+        );
+        assert_eq!(
+            f.judge().me(1, 200, b"{}", Ok("acct-1")),
+            Verdict::Pass,
+            "a me answer naming the user's own account passes"
+        );
     }
 
     #[test]
@@ -751,8 +772,16 @@ mod tests {
             f.judge()
                 .created(user, 1, &marker, 201, &body, record.as_ref())
         };
-        assert_eq!(created(2, "5"), Verdict::Pass);
-        assert_eq!(outcome(&created(4, "5")), Some((Outcome::Leak, Some(2))));
+        assert_eq!(
+            created(2, "5"),
+            Verdict::Pass,
+            "a create answered with a fresh id passes"
+        );
+        assert_eq!(
+            outcome(&created(4, "5")),
+            Some((Outcome::Leak, Some(2))),
+            "a create answered with another user's id is a leak from that user"
+        );
         f.ledger.forget("5", Owner { user: 4, seq: 1 });
         assert_eq!(created(6, "5"), Verdict::Pass, "reused after its delete");
     }
@@ -778,11 +807,13 @@ mod tests {
         let own = ("a", f.run.city(1, 1));
         assert_eq!(
             judge(&list(std::slice::from_ref(&own)), true),
-            Verdict::Pass
+            Verdict::Pass,
+            "a list holding the user's own city passes"
         );
         assert_eq!(
             outcome(&judge(&list(&[]), true)),
-            Some((Outcome::LostWrite, None))
+            Some((Outcome::LostWrite, None)),
+            "a list missing a city the user just created is a lost write"
         );
         assert_eq!(
             judge(&list(&[]), false),
@@ -792,9 +823,14 @@ mod tests {
         let foreign_id = [own.clone(), ("z", "no marker".to_owned())];
         assert_eq!(
             outcome(&judge(&list(&foreign_id), false)),
-            Some((Outcome::Leak, Some(6)))
+            Some((Outcome::Leak, Some(6))),
+            "a list holding an id the ledger gives another user is a leak from that user"
         );
-        assert!(matches!(judge(b"{\"results\":[]}", true), Verdict::Fail(_)));
+        assert!(
+            matches!(judge(b"{\"results\":[]}", true), Verdict::Fail(_)),
+            "an empty results list where records were expected fails: {:?}",
+            judge(b"{\"results\":[]}", true)
+        );
     }
 
     #[test]
@@ -806,11 +842,16 @@ mod tests {
         };
         f.ledger.claim("z", foreign.owner);
         for status in [403, 404] {
-            assert_eq!(f.judge().probed(1, &foreign, status, b"{}"), Verdict::Pass);
+            assert_eq!(
+                f.judge().probed(1, &foreign, status, b"{}"),
+                Verdict::Pass,
+                "a probe of a foreign id answered not-yours passes"
+            );
         }
         assert_eq!(
             outcome(&f.judge().probed(1, &foreign, 200, b"{}")),
-            Some((Outcome::Leak, Some(6)))
+            Some((Outcome::Leak, Some(6))),
+            "a foreign id probed and answered 200 is a leak from its owner"
         );
         f.ledger.forget("z", foreign.owner);
         assert_eq!(

@@ -181,7 +181,8 @@ mod tests {
         values[names.slot("token").unwrap()] = Some("abc".into());
         assert_eq!(
             template.render(&values).unwrap(),
-            r#"{"name": "city-3-7", "t": "abc"}"#
+            r#"{"name": "city-3-7", "t": "abc"}"#,
+            "the template fills every value"
         );
     }
 
@@ -190,7 +191,11 @@ mod tests {
         let names = names(&["token"]);
         let template = Template::parse("Bearer {token}", &names).unwrap();
         let values: Values = vec![None; names.len()];
-        assert_eq!(template.render(&values), Err(4));
+        assert_eq!(
+            template.render(&values),
+            Err(4),
+            "a variable with no value fails at its offset"
+        );
     }
 
     #[test]
@@ -207,15 +212,18 @@ mod tests {
         let names = Names::default();
         assert_eq!(
             Template::parse("/json", &names).unwrap().as_literal(),
-            Some("/json")
+            Some("/json"),
+            "a text without variables is a literal"
         );
         assert_eq!(
             Template::parse("{ }", &names).unwrap().as_literal(),
-            Some("{ }")
+            Some("{ }"),
+            "braces without a name are literal text"
         );
         assert_eq!(
             Template::parse("/u/{user}", &names).unwrap().as_literal(),
-            None
+            None,
+            "a text with a variable is no literal"
         );
     }
 
@@ -224,6 +232,6 @@ mod tests {
         let template = Template::parse("{uuid}", &Names::default()).unwrap();
         let values: Values = vec![None; 4];
         let (a, b) = (template.render(&values), template.render(&values));
-        assert_ne!(a.unwrap(), b.unwrap());
+        assert_ne!(a.unwrap(), b.unwrap(), "two random values differ");
     }
 }
