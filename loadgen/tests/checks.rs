@@ -176,10 +176,10 @@ async fn a_slow_answer_is_a_timeout_counted_as_an_exception() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_when_an_earlier_requests_deadline_passes_is_no_timeout() {
     // Each connection's first request is answered at once, every later one only once the first's
-    // deadline has passed (the server holds it until then): the user's second request, sent 1 s
-    // after the first, is in flight when the first one's 2 s timeout would have ended, and is
-    // answered well before its own.
-    let timeout = Duration::from_secs(2);
+    // deadline has passed (the server holds it until then): the user's second request, sent 2 s
+    // after the first, is in flight when the first one's 4 s timeout would have ended, and is
+    // answered about 1.9 s before its own (a margin no scheduling delay of a loaded machine eats).
+    let timeout = Duration::from_secs(4);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/json", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -211,9 +211,9 @@ async fn a_request_in_flight_when_an_earlier_requests_deadline_passes_is_no_time
             "--loops",
             "2",
             "--wait",
-            "1s",
-            "--timeout",
             "2s",
+            "--timeout",
+            "4s",
         ],
     )
     .await;
