@@ -8,7 +8,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -169,6 +169,60 @@ async fn a_slow_answer_is_a_timeout_counted_as_an_exception() {
     assert_eq!(
         report.failure_reasons[0].outcome, "timeout",
         "the failure reason's outcome is timeout: {:?}",
+        report.failure_reasons
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_when_an_earlier_requests_deadline_passes_is_no_timeout() {
+    // Each connection's first request is answered at once, every later one only once the first's
+    // deadline has passed (the server holds it until then): the user's second request, sent 2 s
+    // after the first, is in flight when the first one's 4 s timeout would have ended, and is
+    // answered about 1.9 s before its own (a margin no scheduling delay of a loaded machine eats).
+    let timeout = Duration::from_secs(4);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/json", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                read_head(&mut socket).await;
+                let first = Instant::now();
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                if socket.write_all(answer).await.is_err() {
+                    return;
+                }
+                loop {
+                    read_head(&mut socket).await;
+                    tokio::time::sleep_until((first + timeout + Duration::from_millis(100)).into())
+                        .await;
+                    if socket.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+
+    let report = common::run_json(
+        &url,
+        &[
+            "--users",
+            "1",
+            "--loops",
+            "2",
+            "--wait",
+            "2s",
+            "--timeout",
+            "4s",
+        ],
+    )
+    .await;
+
+    let requests = report.figures.requests;
+    assert_eq!(
+        (requests.pass, requests.exception),
+        (2, 0),
+        "the second request was younger than the timeout when answered: {:?}",
         report.failure_reasons
     );
 }

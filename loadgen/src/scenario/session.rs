@@ -9,11 +9,22 @@
 //! monotonic clock. In the open model the first request of an iteration also gets a corrected
 //! latency measured from the iteration's intended start; later requests of the same iteration are
 //! sent as soon as the previous one ends, so their corrected latency is their plain latency.
+//!
+//! Timeout: one timer per session, never earlier than the deadline (`sent + --timeout`) of the
+//! request in flight, and moved only when it fires: a request that ends before it costs no timer
+//! work (a `tokio::time::timeout` per request registered and cancelled a timer entry under the
+//! driver's lock every time). When it fires the clock says which it is: this request's deadline
+//! has passed (a timeout), or it was an earlier request's (the timer moves to this one's).
 
 use std::{
+    future::{Future, poll_fn},
+    pin::{Pin, pin},
     sync::Arc,
+    task::{Poll, ready},
     time::{Duration, Instant},
 };
+
+use tokio::time::Sleep;
 
 use crate::{
     checks::{Failure, Outcome},
@@ -68,6 +79,9 @@ pub struct Session {
     timeout: Duration,
     open: bool,
     intended: Option<Instant>,
+    /// The `--timeout` timer, made at the first request; moved only when it fires early (see the
+    /// module doc).
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Session {
@@ -86,6 +100,7 @@ impl Session {
             timeout,
             open,
             intended: None,
+            timer: None,
         }
     }
 
@@ -131,14 +146,36 @@ impl Session {
         }
         let mut in_flight = InFlight::new(&self.recorder, step, self.timeout);
         let start = in_flight.start;
-        let result = tokio::time::timeout(self.timeout, self.client.send(request)).await;
+        let deadline = tokio::time::Instant::from_std(start + self.timeout);
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        let result = {
+            let mut exchange = pin!(self.client.send(request));
+            poll_fn(|cx| {
+                // The request first, as `tokio::time::timeout` does: an answer that is ready
+                // when the deadline passes is an answer.
+                if let Poll::Ready(result) = exchange.as_mut().poll(cx) {
+                    return Poll::Ready(Some(result));
+                }
+                loop {
+                    ready!(timer.as_mut().poll(cx));
+                    if tokio::time::Instant::now() >= deadline {
+                        return Poll::Ready(None);
+                    }
+                    // An earlier request's deadline: wait for this one's.
+                    timer.as_mut().reset(deadline);
+                }
+            })
+            .await
+        };
         let end = Instant::now();
         in_flight.answered = true;
         drop(in_flight);
         let result = match result {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(error)) => Err(RequestError::Client(error)),
-            Err(_elapsed) => {
+            Some(Ok(response)) => Ok(response),
+            Some(Err(error)) => Err(RequestError::Client(error)),
+            None => {
                 self.client.reset();
                 Err(RequestError::Timeout(self.timeout))
             }
