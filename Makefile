@@ -1,7 +1,7 @@
 # racebench: the two commands of the README, and a few more.
 #   make bench      build release binaries and run the end-to-end demo (reports in target/bench/)
 #   make test       run every test suite of the workspace (all of them, even after a failure), then a summary
-#   make ci         what CI runs: format check, clippy, tests
+#   make ci         what CI runs: format check, clippy, every assertion with a message, tests
 #   make demo-leak  just the second article's story: a cross-user leak found, then fixed
 #   make demo-live  mock-server with its admin page (/__admin/) and light load, until Ctrl-C
 #   make bench-perf the performance kit: loadgen vs wrk/oha on nginx, mock-server vs bare axum, memory (target/bench-perf/)
@@ -40,6 +40,7 @@ fmt-check:
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@python3 scripts/bare-asserts.py $$(git ls-files '*.rs')
 
 ci: fmt-check lint test
 
