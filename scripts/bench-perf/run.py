@@ -143,9 +143,17 @@ class Server:
     def tokio_workers(self):
         """Tokio's worker threads (`tokio-rt-worker`, `tokio-runtime-w` before tokio 1.5x) of the
         server, counted just after it listens (taskset execs, so the PID is the server's)."""
+        # A new thread names itself once it runs: a worker started just before the listening
+        # line may still have its parent's name, so wait up to 1 s for the first one.
         tasks = Path(f"/proc/{self.proc.pid}/task")
-        names = [(t / "comm").read_text().strip() for t in tasks.iterdir() if (t / "comm").exists()]
-        return sum(1 for n in names if n in ("tokio-rt-worker", "tokio-runtime-w"))
+        for _ in range(20):
+            names = [(t / "comm").read_text().strip()
+                     for t in tasks.iterdir() if (t / "comm").exists()]
+            workers = sum(1 for n in names if n in ("tokio-rt-worker", "tokio-runtime-w"))
+            if workers:
+                return workers
+            time.sleep(0.05)
+        return 0
 
     def stop(self):
         stop(self.proc)
