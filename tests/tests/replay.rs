@@ -1,7 +1,8 @@
 //! `loadgen repro` and `loadgen replay` against a server we did not write: the FastAPI template
 //! target with its shared-identity bug (`RACEBENCH_BUG=shared-identity`). The isolation run finds
 //! a leak, the racing pair is derived from its evidence, and replaying it with two fresh users
-//! reproduces it on every attempt; the clean target never does.
+//! reproduces it on every attempt (but, when the file names two orders, the one spent finding the
+//! order); the clean target never does.
 //!
 //! The bug's window is widened (250 ms) and the victim's last byte staggered inside it (60 ms),
 //! so the interleaving is fixed by margins far above scheduling noise; the runs are bounded by
@@ -65,11 +66,16 @@ async fn a_fastapi_shared_identity_leak_is_replayed_then_fixed() {
     let derived = derive(leak, base.clone(), Some(api.display().to_string()), table)
         .expect("a racing pair is derived");
 
-    let replayed = replay::replay(&derived, &options(&base, 3)).await;
-    assert_eq!(
-        (replayed.code(), replayed.reproduced),
-        (1, 3),
-        "every attempt reproduces: {}\n{}",
+    let replayed = replay::replay(&derived, &options(&base, 4)).await;
+    // Two `GET /users/me` sent within the client's clock noise: the file names both orders and
+    // replay may spend its first attempt on the wrong one, then keeps the one that reproduced.
+    let unsure = derived.race.or_else.is_some();
+    let least = if unsure { 3 } else { 4 };
+    assert!(
+        replayed.code() == 1
+            && replayed.reproduced >= least
+            && (!unsure || replayed.kept_order.is_some()),
+        "every attempt reproduces (at least {least} of 4, the order kept when two are named): {}\n{}",
         replayed.summary(),
         derived.to_toml().unwrap()
     );
