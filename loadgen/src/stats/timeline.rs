@@ -89,6 +89,17 @@ impl IntervalRow {
 
     /// Adds `other`'s figures; `span` is the joined interval's length in seconds.
     fn absorb(&mut self, other: &IntervalRow, span: f64) {
+        self.add(other);
+        self.rps = if span > 0.0 {
+            self.pass as f64 / span
+        } else {
+            0.0
+        };
+    }
+
+    /// Adds `other`'s counts, weights the mean by passes and keeps the higher percentiles and
+    /// max (an upper bound); `rps` is left to the caller, which knows the span.
+    pub(crate) fn add(&mut self, other: &IntervalRow) {
         let passes = self.pass + other.pass;
         if passes > 0 {
             self.mean_ms = (self.mean_ms * self.pass as f64 + other.mean_ms * other.pass as f64)
@@ -102,11 +113,6 @@ impl IntervalRow {
         self.leak += other.leak;
         self.lost_write += other.lost_write;
         self.corrupt += other.corrupt;
-        self.rps = if span > 0.0 {
-            passes as f64 / span
-        } else {
-            0.0
-        };
         self.p50_ms = self.p50_ms.max(other.p50_ms);
         self.p90_ms = self.p90_ms.max(other.p90_ms);
         self.p99_ms = self.p99_ms.max(other.p99_ms);

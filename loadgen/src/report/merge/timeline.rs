@@ -52,26 +52,7 @@ pub(super) fn merge_intervals(reports: &[(String, Report)], start: f64) -> Vec<I
 }
 
 fn add_row(sum: &mut IntervalRow, row: &IntervalRow) {
-    let passes = sum.pass + row.pass;
-    if passes > 0 {
-        sum.mean_ms =
-            (sum.mean_ms * sum.pass as f64 + row.mean_ms * row.pass as f64) / passes as f64;
-    }
-    sum.total += row.total;
-    sum.pass = passes;
-    sum.fail += row.fail;
-    sum.exception += row.exception;
-    sum.timeout += row.timeout;
-    sum.leak += row.leak;
-    sum.lost_write += row.lost_write;
-    sum.corrupt += row.corrupt;
+    sum.add(row);
+    // Workers ran side by side over the same second: their rates add up.
     sum.rps += row.rps;
-    sum.p50_ms = sum.p50_ms.max(row.p50_ms);
-    sum.p90_ms = sum.p90_ms.max(row.p90_ms);
-    sum.p99_ms = sum.p99_ms.max(row.p99_ms);
-    sum.max_ms = sum.max_ms.max(row.max_ms);
-    sum.corrected_p99_ms = match (sum.corrected_p99_ms, row.corrected_p99_ms) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
 }
