@@ -21,6 +21,7 @@
 
 pub mod connection;
 pub mod io;
+pub mod on_wake;
 pub mod request;
 
 use std::{

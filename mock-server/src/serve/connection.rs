@@ -26,7 +26,7 @@ use std::{
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpStream, sync::watch};
 
-use super::{Gauges, Limits, io::WatchedIo, request::RequestService};
+use super::{Gauges, Limits, io::WatchedIo, on_wake::OnWake, request::RequestService};
 use crate::{FaultService, state::AppState};
 
 /// What the watchdog knows about a connection.
@@ -166,8 +166,12 @@ impl Connection {
             .max_header_size(MAX_HEAD_BYTES);
         let connection = builder.serve_connection(io, service);
         tokio::pin!(connection);
-        let expired = activity.expired(self.limits);
+        // The watchdog and the shutdown signals are polled only when they woke the task (see
+        // `on_wake`), not on each of the socket's wake-ups.
+        let expired = OnWake::new(activity.expired(self.limits));
         tokio::pin!(expired);
+        let stop = OnWake::new(self.stop.changed());
+        tokio::pin!(stop);
         let peer = self.peer;
         tokio::select! {
             // In this order, no random start on each of the connection's wake-ups: the
@@ -184,7 +188,7 @@ impl Connection {
                 tracing::debug!(%peer, ?why, "closing a connection past its timeout");
                 return;
             }
-            _ = self.stop.changed() => connection.as_mut().graceful_shutdown(),
+            _ = &mut stop => connection.as_mut().graceful_shutdown(),
         }
         tokio::select! {
             _ = connection.as_mut() => {}

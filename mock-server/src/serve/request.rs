@@ -126,8 +126,13 @@ impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
         let state = match app.poll_ready(&mut Context::from_waker(Waker::noop())) {
             // axum's router and the layers around it are always ready: called at once, the
             // request is not moved through a `Oneshot` first.
-            Poll::Ready(Ok(())) => Stage::App {
-                future: self.store.pinned(app.call(request), pin),
+            Poll::Ready(Ok(())) if pin => Stage::App {
+                future: self.store.pinned(app.call(request), true),
+            },
+            // Outside a pinned scope a store call sees the current generation, as an unpinned
+            // scope would: the task-local is skipped, one move and one scope entry per poll less.
+            Poll::Ready(Ok(())) => Stage::Unpinned {
+                future: app.call(request),
             },
             Poll::Ready(Err(never)) => match never {},
             Poll::Pending => Stage::Waiting {
@@ -178,6 +183,7 @@ pin_project_lite::pin_project! {
     enum Stage {
         Early { response: Option<Response> },
         App { #[pin] future: Pinned<AppFuture> },
+        Unpinned { #[pin] future: AppFuture },
         Waiting { #[pin] future: Pinned<Oneshot<FaultService<crate::App>, Request>> },
     }
 }
@@ -190,6 +196,10 @@ impl Future for RequestFuture {
         let response = match this.state.project() {
             StageProjection::Early { response } => response.take().unwrap_or_default(),
             StageProjection::App { future } => match ready!(future.poll(cx)) {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+            StageProjection::Unpinned { future } => match ready!(future.poll(cx)) {
                 Ok(response) => response,
                 Err(never) => match never {},
             },
