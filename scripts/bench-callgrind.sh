@@ -72,9 +72,12 @@ instructions() {
   for _ in $(seq 600); do grep -q listening "$log" && break; sleep 0.1; done
   local url; url=$(sed -n 's/^listening on //p' "$log")
   [ -n "$url" ] || { echo "mock-server did not start under valgrind" >&2; cat "$out/valgrind.log" >&2; exit 1; }
-  client "$workload" "$count" "$url"
+  client "$workload" "$count" "$url" || { echo "the client failed against $*" >&2; cat "$out/valgrind.log" >&2; exit 1; }
   kill -TERM "$pid"
-  wait "$pid" || true
+  # mock-server exits 0 on SIGTERM, the bare hello dies of it (143); anything else is a crash.
+  local status=0
+  wait "$pid" || status=$?
+  [[ $status -eq 0 || $status -eq 143 ]] || { echo "the server failed under valgrind (exit $status): $*" >&2; tail -20 "$out/valgrind.log" >&2; exit 1; }
   sed -n 's/^summary: //p;s/^totals: //p' "$file" | head -1
 }
 

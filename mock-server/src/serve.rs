@@ -19,6 +19,7 @@
 //! - On shutdown the listener closes, every connection is told to finish its request and close;
 //!   after `--shutdown-timeout` the ones still open are closed, and the log says how many.
 
+pub mod clock;
 pub mod connection;
 pub mod io;
 pub mod on_wake;

@@ -20,24 +20,23 @@ use std::{
         Arc,
         atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpStream, sync::watch};
 
-use super::{Gauges, Limits, io::WatchedIo, on_wake::OnWake, request::RequestService};
+use super::{Gauges, Limits, clock, io::WatchedIo, on_wake::OnWake, request::RequestService};
 use crate::{FaultService, state::AppState};
 
 /// What the watchdog knows about a connection.
 #[derive(Debug)]
 pub struct Activity {
-    started: Instant,
     /// Requests between their start and the end of their response body.
     in_flight: AtomicU32,
     /// Bytes of a request head arrived while no request was in flight.
     in_head: AtomicBool,
-    /// When the current idle or head phase began, in ms after `started`.
+    /// When the current idle or head phase began, in [`clock::now_ms`].
     since_ms: AtomicU64,
     /// The server-wide gauges, told of each request's start and end.
     gauges: Gauges,
@@ -56,21 +55,16 @@ impl Activity {
     pub fn new(gauges: Gauges) -> Self {
         Self {
             gauges,
-            started: Instant::now(),
             in_flight: AtomicU32::new(0),
             in_head: AtomicBool::new(false),
-            since_ms: AtomicU64::new(0),
+            since_ms: AtomicU64::new(clock::now_ms()),
         }
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// The socket delivered bytes: while idle, that starts a head.
     pub fn bytes_read(&self) {
         if self.in_flight.load(Relaxed) == 0 && !self.in_head.load(Relaxed) {
-            self.since_ms.store(self.now_ms(), Relaxed);
+            self.since_ms.store(clock::now_ms(), Relaxed);
             self.in_head.store(true, Relaxed);
         }
     }
@@ -87,13 +81,13 @@ impl Activity {
     pub fn request_finished(&self) {
         let left = self.in_flight.load(Relaxed).saturating_sub(1);
         if left == 0 {
-            self.since_ms.store(self.now_ms(), Relaxed);
+            self.since_ms.store(clock::now_ms(), Relaxed);
         }
         self.in_flight.store(left, Relaxed);
         self.gauges.request_finished();
     }
 
-    /// When the current phase expires, in ms after `started`, and why; `None` while busy.
+    /// When the current phase expires, in [`clock::now_ms`], and why; `None` while busy.
     fn deadline(&self, limits: &Limits) -> Option<(u64, Expired)> {
         if self.in_flight.load(Relaxed) > 0 {
             return None;
@@ -119,7 +113,7 @@ impl Activity {
             let wait = match self.deadline(&limits) {
                 None => recheck,
                 Some((at, why)) => {
-                    let now = self.now_ms();
+                    let now = clock::now_ms();
                     if now >= at {
                         return why;
                     }
