@@ -12,6 +12,7 @@
 //! atomics, so observing a request is three relaxed `fetch_add`s.
 
 pub mod exposition;
+pub mod group;
 
 use std::{
     collections::BTreeMap,
@@ -39,22 +40,14 @@ use crate::{
     requests::{Entry, RequestJournal, UserSlot},
     routes::Templates,
 };
+use group::Group;
 
 type Fx = BuildHasherDefault<FxHasher>;
 
-/// Counters per (method and route, status).
+/// Counters per (method and route, status), grouped by (method, route) ([`Group`]).
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
-    counters: Arc<DashMap<u64, Counter, Fx>>,
-}
-
-#[derive(Debug)]
-struct Counter {
-    method: String,
-    route: String,
-    status: u16,
-    count: AtomicU64,
-    latency: Latency,
+    groups: Arc<DashMap<u64, Arc<Group>, Fx>>,
 }
 
 /// Upper bounds of the latency buckets, in microseconds (0.5 ms to 10 s; `+Inf` on top).
@@ -120,48 +113,38 @@ const UNMATCHED: &str = "(unmatched)";
 impl Metrics {
     /// Counts one request whose latency is unknown (an answer made outside the router).
     pub fn record(&self, method: &str, route: &str, status: u16) {
-        self.counter(method, route, status, |counter| {
-            counter.count.fetch_add(1, Ordering::Relaxed);
-        });
+        self.with_group(method, route, |group| group.observe(status, None));
     }
 
     /// Counts one request and its latency.
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        self.counter(method, route, status, |counter| {
-            counter.count.fetch_add(1, Ordering::Relaxed);
-            counter.latency.observe(elapsed);
-        });
+        self.with_group(method, route, |group| group.observe(status, Some(elapsed)));
     }
 
-    fn counter(&self, method: &str, route: &str, status: u16, count: impl FnOnce(&Counter)) {
-        let key = Fx::default().hash_one((method, route, status));
-        if let Some(counter) = self.counters.get(&key) {
-            count(&counter);
-            return;
+    /// The counters of (`method`, `route`), made empty if there are none yet (an empty group
+    /// shows in no series).
+    pub fn group(&self, method: &str, route: &str) -> Arc<Group> {
+        self.with_group(method, route, Arc::clone)
+    }
+
+    fn with_group<R>(&self, method: &str, route: &str, f: impl FnOnce(&Arc<Group>) -> R) -> R {
+        let key = Fx::default().hash_one((method, route));
+        if let Some(group) = self.groups.get(&key) {
+            return f(&group);
         }
-        let counter = self.counters.entry(key).or_insert_with(|| Counter {
-            method: method.to_owned(),
-            route: route.to_owned(),
-            status,
-            count: AtomicU64::new(0),
-            latency: Latency::default(),
-        });
-        count(&counter);
+        let group = self
+            .groups
+            .entry(key)
+            .or_insert_with(|| Arc::new(Group::new(method, route)));
+        f(&group)
     }
 
     /// Every counter with its histogram, for the exposition.
     pub fn series(&self) -> Vec<Series> {
-        let mut series: Vec<Series> = self
-            .counters
-            .iter()
-            .map(|entry| Series {
-                method: entry.method.clone(),
-                route: entry.route.clone(),
-                status: entry.status,
-                count: entry.count.load(Ordering::Relaxed),
-                latency: entry.latency.snapshot(),
-            })
-            .collect();
+        let mut series = Vec::new();
+        for group in self.groups.iter() {
+            group.each(|one| series.push(one));
+        }
         series
             .sort_by(|a, b| (&a.route, &a.method, a.status).cmp(&(&b.route, &b.method, b.status)));
         series
@@ -171,20 +154,26 @@ impl Metrics {
     pub fn snapshot(&self) -> (u64, BTreeMap<String, BTreeMap<u16, u64>>) {
         let mut total = 0;
         let mut routes: BTreeMap<String, BTreeMap<u16, u64>> = BTreeMap::new();
-        for entry in self.counters.iter() {
-            let count = entry.count.load(Ordering::Relaxed);
-            total += count;
-            *routes
-                .entry(format!("{} {}", entry.method, entry.route))
-                .or_default()
-                .entry(entry.status)
-                .or_default() += count;
+        for group in self.groups.iter() {
+            group.counts(|status, count| {
+                total += count;
+                *routes
+                    .entry(group.label())
+                    .or_default()
+                    .entry(status)
+                    .or_default() += count;
+            });
         }
         (total, routes)
     }
 
     pub fn clear(&self) {
-        self.counters.clear();
+        // Each group is retired under its shard's write lock: a connection that kept it and
+        // still sees it live counts before the clear, as it would have in the map.
+        self.groups.retain(|_, group| {
+            group.retire();
+            false
+        });
     }
 }
 
@@ -213,8 +202,18 @@ impl<S: Clone> tower::Layer<S> for TrackLayer {
             metrics: self.metrics.clone(),
             requests: self.requests.clone(),
             templates: self.templates.clone(),
+            hint: None,
         }
     }
+}
+
+/// The route and counters of a connection's last request to a path without parameters (its
+/// own template, `/json`): the next request with the same method and path has them too.
+#[derive(Debug, Clone)]
+struct Hint {
+    method: axum::http::Method,
+    route: Arc<str>,
+    group: Arc<Group>,
 }
 
 /// The service [`TrackLayer`] makes.
@@ -228,6 +227,8 @@ pub struct Track<S> {
     metrics: Metrics,
     requests: RequestJournal,
     templates: Templates,
+    /// Each connection has its own clone of the service, and so its own hint.
+    hint: Option<Hint>,
 }
 
 impl<S> tower::Service<Request> for Track<S>
@@ -247,7 +248,7 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let method = request.method().clone();
-        let route = self.templates.of(request.uri().path()).cloned();
+        let (route, group) = self.route(&method, request.uri().path());
         let journal = self.requests.enabled().then(|| {
             let user = request.headers().contains_key(AUTHORIZATION).then(|| {
                 let slot = UserSlot::default();
@@ -274,6 +275,7 @@ where
             metrics: self.metrics.clone(),
             method,
             route,
+            group,
             started: Instant::now(),
             journal,
         }
@@ -288,8 +290,39 @@ pin_project_lite::pin_project! {
         metrics: Metrics,
         method: axum::http::Method,
         route: Option<Arc<str>>,
+        // The route's counters when the hint had them (else `metrics` looks them up).
+        group: Option<Arc<Group>>,
         started: Instant,
         journal: Option<Pending>,
+    }
+}
+
+impl<S> Track<S> {
+    /// The route template of `path` and, for a path without parameters, its counters; from the
+    /// hint when the last request had the same method and path.
+    fn route(
+        &mut self,
+        method: &axum::http::Method,
+        path: &str,
+    ) -> (Option<Arc<str>>, Option<Arc<Group>>) {
+        if let Some(hint) = &self.hint
+            && hint.method == *method
+            && *hint.route == *path
+            && hint.group.is_live()
+        {
+            return (Some(hint.route.clone()), Some(hint.group.clone()));
+        }
+        let route = self.templates.of(path).cloned();
+        let Some(fixed) = route.as_ref().filter(|route| ***route == *path) else {
+            return (route, None);
+        };
+        let group = self.metrics.group(method.as_str(), fixed);
+        self.hint = Some(Hint {
+            method: method.clone(),
+            route: fixed.clone(),
+            group: group.clone(),
+        });
+        (route, Some(group))
     }
 }
 
@@ -314,8 +347,12 @@ where
             let status = response.status().as_u16();
             let route = this.route.as_deref().unwrap_or(UNMATCHED);
             let elapsed = this.started.elapsed();
-            this.metrics
-                .observe(this.method.as_str(), route, status, elapsed);
+            match this.group.take() {
+                Some(group) => group.observe(status, Some(elapsed)),
+                None => this
+                    .metrics
+                    .observe(this.method.as_str(), route, status, elapsed),
+            }
             if let Some(pending) = this.journal.take() {
                 let mut entry = Entry::new(
                     this.method.clone(),
