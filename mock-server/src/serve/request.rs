@@ -155,6 +155,11 @@ fn refuse_early(request: &hyper::Request<Incoming>, body_limit: usize) -> Option
     if target > MAX_URI_BYTES {
         return Some(ApiError::UriTooLong);
     }
+    // A body that has already ended (no `content-length`, or 0, and no chunks: a plain `GET`)
+    // declares nothing over the limit: the header lookup is skipped.
+    if hyper::body::Body::is_end_stream(request.body()) {
+        return None;
+    }
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
