@@ -11,6 +11,10 @@ servers) rotates every round, so none always runs first:
                 mock-server --delay 200ms; KB per user = difference / 9,000
   4 latency     mean and p99 of loadgen beside wrk --latency, 10 users, mock-server --delay 200ms
   5 scaling     loadgen --threads 2 beside wrk -t2 against nginx with 2 workers, nothing pinned
+Every client run also records the CPU time (user + system) the client used per request
+(getrusage of the reaped child) and the server used per request (/proc/PID/stat; nginx: its
+workers): a ratio of CPU per request does not depend on which side was the bottleneck, so it is
+steadier than the ratio of requests per second on a shared or virtual machine.
 Then ONE table of ratios (min / median / max over the rounds) and the load average of each run.
 Raw outputs go to OUT/raw/, the summary to OUT/results.json and OUT/results.md.
 
@@ -23,6 +27,7 @@ import json
 import os
 import platform
 import re
+import resource
 import select
 import shutil
 import signal
@@ -66,6 +71,18 @@ def free_port():
 
 def load_average():
     return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def children_cpu_s():
+    """User + system CPU seconds of every child (and its waited-for children) reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_s(pid):
+    """User + system CPU seconds a running process has used (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pinned(core, argv):
@@ -155,6 +172,10 @@ class Server:
             time.sleep(0.05)
         return 0
 
+    def cpu_s(self):
+        """CPU seconds the server has used so far, all its threads (nginx: its master; see Nginx)."""
+        return process_cpu_s(self.proc.pid)
+
     def stop(self):
         stop(self.proc)
         self.log.close()
@@ -182,6 +203,11 @@ class Nginx:
                              core, listening_line=False)
         self.url = f"http://127.0.0.1:{self.port}/json"
         wait_http(self.url, self.server.proc, f"nginx ({workers} workers)")
+
+    def cpu_s(self):
+        """CPU seconds nginx's workers (the master's children) have used so far."""
+        children = Path(f"/proc/{self.server.proc.pid}/task/{self.server.proc.pid}/children")
+        return sum(process_cpu_s(int(pid)) for pid in children.read_text().split())
 
     def served(self):
         """Requests nginx has answered so far (stub_status's third number; this request included)."""
@@ -235,12 +261,18 @@ def parse_loadgen(path):
             "in_flight_at_stop": report.get("in_flight_at_stop")}
 
 
-def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=None):
-    """Runs one client to its end, saves its output, records and prints its figures."""
+def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=None,
+           server=None):
+    """Runs one client to its end, saves its output, records and prints its figures: what it
+    claims, nginx's count, and the CPU time the client (and the server, when given) used per
+    request, which does not depend on which side was the bottleneck."""
     stem = RAW / f"r{round_no}-{kind}-{name}"
     report = stem.with_suffix(".report.json")
     argv = [a.replace("{report}", str(report)) for a in argv]
     before = nginx.served() if nginx else None
+    target = server or nginx
+    target_cpu = target.cpu_s() if target else None
+    client_cpu = children_cpu_s()
     began = time.time()
     try:
         done = subprocess.run(pinned(core, argv), capture_output=True, text=True,
@@ -249,6 +281,8 @@ def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=
     except subprocess.TimeoutExpired as late:
         rc, text = "timeout", f"{late.stdout or ''}{late.stderr or ''}"
     elapsed = time.time() - began
+    client_cpu = children_cpu_s() - client_cpu
+    target_cpu = target.cpu_s() - target_cpu if target else None
     record = {"round": round_no, "kind": kind, "name": name, "rc": rc, "load": load_average(),
               "command": " ".join(pinned(core, argv)), "elapsed_s": round(elapsed, 2)}
     stem.with_suffix(".out").write_text(f"$ {record['command']}\n(exit {rc})\n{text}")
@@ -260,6 +294,13 @@ def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=
         counted = nginx.served() - before - 1  # minus the second stub_status request itself
         record["nginx_counted"] = counted
         record["nginx_rps"] = counted / elapsed
+    record["client_cpu_s"] = round(client_cpu, 3)
+    if target_cpu is not None:
+        record["server_cpu_s"] = round(target_cpu, 3)
+    if record.get("requests"):
+        record["client_cpu_us"] = client_cpu * 1e6 / record["requests"]
+        if target_cpu is not None:
+            record["server_cpu_us"] = target_cpu * 1e6 / record["requests"]
     record.update(extra or {})
     runs.append(record)
     describe(record)
@@ -274,6 +315,10 @@ def describe(r):
         parts.append(f"claimed {r['requests']:,}")
     if "nginx_counted" in r:
         parts.append(f"nginx counted {r['nginx_counted']:,}")
+    if "client_cpu_us" in r and r["kind"] in ("generators", "servers", "scaling"):
+        parts.append(f"client CPU {r['client_cpu_us']:.2f} us/req")
+    if "server_cpu_us" in r:
+        parts.append(f"server CPU {r['server_cpu_us']:.2f} us/req")
     if "mean_ms" in r and r["kind"] == "latency":
         parts.append(f"mean {r['mean_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms")
     if "peak_kb" in r:
@@ -340,7 +385,7 @@ def servers(r):
     def measure(name, server, url, *more, env=None):
         try:
             client(r, "servers", name, wrk(url, 1, CONNS, *more), CORE_CLIENT, parse_wrk,
-                   extra={"tokio_workers": server.tokio_workers()}, env=env)
+                   extra={"tokio_workers": server.tokio_workers()}, env=env, server=server)
         finally:
             server.stop()
 
@@ -431,12 +476,23 @@ ROWS = [  # label, goal, per-round function
      lambda r: ratio(figure(r, "generators", "loadgen", "rps"), figure(r, "generators", "wrk", "rps"))),
     ("loadgen json / oha (req/s, same rounds)", ">= 1.4",
      lambda r: ratio(figure(r, "generators", "loadgen", "rps"), figure(r, "generators", "oha", "rps"))),
+    ("CPU per request, wrk -t1 / loadgen (us, user+sys, same runs)", ">= 1.0",
+     lambda r: ratio(figure(r, "generators", "wrk", "client_cpu_us"),
+                     figure(r, "generators", "loadgen", "client_cpu_us"))),
+    ("CPU per request, oha / loadgen (us, user+sys, same runs)", ">= 1.4",
+     lambda r: ratio(figure(r, "generators", "oha", "client_cpu_us"),
+                     figure(r, "generators", "loadgen", "client_cpu_us"))),
+    ("loadgen CPU per request (us, absolute)", "",
+     lambda r: figure(r, "generators", "loadgen", "client_cpu_us")),
     ("loadgen claimed / nginx counted (requests)", "1.00",
      lambda r: ratio(figure(r, "generators", "loadgen", "requests"),
                      figure(r, "generators", "loadgen", "nginx_counted"))),
     ("mock-server /json / bare axum (req/s, 1 worker)", ">= 0.95",
      lambda r: ratio(figure(r, "servers", "mock-server-json", "rps"),
                      figure(r, "servers", "bare-axum-json", "rps"))),
+    ("server CPU per request, bare axum / mock-server /json (us)", ">= 0.95",
+     lambda r: ratio(figure(r, "servers", "bare-axum-json", "server_cpu_us"),
+                     figure(r, "servers", "mock-server-json", "server_cpu_us"))),
     ("mock-server create+read requests/s (absolute)", "",
      lambda r: figure(r, "servers", "mock-server-create-read", "rps")),
     ("loadgen KB per user ((10k - 1k users) / 9,000)", "<= 20",
