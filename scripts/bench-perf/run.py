@@ -7,9 +7,10 @@ servers) rotates every round, so none always runs first:
                 (1 worker) on core 0; nginx's own request count (stub_status) beside each claim
   2 servers     mock-server /json, bare axum hello /json, mock-server create+read cities, each with
                 ONE tokio worker (TOKIO_WORKER_THREADS=1) on core 0; wrk -t1 -c50 on core 1
-  3 memory      peak RSS (/usr/bin/time -f %M) of loadgen at 1,000 and 10,000 users against
+  3 memory      peak RSS (/usr/bin/time -f %M) of loadgen at 1,000 and 10,000 users (5 s runs) against
                 mock-server --delay 200ms; KB per user = difference / 9,000
-  4 latency     mean and p99 of loadgen beside wrk --latency, 10 users, mock-server --delay 200ms
+  4 latency     mean and p99 of loadgen beside wrk --latency, 10 users, mock-server --delay 200ms,
+                runs of at most 5 s (250 requests each)
   5 scaling     loadgen --threads 2 beside wrk -t2 against nginx with 2 workers, nothing pinned
 Every client run also records the CPU time (user + system) the client used per request
 (getrusage of the reaped child) and the server used per request (/proc/PID/stat; nginx: its
@@ -48,9 +49,11 @@ OUT = Path(os.environ.get("BENCH_OUT", "target/bench-perf"))
 OHA = os.environ.get("BENCH_OHA", "")
 RAW = OUT / "raw"
 SMALL_USERS, BIG_USERS = 1_000, 10_000
-# 10,000 users start in 2 s (--spawn-rate 5000); the memory runs last at least 3 s more, so every
-# user holds its connection and a request in flight at the peak ("in flight at the stop" shows it)
-MEMORY_SECS = max(SECS, 5)
+# 10,000 users start in 2 s (--spawn-rate 5000); the memory runs last 3 s more, so every user
+# holds its connection and a request in flight at the peak ("in flight at the stop" shows it)
+MEMORY_SECS = 5
+# 10 users at a 200 ms delay: 250 requests per client in 5 s, enough for a mean and a p99
+LATENCY_SECS = min(SECS, 5)
 # the body mock-server's /json answers (mock-server/src/routes/json.rs); nginx and hello serve it too
 BODY = '{"code": 1, "message": "Hello, World!"}'
 CORE_SERVER, CORE_CLIENT = "0", "1"
@@ -343,8 +346,8 @@ def loadgen(url, users, *more, secs=SECS):
             f"{secs}s", "--expect-json", "code=1", "--quiet", "--json-out", "{report}", *more]
 
 
-def wrk(url, threads, conns, *more):
-    return ["wrk", f"-t{threads}", f"-c{conns}", f"-d{SECS}s", *more, url]
+def wrk(url, threads, conns, *more, secs=SECS):
+    return ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", *more, url]
 
 
 def rotated(items, round_no):
@@ -434,10 +437,12 @@ def latency(r):
     url = f"{server.url}/json"
     try:
         steps = {
-            "loadgen": lambda: client(r, "latency", "loadgen", loadgen(url, 10), CORE_CLIENT,
+            "loadgen": lambda: client(r, "latency", "loadgen",
+                                      loadgen(url, 10, secs=LATENCY_SECS), CORE_CLIENT,
                                       parse_loadgen),
-            "wrk": lambda: client(r, "latency", "wrk", wrk(url, 1, 10, "--latency"),
-                                  CORE_CLIENT, parse_wrk),
+            "wrk": lambda: client(r, "latency", "wrk",
+                                  wrk(url, 1, 10, "--latency", secs=LATENCY_SECS), CORE_CLIENT,
+                                  parse_wrk),
         }
         for name in rotated(list(steps), r):
             steps[name]()
