@@ -13,13 +13,15 @@
 # Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_CONNS (50), CARGO_TARGET_DIR (binaries are built
 # into and read from $CARGO_TARGET_DIR/release), BENCH_BIN=DIR (use the release binaries already in
 # DIR: loadgen, mock-server, examples/hello; build nothing), BENCH_NO_INSTALL=1 (fail instead of
-# installing).
+# installing), BENCH_OUT=DIR (results there instead of target/bench-perf; oha stays in
+# target/bench-perf/tools), BENCH_ONLY=KINDS (comma-separated: generators, servers, memory,
+# latency, scaling; default all).
 # Traffic goes to 127.0.0.1 only; every server it starts is stopped when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=target/bench-perf
-tools=$out/tools
-mkdir -p "$out"
+out=${BENCH_OUT:-target/bench-perf}
+tools=target/bench-perf/tools
+mkdir -p "$out" "$tools"
 prebuilt=${BENCH_BIN:-}
 export BENCH_OUT=$out BENCH_BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}
 

@@ -20,7 +20,8 @@ Then ONE table of ratios (min / median / max over the rounds) and the load avera
 Raw outputs go to OUT/raw/, the summary to OUT/results.json and OUT/results.md.
 
 Environment: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_BIN (target/release), BENCH_OUT
-(target/bench-perf), BENCH_OHA (path to oha; empty = no oha column), BENCH_CONNS (50).
+(target/bench-perf), BENCH_OHA (path to oha; empty = no oha column), BENCH_CONNS (50),
+BENCH_ONLY (comma-separated kinds to run, e.g. generators,scaling; default all five).
 Every server binds 127.0.0.1 on a free port; every process started here is stopped by its PID.
 """
 
@@ -47,6 +48,9 @@ CONNS = int(os.environ.get("BENCH_CONNS", "50"))
 BIN = Path(os.environ.get("BENCH_BIN", "target/release"))
 OUT = Path(os.environ.get("BENCH_OUT", "target/bench-perf"))
 OHA = os.environ.get("BENCH_OHA", "")
+ALL_KINDS = ["generators", "servers", "memory", "latency", "scaling"]
+# BENCH_ONLY=generators,scaling runs only those kinds (an A/B of two builds needs no memory runs)
+KINDS = [k for k in ALL_KINDS if k in os.environ.get("BENCH_ONLY", ",".join(ALL_KINDS)).split(",")]
 RAW = OUT / "raw"
 SMALL_USERS, BIG_USERS = 1_000, 10_000
 # 10,000 users start in 2 s (--spawn-rate 5000); the memory runs last 3 s more, so every user
@@ -561,6 +565,9 @@ def machine():
 def main():
     if (os.cpu_count() or 1) < 2:
         sys.exit("bench-perf: needs 2 cores (servers on core 0, clients on core 1)")
+    unknown = set(os.environ.get("BENCH_ONLY", "").split(",")) - set(ALL_KINDS) - {""}
+    if unknown or not KINDS:
+        sys.exit(f"bench-perf: BENCH_ONLY takes a comma-separated list of {', '.join(ALL_KINDS)}")
     shutil.rmtree(RAW, ignore_errors=True)
     RAW.mkdir(parents=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -575,11 +582,10 @@ def main():
     try:
         for r in range(1, ROUNDS + 1):
             log(f"-- round {r} of {ROUNDS}")
-            generators(r, nginx1)
-            servers(r)
-            memory(r)
-            latency(r)
-            scaling(r, nginx2)
+            for kind in KINDS:
+                {"generators": lambda: generators(r, nginx1), "servers": lambda: servers(r),
+                 "memory": lambda: memory(r), "latency": lambda: latency(r),
+                 "scaling": lambda: scaling(r, nginx2)}[kind]()
     finally:
         nginx1.stop()
         nginx2.stop()
