@@ -272,10 +272,12 @@ where
         };
         TrackFuture {
             inner,
-            metrics: self.metrics.clone(),
+            counter: match group {
+                Some(group) => CountInto::Group(group),
+                None => CountInto::Lookup(self.metrics.clone()),
+            },
             method,
             route,
-            group,
             started: Instant::now(),
             journal,
         }
@@ -287,14 +289,20 @@ pin_project_lite::pin_project! {
     pub struct TrackFuture<F> {
         #[pin]
         inner: F,
-        metrics: Metrics,
+        counter: CountInto,
         method: axum::http::Method,
         route: Option<Arc<str>>,
-        // The route's counters when the hint had them (else `metrics` looks them up).
-        group: Option<Arc<Group>>,
         started: Instant,
         journal: Option<Pending>,
     }
+}
+
+/// Where a request is counted: its route's counters when `call` found them, else the metrics,
+/// which look them up by method, route and status (one `Arc` either way).
+#[derive(Debug)]
+enum CountInto {
+    Group(Arc<Group>),
+    Lookup(Metrics),
 }
 
 impl<S> Track<S> {
@@ -347,11 +355,11 @@ where
             let status = response.status().as_u16();
             let route = this.route.as_deref().unwrap_or(UNMATCHED);
             let elapsed = this.started.elapsed();
-            match this.group.take() {
-                Some(group) => group.observe(status, Some(elapsed)),
-                None => this
-                    .metrics
-                    .observe(this.method.as_str(), route, status, elapsed),
+            match &*this.counter {
+                CountInto::Group(group) => group.observe(status, Some(elapsed)),
+                CountInto::Lookup(metrics) => {
+                    metrics.observe(this.method.as_str(), route, status, elapsed);
+                }
             }
             if let Some(pending) = this.journal.take() {
                 let mut entry = Entry::new(
