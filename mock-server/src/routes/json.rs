@@ -4,7 +4,11 @@
 //! curl -s http://127.0.0.1:8020/json   # {"code": 1, "message": "Hello, World!"}
 //! ```
 
-use axum::{extract::State, http::header::CONTENT_TYPE, response::IntoResponse};
+use axum::{
+    extract::State,
+    http::{HeaderValue, header::CONTENT_TYPE},
+    response::IntoResponse,
+};
 
 use shared::{api::Greeting, error::ErrorBody};
 
@@ -26,7 +30,11 @@ pub const BODY: &str = r#"{"code": 1, "message": "Hello, World!"}"#;
 )]
 pub async fn json_show(State(state): State<AppState>) -> impl IntoResponse {
     state.delay.wait().await;
-    ([(CONTENT_TYPE, "application/json")], BODY)
+    // A `HeaderValue` from a literal, not a `&str` checked on each response.
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        BODY,
+    )
 }
 
 /// The same greeting for `POST` (the article's Flask route takes both); the body is ignored.
