@@ -6,10 +6,12 @@
 //! concrete path, matching the path against the route table's templates the way the router does
 //! ([`Templates`]). It is a plain tower service with an unboxed future: the `from_fn` middleware
 //! it replaced boxed a future and a service per request and cost a fifth of `/json`'s
-//! throughput. Counters live in a sharded map keyed by an
-//! FxHash of (method, route, status): the request path allocates nothing once a key exists and takes
-//! no global lock. Each counter carries its latency histogram ([`Latency`]): fixed buckets of plain
-//! atomics, so observing a request is three relaxed `fetch_add`s.
+//! throughput. Counters live in groups per (method, route) ([`group`]), in a sharded map keyed by
+//! an FxHash of the pair, with a lock-free slot per status: the request path allocates nothing once
+//! a status has its slot and takes no global lock, and a connection keeps the group of its last
+//! parameterless path so that a repeated `/json` does not look it up again. Each counter carries
+//! its latency histogram ([`Latency`]): fixed buckets of plain atomics, so observing a request is
+//! three relaxed `fetch_add`s.
 
 pub mod exposition;
 pub mod group;
