@@ -155,6 +155,9 @@ pub struct JsonCheck {
     /// Dotted path (`code`, `data.name`); array indexes are numbers (`items.0.id`).
     pub path: String,
     pub expected: Value,
+    /// `path` split at its dots, once.
+    #[serde(skip)]
+    segments: Vec<String>,
 }
 
 impl JsonCheck {
@@ -173,6 +176,7 @@ impl JsonCheck {
         Ok(Self {
             path: path.to_owned(),
             expected,
+            segments: json_path::segments(path),
         })
     }
 
@@ -200,7 +204,7 @@ impl JsonCheck {
 
     fn walk(&self, body: &[u8], keys: json_path::Keys) -> Result<Option<Value>, serde_json::Error> {
         let mut parser = serde_json::Deserializer::from_slice(body);
-        let found = json_path::At::new(&self.path, keys).deserialize(&mut parser)?;
+        let found = json_path::At::new(&self.segments, keys).deserialize(&mut parser)?;
         parser.end()?;
         Ok(found)
     }

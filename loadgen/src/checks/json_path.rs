@@ -7,7 +7,7 @@
 //! the whole body once) but is sure only for a key that needs no decoding: any other key stops
 //! the walk with [`UNSURE`], and the caller walks again the parsed way.
 
-use std::{fmt, str::Split};
+use std::{fmt, slice};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -28,17 +28,23 @@ pub enum Keys {
 /// The rest of a path; deserialising with it yields the value at the path, if any.
 #[derive(Clone)]
 pub struct At<'p> {
-    rest: Split<'p, char>,
+    rest: slice::Iter<'p, String>,
     keys: Keys,
 }
 
 impl<'p> At<'p> {
-    pub fn new(path: &'p str, keys: Keys) -> Self {
+    /// The path split at its dots (once, when the check is parsed: see [`segments`]).
+    pub fn new(segments: &'p [String], keys: Keys) -> Self {
         Self {
-            rest: path.split('.'),
+            rest: segments.iter(),
             keys,
         }
     }
+}
+
+/// A dotted path's segments (`items.0.id`: `items`, `0`, `id`).
+pub fn segments(path: &str) -> Vec<String> {
+    path.split('.').map(str::to_owned).collect()
 }
 
 impl<'de> DeserializeSeed<'de> for At<'_> {
