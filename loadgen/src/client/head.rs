@@ -92,22 +92,36 @@ impl<'a> Fields<'a> {
             return Ok(());
         }
         if is(name.as_bytes(), b"content-length") {
+            // One plain number (the usual field) is its own list.
+            if let Ok(n) = length(value) {
+                return self.agree(n);
+            }
             for part in value.split(|b| *b == b',') {
-                let n = length(part.trim_ascii())?;
-                if self.content_length.is_some_and(|seen| seen != n) {
-                    return Err(Malformed::ContentLength);
-                }
-                self.content_length = Some(n);
+                self.agree(length(part.trim_ascii())?)?;
             }
         } else if is(name.as_bytes(), b"transfer-encoding") {
             // Several fields make one list: the last one holds the last coding.
             self.transfer_encoding = Some(value);
         } else if is(name.as_bytes(), b"connection") {
+            // One token (the usual field) is its own list.
+            if is(value, b"keep-alive") {
+                self.keep_alive = true;
+                return Ok(());
+            }
             for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
                 self.close |= is(token, b"close");
                 self.keep_alive |= is(token, b"keep-alive");
             }
         }
+        Ok(())
+    }
+
+    /// One more `Content-Length` value: it must agree with every earlier one.
+    fn agree(&mut self, n: u64) -> Result<(), Malformed> {
+        if self.content_length.is_some_and(|seen| seen != n) {
+            return Err(Malformed::ContentLength);
+        }
+        self.content_length = Some(n);
         Ok(())
     }
 }
@@ -400,6 +414,36 @@ mod tests {
             (no_content.framing, no_content.keep_alive),
             (Framing::Empty, true),
             "a 204 has no body and keeps the connection"
+        );
+    }
+
+    #[test]
+    fn repeated_lengths_must_agree_and_a_close_anywhere_in_the_list_counts() {
+        let agreeing = head(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\n",
+            false,
+        );
+        assert_eq!(
+            agreeing.unwrap().framing,
+            Framing::Length(2),
+            "lengths that agree frame the body"
+        );
+        let disagreeing = head(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+            false,
+        );
+        assert_eq!(
+            disagreeing.unwrap_err(),
+            Malformed::ContentLength,
+            "two fields with other lengths are malformed"
+        );
+        let listed = head(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 1\r\n\r\n",
+            false,
+        );
+        assert!(
+            !listed.unwrap().keep_alive,
+            "close after keep-alive in one field still closes"
         );
     }
 
