@@ -6,19 +6,22 @@
 #   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench-perf      # a quick look (about 1 min)
 # It installs what is missing, skipping what is present: nginx, wrk and GNU time from apt (one
 # `apt-get update` if the install needs it; sudo when not root), oha with `cargo install oha
-# --locked` into target/bench-perf/tools (if that fails, the table has no oha column). Then it
-# builds the workspace's release binaries and the bare axum example, and runs
+# --locked --no-default-features --features native-tls` into target/bench-perf/tools (pkg-config
+# and libssl-dev from apt for it; if that fails, the table has no oha column), built while it
+# builds the workspace's release binaries and the bare axum example. Then it runs
 # scripts/bench-perf/run.py. Outputs: target/bench-perf/results.md, results.json, raw/.
 # Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_CONNS (50), CARGO_TARGET_DIR (binaries are built
 # into and read from $CARGO_TARGET_DIR/release), BENCH_BIN=DIR (use the release binaries already in
 # DIR: loadgen, mock-server, examples/hello; build nothing), BENCH_NO_INSTALL=1 (fail instead of
-# installing).
+# installing), BENCH_OUT=DIR (results there instead of target/bench-perf; oha stays in
+# target/bench-perf/tools), BENCH_ONLY=KINDS (comma-separated: generators, servers, memory,
+# latency, scaling; default all).
 # Traffic goes to 127.0.0.1 only; every server it starts is stopped when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=target/bench-perf
-tools=$out/tools
-mkdir -p "$out"
+out=${BENCH_OUT:-target/bench-perf}
+tools=target/bench-perf/tools
+mkdir -p "$out" "$tools"
 prebuilt=${BENCH_BIN:-}
 export BENCH_OUT=$out BENCH_BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}
 
@@ -33,6 +36,11 @@ missing=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 [ -x /usr/bin/time ] || missing+=(time)
+# oha's native-tls build links Debian's OpenSSL (only when oha has to be built)
+if ! command -v oha >/dev/null && [ ! -x "$tools/bin/oha" ]; then
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   [ "${BENCH_NO_INSTALL:-0}" = 1 ] && { say "missing: ${missing[*]} (apt-get install ${missing[*]})"; exit 2; }
   sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
@@ -42,18 +50,21 @@ if [ ${#missing[@]} -gt 0 ]; then
     { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; }
 fi
 
-# oha: the one on PATH, else ours under target/bench-perf/tools (built once, ~3 min)
+# oha: the one on PATH, else ours under target/bench-perf/tools, built once. Built with its
+# native-tls feature (Debian's OpenSSL) instead of the default rustls + aws-lc: the kit measures
+# plain HTTP, which is the same code in both, and aws-lc's C build is the largest part of oha's
+# compile time. It builds in the background while the workspace builds (two cargo processes keep
+# both cores busy through each other's serial steps: build scripts, the last crate, linking).
 oha=$(command -v oha || true)
 if [ -z "$oha" ] && [ -x "$tools/bin/oha" ]; then oha=$tools/bin/oha; fi
+oha_build=
+trap '[ -z "$oha_build" ] || kill "$oha_build" 2>/dev/null || true' EXIT
 if [ -z "$oha" ] && [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
-  say "building oha (cargo install oha --locked --root $tools; log: $out/oha-install.log)"
-  if cargo install oha --locked --root "$tools" >"$out/oha-install.log" 2>&1; then
-    oha=$tools/bin/oha
-  else
-    say "cargo install oha failed (see $out/oha-install.log): the table has no oha column"
-  fi
+  say "building oha in the background (cargo install oha --locked --no-default-features --features native-tls --root $tools; log: $out/oha-install.log)"
+  cargo install oha --locked --no-default-features --features native-tls --root "$tools" \
+    >"$out/oha-install.log" 2>&1 &
+  oha_build=$!
 fi
-export BENCH_OHA=${oha:+$(cd "$(dirname "$oha")" && pwd)/$(basename "$oha")}
 
 if [ -n "$prebuilt" ]; then
   say "using the binaries in BENCH_BIN=$prebuilt (nothing built)"
@@ -65,6 +76,17 @@ else
   cargo build --release -q --workspace --bins
   cargo build --release -q -p mock-server --example hello
 fi
+
+if [ -n "$oha_build" ]; then
+  if wait "$oha_build"; then
+    oha=$tools/bin/oha
+    oha_build=
+  else
+    oha_build=
+    say "cargo install oha failed (see $out/oha-install.log): the table has no oha column"
+  fi
+fi
+export BENCH_OHA=${oha:+$(cd "$(dirname "$oha")" && pwd)/$(basename "$oha")}
 
 # 10,000 users hold 10,000 sockets, and the server as many
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -2,12 +2,14 @@
 //! once per tick into the timeline and the totals, and stops.
 //!
 //! Layout: [`users`] (spawn rate, closed and open models), [`stages`] (ramping users up, holding,
-//! down), [`stop`] (timer, signals, the stop switch). The collector lives here: every [`TICK`] it
+//! down), [`stop`] (timer, signals, the stop switch), [`threads`] (with `--threads N`, the N
+//! threads the users run on, one current-thread runtime each). The collector lives here: every [`TICK`] it
 //! swaps the recorders' shards, turns the window into an [`Interval`], merges it into the run's
 //! totals and updates the live progress.
 
 pub mod stages;
 pub mod stop;
+pub mod threads;
 pub mod users;
 
 use std::{
@@ -77,7 +79,23 @@ pub async fn run<S: Scenario>(
     {
         stop.sleep(wait).await;
     }
-    let self_check = SelfCheck::start();
+    // With --threads N the users run on N threads of their own (thread per core); the runner's
+    // tasks (timer, collector, signals) stay on the caller's runtime.
+    let user_threads = match workload.threads {
+        1 => None,
+        n => match threads::UserThreads::start(n) {
+            Ok(threads) => Some(threads),
+            Err(error) => {
+                tracing::warn!(%error, "cannot start the user threads; the users share the runtime");
+                None
+            }
+        },
+    };
+    let spawn_on: Vec<tokio::runtime::Handle> = user_threads
+        .as_ref()
+        .map(|threads| threads.handles().to_vec())
+        .unwrap_or_default();
+    let self_check = SelfCheck::start(&spawn_on);
     let started_at = SystemTime::now();
     let started = Instant::now();
     let shards = (workload.threads * SHARDS_PER_THREAD)
@@ -110,6 +128,7 @@ pub async fn run<S: Scenario>(
         stop: stop.clone(),
         workload: workload.clone(),
         clock,
+        spawn_on,
     });
     let mut spawner = tokio::spawn(users::spawn_all(ctx.clone()));
 
@@ -146,6 +165,8 @@ pub async fn run<S: Scenario>(
         StopReason::Loops
     });
     let duration = started.elapsed();
+    // Every user task has ended (the spawner awaited them): the threads have nothing left to run.
+    drop(user_threads);
     on_signal.abort();
     if let Some(timer) = timer {
         timer.abort();

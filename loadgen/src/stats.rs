@@ -43,15 +43,11 @@ pub struct Stats {
 
 #[derive(Debug)]
 struct Inner {
-    shards: Box<[Mutex<Window>]>,
+    shards: Box<[Shard]>,
     steps: usize,
     started: Instant,
-    /// Requests sent and not yet answered, across all users (evidence for violations).
-    in_flight: AtomicU64,
     /// Requests abandoned unanswered when the run stopped (the users' tasks were aborted).
     in_flight_at_stop: AtomicU64,
-    /// Iterations completed, across all users (progress bar).
-    iterations: AtomicU64,
     /// Users that finished their set-up and run iterations.
     active_users: AtomicU64,
 }
@@ -60,14 +56,10 @@ impl Stats {
     pub fn new(steps: usize, shards: usize, started: Instant) -> Self {
         Self {
             inner: Arc::new(Inner {
-                shards: (0..shards.max(1))
-                    .map(|_| Mutex::new(Window::new(steps)))
-                    .collect(),
+                shards: (0..shards.max(1)).map(|_| Shard::new(steps)).collect(),
                 steps,
                 started,
-                in_flight: AtomicU64::new(0),
                 in_flight_at_stop: AtomicU64::new(0),
-                iterations: AtomicU64::new(0),
                 active_users: AtomicU64::new(0),
             }),
         }
@@ -99,7 +91,10 @@ impl Stats {
         for shard in self.inner.shards.iter() {
             spare.clear();
             {
-                let mut guard = shard.lock().unwrap_or_else(|poison| poison.into_inner());
+                let mut guard = shard
+                    .window
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
                 std::mem::swap(&mut *guard, spare);
             }
             into.merge(spare);
@@ -110,20 +105,53 @@ impl Stats {
         self.inner.started
     }
 
+    /// Requests sent and not yet answered, across all users (evidence for violations).
     pub fn in_flight(&self) -> u64 {
-        self.inner.in_flight.load(Ordering::Relaxed)
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| shard.in_flight.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub fn in_flight_at_stop(&self) -> u64 {
         self.inner.in_flight_at_stop.load(Ordering::Relaxed)
     }
 
+    /// Iterations completed, across all users (progress bar).
     pub fn iterations(&self) -> u64 {
-        self.inner.iterations.load(Ordering::Relaxed)
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| shard.iterations.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub fn active_users(&self) -> u64 {
         self.inner.active_users.load(Ordering::Relaxed)
+    }
+}
+
+/// One shard: the window its users record into, and their counters. Aligned to two cache lines,
+/// so counters of shards used by different threads never share one (no line bounces between
+/// cores on every request with `--threads N`: a shard's users all run on one thread).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Shard {
+    window: Mutex<Window>,
+    /// Requests sent and not yet answered by this shard's users.
+    in_flight: AtomicU64,
+    /// Iterations this shard's users completed.
+    iterations: AtomicU64,
+}
+
+impl Shard {
+    fn new(steps: usize) -> Self {
+        Self {
+            window: Mutex::new(Window::new(steps)),
+            in_flight: AtomicU64::new(0),
+            iterations: AtomicU64::new(0),
+        }
     }
 }
 
@@ -138,7 +166,9 @@ impl Recorder {
     /// Counts one request. `reason` is kept among the first distinct reasons when the outcome is
     /// not a pass; a violation also marks the time of the first one.
     pub fn record(&self, step: Step, outcome: Outcome, timing: Timing, reason: Option<&str>) {
-        let mut window = self.stats.inner.shards[self.shard]
+        let mut window = self
+            .shard()
+            .window
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
         window.record(step.0, outcome, timing);
@@ -167,16 +197,20 @@ impl Recorder {
         &self.stats
     }
 
+    fn shard(&self) -> &Shard {
+        &self.stats.inner.shards[self.shard]
+    }
+
     pub(crate) fn request_started(&self) {
-        self.stats.inner.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.shard().in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn request_ended(&self) {
-        self.stats.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.shard().in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub(crate) fn iteration_done(&self) {
-        self.stats.inner.iterations.fetch_add(1, Ordering::Relaxed);
+        self.shard().iterations.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn user_active(&self, active: bool) {

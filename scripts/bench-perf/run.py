@@ -7,15 +7,21 @@ servers) rotates every round, so none always runs first:
                 (1 worker) on core 0; nginx's own request count (stub_status) beside each claim
   2 servers     mock-server /json, bare axum hello /json, mock-server create+read cities, each with
                 ONE tokio worker (TOKIO_WORKER_THREADS=1) on core 0; wrk -t1 -c50 on core 1
-  3 memory      peak RSS (/usr/bin/time -f %M) of loadgen at 1,000 and 10,000 users against
+  3 memory      peak RSS (/usr/bin/time -f %M) of loadgen at 1,000 and 10,000 users (5 s runs) against
                 mock-server --delay 200ms; KB per user = difference / 9,000
-  4 latency     mean and p99 of loadgen beside wrk --latency, 10 users, mock-server --delay 200ms
+  4 latency     mean and p99 of loadgen beside wrk --latency, 10 users, mock-server --delay 200ms,
+                runs of at most 5 s (250 requests each)
   5 scaling     loadgen --threads 2 beside wrk -t2 against nginx with 2 workers, nothing pinned
+Every client run also records the CPU time (user + system) the client used per request
+(getrusage of the reaped child) and the server used per request (/proc/PID/stat; nginx: its
+workers): a ratio of CPU per request does not depend on which side was the bottleneck, so it is
+steadier than the ratio of requests per second on a shared or virtual machine.
 Then ONE table of ratios (min / median / max over the rounds) and the load average of each run.
 Raw outputs go to OUT/raw/, the summary to OUT/results.json and OUT/results.md.
 
 Environment: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_BIN (target/release), BENCH_OUT
-(target/bench-perf), BENCH_OHA (path to oha; empty = no oha column), BENCH_CONNS (50).
+(target/bench-perf), BENCH_OHA (path to oha; empty = no oha column), BENCH_CONNS (50),
+BENCH_ONLY (comma-separated kinds to run, e.g. generators,scaling; default all five).
 Every server binds 127.0.0.1 on a free port; every process started here is stopped by its PID.
 """
 
@@ -23,6 +29,7 @@ import json
 import os
 import platform
 import re
+import resource
 import select
 import shutil
 import signal
@@ -41,11 +48,16 @@ CONNS = int(os.environ.get("BENCH_CONNS", "50"))
 BIN = Path(os.environ.get("BENCH_BIN", "target/release"))
 OUT = Path(os.environ.get("BENCH_OUT", "target/bench-perf"))
 OHA = os.environ.get("BENCH_OHA", "")
+ALL_KINDS = ["generators", "servers", "memory", "latency", "scaling"]
+# BENCH_ONLY=generators,scaling runs only those kinds (an A/B of two builds needs no memory runs)
+KINDS = [k for k in ALL_KINDS if k in os.environ.get("BENCH_ONLY", ",".join(ALL_KINDS)).split(",")]
 RAW = OUT / "raw"
 SMALL_USERS, BIG_USERS = 1_000, 10_000
-# 10,000 users start in 2 s (--spawn-rate 5000); the memory runs last at least 3 s more, so every
-# user holds its connection and a request in flight at the peak ("in flight at the stop" shows it)
-MEMORY_SECS = max(SECS, 5)
+# 10,000 users start in 2 s (--spawn-rate 5000); the memory runs last 3 s more, so every user
+# holds its connection and a request in flight at the peak ("in flight at the stop" shows it)
+MEMORY_SECS = 5
+# 10 users at a 200 ms delay: 250 requests per client in 5 s, enough for a mean and a p99
+LATENCY_SECS = min(SECS, 5)
 # the body mock-server's /json answers (mock-server/src/routes/json.rs); nginx and hello serve it too
 BODY = '{"code": 1, "message": "Hello, World!"}'
 CORE_SERVER, CORE_CLIENT = "0", "1"
@@ -66,6 +78,18 @@ def free_port():
 
 def load_average():
     return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def children_cpu_s():
+    """User + system CPU seconds of every child (and its waited-for children) reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_s(pid):
+    """User + system CPU seconds a running process has used (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pinned(core, argv):
@@ -155,6 +179,10 @@ class Server:
             time.sleep(0.05)
         return 0
 
+    def cpu_s(self):
+        """CPU seconds the server has used so far, all its threads (nginx: its master; see Nginx)."""
+        return process_cpu_s(self.proc.pid)
+
     def stop(self):
         stop(self.proc)
         self.log.close()
@@ -182,6 +210,11 @@ class Nginx:
                              core, listening_line=False)
         self.url = f"http://127.0.0.1:{self.port}/json"
         wait_http(self.url, self.server.proc, f"nginx ({workers} workers)")
+
+    def cpu_s(self):
+        """CPU seconds nginx's workers (the master's children) have used so far."""
+        children = Path(f"/proc/{self.server.proc.pid}/task/{self.server.proc.pid}/children")
+        return sum(process_cpu_s(int(pid)) for pid in children.read_text().split())
 
     def served(self):
         """Requests nginx has answered so far (stub_status's third number; this request included)."""
@@ -235,12 +268,18 @@ def parse_loadgen(path):
             "in_flight_at_stop": report.get("in_flight_at_stop")}
 
 
-def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=None):
-    """Runs one client to its end, saves its output, records and prints its figures."""
+def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=None,
+           server=None):
+    """Runs one client to its end, saves its output, records and prints its figures: what it
+    claims, nginx's count, and the CPU time the client (and the server, when given) used per
+    request, which does not depend on which side was the bottleneck."""
     stem = RAW / f"r{round_no}-{kind}-{name}"
     report = stem.with_suffix(".report.json")
     argv = [a.replace("{report}", str(report)) for a in argv]
     before = nginx.served() if nginx else None
+    target = server or nginx
+    target_cpu = target.cpu_s() if target else None
+    client_cpu = children_cpu_s()
     began = time.time()
     try:
         done = subprocess.run(pinned(core, argv), capture_output=True, text=True,
@@ -249,6 +288,8 @@ def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=
     except subprocess.TimeoutExpired as late:
         rc, text = "timeout", f"{late.stdout or ''}{late.stderr or ''}"
     elapsed = time.time() - began
+    client_cpu = children_cpu_s() - client_cpu
+    target_cpu = target.cpu_s() - target_cpu if target else None
     record = {"round": round_no, "kind": kind, "name": name, "rc": rc, "load": load_average(),
               "command": " ".join(pinned(core, argv)), "elapsed_s": round(elapsed, 2)}
     stem.with_suffix(".out").write_text(f"$ {record['command']}\n(exit {rc})\n{text}")
@@ -260,6 +301,13 @@ def client(round_no, kind, name, argv, core, parse, nginx=None, extra=None, env=
         counted = nginx.served() - before - 1  # minus the second stub_status request itself
         record["nginx_counted"] = counted
         record["nginx_rps"] = counted / elapsed
+    record["client_cpu_s"] = round(client_cpu, 3)
+    if target_cpu is not None:
+        record["server_cpu_s"] = round(target_cpu, 3)
+    if record.get("requests"):
+        record["client_cpu_us"] = client_cpu * 1e6 / record["requests"]
+        if target_cpu is not None:
+            record["server_cpu_us"] = target_cpu * 1e6 / record["requests"]
     record.update(extra or {})
     runs.append(record)
     describe(record)
@@ -274,6 +322,10 @@ def describe(r):
         parts.append(f"claimed {r['requests']:,}")
     if "nginx_counted" in r:
         parts.append(f"nginx counted {r['nginx_counted']:,}")
+    if "client_cpu_us" in r and r["kind"] in ("generators", "servers", "scaling"):
+        parts.append(f"client CPU {r['client_cpu_us']:.2f} us/req")
+    if "server_cpu_us" in r:
+        parts.append(f"server CPU {r['server_cpu_us']:.2f} us/req")
     if "mean_ms" in r and r["kind"] == "latency":
         parts.append(f"mean {r['mean_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms")
     if "peak_kb" in r:
@@ -298,8 +350,8 @@ def loadgen(url, users, *more, secs=SECS):
             f"{secs}s", "--expect-json", "code=1", "--quiet", "--json-out", "{report}", *more]
 
 
-def wrk(url, threads, conns, *more):
-    return ["wrk", f"-t{threads}", f"-c{conns}", f"-d{SECS}s", *more, url]
+def wrk(url, threads, conns, *more, secs=SECS):
+    return ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", *more, url]
 
 
 def rotated(items, round_no):
@@ -340,7 +392,7 @@ def servers(r):
     def measure(name, server, url, *more, env=None):
         try:
             client(r, "servers", name, wrk(url, 1, CONNS, *more), CORE_CLIENT, parse_wrk,
-                   extra={"tokio_workers": server.tokio_workers()}, env=env)
+                   extra={"tokio_workers": server.tokio_workers()}, env=env, server=server)
         finally:
             server.stop()
 
@@ -389,10 +441,12 @@ def latency(r):
     url = f"{server.url}/json"
     try:
         steps = {
-            "loadgen": lambda: client(r, "latency", "loadgen", loadgen(url, 10), CORE_CLIENT,
+            "loadgen": lambda: client(r, "latency", "loadgen",
+                                      loadgen(url, 10, secs=LATENCY_SECS), CORE_CLIENT,
                                       parse_loadgen),
-            "wrk": lambda: client(r, "latency", "wrk", wrk(url, 1, 10, "--latency"),
-                                  CORE_CLIENT, parse_wrk),
+            "wrk": lambda: client(r, "latency", "wrk",
+                                  wrk(url, 1, 10, "--latency", secs=LATENCY_SECS), CORE_CLIENT,
+                                  parse_wrk),
         }
         for name in rotated(list(steps), r):
             steps[name]()
@@ -431,12 +485,23 @@ ROWS = [  # label, goal, per-round function
      lambda r: ratio(figure(r, "generators", "loadgen", "rps"), figure(r, "generators", "wrk", "rps"))),
     ("loadgen json / oha (req/s, same rounds)", ">= 1.4",
      lambda r: ratio(figure(r, "generators", "loadgen", "rps"), figure(r, "generators", "oha", "rps"))),
+    ("CPU per request, wrk -t1 / loadgen (us, user+sys, same runs)", ">= 1.0",
+     lambda r: ratio(figure(r, "generators", "wrk", "client_cpu_us"),
+                     figure(r, "generators", "loadgen", "client_cpu_us"))),
+    ("CPU per request, oha / loadgen (us, user+sys, same runs)", ">= 1.4",
+     lambda r: ratio(figure(r, "generators", "oha", "client_cpu_us"),
+                     figure(r, "generators", "loadgen", "client_cpu_us"))),
+    ("loadgen CPU per request (us, absolute)", "",
+     lambda r: figure(r, "generators", "loadgen", "client_cpu_us")),
     ("loadgen claimed / nginx counted (requests)", "1.00",
      lambda r: ratio(figure(r, "generators", "loadgen", "requests"),
                      figure(r, "generators", "loadgen", "nginx_counted"))),
     ("mock-server /json / bare axum (req/s, 1 worker)", ">= 0.95",
      lambda r: ratio(figure(r, "servers", "mock-server-json", "rps"),
                      figure(r, "servers", "bare-axum-json", "rps"))),
+    ("server CPU per request, bare axum / mock-server /json (us)", ">= 0.95",
+     lambda r: ratio(figure(r, "servers", "bare-axum-json", "server_cpu_us"),
+                     figure(r, "servers", "mock-server-json", "server_cpu_us"))),
     ("mock-server create+read requests/s (absolute)", "",
      lambda r: figure(r, "servers", "mock-server-create-read", "rps")),
     ("loadgen KB per user ((10k - 1k users) / 9,000)", "<= 20",
@@ -500,6 +565,9 @@ def machine():
 def main():
     if (os.cpu_count() or 1) < 2:
         sys.exit("bench-perf: needs 2 cores (servers on core 0, clients on core 1)")
+    unknown = set(os.environ.get("BENCH_ONLY", "").split(",")) - set(ALL_KINDS) - {""}
+    if unknown or not KINDS:
+        sys.exit(f"bench-perf: BENCH_ONLY takes a comma-separated list of {', '.join(ALL_KINDS)}")
     shutil.rmtree(RAW, ignore_errors=True)
     RAW.mkdir(parents=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -514,11 +582,10 @@ def main():
     try:
         for r in range(1, ROUNDS + 1):
             log(f"-- round {r} of {ROUNDS}")
-            generators(r, nginx1)
-            servers(r)
-            memory(r)
-            latency(r)
-            scaling(r, nginx2)
+            for kind in KINDS:
+                {"generators": lambda: generators(r, nginx1), "servers": lambda: servers(r),
+                 "memory": lambda: memory(r), "latency": lambda: latency(r),
+                 "scaling": lambda: scaling(r, nginx2)}[kind]()
     finally:
         nginx1.stop()
         nginx2.stop()

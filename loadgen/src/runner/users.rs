@@ -41,6 +41,9 @@ pub struct Ctx<S> {
     pub stop: Stop,
     pub workload: Workload,
     pub clock: Option<OpenClock>,
+    /// The runtimes users are dealt out to, user `i` on `spawn_on[i % len]` (see
+    /// [`super::threads`]); empty: the caller's runtime.
+    pub spawn_on: Vec<tokio::runtime::Handle>,
 }
 
 /// The open model's arrival schedule: ticket `k` is due at `origin + (k + phase) / rate`. Users
@@ -156,7 +159,10 @@ pub async fn spawn_all<S: Scenario>(ctx: Arc<Ctx<S>>) {
         if ctx.stop.is_stopped() {
             break;
         }
-        users.spawn(user(ctx.clone(), index));
+        match ctx.spawn_on.as_slice() {
+            [] => users.spawn(user(ctx.clone(), index)),
+            runtimes => users.spawn_on(user(ctx.clone(), index), &runtimes[index % runtimes.len()]),
+        };
     }
     loop {
         tokio::select! {
