@@ -15,6 +15,8 @@ use hyper::{
     header::{HeaderName, HeaderValue},
 };
 
+use super::Headers;
+
 /// The largest response head read (status line and headers).
 pub const MAX_HEAD: usize = 64 << 10;
 /// The most header fields a response head may have.
@@ -52,7 +54,7 @@ pub enum Framing {
 #[derive(Debug)]
 pub struct Head {
     pub status: StatusCode,
-    pub headers: HeaderMap,
+    pub headers: Headers,
     pub framing: Framing,
     /// The server lets the connection be used again after this response.
     pub keep_alive: bool,
@@ -239,7 +241,7 @@ fn interpret(
         };
     Ok(Head {
         status,
-        headers: map,
+        headers: map.into(),
         framing,
         keep_alive,
     })
