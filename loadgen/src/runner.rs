@@ -79,10 +79,10 @@ pub async fn run<S: Scenario>(
     {
         stop.sleep(wait).await;
     }
-    // With --threads N the users run on N threads of their own (thread per core); the runner's
-    // tasks (timer, collector, signals) stay on the caller's runtime.
-    let user_threads = match workload.threads {
-        1 => None,
+    // With --threads N the users run on N threads of their own (thread per core; no more threads
+    // than users); the runner's tasks (timer, collector, signals) stay on the caller's runtime.
+    let user_threads = match workload.threads.min(workload.model.users()) {
+        0 | 1 => None,
         n => match threads::UserThreads::start(n) {
             Ok(threads) => Some(threads),
             Err(error) => {
@@ -177,9 +177,10 @@ pub async fn run<S: Scenario>(
     } = collector;
     live.finish();
     let median = totals.total().latency.percentile(Quantile::P50);
-    let cores = workload
-        .threads
-        .min(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cores = workload.threads.min(workload.model.users()).clamp(
+        1,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    );
     Run {
         open: ctx.clock.as_ref().map(|clock| clock.figures(duration)),
         stopped_by: stop.reason().unwrap_or(StopReason::Loops),
