@@ -6,21 +6,22 @@
 #   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench-perf      # a quick look (about 1 min)
 # It installs what is missing, skipping what is present: nginx, wrk and GNU time from apt (one
 # `apt-get update` if the install needs it; sudo when not root), oha with `cargo install oha
-# --locked --no-default-features --features native-tls` into target/bench-perf/tools (pkg-config
+# --locked --no-default-features --features native-tls` into BENCH_TOOLS (pkg-config
 # and libssl-dev from apt for it; if that fails, the table has no oha column), built while it
 # builds the workspace's release binaries and the bare axum example. Then it runs
 # scripts/bench-perf/run.py. Outputs: target/bench-perf/results.md, results.json, raw/.
 # Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_CONNS (50), CARGO_TARGET_DIR (binaries are built
 # into and read from $CARGO_TARGET_DIR/release), BENCH_BIN=DIR (use the release binaries already in
 # DIR: loadgen, mock-server, examples/hello; build nothing), BENCH_NO_INSTALL=1 (fail instead of
-# installing), BENCH_OUT=DIR (results there instead of target/bench-perf; oha stays in
-# target/bench-perf/tools), BENCH_ONLY=KINDS (comma-separated: generators, servers, memory,
+# installing), BENCH_OUT=DIR (results there instead of target/bench-perf), BENCH_TOOLS=DIR (where
+# oha is built and found: default ~/.cache/racebench/bench-tools, outside the checkout, so a fresh
+# clone on the same machine does not build it again), BENCH_ONLY=KINDS (comma-separated: generators, servers, memory,
 # latency, scaling; default all).
 # Traffic goes to 127.0.0.1 only; every server it starts is stopped when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${BENCH_OUT:-target/bench-perf}
-tools=target/bench-perf/tools
+tools=${BENCH_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/racebench/bench-tools}
 mkdir -p "$out" "$tools"
 prebuilt=${BENCH_BIN:-}
 export BENCH_OUT=$out BENCH_BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}
@@ -50,7 +51,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; }
 fi
 
-# oha: the one on PATH, else ours under target/bench-perf/tools, built once. Built with its
+# oha: the one on PATH, else ours under BENCH_TOOLS, built once per machine. Built with its
 # native-tls feature (Debian's OpenSSL) instead of the default rustls + aws-lc: the kit measures
 # plain HTTP, which is the same code in both, and aws-lc's C build is the largest part of oha's
 # compile time. It builds in the background while the workspace builds (two cargo processes keep

@@ -155,6 +155,9 @@ pub struct JsonCheck {
     /// Dotted path (`code`, `data.name`); array indexes are numbers (`items.0.id`).
     pub path: String,
     pub expected: Value,
+    /// `path` split at its dots, once.
+    #[serde(skip)]
+    segments: Vec<String>,
 }
 
 impl JsonCheck {
@@ -173,6 +176,7 @@ impl JsonCheck {
         Ok(Self {
             path: path.to_owned(),
             expected,
+            segments: json_path::segments(path),
         })
     }
 
@@ -180,14 +184,28 @@ impl JsonCheck {
     /// is parsed (a syntax error anywhere is an error), but only the value at the path is built:
     /// everything else is skipped, not allocated. As in a parsed document, the last of
     /// duplicate keys counts.
+    ///
+    /// The walk first compares keys raw (see [`json_path::Keys`]); if that walk fails for any
+    /// reason the body is walked again the parsed way, whose verdict (error included) is the
+    /// answer, so the shortcut changes no outcome and no message.
     fn find(&self, body: &[u8]) -> Result<Option<Value>, String> {
-        // Skipped strings are not checked for UTF-8 by the parser; the document must be.
-        std::str::from_utf8(body).map_err(|error| error.to_string())?;
+        // Skipped strings are not checked for UTF-8 by the parser; the document must be. ASCII
+        // (the common body) is UTF-8, and checking for it is cheaper.
+        if !body.is_ascii() {
+            std::str::from_utf8(body).map_err(|error| error.to_string())?;
+        }
+        match self.walk(body, json_path::Keys::Raw) {
+            Ok(found) => Ok(found),
+            Err(_) => self
+                .walk(body, json_path::Keys::Parsed)
+                .map_err(|error| error.to_string()),
+        }
+    }
+
+    fn walk(&self, body: &[u8], keys: json_path::Keys) -> Result<Option<Value>, serde_json::Error> {
         let mut parser = serde_json::Deserializer::from_slice(body);
-        let found = json_path::At::new(&self.path)
-            .deserialize(&mut parser)
-            .map_err(|error| error.to_string())?;
-        parser.end().map_err(|error| error.to_string())?;
+        let found = json_path::At::new(&self.segments, keys).deserialize(&mut parser)?;
+        parser.end()?;
         Ok(found)
     }
 }
@@ -239,12 +257,11 @@ impl Checks {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use hyper::HeaderMap;
 
     fn response(status: u16, body: &str) -> Response {
         Response {
             status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
+            headers: Default::default(),
             body: Bytes::from(body.to_owned()),
             first_byte: std::time::Instant::now(),
         }
@@ -343,6 +360,48 @@ mod tests {
             "bad UTF-8 skipped"
         );
         assert!(broken.find(br#"{"a": 1} x"#).is_err(), "trailing bytes");
+    }
+
+    #[test]
+    fn keys_with_escapes_or_control_characters_are_judged_as_parsed() {
+        let code = JsonCheck::parse("code=1").unwrap();
+        assert_eq!(
+            code.find(br#"{"c\u006fde": 1}"#),
+            Ok(Some(Value::from(1))),
+            "an escaped key is the key it decodes to"
+        );
+        assert_eq!(
+            code.find(br#"{"co\"de": 2, "code": 1}"#),
+            Ok(Some(Value::from(1))),
+            "an escaped quote is part of another key"
+        );
+        let tab = b"{\"co\tde\": 1}";
+        assert_eq!(
+            code.find(tab),
+            Err(serde_json::from_slice::<Value>(tab)
+                .unwrap_err()
+                .to_string()),
+            "a raw control character in a key is the parser's error"
+        );
+        let lone = br#"{"\ud800": 1, "code": 1}"#;
+        assert_eq!(
+            code.find(lone),
+            Err(serde_json::from_slice::<Value>(lone)
+                .unwrap_err()
+                .to_string()),
+            "a lone surrogate in a key is the parser's error"
+        );
+        let latin = b"{\"code\": 1, \"n\": \"\xe9\"}";
+        assert_eq!(
+            code.find(latin),
+            Err("invalid utf-8 sequence of 1 bytes from index 18".to_owned()),
+            "a body that is not UTF-8 fails the UTF-8 check, even where the walk skips"
+        );
+        assert_eq!(
+            code.find("{\"cod\u{e9}\": 2, \"code\": 1}".as_bytes()),
+            Ok(Some(Value::from(1))),
+            "a UTF-8 key is compared whole"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub mod chunked;
 pub mod connection;
 pub mod head;
+pub mod headers;
 pub mod tls;
 pub mod wire;
 
@@ -34,6 +35,7 @@ use tokio::net::TcpStream;
 
 use connection::Connection;
 pub use head::Malformed;
+pub use headers::Headers;
 pub use tls::Stream;
 use tls::Tls;
 pub use wire::{Outgoing, Wire};
@@ -336,7 +338,8 @@ impl Prepared {
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: StatusCode,
-    pub headers: HeaderMap,
+    /// Empty unless the request asked for headers (see [`Wire::ignoring_response_headers`]).
+    pub headers: Headers,
     pub body: Bytes,
     /// When the status line and headers had been read (the first byte, give or take a packet).
     pub first_byte: Instant,

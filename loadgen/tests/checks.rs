@@ -228,6 +228,55 @@ async fn a_request_in_flight_when_an_earlier_requests_deadline_passes_is_no_time
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_after_the_timer_fired_between_requests_still_times_out() {
+    // Each connection's first request is answered at once, later ones never: the user's timer
+    // (armed for the first request's 1 s deadline) fires during the 2 s wait, so the second
+    // request finds it elapsed, moves it to its own deadline, and must time out there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/json", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                read_head(&mut socket).await;
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                if socket.write_all(answer).await.is_err() {
+                    return;
+                }
+                let mut rest = [0u8; 1024];
+                while matches!(socket.read(&mut rest).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+
+    let report = common::run_json(
+        &url,
+        &[
+            "--users",
+            "1",
+            "--loops",
+            "2",
+            "--wait",
+            "2s",
+            "--timeout",
+            "1s",
+        ],
+    )
+    .await;
+
+    let requests = report.figures.requests;
+    assert_eq!(
+        (
+            requests.pass,
+            requests.exception,
+            report.figures.violations.timeout
+        ),
+        (1, 1, 1),
+        "the first request passes and the unanswered second one is a timeout: {:?}",
+        report.failure_reasons
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_keeps_one_connection_across_its_loops() {
     let (url, connections) = counting_server(false).await;
 

@@ -1,24 +1,50 @@
 //! `--expect-json` on the hot path: the value at a dotted path, found while the body is parsed,
 //! without building the rest of the document (no map, no string per field: every other value
 //! is skipped by the parser, which still checks its syntax).
+//!
+//! Keys are compared one of two ways ([`Keys`]): as parsed strings, as a document is parsed, or
+//! as the raw bytes between their quotes, which skips a UTF-8 check per key (the caller checks
+//! the whole body once) but is sure only for a key that needs no decoding: any other key stops
+//! the walk with [`UNSURE`], and the caller walks again the parsed way.
 
-use std::{fmt, str::Split};
+use std::{fmt, slice};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+/// The error a [`Keys::Raw`] walk stops with on a key it cannot compare raw.
+pub const UNSURE: &str = "a key needs decoding";
+
+/// How object keys are compared with a path's segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// Parsed as strings (escapes decoded, UTF-8 and control characters checked).
+    Parsed,
+    /// The bytes between the quotes, for a body already known to be UTF-8; a key with an escape
+    /// or a control character stops the walk with [`UNSURE`].
+    Raw,
+}
+
 /// The rest of a path; deserialising with it yields the value at the path, if any.
 #[derive(Clone)]
 pub struct At<'p> {
-    rest: Split<'p, char>,
+    rest: slice::Iter<'p, String>,
+    keys: Keys,
 }
 
 impl<'p> At<'p> {
-    pub fn new(path: &'p str) -> Self {
+    /// The path split at its dots (once, when the check is parsed: see [`segments`]).
+    pub fn new(segments: &'p [String], keys: Keys) -> Self {
         Self {
-            rest: path.split('.'),
+            rest: segments.iter(),
+            keys,
         }
     }
+}
+
+/// A dotted path's segments (`items.0.id`: `items`, `0`, `id`).
+pub fn segments(path: &str) -> Vec<String> {
+    path.split('.').map(str::to_owned).collect()
 }
 
 impl<'de> DeserializeSeed<'de> for At<'_> {
@@ -30,7 +56,10 @@ impl<'de> DeserializeSeed<'de> for At<'_> {
             None => serde::Deserialize::deserialize(input).map(Some),
             Some(key) => input.deserialize_any(Step {
                 key,
-                rest: At { rest },
+                rest: At {
+                    rest,
+                    keys: self.keys,
+                },
             }),
         }
     }
@@ -66,7 +95,7 @@ impl<'de> Visitor<'de> for Step<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
         let mut found = None;
-        while let Some(matches) = map.next_key_seed(Key(self.key))? {
+        while let Some(matches) = map.next_key_seed(Key(self.key, self.rest.keys))? {
             if matches {
                 // A later duplicate replaces an earlier one, as in a parsed document.
                 found = map.next_value_seed(self.rest.clone())?;
@@ -97,13 +126,16 @@ impl<'de> Visitor<'de> for Step<'_> {
 }
 
 /// Whether an object key equals the segment; compared where it lies, never copied.
-struct Key<'p>(&'p str);
+struct Key<'p>(&'p str, Keys);
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
     type Value = bool;
 
     fn deserialize<D: de::Deserializer<'de>>(self, input: D) -> Result<bool, D::Error> {
-        input.deserialize_str(self)
+        match self.1 {
+            Keys::Parsed => input.deserialize_str(self),
+            Keys::Raw => input.deserialize_bytes(self),
+        }
     }
 }
 
@@ -116,5 +148,19 @@ impl<'de> Visitor<'de> for Key<'_> {
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
         Ok(key == self.0)
+    }
+
+    /// A key lying in the body as it is: without an escape (else it would have been copied),
+    /// so only a control character (refused in a parsed key) keeps it from being sure.
+    fn visit_borrowed_bytes<E: de::Error>(self, key: &'de [u8]) -> Result<bool, E> {
+        if key.iter().any(|byte| *byte < 0x20) {
+            return Err(E::custom(UNSURE));
+        }
+        Ok(key == self.0.as_bytes())
+    }
+
+    /// A key with an escape, decoded leniently: only the parsed way is sure.
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<bool, E> {
+        Err(E::custom(UNSURE))
     }
 }

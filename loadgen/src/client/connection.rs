@@ -70,13 +70,9 @@ impl Connection {
             .map_err(ClientError::Http)?;
         self.stream.flush().await.map_err(ClientError::Http)?;
         let head = loop {
-            if let Some(len) = head::end(&self.buf)? {
-                let head = head::parse(
-                    &mut self.buf,
-                    len,
-                    wire.expects_no_body(),
-                    wire.wants_headers(),
-                )?;
+            if let Some(head) =
+                head::read(&mut self.buf, wire.expects_no_body(), wire.wants_headers())?
+            {
                 // An interim answer (100 Continue, 103 Early Hints): the real one follows.
                 if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS
                 {

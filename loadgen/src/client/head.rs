@@ -9,11 +9,13 @@
 
 use std::mem::MaybeUninit;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use hyper::{
     HeaderMap, StatusCode,
     header::{HeaderName, HeaderValue},
 };
+
+use super::Headers;
 
 /// The largest response head read (status line and headers).
 pub const MAX_HEAD: usize = 64 << 10;
@@ -52,7 +54,7 @@ pub enum Framing {
 #[derive(Debug)]
 pub struct Head {
     pub status: StatusCode,
-    pub headers: HeaderMap,
+    pub headers: Headers,
     pub framing: Framing,
     /// The server lets the connection be used again after this response.
     pub keep_alive: bool,
@@ -87,25 +89,57 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn see(&mut self, name: &str, value: &'a [u8]) -> Result<(), Malformed> {
-        if name.eq_ignore_ascii_case("content-length") {
-            for part in value.split(|b| *b == b',') {
-                let n = length(part.trim_ascii())?;
-                if self.content_length.is_some_and(|seen| seen != n) {
-                    return Err(Malformed::ContentLength);
-                }
-                self.content_length = Some(n);
+        // Most fields (`Server`, `Date`, `Content-Type`) have none of the three names' lengths.
+        if !matches!(name.len(), 10 | 14 | 17) {
+            return Ok(());
+        }
+        if is(name.as_bytes(), b"content-length") {
+            // One plain number (the usual field) is its own list.
+            if let Ok(n) = length(value) {
+                return self.agree(n);
             }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            for part in value.split(|b| *b == b',') {
+                self.agree(length(part.trim_ascii())?)?;
+            }
+        } else if is(name.as_bytes(), b"transfer-encoding") {
             // Several fields make one list: the last one holds the last coding.
             self.transfer_encoding = Some(value);
-        } else if name.eq_ignore_ascii_case("connection") {
+        } else if is(name.as_bytes(), b"connection") {
+            // One token (the usual field) is its own list.
+            if is(value, b"keep-alive") {
+                self.keep_alive = true;
+                return Ok(());
+            }
             for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
-                self.close |= token.eq_ignore_ascii_case(b"close");
-                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                self.close |= is(token, b"close");
+                self.keep_alive |= is(token, b"keep-alive");
             }
         }
         Ok(())
     }
+
+    /// One more `Content-Length` value: it must agree with every earlier one.
+    fn agree(&mut self, n: u64) -> Result<(), Malformed> {
+        if self.content_length.is_some_and(|seen| seen != n) {
+            return Err(Malformed::ContentLength);
+        }
+        self.content_length = Some(n);
+        Ok(())
+    }
+}
+
+/// Whether `text` is `lower` (lower-case letters and `-`) in any ASCII case, for the names and
+/// values `httparse` hands out, without a branch per byte. Setting bit 0x20 turns an upper-case
+/// letter into its lower case and turns no other byte into a lower-case letter or `-`, except CR
+/// into `-`: and a parsed name or value holds no CR.
+fn is<const N: usize>(text: &[u8], lower: &[u8; N]) -> bool {
+    let Ok(text) = <&[u8; N]>::try_from(text) else {
+        return false;
+    };
+    text.iter()
+        .zip(lower)
+        .fold(0, |diff, (a, b)| diff | ((a | 0x20) ^ b))
+        == 0
 }
 
 /// A `Content-Length` value: decimal digits only.
@@ -116,6 +150,39 @@ fn length(text: &[u8]) -> Result<u64, Malformed> {
     Ok(text
         .iter()
         .fold(0u64, |n, digit| n * 10 + u64::from(digit - b'0')))
+}
+
+/// Takes a whole response head off the front of `buf` and parses it, or `None` while it is not
+/// all there yet; `no_body` for the answer to a `HEAD` request; `headers` to build the header map
+/// (else it stays empty).
+///
+/// Without a header map the head is parsed where it lies, in one pass: `httparse` finds its end
+/// as it parses, and the bytes are then dropped off the buffer (no split, no `Bytes` per
+/// response). Anything but a complete, valid head (a partial one, an error) goes the way a head
+/// with a map goes, [`end`] then [`parse`], so the outcome, errors included, is the same either
+/// way.
+pub fn read(buf: &mut BytesMut, no_body: bool, headers: bool) -> Result<Option<Head>, Malformed> {
+    if !headers && !buf.is_empty() {
+        let scan = &buf[..buf.len().min(MAX_HEAD)];
+        let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut response = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut response,
+            scan,
+            &mut slots,
+        );
+        // Complete here means the same end as `end` finds: every LF of a valid head ends a
+        // line, so its first empty line is the first LF followed by LF or CRLF.
+        if let Ok(httparse::Status::Complete(len)) = parsed {
+            let head = interpret(&response, no_body, None)?;
+            buf.advance(len);
+            return Ok(Some(head));
+        }
+    }
+    match end(buf)? {
+        Some(len) => parse(buf, len, no_body, headers).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Splits the head (its `len` bytes, as found by [`end`]) off `buf` and parses it; `no_body` for
@@ -137,6 +204,16 @@ pub fn parse(
         httparse::Status::Complete(_) => {}
         httparse::Status::Partial => return Err(Malformed::Head(httparse::Error::Token)),
     }
+    interpret(&response, no_body, headers.then_some(&bytes))
+}
+
+/// What a parsed head says: status, framing, keep-alive, and the header map when `map_from` (the
+/// bytes the fields lie in) is given.
+fn interpret(
+    response: &httparse::Response<'_, '_>,
+    no_body: bool,
+    map_from: Option<&Bytes>,
+) -> Result<Head, Malformed> {
     let code = response.code.unwrap_or_default();
     let status =
         StatusCode::from_u16(code).map_err(|_| Malformed::Head(httparse::Error::Status))?;
@@ -145,7 +222,7 @@ pub fn parse(
         fields.see(field.name, field.value)?;
     }
     let mut map = HeaderMap::new();
-    if headers {
+    if let Some(bytes) = map_from {
         map.reserve(response.headers.len());
         for field in response.headers.iter() {
             let name = HeaderName::from_bytes(field.name.as_bytes())
@@ -164,7 +241,7 @@ pub fn parse(
         };
     Ok(Head {
         status,
-        headers: map,
+        headers: map.into(),
         framing,
         keep_alive,
     })
@@ -204,6 +281,83 @@ mod tests {
         let mut buf = BytesMut::from(text.as_bytes());
         let len = end(&buf)?.expect("a whole head");
         parse(&mut buf, len, no_body, true)
+    }
+
+    /// `read` without a map against `end` then `parse` on the same bytes: framing, keep-alive,
+    /// status, error and what is left in the buffer.
+    fn both_ways(text: &[u8]) -> (String, Vec<u8>, String, Vec<u8>) {
+        let show = |head: Result<Option<Head>, Malformed>| match head {
+            Ok(Some(h)) => format!("{} {:?} {}", h.status, h.framing, h.keep_alive),
+            Ok(None) => "more".to_owned(),
+            Err(error) => format!("error: {error}"),
+        };
+        let mut fast = BytesMut::from(text);
+        let one = show(read(&mut fast, false, false));
+        let mut slow = BytesMut::from(text);
+        let two = show(end(&slow).and_then(|len| match len {
+            Some(len) => parse(&mut slow, len, false, false).map(Some),
+            None => Ok(None),
+        }));
+        (one, fast.to_vec(), two, slow.to_vec())
+    }
+
+    #[test]
+    fn reading_in_place_agrees_with_finding_the_end_then_parsing() {
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: v\r\n")).collect();
+        let cases: Vec<Vec<u8>> = [
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+            "HTTP/1.1 200 OK\nContent-Length: 2\n\n{}",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\n{}",
+            "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n",
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
+            "HTTP/1.1 2000 OK\r\n\r\n",
+            "garbage\r\n",
+            "garbage\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nBad Name: v\r\n",
+            "",
+        ]
+        .iter()
+        .map(|text| text.as_bytes().to_vec())
+        .chain([
+            format!("HTTP/1.1 200 OK\r\n{many}\r\n").into_bytes(),
+            format!("HTTP/1.1 200 OK\r\n{many}").into_bytes(),
+            vec![b'a'; MAX_HEAD + 1],
+            [b"HTTP/1.1 200 OK\r\nX: ".as_slice(), &vec![b'v'; MAX_HEAD]].concat(),
+        ])
+        .collect();
+        for text in cases {
+            let (one, left_one, two, left_two) = both_ways(&text);
+            let shown = String::from_utf8_lossy(&text[..text.len().min(60)]).into_owned();
+            assert_eq!(one, two, "the outcome of {shown:?} is the same both ways");
+            if !one.starts_with("error") {
+                assert_eq!(
+                    left_one, left_two,
+                    "{shown:?} leaves the same bytes both ways"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_tokens_match_in_any_case_and_nothing_else() {
+        assert!(
+            is(b"Content-Length", b"content-length"),
+            "mixed case matches"
+        );
+        assert!(is(b"KEEP-ALIVE", b"keep-alive"), "upper case matches");
+        assert!(
+            !is(b"content-lengt", b"content-length"),
+            "a shorter name does not"
+        );
+        assert!(!is(b"content_length", b"content-length"), "`_` is not `-`");
+        assert!(
+            !is(b"clos\xc5", b"close"),
+            "a byte above ASCII is no letter"
+        );
+        assert!(!is(b"c1ose", b"close"), "a digit is no letter");
     }
 
     #[test]
@@ -262,6 +416,36 @@ mod tests {
             (no_content.framing, no_content.keep_alive),
             (Framing::Empty, true),
             "a 204 has no body and keeps the connection"
+        );
+    }
+
+    #[test]
+    fn repeated_lengths_must_agree_and_a_close_anywhere_in_the_list_counts() {
+        let agreeing = head(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\n",
+            false,
+        );
+        assert_eq!(
+            agreeing.unwrap().framing,
+            Framing::Length(2),
+            "lengths that agree frame the body"
+        );
+        let disagreeing = head(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+            false,
+        );
+        assert_eq!(
+            disagreeing.unwrap_err(),
+            Malformed::ContentLength,
+            "two fields with other lengths are malformed"
+        );
+        let listed = head(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 1\r\n\r\n",
+            false,
+        );
+        assert!(
+            !listed.unwrap().keep_alive,
+            "close after keep-alive in one field still closes"
         );
     }
 

@@ -433,7 +433,7 @@ async fn attempt_once(
     let answer = match answer {
         Ok(Ok(response)) => Raced {
             status: response.status.as_u16(),
-            headers: response.headers,
+            headers: response.headers.into_map(),
             body: response.body,
         },
         Ok(Err(error)) => return Err(Stopped::NoAnswer(format!("{then}: {error}"))),

@@ -15,12 +15,15 @@
 //! work (a `tokio::time::timeout` per request registered and cancelled a timer entry under the
 //! driver's lock every time). When it fires the clock says which it is: this request's deadline
 //! has passed (a timeout), or it was an earlier request's (the timer moves to this one's).
+//! A timer that is still pending keeps the waker it was last polled with, so while it has
+//! neither fired nor moved it is polled again only for another waker (the same task's waker
+//! needs no new registration): a request then costs no timer poll either.
 
 use std::{
     future::{Future, poll_fn},
     pin::{Pin, pin},
     sync::Arc,
-    task::{Poll, ready},
+    task::{Poll, Waker},
     time::{Duration, Instant},
 };
 
@@ -82,6 +85,9 @@ pub struct Session {
     /// The `--timeout` timer, made at the first request; moved only when it fires early (see the
     /// module doc).
     timer: Option<Pin<Box<Sleep>>>,
+    /// The waker `timer` holds: the one it was last polled with, while it has neither fired nor
+    /// been moved since (`None` otherwise).
+    timer_waker: Option<Waker>,
 }
 
 impl Session {
@@ -101,6 +107,7 @@ impl Session {
             open,
             intended: None,
             timer: None,
+            timer_waker: None,
         }
     }
 
@@ -150,6 +157,7 @@ impl Session {
         let timer = self
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        let timer_waker = &mut self.timer_waker;
         let result = {
             let mut exchange = pin!(self.client.send(request));
             poll_fn(|cx| {
@@ -159,7 +167,24 @@ impl Session {
                     return Poll::Ready(Some(result));
                 }
                 loop {
-                    ready!(timer.as_mut().poll(cx));
+                    let holds = timer_waker
+                        .as_ref()
+                        .is_some_and(|waker| waker.will_wake(cx.waker()));
+                    // Pending, registered with this waker: it will wake us when it fires (it
+                    // marks itself elapsed before it wakes).
+                    if holds && !timer.is_elapsed() {
+                        return Poll::Pending;
+                    }
+                    // Out of budget, a sleep returns Pending without registering: only a poll
+                    // made with budget left is known to hold the waker.
+                    let registers = tokio::task::coop::has_budget_remaining();
+                    if timer.as_mut().poll(cx).is_pending() {
+                        if registers && !holds {
+                            *timer_waker = Some(cx.waker().clone());
+                        }
+                        return Poll::Pending;
+                    }
+                    *timer_waker = None;
                     if tokio::time::Instant::now() >= deadline {
                         return Poll::Ready(None);
                     }

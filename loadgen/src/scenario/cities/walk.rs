@@ -157,7 +157,7 @@ impl Transport for LoadTransport<'_> {
         };
         let answer = Answer {
             status: response.status.as_u16(),
-            headers: response.headers,
+            headers: response.headers.into_map(),
             body: response.body,
         };
         let verdict = judge(&answer);
