@@ -15,6 +15,18 @@ import sys
 PAT = re.compile(r"\b((?:debug_|prop_)?assert(?:_eq|_ne)?)!\s*([(\[{])")
 
 
+def word_char(c):
+    return c.isalnum() or c == "_"
+
+
+def raw_prefix_starts(src, j):
+    """The `r` at `j` opens a raw string: `r"`, `r#"`, or the same after a `b` or `c` prefix."""
+    before = src[j - 1]
+    if not word_char(before):
+        return True
+    return before in "bc" and not word_char(src[j - 2])
+
+
 def arguments(src, i):
     """Top-level arguments of the macro call whose opening bracket is at `i`."""
     depth, cur, out, j = 0, [], [], i
@@ -27,7 +39,7 @@ def arguments(src, i):
             cur.append(src[j : k + 1])
             j = k + 1
             continue
-        if c == "r" and src[j + 1 : j + 2] in ('"', "#") and not (src[j - 1].isalnum() or src[j - 1] == "_"):
+        if c == "r" and src[j + 1 : j + 2] in ('"', "#") and raw_prefix_starts(src, j):
             m = re.match(r'r(#*)"', src[j:])
             if m:
                 end = src.index('"' + m.group(1), j + len(m.group(0))) + 1 + len(m.group(1))
