@@ -14,7 +14,7 @@
 #   json         GET /json
 #   create+read  POST /api/v1/cities then GET /api/v1/cities/{id} of that city, as one user
 #                (reported per pair and per request)
-#   bare axum    GET /json on mock-server/examples/hello.rs (axum::serve, one route, the same body):
+#   bare axum    GET /json on bare-axum/src/main.rs (axum::serve, one route, the same body):
 #                the baseline; the ratio hello / mock-server is the instruction-count proxy of
 #                issue 16's wall-clock ratio (kernel time is the same for both, so the wall-clock
 #                ratio is closer to 1 than this one)
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 small=${SMALL:-200}
 large=${LARGE:-1200}
 command -v valgrind >/dev/null || { echo "valgrind is required: apt-get install -y valgrind" >&2; exit 2; }
-cargo build --release -q -p mock-server --bin mock-server --example hello
+cargo build --release -q --workspace --bins  # the same feature set as `make release`: nothing rebuilt
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -90,7 +90,7 @@ per_request() { # WORKLOAD [SERVER ARGS...]
 }
 
 json=$(per_request json)
-hello=$(per_request json target/release/examples/hello 127.0.0.1:0)
+hello=$(per_request json target/release/bare-axum 127.0.0.1:0)
 pair=$(per_request create+read)
 printf '%-28s %14s\n' "workload (every fault off)" "Ir per request"
 printf '%-28s %14s\n' "bare axum hello GET /json" "$hello"

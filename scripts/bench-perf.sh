@@ -8,11 +8,11 @@
 # `apt-get update` if the install needs it; sudo when not root), oha with `cargo install oha
 # --locked --no-default-features --features native-tls` into BENCH_TOOLS (pkg-config
 # and libssl-dev from apt for it; if that fails, the table has no oha column), built while it
-# builds the workspace's release binaries and the bare axum example. Then it runs
+# builds the workspace's release binaries (the bare axum hello-world, bare-axum/, is one). Then it runs
 # scripts/bench-perf/run.py. Outputs: target/bench-perf/results.md, results.json, raw/.
 # Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_CONNS (50), CARGO_TARGET_DIR (binaries are built
 # into and read from $CARGO_TARGET_DIR/release), BENCH_BIN=DIR (use the release binaries already in
-# DIR: loadgen, mock-server, examples/hello; build nothing), BENCH_NO_INSTALL=1 (fail instead of
+# DIR: loadgen, mock-server, bare-axum; build nothing), BENCH_NO_INSTALL=1 (fail instead of
 # installing), BENCH_OUT=DIR (results there instead of target/bench-perf), BENCH_TOOLS=DIR (where
 # oha is built and found: default ~/.cache/racebench/bench-tools, outside the checkout, so a fresh
 # clone on the same machine does not build it again), BENCH_ONLY=KINDS (comma-separated: generators, servers, memory,
@@ -69,13 +69,12 @@ fi
 
 if [ -n "$prebuilt" ]; then
   say "using the binaries in BENCH_BIN=$prebuilt (nothing built)"
-  for bin in loadgen mock-server examples/hello; do
+  for bin in loadgen mock-server bare-axum; do
     [ -x "$prebuilt/$bin" ] || { say "missing $prebuilt/$bin"; exit 2; }
   done
 else
-  say "building the release binaries (cargo build --release --workspace --bins, example hello)"
+  say "building the release binaries (cargo build --release --workspace --bins: the bare axum hello-world is one of them)"
   cargo build --release -q --workspace --bins
-  cargo build --release -q -p mock-server --example hello
 fi
 
 if [ -n "$oha_build" ]; then

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 2; }
-cargo build --release -q -p mock-server --bins --example hello
+cargo build --release -q --workspace --bins  # the same feature set as `make release`: nothing rebuilt
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -23,7 +23,7 @@ start() {
 
 rps() { taskset -c 1 wrk -t1 -c50 -d"$duration" "$@" | awk '/Requests\/sec/ {print $2}'; }
 
-start target/release/examples/hello 127.0.0.1:0
+start target/release/bare-axum 127.0.0.1:0
 hello=$(rps "$url/json")
 start target/release/mock-server --bind 127.0.0.1:0
 json=$(rps "$url/json")

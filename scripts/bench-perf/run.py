@@ -397,7 +397,7 @@ def servers(r):
             server.stop()
 
     def hello():
-        server = Server(f"hello-r{r}", [str(BIN / "examples" / "hello"), "127.0.0.1:0"],
+        server = Server(f"hello-r{r}", [str(BIN / "bare-axum"), "127.0.0.1:0"],
                         CORE_SERVER, env=one)
         measure("bare-axum-json", server, f"{server.url}/json")
 
@@ -609,7 +609,7 @@ def main():
 
 def check_bodies(nginx1):
     """The three /json targets answer the same body, so the comparison is like for like."""
-    hello = Server("hello-check", [str(BIN / "examples" / "hello"), "127.0.0.1:0"], CORE_SERVER)
+    hello = Server("hello-check", [str(BIN / "bare-axum"), "127.0.0.1:0"], CORE_SERVER)
     mock = mock_server("mock-server-check")
     try:
         bodies = {"nginx": get(nginx1.url)[1], "bare axum": get(f"{hello.url}/json")[1],

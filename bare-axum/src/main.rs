@@ -1,7 +1,8 @@
-//! The baseline for mock-server's benchmark: a bare axum hello-world serving the same `/json`
-//! body, built with the same profile. `scripts/bench-server.sh` runs both side by side.
+//! The baseline for mock-server's benchmarks: a bare axum hello-world serving the same `/json`
+//! body, built with the same profile. `scripts/bench-perf.sh`, `scripts/bench-server.sh` and
+//! `scripts/bench-callgrind.sh` run both side by side.
 //!
-//! Run with: `cargo run --release -p mock-server --example hello -- 127.0.0.1:0`
+//! Run with: `cargo run --release -p bare-axum -- 127.0.0.1:0`
 
 use axum::{Router, http::header::CONTENT_TYPE, routing::get};
 
