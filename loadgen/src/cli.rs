@@ -232,9 +232,8 @@ pub struct WorkloadArgs {
     )]
     pub max_users: usize,
 
-    /// Threads the users run on, each with its own runtime, users dealt out in turn; 1 runs
-    /// everything on one thread (fastest when pinned to one core) [default: the number of
-    /// usable cores]
+    /// Runtime worker threads; 1 runs everything on one thread (fastest when pinned to one
+    /// core) [default: the number of usable cores]
     #[arg(long, env = "LOADGEN_THREADS", value_name = "N")]
     pub threads: Option<usize>,
 

@@ -180,15 +180,20 @@ pub fn print_summary(text: &str, files: &Files) {
     }
 }
 
-/// The binary: builds the runner's runtime, runs until done or Ctrl-C / SIGTERM, prints the
+/// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
 /// summary, writes the files, and maps the run to its exit code ([`exit::Exit`]: 0 clean,
 /// 1 violations or breach, 2 set-up error, 3 tested nothing, 130/143 interrupted).
 pub fn main_with(plan: Plan) -> ExitCode {
-    // The runner (set-up, timer, collector, reports) needs one thread; with --threads N above 1
-    // the users get N threads of their own (runner::threads).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
+    let runtime = if plan.workload.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(plan.workload.threads)
+            .enable_all()
+            .build()
+    };
     let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),

@@ -117,8 +117,7 @@ pub struct Workload {
     pub duration: Option<Duration>,
     pub wait: DurationRange,
     pub timeout: Duration,
-    /// Threads the users run on, one current-thread runtime each (1: the runner's own thread;
-    /// see [`crate::runner::threads`]).
+    /// Runtime worker threads (1: a current-thread runtime).
     pub threads: usize,
     /// Closed model: the users ramp through these stages (scenario files); `users` is their peak
     /// and `duration` their total. Open model: the stages ramp the rate.

@@ -2,14 +2,12 @@
 //! once per tick into the timeline and the totals, and stops.
 //!
 //! Layout: [`users`] (spawn rate, closed and open models), [`stages`] (ramping users up, holding,
-//! down), [`stop`] (timer, signals, the stop switch), [`threads`] (with `--threads N`, the N
-//! threads the users run on, one current-thread runtime each). The collector lives here: every [`TICK`] it
+//! down), [`stop`] (timer, signals, the stop switch). The collector lives here: every [`TICK`] it
 //! swaps the recorders' shards, turns the window into an [`Interval`], merges it into the run's
 //! totals and updates the live progress.
 
 pub mod stages;
 pub mod stop;
-pub mod threads;
 pub mod users;
 
 use std::{
@@ -79,23 +77,7 @@ pub async fn run<S: Scenario>(
     {
         stop.sleep(wait).await;
     }
-    // With --threads N the users run on N threads of their own (thread per core; no more threads
-    // than users); the runner's tasks (timer, collector, signals) stay on the caller's runtime.
-    let user_threads = match workload.threads.min(workload.model.users()) {
-        0 | 1 => None,
-        n => match threads::UserThreads::start(n) {
-            Ok(threads) => Some(threads),
-            Err(error) => {
-                tracing::warn!(%error, "cannot start the user threads; the users share the runtime");
-                None
-            }
-        },
-    };
-    let spawn_on: Vec<tokio::runtime::Handle> = user_threads
-        .as_ref()
-        .map(|threads| threads.handles().to_vec())
-        .unwrap_or_default();
-    let self_check = SelfCheck::start(&spawn_on);
+    let self_check = SelfCheck::start();
     let started_at = SystemTime::now();
     let started = Instant::now();
     let shards = (workload.threads * SHARDS_PER_THREAD)
@@ -128,7 +110,6 @@ pub async fn run<S: Scenario>(
         stop: stop.clone(),
         workload: workload.clone(),
         clock,
-        spawn_on,
     });
     let mut spawner = tokio::spawn(users::spawn_all(ctx.clone()));
 
@@ -165,8 +146,6 @@ pub async fn run<S: Scenario>(
         StopReason::Loops
     });
     let duration = started.elapsed();
-    // Every user task has ended (the spawner awaited them): the threads have nothing left to run.
-    drop(user_threads);
     on_signal.abort();
     if let Some(timer) = timer {
         timer.abort();
@@ -177,10 +156,9 @@ pub async fn run<S: Scenario>(
     } = collector;
     live.finish();
     let median = totals.total().latency.percentile(Quantile::P50);
-    let cores = workload.threads.min(workload.model.users()).clamp(
-        1,
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-    );
+    let cores = workload
+        .threads
+        .min(std::thread::available_parallelism().map_or(1, |n| n.get()));
     Run {
         open: ctx.clock.as_ref().map(|clock| clock.figures(duration)),
         stopped_by: stop.reason().unwrap_or(StopReason::Loops),

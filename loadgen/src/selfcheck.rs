@@ -1,7 +1,7 @@
 //! Is the generator itself the bottleneck? A load generator slower than its target measures itself.
 //!
-//! Two signs, measured during the run: scheduler lag (a 100 ms ticker on each runtime the users
-//! run on: how late it wakes up; when every core is busy, users' timers and socket reads are late by
+//! Two signs, measured during the run: scheduler lag (a 100 ms ticker on the same runtime as the
+//! users: how late it wakes up; when every core is busy, users' timers and socket reads are late by
 //! as much) and process CPU (utime + stime from `/proc/self/stat`, Linux only, over wall time and
 //! usable cores). The figures are marked suspect, as Locust warns at 90 % CPU, when the CPU is at
 //! 90 % or more of the cores the runtime may use, or when the lag's p99 is above 10 ms *and* above
@@ -13,7 +13,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use tokio::{runtime::Handle, task::JoinHandle};
+use tokio::task::JoinHandle;
 
 use crate::stats::{Latency, Quantile, millis};
 
@@ -30,7 +30,7 @@ const TICKS_PER_SECOND: f64 = 100.0;
 #[derive(Debug)]
 pub struct SelfCheck {
     lag: Arc<Mutex<Latency>>,
-    tickers: Vec<JoinHandle<()>>,
+    ticker: JoinHandle<()>,
     cpu_start: Option<f64>,
     wall_start: Instant,
 }
@@ -57,34 +57,27 @@ pub struct LagMs {
     pub max: f64,
 }
 
-/// Wakes every [`PERIOD`] and records how late it woke.
-async fn tick(lag: Arc<Mutex<Latency>>) {
-    let mut due = Instant::now() + PERIOD;
-    loop {
-        tokio::time::sleep_until(due.into()).await;
-        let now = Instant::now();
-        if let Ok(mut lag) = lag.lock() {
-            lag.record(now.saturating_duration_since(due));
-        }
-        due = now + PERIOD;
-    }
-}
-
 impl SelfCheck {
-    /// Starts a ticker on each of `runtimes` (the threads the users run on), or on the current
-    /// runtime when there are none; their lags go into one histogram.
-    pub fn start(runtimes: &[Handle]) -> Self {
+    /// Starts the ticker on the current runtime.
+    pub fn start() -> Self {
         let lag = Arc::new(Mutex::new(Latency::new()));
-        let tickers = match runtimes {
-            [] => vec![tokio::spawn(tick(lag.clone()))],
-            runtimes => runtimes
-                .iter()
-                .map(|runtime| runtime.spawn(tick(lag.clone())))
-                .collect(),
-        };
+        let ticker = tokio::spawn({
+            let lag = lag.clone();
+            async move {
+                let mut due = Instant::now() + PERIOD;
+                loop {
+                    tokio::time::sleep_until(due.into()).await;
+                    let now = Instant::now();
+                    if let Ok(mut lag) = lag.lock() {
+                        lag.record(now.saturating_duration_since(due));
+                    }
+                    due = now + PERIOD;
+                }
+            }
+        });
         Self {
             lag,
-            tickers,
+            ticker,
             cpu_start: cpu_seconds(),
             wall_start: Instant::now(),
         }
@@ -92,9 +85,7 @@ impl SelfCheck {
 
     /// Stops the ticker and judges, given the usable cores and the run's median latency.
     pub fn finish(self, cores: usize, median_latency: Duration) -> SelfCheckReport {
-        for ticker in &self.tickers {
-            ticker.abort();
-        }
+        self.ticker.abort();
         let wall = self.wall_start.elapsed().as_secs_f64();
         let cpu_percent = match (self.cpu_start, cpu_seconds()) {
             (Some(start), Some(end)) if wall > 0.0 => Some((end - start) / wall * 100.0),
@@ -163,7 +154,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_idle_runtime_shows_no_scheduler_lag() {
-        let check = SelfCheck::start(&[]);
+        let check = SelfCheck::start();
         tokio::time::sleep(Duration::from_millis(350)).await;
         // Other tests share this process's CPU time, so only the lag rule is judged here.
         let report = check.finish(usize::MAX / 1000, Duration::from_millis(200));
@@ -176,7 +167,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_blocked_runtime_is_suspect() {
-        let check = SelfCheck::start(&[]);
+        let check = SelfCheck::start();
         tokio::time::sleep(Duration::from_millis(150)).await;
         // Block the only thread for far longer than the measured latency.
         std::thread::sleep(Duration::from_millis(300));

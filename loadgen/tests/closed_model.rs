@@ -184,9 +184,9 @@ async fn timeline_has_an_interval_per_second_with_an_all_row() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn users_dealt_out_to_three_threads_all_run_and_every_request_is_counted_once() {
-    // --threads 3: users 0..6 run on three threads of their own (two users each), recording
-    // into shards that the runner merges; the run ends when every user's loops are done.
+async fn users_on_a_three_thread_runtime_all_run_and_every_request_is_counted_once() {
+    // --threads 3: a runtime of three worker threads runs the six users, recording into shards
+    // that the runner merges; the run ends when every user's loops are done.
     let server = common::server(Duration::from_millis(50)).await;
 
     let report = common::run_json(
@@ -199,16 +199,16 @@ async fn users_dealt_out_to_three_threads_all_run_and_every_request_is_counted_o
     assert_eq!(
         (requests.total, requests.pass),
         (24, 24),
-        "6 users x 4 loops on three threads make exactly 24 requests, all passing: {requests:?}"
+        "6 users x 4 loops on three worker threads make exactly 24 requests, all passing: {requests:?}"
     );
     assert_eq!(
         report.iterations, 24,
-        "every loop of every thread's users is counted once"
+        "every loop of every user is counted once"
     );
     assert_eq!(
         report.stopped_by,
         StopReason::Loops,
-        "the run ends when the users of every thread are done: {:?}",
+        "the run ends when every user is done: {:?}",
         report.stopped_by
     );
     assert_eq!(

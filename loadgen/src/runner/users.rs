@@ -41,9 +41,6 @@ pub struct Ctx<S> {
     pub stop: Stop,
     pub workload: Workload,
     pub clock: Option<OpenClock>,
-    /// The runtimes users are dealt out to, user `i` on `spawn_on[i % len]` (see
-    /// [`super::threads`]); empty: the caller's runtime.
-    pub spawn_on: Vec<tokio::runtime::Handle>,
 }
 
 /// The open model's arrival schedule: ticket `k` is due at `origin + (k + phase) / rate`. Users
@@ -159,10 +156,7 @@ pub async fn spawn_all<S: Scenario>(ctx: Arc<Ctx<S>>) {
         if ctx.stop.is_stopped() {
             break;
         }
-        match ctx.spawn_on.as_slice() {
-            [] => users.spawn(user(ctx.clone(), index)),
-            runtimes => users.spawn_on(user(ctx.clone(), index), &runtimes[index % runtimes.len()]),
-        };
+        users.spawn(user(ctx.clone(), index));
     }
     loop {
         tokio::select! {
