@@ -135,6 +135,25 @@ async fn a_target_gone_after_the_preflight_gives_refused_exceptions_with_the_os_
 }
 
 /// Reads up to the end of a request head.
+/// One user's two requests to `url`, the second 2 s after the first was answered, under
+/// `--timeout timeout`: the timer tests' run.
+async fn two_requests_2s_apart(url: &str, timeout: &str) -> loadgen::report::Report {
+    common::run_json(
+        url,
+        &[
+            "--users",
+            "1",
+            "--loops",
+            "2",
+            "--wait",
+            "2s",
+            "--timeout",
+            timeout,
+        ],
+    )
+    .await
+}
+
 async fn read_head(socket: &mut tokio::net::TcpStream) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 1024];
@@ -203,20 +222,7 @@ async fn a_request_in_flight_when_an_earlier_requests_deadline_passes_is_no_time
         }
     });
 
-    let report = common::run_json(
-        &url,
-        &[
-            "--users",
-            "1",
-            "--loops",
-            "2",
-            "--wait",
-            "2s",
-            "--timeout",
-            "4s",
-        ],
-    )
-    .await;
+    let report = two_requests_2s_apart(&url, "4s").await;
 
     let requests = report.figures.requests;
     assert_eq!(
@@ -248,20 +254,7 @@ async fn a_request_after_the_timer_fired_between_requests_still_times_out() {
         }
     });
 
-    let report = common::run_json(
-        &url,
-        &[
-            "--users",
-            "1",
-            "--loops",
-            "2",
-            "--wait",
-            "2s",
-            "--timeout",
-            "1s",
-        ],
-    )
-    .await;
+    let report = two_requests_2s_apart(&url, "1s").await;
 
     let requests = report.figures.requests;
     assert_eq!(
