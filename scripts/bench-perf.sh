@@ -2,7 +2,7 @@
 # The performance kit (issue 16): loadgen against wrk and oha on a target faster than all of them,
 # mock-server against a bare axum hello-world, loadgen's memory per user, its latency beside wrk's,
 # and its 2-thread scaling, in ONE run of alternating rounds; prints one table of ratios.
-#   make bench-perf                                     # 3 rounds x 8 s: about 6 min once built
+#   make bench-perf                                     # 3 rounds x 8 s: about 4.5 min once built
 #   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench-perf      # a quick look (about 1 min)
 # It installs what is missing, skipping what is present: nginx, wrk and GNU time from apt (one
 # `apt-get update` if the install needs it; sudo when not root), oha with `cargo install oha
