@@ -252,7 +252,8 @@ fn failures(suite: &Suite) -> usize {
     suite.cases.iter().filter(|c| c.failure.is_some()).count()
 }
 
-fn timestamp(unix_s: f64) -> String {
+/// A Unix time as RFC 3339 (seconds).
+pub fn timestamp(unix_s: f64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix_s as i64)
         .ok()
         .and_then(|t| {
