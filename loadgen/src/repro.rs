@@ -296,6 +296,7 @@ pub fn main_replay(args: ReplayArgs) -> ExitCode {
                     stagger: args.stagger,
                     pause: args.pause,
                     emit_curl: args.emit_curl.clone(),
+                    most_tries: None,
                 };
                 Ok(runtime.block_on(replay::replay(&repro, &options)))
             }

@@ -83,10 +83,16 @@ async fn a_fastapi_shared_identity_leak_is_verified_replayed_then_fixed_with_con
     )
     .expect("candidate pairs are derived");
     let found = verify::search(candidates, &search(&base), |_| {}).await;
-    let verified = found
-        .best
-        .unwrap_or_else(|| panic!("a candidate reproduces against the buggy target: {:?}", found.tried));
-    let rate = verified.verified.as_ref().expect("the file carries its rate");
+    let verified = found.best.unwrap_or_else(|| {
+        panic!(
+            "a candidate reproduces against the buggy target: {:?}",
+            found.tried
+        )
+    });
+    let rate = verified
+        .verified
+        .as_ref()
+        .expect("the file carries its rate");
     assert!(
         rate.rate >= 0.8 && rate.attempts >= 5,
         "with a 250 ms window and a 60 ms stagger the verified pair reproduces nearly always: {rate:?}\n{}",

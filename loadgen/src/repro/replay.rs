@@ -34,6 +34,8 @@ pub struct Options {
     /// Between attempts; `None`: the file's (else none).
     pub pause: Option<Duration>,
     pub emit_curl: Option<PathBuf>,
+    /// Attempts sent at most; `None`: three per attempt that must exercise the race, plus five.
+    pub most_tries: Option<u32>,
 }
 
 impl Options {
@@ -47,6 +49,7 @@ impl Options {
             stagger: None,
             pause: None,
             emit_curl: None,
+            most_tries: None,
         }
     }
 }
@@ -64,6 +67,8 @@ pub const DEFAULT_STAGGER: Duration = Duration::from_millis(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conclusion {
     Reproduced,
+    /// The expected verdict never showed, but other violations did: a race is still there.
+    Violated,
     Fixed,
     Inconclusive,
     SetupError,
@@ -74,7 +79,7 @@ impl Conclusion {
     pub fn code(self) -> u8 {
         match self {
             Conclusion::Fixed => 0,
-            Conclusion::Reproduced => 1,
+            Conclusion::Reproduced | Conclusion::Violated => 1,
             Conclusion::SetupError => 2,
             Conclusion::Inconclusive => 3,
         }
@@ -84,6 +89,7 @@ impl Conclusion {
         match self {
             Conclusion::Fixed => "FIXED",
             Conclusion::Reproduced => "REPRODUCED",
+            Conclusion::Violated => "VIOLATED",
             Conclusion::SetupError => "SET-UP ERROR",
             Conclusion::Inconclusive => "INCONCLUSIVE",
         }
@@ -136,6 +142,8 @@ impl Replayed {
             Conclusion::SetupError
         } else if self.reproduced > 0 {
             Conclusion::Reproduced
+        } else if !self.seen.violations().is_empty() {
+            Conclusion::Violated
         } else if self.conclusive_miss().is_some() {
             Conclusion::Fixed
         } else {
@@ -231,6 +239,12 @@ impl Replayed {
                 confidence::percent(f64::from(self.reproduced) / f64::from(self.ran.max(1))),
                 rate.map(|r| format!("; verified at {r}"))
                     .unwrap_or_default()
+            ),
+            Conclusion::Violated => format!(
+                "VIOLATED: the expected {} never showed in {} attempts, but the server answered with other violations: {}: a race is still there",
+                self.expected,
+                self.ran,
+                self.seen.violations().join(", ")
             ),
             Conclusion::Fixed => {
                 let verified = self.verified.as_ref().expect("fixed needs a verified rate");
@@ -392,12 +406,16 @@ pub async fn replay_until(
         timeout: options.timeout,
         stagger,
     };
-    let most = replayed.planned.saturating_mul(TRIES_PER_ATTEMPT) + 5;
+    let most = options
+        .most_tries
+        .unwrap_or_else(|| replayed.planned.saturating_mul(TRIES_PER_ATTEMPT) + 5);
     while replayed.ran < replayed.planned
         && replayed.tried < most
         && deadline.is_none_or(|deadline| tokio::time::Instant::now() < deadline)
     {
-        if replayed.tried > 0 && !pause.is_zero() {
+        // Before every attempt, the first too: answers cached by whatever ran just before (the
+        // verification, another file of a suite) must not serve it.
+        if !pause.is_zero() {
             tokio::time::sleep(pause).await;
         }
         let first = replayed.tried == 0;
@@ -577,6 +595,33 @@ mod tests {
             Conclusion::Inconclusive,
             "other settings void the rate: {}",
             void.summary()
+        );
+    }
+
+    #[test]
+    fn another_violation_is_never_fixed() {
+        use crate::scenario::cities::verdict::Verdict;
+        let mut other = replayed(Some(verified(50, 50)), 50, 0);
+        let lost = Verdict::Violation {
+            outcome: crate::checks::Outcome::LostWrite,
+            kind: "lost",
+            victim: None,
+            record: None,
+            expected: String::new(),
+            message: "user 0's record was acknowledged, then its read answered 404".into(),
+        };
+        other.seen.note(
+            (super::super::seen::Phase::Race, "observer", "read"),
+            "GET /x",
+            &lost,
+            404,
+            b"{}",
+        );
+        assert_eq!(
+            (other.conclusion(), other.code()),
+            (Conclusion::Violated, 1),
+            "a lost write where a leak was expected is still a race: {}",
+            other.summary()
         );
     }
 

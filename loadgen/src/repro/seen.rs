@@ -157,6 +157,29 @@ impl Seen {
         out
     }
 
+    /// Every violation seen (any class, any phase, either role) in words, most frequent first:
+    /// `lost_write 3 (race observer read)`.
+    pub fn violations(&self) -> Vec<String> {
+        let mut rows: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| is_violation(&r.class))
+            .collect();
+        rows.sort_by(|a, b| b.count.cmp(&a.count));
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "{} {} ({} {} {})",
+                    r.class,
+                    r.count,
+                    r.phase.name(),
+                    r.role,
+                    r.step
+                )
+            })
+            .collect()
+    }
+
     /// Counts of the observer's answers in the race and `then` phases that are not a pass, in
     /// words (`denied 20 (race create), leak 3 (then read)`).
     pub fn observer_findings(&self) -> Vec<String> {
@@ -166,6 +189,11 @@ impl Seen {
             .map(|r| format!("{} {} ({} {})", r.class, r.count, r.phase.name(), r.step))
             .collect()
     }
+}
+
+/// Whether a class is a violation (a proven contradiction), not a pass or a failure.
+pub fn is_violation(class: &str) -> bool {
+    !matches!(class, "pass" | "fail" | "exception" | "timeout")
 }
 
 /// The start of a body, on one line.

@@ -62,7 +62,7 @@ pub fn files(named: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// 0 when every file is FIXED, 1 when any reproduced, else 2 for a set-up error, else 3.
 pub fn code(entries: &[Entry]) -> u8 {
     let any = |c: Conclusion| entries.iter().any(|e| e.conclusion() == c);
-    if any(Conclusion::Reproduced) {
+    if any(Conclusion::Reproduced) || any(Conclusion::Violated) {
         1
     } else if any(Conclusion::SetupError) {
         2
@@ -110,7 +110,7 @@ pub fn table(entries: &[Entry]) -> String {
         "{verdict}: {} file(s): {} fixed, {} reproduced, {} inconclusive, {} set-up error(s)",
         entries.len(),
         count(Conclusion::Fixed),
-        count(Conclusion::Reproduced),
+        count(Conclusion::Reproduced) + count(Conclusion::Violated),
         count(Conclusion::Inconclusive),
         count(Conclusion::SetupError)
     );

@@ -111,7 +111,10 @@ pub async fn search(
             stagger: Some(search.stagger),
             pause: Some(search.pause),
             emit_curl: None,
+            // A pair whose race the target does not let overlap is a poor candidate: move on.
+            most_tries: Some(search.attempts + 2),
         };
+
         let replayed = replay::replay_until(&repro, &options, Some(deadline.into())).await;
         let number = index + 1;
         let line = match replayed.conclusion() {
