@@ -165,7 +165,7 @@ impl Seen {
             .iter()
             .filter(|r| is_violation(&r.class))
             .collect();
-        rows.sort_by(|a, b| b.count.cmp(&a.count));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.count));
         rows.iter()
             .map(|r| {
                 format!(
