@@ -1,7 +1,7 @@
 //! The exit status of a run, the one place that maps a finished [`Report`] (and the signal that
 //! stopped it, if any) to the process's exit code.
 //!
-//! The codes, agreed across racebench and documented in the README:
+//! The codes, agreed across racebench and documented in docs/guide/loadgen-json.md ("Exit codes"):
 //!
 //! | code | meaning |
 //! |---|---|

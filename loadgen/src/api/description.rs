@@ -1,6 +1,6 @@
 //! The API description as written: a TOML file (`--api FILE`) whose every key has a default equal
-//! to racebench mock-server's shape, so an empty file describes mock-server. The README's "API
-//! description" section documents each key; `fixtures/apis/` holds descriptions of real shapes.
+//! to racebench mock-server's shape, so an empty file describes mock-server. The section "The API
+//! description" of docs/guide/isolation.md documents each key; `fixtures/apis/` holds descriptions of real shapes.
 
 use std::path::{Path, PathBuf};
 
