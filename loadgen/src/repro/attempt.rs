@@ -49,8 +49,11 @@ pub struct Attempt {
 /// Why an attempt stopped.
 #[derive(Debug)]
 pub enum Stopped {
-    /// A set-up step did not pass, or the racing pair cannot be built: exit 2 once it repeats.
+    /// A set-up step did not pass: exit 2 once it repeats.
     Setup(String),
+    /// This racing pair cannot be built from the description (a `me` without `login.me-path`,
+    /// a `read` without a record): exit 2, but another pair may do.
+    Pair(String),
     /// A racing request got no answer: the attempt did not run.
     NoAnswer(String),
 }
@@ -353,7 +356,7 @@ impl Racing {
             foreign: None,
         };
         let needs_record = |what: &str| {
-            Stopped::Setup(format!(
+            Stopped::Pair(format!(
                 "the racing `{what}` needs a record: add `create` to {}'s setup",
                 role_name(me)
             ))
@@ -389,7 +392,7 @@ impl Racing {
                 racing.request = api
                     .me(credential, &var(cities, user, &racing.marker, None))
                     .ok_or_else(|| {
-                        Stopped::Setup(
+                        Stopped::Pair(
                             "the racing `me` needs login.me-path in the API description".into(),
                         )
                     })?;
@@ -411,7 +414,7 @@ impl Racing {
                 });
             }
             other => {
-                return Err(Stopped::Setup(format!("`{other}` cannot race")));
+                return Err(Stopped::Pair(format!("`{other}` cannot race")));
             }
         }
         Ok(racing)

@@ -120,6 +120,8 @@ pub struct Replayed {
     pub expected: String,
     /// A set-up error (exit 2).
     pub setup: Option<String>,
+    /// Whether that error is of this racing pair only (another pair of the same file may run).
+    pub pair_error: bool,
     /// Set-ups that stopped and were done again with fresh users, and the first one's reason.
     pub setups_redone: u32,
     pub redone_because: Option<String>,
@@ -457,6 +459,11 @@ pub async fn replay_until(
                 }
             },
             Err(Stopped::NoAnswer(why)) => replayed.tally_no_answer(why),
+            Err(Stopped::Pair(why)) => {
+                replayed.setup = Some(why);
+                replayed.pair_error = true;
+                return replayed;
+            }
             Err(Stopped::Setup(_)) => unreachable!("one_attempt returns set-up errors as None"),
         }
         if let (Some(path), Some(sent)) = (&options.emit_curl, sent) {

@@ -118,13 +118,23 @@ pub async fn search(
         let replayed = replay::replay_until(&repro, &options, Some(deadline.into())).await;
         let number = index + 1;
         let line = match replayed.conclusion() {
-            Conclusion::SetupError => {
+            Conclusion::SetupError if replayed.pair_error => {
                 let why = replayed.setup.clone().unwrap_or_default();
                 setup.get_or_insert(why.clone());
                 format!(
-                    "repro: candidate {number}/{total}: {}: set-up error: {why}",
+                    "repro: candidate {number}/{total}: {}: cannot be sent: {why}",
                     describe(&repro)
                 )
+            }
+            Conclusion::SetupError => {
+                // The set-up (register, log in, create) is the same for every candidate: its
+                // error would stop each of them the same way.
+                return Found {
+                    best: None,
+                    tried,
+                    setup: replayed.setup.clone(),
+                    untried: total - index,
+                };
             }
             _ => {
                 all_setup = false;
