@@ -331,7 +331,7 @@ impl Transport for Noting<'_> {
         me: usize,
         step: Step,
         request: ApiRequest,
-        judge: impl FnOnce(&Answer) -> Verdict + Send,
+        judge: impl FnMut(&Answer) -> Verdict + Send,
     ) -> Option<(Answer, Verdict)> {
         if let Some(sent) = self.sent.as_deref_mut() {
             sent.push(Sent {
