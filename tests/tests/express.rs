@@ -64,7 +64,12 @@ async fn clean_express_shows_no_violation_and_no_fail() {
     let r = report.figures.requests;
     println!("express clean: {}", summary(&report));
     assert_eq!(r.violation, 0, "a correct server: {:?}", report.evidence);
-    assert_eq!(r.fail + r.exception, 0, "every check passes: {}", summary(&report));
+    assert_eq!(
+        r.fail + r.exception,
+        0,
+        "every check passes: {}",
+        summary(&report)
+    );
     assert!(r.pass >= 400, "real work was done: {}", summary(&report));
     for step in ["create", "read", "list", "update", "delete", "probe"] {
         assert!(
@@ -81,10 +86,12 @@ async fn clean_express_shows_no_violation_and_no_fail() {
 
 #[tokio::test]
 async fn an_expired_token_is_no_violation_loadgen_logs_in_again() {
-    // Tokens live 1 s; 15 loops of 7 requests that each hold a 20 ms window outlive them.
-    let target = FrameworkTarget::start(Framework::Express, &[("RACEBENCH_TOKEN_TTL", "1")]);
-    let report = isolation(&target, "15").await;
-    println!("express clean, 1 s tokens: {}", summary(&report));
+    // Tokens live 3 s from the second they were issued in (so 2 to 3 s: long enough for the
+    // preflight); 25 loops of 9 requests that each hold a 20 ms window (4.5 s at least) outlive
+    // them.
+    let target = FrameworkTarget::start(Framework::Express, &[("RACEBENCH_TOKEN_TTL", "3")]);
+    let report = isolation(&target, "25").await;
+    println!("express clean, 3 s tokens: {}", summary(&report));
     assert_eq!(
         report.figures.requests.violation, 0,
         "a refusal of an expired token is no violation: {:?}",
@@ -107,8 +114,17 @@ async fn guard_owner_race_is_denied_violations_not_fails_and_blames_no_descripti
     let report = isolation(&target, "10").await;
     let (r, v) = (report.figures.requests, report.figures.violations);
     println!("express guard-owner: {}", summary(&report));
-    assert!(v.denied > 0, "own creates and lists refused: {}", summary(&report));
-    assert_eq!(r.fail, 0, "a refused own action is a violation, not a fail: {}", summary(&report));
+    assert!(
+        v.denied > 0,
+        "own creates and lists refused: {}",
+        summary(&report)
+    );
+    assert_eq!(
+        r.fail,
+        0,
+        "a refused own action is a violation, not a fail: {}",
+        summary(&report)
+    );
     let denied = report
         .evidence
         .iter()
@@ -139,11 +155,18 @@ async fn shared_identity_race_on_the_create_shows_on_the_later_read_and_list() {
     let v = report.figures.violations;
     println!("express shared-identity: {}", summary(&report));
     assert!(
-        report.evidence.iter().any(|e| e.class == "leak" && e.step == "list"),
+        report
+            .evidence
+            .iter()
+            .any(|e| e.class == "leak" && e.step == "list"),
         "another user's list shows the misattributed record: {}",
         summary(&report)
     );
-    assert!(v.lost_write > 0, "its owner's read finds it gone: {}", summary(&report));
+    assert!(
+        v.lost_write > 0,
+        "its owner's read finds it gone: {}",
+        summary(&report)
+    );
     assert!(
         !report.evidence.iter().any(|e| e.step == "create"),
         "the create's own answer shows nothing (no owner in it): {:?}",
@@ -161,7 +184,16 @@ async fn probe_leak_race_shows_on_a_probe_of_another_users_record() {
         .evidence
         .iter()
         .find(|e| e.class == "leak" && e.step == "probe")
-        .unwrap_or_else(|| panic!("a probe answered with another user's record: {}", summary(&report)));
-    assert_ne!(Some(leak.observer), leak.victim, "observer and victim differ: {leak:?}");
+        .unwrap_or_else(|| {
+            panic!(
+                "a probe answered with another user's record: {}",
+                summary(&report)
+            )
+        });
+    assert_ne!(
+        Some(leak.observer),
+        leak.victim,
+        "observer and victim differ: {leak:?}"
+    );
     assert_eq!(loadgen::exit_code_of(&report), 1, "exit 1");
 }

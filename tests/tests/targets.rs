@@ -190,7 +190,11 @@ async fn fastapi_rejects_a_dot_test_email_with_422() {
 /// other arrives; `bug` names the mode. Answers alice's and bob's create answers.
 async fn express_creates_paused_together(
     bug: &[(&str, &str)],
-) -> (e2e::targets::FrameworkTarget, Client, [(Account, e2e::targets::client::Answer); 2]) {
+) -> (
+    e2e::targets::FrameworkTarget,
+    Client,
+    [(Account, e2e::targets::client::Answer); 2],
+) {
     let mut env = vec![TWO_PAUSE_TOGETHER];
     env.extend_from_slice(bug);
     let target = PythonTarget::start(Framework::Express, &env);
@@ -214,7 +218,12 @@ async fn express_users_see_only_their_own_posts_and_paused_together_creates_stay
             who.name
         );
         let read = api.read(who, &created.body["id"]).await;
-        assert_eq!(read.status, StatusCode::OK, "{} reads it: {read:?}", who.name);
+        assert_eq!(
+            read.status,
+            StatusCode::OK,
+            "{} reads it: {read:?}",
+            who.name
+        );
         assert_eq!(
             api.owner(&read.body),
             &who.id,

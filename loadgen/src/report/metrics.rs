@@ -135,7 +135,10 @@ pub fn render(names: &[&str], totals: &Window, interval: &Interval, iterations: 
         "# HELP loadgen_violations_total Leaks, lost writes, corruptions and denials found.\n\
          # TYPE loadgen_violations_total counter\n",
     );
-    for class in Outcome::ALL.into_iter().filter(|class| class.is_violation()) {
+    for class in Outcome::ALL
+        .into_iter()
+        .filter(|class| class.is_violation())
+    {
         let _ = writeln!(
             out,
             "loadgen_violations_total{{class=\"{class}\"}} {}",

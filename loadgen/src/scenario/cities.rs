@@ -248,8 +248,7 @@ impl Cities {
     /// From now on identity `me` sends `fresh` instead of `original` (which expired).
     pub(crate) fn replace_credential(&self, me: usize, original: &Credential, fresh: Credential) {
         if let Some(slot) = self.ledger.local(me).and_then(|l| self.relogged.get(l)) {
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some((original.value.clone(), fresh));
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((original.value.clone(), fresh));
         }
     }
 

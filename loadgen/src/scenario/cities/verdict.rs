@@ -826,8 +826,12 @@ mod tests {
         let f = Fixture::new(&[]);
         let mine = f.run.city(1, 1);
         let body = br#"{"detail":"Not enough permissions"}"#;
-        let create = |judge: Judge<'_>, status| judge.created(1, 1, &mine, status, body, f.api.record(body).as_ref());
-        let list = |judge: Judge<'_>, status| judge.listed(1, status, body, f.api.page(body).as_ref(), &[], false);
+        let create = |judge: Judge<'_>, status| {
+            judge.created(1, 1, &mine, status, body, f.api.record(body).as_ref())
+        };
+        let list = |judge: Judge<'_>, status| {
+            judge.listed(1, status, body, f.api.page(body).as_ref(), &[], false)
+        };
         for status in [401, 403] {
             assert_eq!(
                 outcome(&create(f.verified(), status)),
@@ -844,7 +848,9 @@ mod tests {
             };
             assert_eq!(
                 failure.shown(status, false),
-                format!("create: status {status}, expected 200 or 201 (check records.collection, records.create-body or records.created)"),
+                format!(
+                    "create: status {status}, expected 200 or 201 (check records.collection, records.create-body or records.created)"
+                ),
                 "while the description is unproven the hint names its keys"
             );
             assert!(
@@ -863,7 +869,8 @@ mod tests {
         let f = Fixture::new(&[]);
         let mine = f.run.city(1, 1);
         let Verdict::Fail(failure) =
-            f.verified().created(1, 1, &mine, 503, b"{}", f.api.record(b"{}").as_ref())
+            f.verified()
+                .created(1, 1, &mine, 503, b"{}", f.api.record(b"{}").as_ref())
         else {
             panic!("a 503 on a create is a fail");
         };

@@ -85,7 +85,13 @@ impl Transport for LoadTransport<'_> {
         let verdict = judge(&first.answer);
         let expiry = request.credential.as_ref().and_then(Credential::expires_at);
         let refused = !matches!(verdict, Verdict::Pass)
-            && cities.options().api.description().meanings.denied.contains(&first.answer.status);
+            && cities
+                .options()
+                .api
+                .description()
+                .meanings
+                .denied
+                .contains(&first.answer.status);
         if refused && expiry.is_some_and(|exp| exp <= unix_now()) {
             expired(cities, session, step, &first);
             let fresh = log_in_again(cities, session, me).await?;
