@@ -5,8 +5,10 @@
 #   by the tests that run loadgen against servers built on real frameworks and by the outside
 #   checks (Schemathesis, validators);
 # - Debian packages listed in scripts/apt-test.txt (installed only when missing; needs root; a
-#   non-root user gets the sudo command to run, or sets TEST_DEPS_NO_APT=1 to go on without them).
-# Re-running is cheap: the venv is rebuilt only when the requirements file changes.
+#   non-root user gets the sudo command to run, or sets TEST_DEPS_NO_APT=1 to go on without them);
+# - the Node target's packages (targets/express: Express, jsonwebtoken) with `npm ci` from its
+#   committed package-lock.json into targets/express/node_modules (needs node and npm).
+# Re-running is cheap: the venv and node_modules are rebuilt only when their pin files change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +49,13 @@ if [[ ! -x $venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; the
     "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
     echo "$want" >"$stamp"
+fi
+
+express=targets/express
+lock_stamp=$express/node_modules/.racebench-lock.sha256
+want=$(sha256sum "$express/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f $lock_stamp || $(cat "$lock_stamp") != "$want" ]]; then
+    echo "test-deps: npm ci in $express from its package-lock.json"
+    (cd "$express" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$lock_stamp"
 fi

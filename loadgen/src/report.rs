@@ -180,6 +180,9 @@ pub struct Violations {
     pub leak: u64,
     pub lost_write: u64,
     pub corrupt: u64,
+    /// Own actions refused (absent from reports written before the class existed).
+    #[serde(default)]
+    pub denied: u64,
     pub timeout: u64,
 }
 
@@ -248,6 +251,7 @@ impl Figures {
                 leak: counts.get(Outcome::Leak),
                 lost_write: counts.get(Outcome::LostWrite),
                 corrupt: counts.get(Outcome::Corrupt),
+                denied: counts.get(Outcome::Denied),
                 timeout: counts.get(Outcome::Timeout),
             },
             rps: if duration_s > 0.0 {

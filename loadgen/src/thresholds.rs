@@ -5,7 +5,7 @@
 //! a unit and read the passed requests' latency, the *corrected* one in the open model (the honest
 //! figure); `fail_rate` is the share of requests that did not pass (0..1; no data, so a breach,
 //! when no request ended); `rps` passed requests per second; counters (`requests`, `fail`,
-//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `violations`) compare counts. Any breach makes the exit code 1.
+//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `denied`, `violations`) compare counts. Any breach makes the exit code 1.
 
 use std::fmt;
 
@@ -92,7 +92,7 @@ impl Threshold {
             format!(
                 "threshold `{text}`: unknown metric `{metric_name}`; use p50, p90, p95, p99, p999, \
                  min, mean, max, fail_rate, rps, requests, fail, exception, timeout, leak, \
-                 lost_write, corrupt or violations"
+                 lost_write, corrupt, denied or violations"
             )
         })?;
         let limit = match metric {
@@ -173,6 +173,7 @@ fn metric(name: &str) -> Option<Metric> {
         "leak" => Metric::Count(|f| f.violations.leak),
         "lost_write" => Metric::Count(|f| f.violations.lost_write),
         "corrupt" => Metric::Count(|f| f.violations.corrupt),
+        "denied" => Metric::Count(|f| f.violations.denied),
         "violations" => Metric::Count(|f| f.requests.violation),
         _ => return None,
     })

@@ -153,18 +153,25 @@ pub enum ViolationClass {
     Leak,
     LostWrite,
     Corrupt,
+    Denied,
     Timeout,
 }
 
 impl ViolationClass {
-    pub const ALL: [ViolationClass; 4] =
-        [Self::Leak, Self::LostWrite, Self::Corrupt, Self::Timeout];
+    pub const ALL: [ViolationClass; 5] = [
+        Self::Leak,
+        Self::LostWrite,
+        Self::Corrupt,
+        Self::Denied,
+        Self::Timeout,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Leak => "leak",
             Self::LostWrite => "lost_write",
             Self::Corrupt => "corrupt",
+            Self::Denied => "denied",
             Self::Timeout => "timeout",
         }
     }

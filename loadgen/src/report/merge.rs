@@ -324,6 +324,7 @@ fn merge_figures<'a>(
         leak: 0,
         lost_write: 0,
         corrupt: 0,
+        denied: 0,
         timeout: 0,
     };
     let mut latency = Latency::new();
@@ -340,6 +341,7 @@ fn merge_figures<'a>(
         violations.leak += v.leak;
         violations.lost_write += v.lost_write;
         violations.corrupt += v.corrupt;
+        violations.denied += v.denied;
         violations.timeout += v.timeout;
         latency.merge(&decode(
             source,

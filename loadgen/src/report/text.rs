@@ -56,8 +56,12 @@ pub fn render(report: &Report) -> String {
     if requests.violation > 0 || report.scenario != "json" {
         let _ = writeln!(
             out,
-            "Violations - leak: {}, lost_write: {}, corrupt: {}, timeout: {}",
-            violations.leak, violations.lost_write, violations.corrupt, violations.timeout
+            "Violations - leak: {}, lost_write: {}, corrupt: {}, denied: {}, timeout: {}",
+            violations.leak,
+            violations.lost_write,
+            violations.corrupt,
+            violations.denied,
+            violations.timeout
         );
         if let Some(at) = report.first_violation_after_s {
             let _ = writeln!(out, "First violation after: {at:.3} s");

@@ -144,7 +144,7 @@ impl Transport for Noting<'_> {
         me: usize,
         step: Step,
         request: ApiRequest,
-        judge: impl FnOnce(&Answer) -> Verdict + Send,
+        mut judge: impl FnMut(&Answer) -> Verdict + Send,
     ) -> Option<(Answer, Verdict)> {
         let name = cities.step_name(step).to_owned();
         let label = request.label(self.target);
@@ -158,7 +158,7 @@ impl Transport for Noting<'_> {
         }
         let mut judged: Option<(Verdict, u16, bytes::Bytes)> = None;
         let slot = &mut judged;
-        let noted = move |answer: &Answer| {
+        let noted = |answer: &Answer| {
             let verdict = judge(answer);
             *slot = Some((verdict.clone(), answer.status, answer.body.clone()));
             verdict
@@ -215,6 +215,9 @@ pub async fn run(
         }
         users.push(user);
     }
+    // Both set-ups passed with this description: from here a refused own action is `denied`
+    // (a violation), as in an isolation run whose preflight passed.
+    cities.mark_verified();
     let [observer, victim] = <[User; 2]>::try_from(users).expect("two users");
     let (mut observer, mut victim) = (observer, victim);
     let mine = Racing::build(&cities, &observer, &victim, &repro.observer.race)?;

@@ -55,7 +55,7 @@ pub struct Verified {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Expected {
-    /// `leak`, `lost_write` or `corrupt`.
+    /// `leak`, `lost_write`, `corrupt` or `denied`.
     pub class: String,
     /// Who sees it: always `observer`.
     pub observer: String,
