@@ -38,7 +38,7 @@ pub mod selfcheck;
 pub mod stats;
 pub mod thresholds;
 
-use std::{future::Future, path::Path, process::ExitCode, sync::Arc};
+use std::{future::Future, path::Path, process::ExitCode, sync::Arc, time::Instant};
 
 use cli::{Cli, Command, ViolationClass};
 use exit::Exit;
@@ -54,6 +54,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
 ) -> Result<Report, PlanError> {
+    let shutdown = runner::stop::Shutdown::relay(shutdown);
     // Kept until the run ends: dropping it stops the metrics server.
     let (live, _metrics_server) = match plan.output.metrics_listen {
         Some(addr) => {
@@ -95,20 +96,43 @@ pub async fn run(
     }
 }
 
-/// The one path of every scenario: prepare, run, finish, report.
+/// The one path of every scenario: prepare, run, finish, report. A shutdown during the set-up
+/// (the preflight, the scenario's own) ends it there, and the run starts stopped: an empty report.
 async fn start<S: scenario::Scenario>(
     plan: &Plan,
     scenario: Arc<S>,
     target: Arc<client::Target>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: runner::stop::Shutdown,
     live: Live,
 ) -> Result<Report, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
-    preflight::check(&plan.url, &target, scenario.probe(), plan.workload.timeout).await?;
-    scenario.prepare(&target).await.map_err(PlanError)?;
-    let run = runner::run(&plan.workload, scenario.clone(), target, shutdown, live).await;
+    let set_up = Instant::now();
+    let preflight = async {
+        preflight::check(
+            &plan.url,
+            &target,
+            || scenario.probe(),
+            plan.workload.timeout,
+        )
+        .await?;
+        scenario.prepare(&target).await.map_err(PlanError)
+    };
+    tokio::select! {
+        result = preflight => result?,
+        () = shutdown.requested() => {}
+    }
+    let preflight_s = set_up.elapsed().as_secs_f64();
+    let run = runner::run(
+        &plan.workload,
+        scenario.clone(),
+        target,
+        shutdown.requested(),
+        live,
+    )
+    .await;
     let findings = scenario.finish().await;
     let mut report = Report::new(plan, run);
+    report.preflight_s = Some(preflight_s);
     report.apply_findings(findings);
     report.apply_thresholds(plan);
     Ok(report)
@@ -116,6 +140,13 @@ async fn start<S: scenario::Scenario>(
 
 /// The binary after parsing: `merge` and `compare` read reports, every other command runs load.
 pub fn main_of(cli: Cli) -> ExitCode {
+    // Commands that write no run report give the signals back (see `runner::stop::install`).
+    if matches!(
+        cli.command,
+        Command::Merge(_) | Command::Compare(_) | Command::Repro(_) | Command::Replay(_)
+    ) {
+        runner::stop::release();
+    }
     match cli.command {
         Command::Merge(args) => offline::merge(args),
         Command::Compare(args) => offline::compare(args),

@@ -1,4 +1,4 @@
-//! `loadgen` binary: parse the CLI, set up tracing, hand over to the library.
+//! `loadgen` binary: catch the signals, parse the CLI, set up tracing, hand over to the library.
 
 use std::{io::IsTerminal, process::ExitCode};
 
@@ -6,7 +6,18 @@ use loadgen::cli::Cli;
 use shared::cli::parse_or_exit;
 
 fn main() -> ExitCode {
+    // First of all, so that a Ctrl-C at any moment still ends a run with its reports. Should it
+    // fail, the runner listens through tokio from its start, as before.
+    if let Err(error) = loadgen::runner::stop::install() {
+        eprintln!("warning: cannot catch SIGINT and SIGTERM before the run starts: {error}");
+    }
     let cli: Cli = parse_or_exit();
+    if matches!(
+        cli.command,
+        loadgen::cli::Command::Completions { .. } | loadgen::cli::Command::Man
+    ) {
+        loadgen::runner::stop::release();
+    }
     if let Some(code) = loadgen::cli::docs::print(&cli.command) {
         return code;
     }

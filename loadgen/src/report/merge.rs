@@ -205,6 +205,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Merged, MergeError> {
         allowed: Vec::new(),
         workers: rows,
         command_line: None,
+        preflight_s: None,
         interrupted_by: reports.iter().find_map(|(_, r)| r.interrupted_by),
         in_flight_at_stop: reports.iter().map(|(_, r)| r.in_flight_at_stop).sum(),
         tested_nothing: None,

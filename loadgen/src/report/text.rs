@@ -67,9 +67,13 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "First violation after: {at:.3} s");
         }
     }
+    let preflight = report
+        .preflight_s
+        .map(|seconds| format!("; preflight {seconds:.1} s before it"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "Total test time: {:.3} seconds (stopped by {}).",
+        "Total test time: {:.3} seconds (stopped by {}{preflight}).",
         report.duration_s,
         report.stopped_by.as_str()
     );
