@@ -2,11 +2,11 @@
 
 use std::{io::IsTerminal, process::ExitCode};
 
-use loadgen::cli::Cli;
-use shared::cli::parse_or_exit;
+use loadgen::cli::{Cli, mistakes};
+use shared::cli::parse_from_or_exit;
 
 fn main() -> ExitCode {
-    let cli: Cli = parse_or_exit();
+    let cli: Cli = parse_from_or_exit(mistakes::expand(std::env::args_os()), mistakes::hint);
     if let Some(code) = loadgen::cli::docs::print(&cli.command) {
         return code;
     }

@@ -117,14 +117,22 @@ impl Threshold {
         })
     }
 
+    /// Whether the threshold's request name is `step`. Spaces do not count, as the threshold is
+    /// read without them: `GET /json:p99<1s` names the request `GET /json`.
+    pub fn names(&self, step: &str) -> bool {
+        self.name
+            .as_deref()
+            .is_some_and(|name| step.chars().filter(|c| !c.is_whitespace()).eq(name.chars()))
+    }
+
     /// Checks the threshold against a finished report.
     pub fn evaluate(&self, report: &Report) -> Verdict {
         let figures = match &self.name {
             None => Some(&report.figures),
-            Some(name) => report
+            Some(_) => report
                 .endpoints
                 .iter()
-                .find(|e| &e.name == name)
+                .find(|e| self.names(&e.name))
                 .map(|e| &e.figures),
         };
         let actual = figures.and_then(|figures| match self.metric {

@@ -230,8 +230,17 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
 }
 
 fn read(path: &Path) -> Result<RawFile, PlanError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| PlanError(format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let shown = path.display().to_string();
+        if crate::cli::mistakes::looks_like_url(&shown) {
+            PlanError(format!(
+                "`loadgen run` takes a scenario file, not a URL: for one URL, `loadgen json {shown}`; \
+                 with a file, `loadgen run FILE --base-url {shown}`"
+            ))
+        } else {
+            PlanError(format!("cannot read {shown}: {e}"))
+        }
+    })?;
     toml::from_str(&text).map_err(|e| {
         PlanError(format!(
             "invalid scenario file {}: {}",
