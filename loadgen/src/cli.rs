@@ -182,14 +182,9 @@ pub struct JsonArgs {
 #[derive(Debug, Clone, Args)]
 pub struct WorkloadArgs {
     /// Closed model: concurrent virtual users, each with its own keep-alive connection
-    #[arg(
-        short,
-        long,
-        env = "LOADGEN_USERS",
-        default_value_t = 1,
-        value_name = "N"
-    )]
-    pub users: usize,
+    /// [default: 1]
+    #[arg(short, long, env = "LOADGEN_USERS", value_name = "N")]
+    pub users: Option<usize>,
 
     /// Users started per second [default: all at once]
     #[arg(long, env = "LOADGEN_SPAWN_RATE", value_name = "PER_SEC")]

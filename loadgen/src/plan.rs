@@ -346,18 +346,19 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
     };
     let model = match args.rate {
         None => {
-            if args.users == 0 {
+            let users = args.users.unwrap_or(1);
+            if users == 0 {
                 return invalid("--users must be at least 1");
             }
             if args.loops == Some(0) {
                 return invalid("--loops must be at least 1");
             }
-            let users = worker.share(args.users);
-            if users == 0 {
-                return Err(too_few("--users", args.users));
+            let share = worker.share(users);
+            if share == 0 {
+                return Err(too_few("--users", users));
             }
             Model::Closed {
-                users,
+                users: share,
                 loops: args.loops,
             }
         }

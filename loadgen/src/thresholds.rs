@@ -5,7 +5,8 @@
 //! a unit and read the passed requests' latency, the *corrected* one in the open model (the honest
 //! figure); `fail_rate` is the share of requests that did not pass (0..1; no data, so a breach,
 //! when no request ended); `rps` passed requests per second; counters (`requests`, `fail`,
-//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `violations`) compare counts. Any breach makes the exit code 1.
+//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `violations`) compare counts, and
+//! `dropped` the open model's iterations due but never started. Any breach makes the exit code 1.
 
 use std::fmt;
 
@@ -42,6 +43,8 @@ pub enum Metric {
     FailRate,
     Rps,
     Count(fn(&Figures) -> u64),
+    /// Open model: iterations due but never started (0 in the closed model).
+    Dropped,
 }
 
 /// One parsed `--threshold`.
@@ -92,7 +95,7 @@ impl Threshold {
             format!(
                 "threshold `{text}`: unknown metric `{metric_name}`; use p50, p90, p95, p99, p999, \
                  min, mean, max, fail_rate, rps, requests, fail, exception, timeout, leak, \
-                 lost_write, corrupt or violations"
+                 lost_write, corrupt, violations or dropped"
             )
         })?;
         let limit = match metric {
@@ -147,6 +150,7 @@ impl Threshold {
             Metric::FailRate => (figures.requests.total > 0).then(|| figures.requests.fail_rate()),
             Metric::Rps => Some(figures.rps),
             Metric::Count(field) => Some(field(figures) as f64),
+            Metric::Dropped => Some(report.open_model.map_or(0, |open| open.dropped) as f64),
         });
         Verdict {
             threshold: self.text.clone(),
@@ -182,6 +186,7 @@ fn metric(name: &str) -> Option<Metric> {
         "lost_write" => Metric::Count(|f| f.violations.lost_write),
         "corrupt" => Metric::Count(|f| f.violations.corrupt),
         "violations" => Metric::Count(|f| f.requests.violation),
+        "dropped" => Metric::Dropped,
         _ => return None,
     })
 }

@@ -140,7 +140,7 @@ mod tests {
                 Some("http://127.0.0.1:1/x"),
                 "{args:?}: the URL is the positional argument"
             );
-            assert_eq!(json.workload.users, 50, "{args:?}: -u 50 is read");
+            assert_eq!(json.workload.users, Some(50), "{args:?}: -u 50 is read");
         }
     }
 

@@ -156,6 +156,7 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
         ));
     }
     let max_users = args.workload.max_users;
+    let users_given = args.workload.users.is_some();
     let run_id = run_id_of(&args.workload.dist)?.as_str().to_owned();
     let mut workload = workload_plan(args.workload)?;
     if !raw.stages.is_empty() {
@@ -172,6 +173,12 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
                 ));
             }
             Model::Closed { .. } => {}
+        }
+        if users_given {
+            return invalid(format!(
+                "{file}: stages set the number of users (their peak is {}); drop --users",
+                stages.peak()
+            ));
         }
         if workload.duration.is_some() {
             return invalid(format!(
