@@ -2,8 +2,8 @@
 
 use std::{io::IsTerminal, process::ExitCode};
 
-use loadgen::cli::Cli;
-use shared::cli::parse_or_exit;
+use loadgen::cli::{Cli, mistakes};
+use shared::cli::parse_from_or_exit;
 
 fn main() -> ExitCode {
     // First of all, so that a Ctrl-C at any moment still ends a run with its reports. Should it
@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     if let Err(error) = loadgen::runner::stop::install() {
         eprintln!("warning: cannot catch SIGINT and SIGTERM before the run starts: {error}");
     }
-    let cli: Cli = parse_or_exit();
+    let cli: Cli = parse_from_or_exit(mistakes::expand(std::env::args_os()), mistakes::hint);
     if matches!(
         cli.command,
         loadgen::cli::Command::Completions { .. } | loadgen::cli::Command::Man

@@ -100,13 +100,16 @@ pub async fn run<S: Scenario>(
         })
     });
     let clock = match workload.model {
-        Model::Open { rate, .. } => Some(users::OpenClock::new(
-            started,
-            rate,
-            workload.worker,
-            workload.duration,
-            workload.stages.clone(),
-        )),
+        Model::Open { rate, max_users } => Some(
+            users::OpenClock::new(
+                started,
+                rate,
+                workload.worker,
+                workload.duration,
+                workload.stages.clone(),
+            )
+            .with_users(max_users),
+        ),
         Model::Closed { .. } => None,
     };
     let ctx = Arc::new(users::Ctx {

@@ -50,7 +50,7 @@ async fn thresholds_that_hold_exit_0_and_a_breach_exits_1_naming_it() {
                 "--threshold",
                 "fail_rate<0.01",
                 "--threshold",
-                "json:requests>=10",
+                "GET /json:requests>=10",
             ],
         ]
         .concat(),

@@ -550,7 +550,7 @@ async fn a_runs_junit_file_validates_and_has_a_case_per_threshold_class_and_requ
     );
     assert!(xml.contains("tests=\"8\" failures=\"3\""), "{xml}");
     assert!(
-        xml.contains("5 of 5 `json` requests failed their checks: status 200 != 201"),
+        xml.contains("5 of 5 `GET /json` requests failed their checks: status 200 != 201"),
         "the check's failure message is the first reason: {xml}"
     );
 }

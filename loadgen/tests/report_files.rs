@@ -62,8 +62,8 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         );
     }
     assert_eq!(
-        report["endpoints"][0]["name"], "json",
-        "the per-request section names the request json: {}",
+        report["endpoints"][0]["name"], "GET /json",
+        "the per-request section names the request by method and path: {}",
         report["endpoints"]
     );
     assert!(
@@ -136,8 +136,8 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         "the HTML report carries the text report"
     );
     assert!(
-        page.contains("<td>json</td>"),
-        "the HTML report has a per-request row for json"
+        page.contains("<td>GET /json</td>"),
+        "the HTML report has a per-request row for GET /json"
     );
     for remote in ["<script", "<link", "src=", "@import", "https://"] {
         assert!(!page.contains(remote), "{remote}");
