@@ -138,7 +138,7 @@ impl Repro {
     pub fn to_toml(&self) -> Result<String, String> {
         let body = toml::to_string(self).map_err(|e| format!("cannot write the TOML: {e}"))?;
         Ok(format!(
-            "# A racing pair found by loadgen: replay with `loadgen replay FILE [--attempts 50]`.\n\
+            "# A racing pair found by loadgen: replay with `loadgen replay FILE` (attempts for 99.9 % confidence).\n\
              # Exit codes of replay: 1 reproduced, 0 fixed (at --confidence), 2 set-up error, 3 inconclusive.\n\
              {body}"
         ))
