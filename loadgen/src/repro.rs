@@ -22,6 +22,7 @@ use std::{
 };
 
 use crate::{
+    api::description::add_headers_to,
     cli::{ReplayArgs, ReproArgs},
     exit::Exit,
     report::Report,
@@ -65,6 +66,14 @@ fn repro(args: &ReproArgs) -> Result<String, String> {
     let api = match &args.api {
         Some(path) => Some(api_table(path)?),
         None => None,
+    };
+    let api = match (api, args.headers.is_empty()) {
+        (api, true) => api,
+        (api, false) => {
+            let mut table = api.unwrap_or_default();
+            add_headers_to(&mut table, &args.headers)?;
+            Some(table)
+        }
     };
     let repro = derive::derive(
         chosen,
@@ -145,10 +154,13 @@ pub fn api_table(path: &Path) -> Result<toml::Table, String> {
 
 /// `loadgen replay`: 1 reproduced, 0 fixed, 2 set-up error, 3 no attempt could run.
 pub fn main_replay(args: ReplayArgs) -> ExitCode {
-    let repro = match Repro::load(&args.repro) {
+    let mut repro = match Repro::load(&args.repro) {
         Ok(repro) => repro,
         Err(message) => return Exit::Setup(message).report(),
     };
+    if let Err(message) = add_headers_to(&mut repro.api, &args.headers) {
+        return Exit::Setup(message).report();
+    }
     if args.attempts == 0 {
         return Exit::Setup("--attempts must be at least 1".to_owned()).report();
     }

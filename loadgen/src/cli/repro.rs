@@ -34,6 +34,11 @@ pub struct ReproArgs {
     /// mock-server's shape]
     #[arg(long, env = "LOADGEN_API", value_name = "FILE")]
     pub api: Option<PathBuf>,
+
+    /// A header the run's requests carried, `Name: value` (its `-H`): written into the file's
+    /// `[api.headers]`; repeatable [default: none]
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
 }
 
 /// `loadgen replay`.
@@ -70,4 +75,9 @@ pub struct ReplayArgs {
     /// not synchronised)
     #[arg(long, value_name = "FILE")]
     pub emit_curl: Option<PathBuf>,
+
+    /// A header every request carries, `Name: value` (templates filled per user), beside the
+    /// file's `[api.headers]`, replacing one of the same name; repeatable [default: none]
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
 }

@@ -267,12 +267,7 @@ fn expected_text(repro: &Repro) -> String {
 }
 
 fn api_of(repro: &Repro) -> Result<Api, String> {
-    let description: Description =
-        toml::Value::Table(repro.api.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| {
-                format!("invalid [api] in the reproduction: {}", e.message())
-            })?;
+    let description = Description::from_table(repro.api.clone(), "[api] in the reproduction")?;
     Api::new(description)
 }
 
@@ -405,7 +400,7 @@ async fn attempt_once(
             });
         }
     }
-    let bytes = |r: &Racing| race::serialize(&r.request.build(target), &r.request.body);
+    let bytes = |r: &Racing| race::serialize(&r.request.build(target), &r.request.sent_body());
     let [first, second] = race::race(
         target,
         &bytes(&mine),

@@ -18,7 +18,7 @@ use crate::{
     api::{ApiRequest, Credential, Provisioned, Redirect, Vars},
     checks::Outcome,
     scenario::{Exchange, Session, SetupError},
-    stats::Step,
+    stats::{Step, Timing},
 };
 
 /// Most redirects followed for one request.
@@ -67,11 +67,79 @@ impl Transport for LoadTransport<'_> {
         request: ApiRequest,
         judge: impl FnOnce(&Answer) -> Verdict + Send,
     ) -> Option<(Answer, Verdict)> {
-        let session = &mut *self.session;
         let mut request = request;
+        let generation = request.jar().map(|jar| jar.generation());
+        let (mut answer, mut timing, mut times) =
+            self.fetch(cities, me, step, &mut request).await?;
+        // A session the server ended is established again, once, before its refusal is judged.
+        if cities
+            .options()
+            .api
+            .session_ended(&request, answer.status, &answer.body)
+            && let Some(generation) = generation
+        {
+            self.reestablish(cities, me, &request, generation).await;
+            (answer, timing, times) = self.fetch(cities, me, step, &mut request).await?;
+        }
+        let session = &mut *self.session;
+        let verdict = judge(&answer);
+        match &verdict {
+            Verdict::Pass => {
+                cities.note_pass();
+                session.record(step, Outcome::Pass, timing, None);
+            }
+            Verdict::Fail(failure) => {
+                let reason = format!("{} (check {})", failure.reason, failure.setting);
+                cities.note_failure(step, &reason, &describe(answer.status, &answer.body));
+                session.record(step, Outcome::Fail, timing, Some(&reason));
+            }
+            Verdict::Violation {
+                outcome,
+                kind,
+                victim,
+                record,
+                expected,
+                message,
+            } => {
+                let label = request.label(session.target());
+                let actual = describe(answer.status, &answer.body);
+                cities.keep(evidence(
+                    cities,
+                    session,
+                    &times,
+                    me,
+                    step,
+                    &label,
+                    expected,
+                    &actual,
+                    *outcome,
+                    *victim,
+                    record.clone(),
+                    message,
+                ));
+                // Grouped by kind: the message names users and ids, the reason does not.
+                let reason = (*kind).to_owned();
+                session.record(step, *outcome, timing, Some(&reason));
+            }
+        }
+        Some((answer, verdict))
+    }
+}
+
+impl LoadTransport<'_> {
+    /// Sends `request`, following same-origin redirects (which rewrite it), and reads every
+    /// answer into the identity's jar. `None` (recorded) when no usable answer came back.
+    async fn fetch(
+        &mut self,
+        cities: &Cities,
+        me: usize,
+        step: Step,
+        request: &mut ApiRequest,
+    ) -> Option<(Answer, Timing, Times)> {
+        let session = &mut *self.session;
         let mut redirects = 0;
         let local = cities.ledger().local(me);
-        let (response, timing, times) = loop {
+        loop {
             let base = if request.absolute {
                 ""
             } else {
@@ -130,6 +198,7 @@ impl Transport for LoadTransport<'_> {
                     return None;
                 }
             };
+            request.absorb(&response.headers, &response.body);
             let status = response.status.as_u16();
             match cities
                 .options()
@@ -152,55 +221,64 @@ impl Transport for LoadTransport<'_> {
                     session.record(step, Outcome::Fail, timing, Some(&reason));
                     return None;
                 }
-                _ => break (response, timing, times),
-            }
-        };
-        let answer = Answer {
-            status: response.status.as_u16(),
-            headers: response.headers.into_map(),
-            body: response.body,
-        };
-        let verdict = judge(&answer);
-        match &verdict {
-            Verdict::Pass => {
-                cities.note_pass();
-                session.record(step, Outcome::Pass, timing, None);
-            }
-            Verdict::Fail(failure) => {
-                let reason = format!("{} (check {})", failure.reason, failure.setting);
-                cities.note_failure(step, &reason, &describe(answer.status, &answer.body));
-                session.record(step, Outcome::Fail, timing, Some(&reason));
-            }
-            Verdict::Violation {
-                outcome,
-                kind,
-                victim,
-                record,
-                expected,
-                message,
-            } => {
-                let label = request.label(session.target());
-                let actual = describe(answer.status, &answer.body);
-                cities.keep(evidence(
-                    cities,
-                    session,
-                    &times,
-                    me,
-                    step,
-                    &label,
-                    expected,
-                    &actual,
-                    *outcome,
-                    *victim,
-                    record.clone(),
-                    message,
-                ));
-                // Grouped by kind: the message names users and ids, the reason does not.
-                let reason = (*kind).to_owned();
-                session.record(step, *outcome, timing, Some(&reason));
+                _ => {
+                    let answer = Answer {
+                        status,
+                        headers: response.headers.into_map(),
+                        body: response.body,
+                    };
+                    return Some((answer, timing, times));
+                }
             }
         }
-        Some((answer, verdict))
+    }
+
+    /// Logs the identity of `request` in again (its jar's pre-login and login, counted under
+    /// their steps), unless another of its tabs did since `generation`.
+    async fn reestablish(
+        &mut self,
+        cities: &Cities,
+        me: usize,
+        request: &ApiRequest,
+        generation: u64,
+    ) {
+        let Some(jar) = request.jar() else {
+            return;
+        };
+        if !jar.clear_if(generation) {
+            return;
+        }
+        cities.note_relogin(&request.label(self.session.target()));
+        let steps = cities.steps_of();
+        let judge = cities.judge();
+        for mut again in jar.relogin() {
+            let pre_login = again.path_setting == "login.cookie-path";
+            let Some(step) = (if pre_login {
+                steps.pre_login
+            } else {
+                steps.login
+            }) else {
+                continue;
+            };
+            let Some((answer, timing, _)) = self.fetch(cities, me, step, &mut again).await else {
+                return;
+            };
+            let verdict = if pre_login {
+                judge.pre_login(answer.status)
+            } else {
+                judge.logged_in(answer.status, None)
+            };
+            let session = &mut *self.session;
+            match verdict {
+                Verdict::Fail(failure) => {
+                    let reason = format!("{} (check {})", failure.reason, failure.setting);
+                    cities.note_failure(step, &reason, &describe(answer.status, &answer.body));
+                    session.record(step, Outcome::Fail, timing, Some(&reason));
+                    return;
+                }
+                _ => session.record(step, Outcome::Pass, timing, None),
+            }
+        }
     }
 }
 
@@ -316,17 +394,31 @@ pub async fn log_in<T: Transport>(
         password: Some(&password),
         ..Vars::default()
     };
+    let base = api
+        .base_credential(&vars)
+        .map_err(|m| SetupError(format!("user {me}: {m}")))?;
+    // What logs this identity in again when the server ends its session.
+    let mut relogin = Vec::new();
+    if let (Some(step), Some(request)) = (steps.pre_login, api.pre_login(&base, &vars)) {
+        relogin.push(request.clone());
+        let answer = transport
+            .exchange(cities, me, step, request, |a| judge.pre_login(a.status))
+            .await;
+        let Some((_, Verdict::Pass)) = answer else {
+            return Err(SetupError(format!("user {me}: pre-login failed")));
+        };
+    }
     let mut account_id: Option<Value> = None;
     let mut credential = None;
     if let Some((token, id)) = ready {
         credential = Some(
-            api.credential_of_token(&token)
+            api.with_token(&base, &token)
                 .map_err(|m| SetupError(m.to_string()))?,
         );
         account_id = id.map(Value::String);
     } else if let Some(step) = steps.register {
         let registered = transport
-            .exchange(cities, me, step, api.register(&vars), |a| {
+            .exchange(cities, me, step, api.register(&base, &vars), |a| {
                 judge.registered(me, a.status, &a.body)
             })
             .await;
@@ -337,7 +429,7 @@ pub async fn log_in<T: Transport>(
         account_id = account.id;
         if let Some(token) = account.token {
             credential = Some(
-                api.credential_of_token(&token)
+                api.with_token(&base, &token)
                     .map_err(|m| SetupError(m.to_string()))?,
             );
         }
@@ -346,10 +438,12 @@ pub async fn log_in<T: Transport>(
         Some(credential) => credential,
         None => {
             let step = steps.login.expect("always");
+            let request = api.login(&base, &vars);
+            relogin.push(request.clone());
             let mut parsed = None;
             let answer = transport
-                .exchange(cities, me, step, api.login(&vars), |a| {
-                    let result = api.logged_in(&a.headers, &a.body);
+                .exchange(cities, me, step, request, |a| {
+                    let result = api.logged_in(&base, &a.headers, &a.body);
                     let verdict = judge.logged_in(a.status, result.as_ref().err());
                     parsed = result.ok();
                     verdict
@@ -361,6 +455,7 @@ pub async fn log_in<T: Transport>(
             if account_id.is_none() {
                 account_id = account.id;
             }
+            api.keep_relogin(&credential, relogin);
             credential
         }
     };
