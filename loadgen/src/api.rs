@@ -575,9 +575,15 @@ impl Api {
                 let token = at(&value, &l.token)
                     .and_then(template::scalar)
                     .ok_or_else(|| {
+                        // An answer that set a cookie instead is a session login.
+                        let setting = if headers.contains_key(SET_COOKIE) {
+                            "login.token, or login.send = \"cookie\" (the answer set a cookie: a session login)"
+                        } else {
+                            "login.token"
+                        };
                         Mismatch::new(
                             format!("no token at `{}` in the login answer", l.token),
-                            "login.token",
+                            setting,
                         )
                     })?;
                 let credential = self.with_token(base, &token)?;

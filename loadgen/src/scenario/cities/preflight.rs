@@ -236,24 +236,29 @@ pub(crate) fn refusal_settings(api: &Api, status: u16, body: &[u8]) -> Option<St
         return None;
     }
     let d = api.description();
-    let pre_login = if d.login.cookie_path.is_empty() {
-        "login.cookie-path (a GET whose answer sets the CSRF cookie, sent before register and login)"
-    } else {
-        "login.cookie-path (does its answer set the CSRF cookie?)"
+    let about = refusal::about(body)?;
+    // "CSRF cookie not set": the cookie never came, which only a pre-login step changes.
+    let no_cookie = String::from_utf8_lossy(body)
+        .to_ascii_lowercase()
+        .contains("cookie");
+    let pre_login = match (no_cookie, d.login.cookie_path.is_empty()) {
+        (false, _) => String::new(),
+        (true, true) => " and login.cookie-path (a GET whose answer sets the CSRF cookie, sent before register and login)".to_owned(),
+        (true, false) => " and login.cookie-path (does its answer set the CSRF cookie?)".to_owned(),
     };
-    Some(match refusal::about(body)? {
+    Some(match about {
         About::Csrf if d.csrf.is_set() => format!(
-            "the CSRF names: csrf.cookie (or csrf.response-header, csrf.json) and csrf.header (or csrf.field), and {pre_login}"
+            "the CSRF names the server uses: csrf.cookie (or csrf.response-header, csrf.json) and csrf.header (or csrf.field){pre_login}"
         ),
         About::Csrf => format!(
-            "csrf (a preset: csrf = \"django\", \"laravel\", \"spring\" or \"rails\"; or csrf.cookie and csrf.header) and {pre_login}"
+            "csrf (a preset: csrf = \"django\", \"laravel\", \"spring\" or \"rails\"; or csrf.cookie and csrf.header){pre_login}"
         ),
         About::Session if d.login.send == SendToken::Header => {
             "login.send = \"cookie\" (a session login keeps the cookies the login answer sets), or login.token and login.header for a token".to_owned()
         }
-        About::Session => format!(
-            "the session login: login.path and login.ok (does its answer set the session cookie?), {pre_login}, and csrf when the login is CSRF-protected"
-        ),
+        About::Session => {
+            "the session login: login.path and login.ok (does its answer set the session cookie?), and csrf when the login is CSRF-protected".to_owned()
+        }
     })
 }
 
@@ -365,4 +370,75 @@ async fn walk_all(
     walk::iterate(cities, transport, &mut user, probes, false).await;
     cities.seed_user(0, user);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Description, description::parse_set};
+
+    fn api(sets: &[&str]) -> Api {
+        let sets: Vec<_> = sets.iter().map(|s| parse_set(s).unwrap()).collect();
+        Api::new(Description::load_with(None, &sets).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_refusal_naming_csrf_or_a_session_names_only_the_settings_that_change_it() {
+        let tokens = api(&[]);
+        let hint = |api: &Api, status, body: &str| refusal_settings(api, status, body.as_bytes());
+        let no_cookie = hint(
+            &tokens,
+            403,
+            r#"{"detail": "CSRF Failed: CSRF cookie not set."}"#,
+        )
+        .unwrap();
+        assert!(
+            no_cookie.contains("csrf = \"django\"") && no_cookie.contains("login.cookie-path"),
+            "a missing CSRF cookie names the presets and the pre-login step: {no_cookie}"
+        );
+        assert!(
+            !no_cookie.contains("accounts.") && !no_cookie.contains("records."),
+            "nor the register settings, which cannot change it: {no_cookie}"
+        );
+        let missing = hint(
+            &tokens,
+            403,
+            r#"{"detail": "CSRF Failed: CSRF token missing."}"#,
+        )
+        .unwrap();
+        assert!(
+            missing.contains("csrf") && !missing.contains("cookie-path"),
+            "a missing token (the cookie came) names the CSRF keys only: {missing}"
+        );
+        let configured = api(&["csrf=django"]);
+        let wrong = hint(&configured, 403, r#"{"message": "CSRF token mismatch."}"#).unwrap();
+        assert!(
+            wrong.contains("csrf.header") && !wrong.contains("preset"),
+            "with CSRF set, a mismatch names its names: {wrong}"
+        );
+        let session = hint(
+            &tokens,
+            403,
+            r#"{"detail":"Authentication credentials were not provided."}"#,
+        )
+        .unwrap();
+        assert!(
+            session.contains("login.send = \"cookie\""),
+            "a token login refused for want of a session names the session login: {session}"
+        );
+        assert_eq!(
+            hint(
+                &tokens,
+                404,
+                r#"{"detail":"No Note matches the given query."}"#
+            ),
+            None,
+            "any other refusal keeps the step's own settings"
+        );
+        assert_eq!(
+            hint(&tokens, 500, "CSRF"),
+            None,
+            "a server error is no refusal"
+        );
+    }
 }
