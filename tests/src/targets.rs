@@ -1,4 +1,5 @@
-//! Test targets on real Python frameworks (`targets/fastapi`, `targets/drf`), started as child
+//! Test targets on real Python frameworks (`targets/fastapi`, `targets/drf`,
+//! `targets/drf_session`), started as child
 //! processes from the test venv (`target/pyenv`, made by `scripts/test-deps.sh`).
 //!
 //! A target binds 127.0.0.1 port 0 itself and prints `listening on http://127.0.0.1:PORT`; the
@@ -43,6 +44,8 @@ pub enum Framework {
     FastApi,
     /// Django + Django REST framework on SQLite under waitress (`targets/drf`).
     Drf,
+    /// The same with session authentication and Django's CSRF protection (`targets/drf_session`).
+    DrfSession,
 }
 
 impl Framework {
@@ -51,6 +54,7 @@ impl Framework {
         match self {
             Framework::FastApi => "fastapi",
             Framework::Drf => "drf",
+            Framework::DrfSession => "drf_session",
         }
     }
 }

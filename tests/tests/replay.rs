@@ -90,3 +90,68 @@ async fn a_fastapi_shared_identity_leak_is_replayed_then_fixed() {
         replayed.summary()
     );
 }
+
+/// The same through sessions and CSRF (`targets/drf_session`): replay's two users take the
+/// pre-login, signup and login steps with their own cookie jars, and the racing pair carries each
+/// one's session cookie and rotated CSRF token (a write without them is refused, never raced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drf_session_leak_is_replayed_with_cookies_and_csrf_then_fixed() {
+    let api = workspace_root().join("fixtures/apis/drf-session.toml");
+    let buggy = PythonTarget::start(
+        Framework::DrfSession,
+        &[
+            ("RACEBENCH_BUG", "shared-identity"),
+            ("RACEBENCH_BUG_WINDOW", "250"),
+        ],
+    );
+    let base = buggy.base_url.clone();
+    let words = [
+        "isolation",
+        "--base-url",
+        base.as_str(),
+        "--api",
+        api.to_str().unwrap(),
+        "--quiet",
+        "--users",
+        "4",
+        "--loops",
+        "2",
+        "--no-preflight",
+    ];
+    let report = loadgen::run(&plan(&words), std::future::pending(), Live::off())
+        .await
+        .expect("the run starts");
+    let leak = report
+        .evidence
+        .iter()
+        .find(|e| e.class == "leak" && e.victim.is_some())
+        .unwrap_or_else(|| {
+            panic!(
+                "the run finds a leak naming a victim: {:?}",
+                report.evidence
+            )
+        });
+    let table = repro::api_table(&api).expect("the description reads");
+    let derived = derive(leak, base.clone(), Some(api.display().to_string()), table)
+        .expect("a racing pair is derived");
+
+    let replayed = replay::replay(&derived, &options(&base, 4)).await;
+    let unsure = derived.race.or_else.is_some();
+    let least = if unsure { 3 } else { 4 };
+    assert!(
+        replayed.code() == 1 && replayed.reproduced >= least,
+        "every attempt reproduces (at least {least} of 4): {}\n{}",
+        replayed.summary(),
+        derived.to_toml().unwrap()
+    );
+    drop(buggy);
+
+    let clean = PythonTarget::start(Framework::DrfSession, &[]);
+    let replayed = replay::replay(&derived, &options(&clean.base_url, 2)).await;
+    assert_eq!(
+        replayed.code(),
+        0,
+        "the clean target is fixed: {}",
+        replayed.summary()
+    );
+}
