@@ -257,6 +257,39 @@ async fn drf_sessions_with_csrf_clean_and_with_the_shared_identity_bug() {
     assert_leak_named(&report, "drf-session");
 }
 
+/// Sessions the server ends mid-run (Django's own expiry, `SESSION_COOKIE_AGE` of 1 s) are
+/// established again before a refusal is judged: no violation, no fail. Every authenticated
+/// request holds the target's 20 ms pause, so each user's 15 iterations last well over 1 s and
+/// every session ends at least once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drf_sessions_the_server_ends_are_established_again() {
+    let target = PythonTarget::start(Framework::DrfSession, &[("RACEBENCH_SESSION_AGE", "1")]);
+    let report = isolation(
+        &target.base_url,
+        "drf-session",
+        &["--users", "4", "--loops", "15"],
+    )
+    .await
+    .expect("the preflight passes");
+    println!("drf-session, 1 s sessions: {}", summary(&report));
+    assert_clean_small(&report);
+    let logins = report
+        .endpoints
+        .iter()
+        .find(|e| e.name == "login")
+        .map_or(0, |e| e.figures.requests.pass);
+    assert!(
+        logins > 4,
+        "some of the 4 identities logged in again: {logins} logins; {}",
+        summary(&report)
+    );
+    assert!(
+        report.hints.iter().any(|h| h.contains("logged in again")),
+        "a hint says sessions were established again: {:?}",
+        report.hints
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mock_server_clean_and_with_the_shared_identity_bug() {
     let server = e2e::server().await;

@@ -11,6 +11,8 @@ PageNumberPagination with PAGE_SIZE 100, the fast password hasher, the logging):
 - a JSON `CSRF_FAILURE_VIEW`, so every CSRF refusal reads `{"detail": "CSRF Failed: ..."}`.
 """
 
+import os
+
 from drftarget.settings import *  # noqa: F403 (the base settings, extended below)
 from drftarget.settings import REST_FRAMEWORK
 
@@ -30,6 +32,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
+
+# RACEBENCH_SESSION_AGE=S ends every session S seconds after its login (Django's own expiry,
+# default two weeks), so a test sees the server end sessions mid-run.
+SESSION_COOKIE_AGE = int(os.environ.get("RACEBENCH_SESSION_AGE", str(60 * 60 * 24 * 14)))
 
 # A CSRF refusal of the csrf_protect-ed views answers JSON, like DRF's own CSRF refusals.
 CSRF_FAILURE_VIEW = "sessiontarget.views.csrf_failure"
