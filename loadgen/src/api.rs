@@ -7,12 +7,14 @@
 //! Layout: [`description`] (the TOML format and its defaults, mock-server's shape),
 //! [`template`] (`{email}`, `{marker}`, `{account_id}` placeholders), [`views`] (the typed views
 //! and [`Mismatch`], a shape error naming the setting to change), [`accounts`] (pre-provisioned
-//! accounts from a file), [`refusal`] (what a refusal's body is about), [`csrf`] (the CSRF rule and its presets), [`jar`] (one identity's
-//! cookies and CSRF token).
+//! accounts from a file), [`refusal`] (what a refusal's body is about), [`csrf`] (the CSRF rule
+//! and its presets), [`jar`] (one identity's cookies and CSRF token), [`expiry`] (a JWT
+//! credential's `exp`).
 
 pub mod accounts;
 pub mod csrf;
 pub mod description;
+pub mod expiry;
 pub mod jar;
 pub mod legacy;
 pub mod refusal;
@@ -48,6 +50,15 @@ pub struct Credential {
     pub jar: Option<Arc<Jar>>,
 }
 
+impl Credential {
+    /// When it expires (seconds since the Unix epoch), if the login's header holds a JWT that
+    /// says so. A session (the jar's cookies) says nothing: its end shows as a refusal.
+    pub fn expires_at(&self) -> Option<u64> {
+        let (_, value) = self.header.as_ref()?;
+        expiry::jwt_expiry(value.to_str().ok()?)
+    }
+}
+
 /// A request as the description builds it, before it meets a connection.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
@@ -77,6 +88,15 @@ impl ApiRequest {
     }
 
     /// The identity's jar, when the description uses cookies.
+    /// Whether it is sent as a logged-in identity (a login header or a jar), not a set-up one.
+    pub fn logged_in(&self) -> bool {
+        !self.setup
+            && self
+                .credential
+                .as_ref()
+                .is_some_and(|c| c.header.is_some() || c.jar.is_some())
+    }
+
     pub fn jar(&self) -> Option<&Arc<Jar>> {
         self.credential.as_ref().and_then(|c| c.jar.as_ref())
     }

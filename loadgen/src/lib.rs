@@ -38,7 +38,7 @@ pub mod selfcheck;
 pub mod stats;
 pub mod thresholds;
 
-use std::{future::Future, path::Path, process::ExitCode, sync::Arc};
+use std::{future::Future, path::Path, process::ExitCode, sync::Arc, time::Instant};
 
 use cli::{Cli, Command, ViolationClass};
 use exit::Exit;
@@ -54,6 +54,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
 ) -> Result<Report, PlanError> {
+    let shutdown = runner::stop::Shutdown::relay(shutdown);
     // Kept until the run ends: dropping it stops the metrics server.
     let (live, _metrics_server) = match plan.output.metrics_listen {
         Some(addr) => {
@@ -95,20 +96,43 @@ pub async fn run(
     }
 }
 
-/// The one path of every scenario: prepare, run, finish, report.
+/// The one path of every scenario: prepare, run, finish, report. A shutdown during the set-up
+/// (the preflight, the scenario's own) ends it there, and the run starts stopped: an empty report.
 async fn start<S: scenario::Scenario>(
     plan: &Plan,
     scenario: Arc<S>,
     target: Arc<client::Target>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: runner::stop::Shutdown,
     live: Live,
 ) -> Result<Report, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
-    preflight::check(&plan.url, &target, scenario.probe(), plan.workload.timeout).await?;
-    scenario.prepare(&target).await.map_err(PlanError)?;
-    let run = runner::run(&plan.workload, scenario.clone(), target, shutdown, live).await;
+    let set_up = Instant::now();
+    let preflight = async {
+        preflight::check(
+            &plan.url,
+            &target,
+            || scenario.probe(),
+            plan.workload.timeout,
+        )
+        .await?;
+        scenario.prepare(&target).await.map_err(PlanError)
+    };
+    tokio::select! {
+        result = preflight => result?,
+        () = shutdown.requested() => {}
+    }
+    let preflight_s = set_up.elapsed().as_secs_f64();
+    let run = runner::run(
+        &plan.workload,
+        scenario.clone(),
+        target,
+        shutdown.requested(),
+        live,
+    )
+    .await;
     let findings = scenario.finish().await;
     let mut report = Report::new(plan, run);
+    report.preflight_s = Some(preflight_s);
     report.apply_findings(findings);
     report.apply_thresholds(plan);
     Ok(report)
@@ -116,6 +140,13 @@ async fn start<S: scenario::Scenario>(
 
 /// The binary after parsing: `merge` and `compare` read reports, every other command runs load.
 pub fn main_of(cli: Cli) -> ExitCode {
+    // Commands that write no run report give the signals back (see `runner::stop::install`).
+    if matches!(
+        cli.command,
+        Command::Merge(_) | Command::Compare(_) | Command::Repro(_) | Command::Replay(_)
+    ) {
+        runner::stop::release();
+    }
     match cli.command {
         Command::Merge(args) => offline::merge(args),
         Command::Compare(args) => offline::compare(args),
@@ -141,6 +172,48 @@ impl Files<'_> {
     /// Whether the JSON report takes stdout, so the summary goes to stderr.
     pub fn json_to_stdout(&self) -> bool {
         self.json.is_some_and(plan::is_stdout)
+    }
+
+    /// Checks, before the run, that every file asked for (and `evidence`) can be written: its
+    /// folder exists and the file opens for writing. A file that did not exist is removed again.
+    pub fn check(&self, evidence: Option<&Path>) -> Result<(), String> {
+        let paths = [self.json, self.csv, self.html, self.junit, evidence];
+        for path in paths.into_iter().flatten().filter(|p| !plan::is_stdout(p)) {
+            let existed = path.exists();
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|error| {
+                    format!(
+                        "cannot write {}: {error} (checked before the run)",
+                        path.display()
+                    )
+                })?;
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where each report went, for the line after the summary: `JSON run.json, HTML run.html`.
+    pub fn written(&self, evidence: Option<&Path>) -> Vec<String> {
+        [
+            ("JSON", self.json),
+            ("CSV", self.csv),
+            ("HTML", self.html),
+            ("JUnit", self.junit),
+            ("evidence", evidence),
+        ]
+        .into_iter()
+        .filter_map(|(kind, path)| {
+            path.map(|path| match plan::is_stdout(path) {
+                true => format!("{kind} on stdout"),
+                false => format!("{kind} {}", path.display()),
+            })
+        })
+        .collect()
     }
 
     /// Writes every file asked for; the message names the file that could not be written.
@@ -198,6 +271,16 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),
     };
+    let files = Files {
+        json: plan.output.json_out.as_deref(),
+        csv: plan.output.csv_out.as_deref(),
+        html: plan.output.html_out.as_deref(),
+        junit: plan.output.junit_out.as_deref(),
+    };
+    // A report that cannot be written fails now, not after the whole run.
+    if let Err(error) = files.check(plan.output.evidence_out.as_deref()) {
+        return fail(&error);
+    }
     let live = Live::new(&plan);
     let caught = Arc::new(std::sync::OnceLock::new());
     let shutdown = {
@@ -212,12 +295,6 @@ pub fn main_with(plan: Plan) -> ExitCode {
     };
     report.interrupted_by = caught.get().copied();
     report.command_line = Some(command_line());
-    let files = Files {
-        json: plan.output.json_out.as_deref(),
-        csv: plan.output.csv_out.as_deref(),
-        html: plan.output.html_out.as_deref(),
-        junit: plan.output.junit_out.as_deref(),
-    };
     print_summary(
         &format!(
             "{}{}",
@@ -235,18 +312,31 @@ pub fn main_with(plan: Plan) -> ExitCode {
     {
         return fail(&format!("cannot write {}: {error}", path.display()));
     }
+    let written = files.written(plan.output.evidence_out.as_deref());
+    if !written.is_empty() {
+        print_summary(&format!("Reports: {}\n", written.join(", ")), &files);
+    }
     let (violations, breaches) = verdicts(&report);
     for message in violations.iter().chain(&breaches) {
         eprintln!("{message}");
     }
-    Exit::judge(&report, violations, breaches, report.interrupted_by).report()
+    let exit = Exit::judge(&report, violations, breaches, report.interrupted_by);
+    let verdict = exit.verdict(&report);
+    let code = exit.report();
+    print_summary(&format!("{verdict}\n"), &files);
+    code
 }
 
 /// The messages of the violation classes that fail the run and of the breached thresholds.
 fn verdicts(report: &Report) -> (Vec<String>, Vec<String>) {
     let violations = report::findings::failing(report)
         .into_iter()
-        .map(|(class, count)| format!("violation: {count} {class} (allow with --allow {class})"))
+        .map(|(class, count)| match class {
+            "timeout" => format!(
+                "timeouts: {count} (not violations; they fail an isolation run: allow with --allow timeout)"
+            ),
+            _ => format!("violation: {count} {class} (allow with --allow {class})"),
+        })
         .collect();
     let breaches = report
         .thresholds

@@ -12,8 +12,8 @@ use crate::api::Encoding as TokenRequest;
 /// `loadgen isolation` and `loadgen cities`.
 #[derive(Debug, Args)]
 pub struct CitiesArgs {
-    /// TOML description of the API (accounts, login, records, meanings): see the README's "API
-    /// description" and fixtures/apis/ [default: racebench mock-server's shape]
+    /// TOML description of the API (accounts, login, records, meanings): see
+    /// docs/guide/isolation.md, "The API description", and fixtures/apis/ [default: racebench mock-server's shape]
     #[arg(long, env = "LOADGEN_API", value_name = "FILE")]
     pub api: Option<PathBuf>,
 
@@ -165,18 +165,25 @@ pub enum ViolationClass {
     Leak,
     LostWrite,
     Corrupt,
+    Denied,
     Timeout,
 }
 
 impl ViolationClass {
-    pub const ALL: [ViolationClass; 4] =
-        [Self::Leak, Self::LostWrite, Self::Corrupt, Self::Timeout];
+    pub const ALL: [ViolationClass; 5] = [
+        Self::Leak,
+        Self::LostWrite,
+        Self::Corrupt,
+        Self::Denied,
+        Self::Timeout,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Leak => "leak",
             Self::LostWrite => "lost_write",
             Self::Corrupt => "corrupt",
+            Self::Denied => "denied",
             Self::Timeout => "timeout",
         }
     }

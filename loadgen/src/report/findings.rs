@@ -14,10 +14,11 @@ pub fn render(report: &Report) -> String {
     if let Some(leaked) = report.leaked_records {
         let _ = writeln!(
             out,
-            "\nViolations: leak: {} ({leaked} distinct records), lost_write: {}, corrupt: {}{}; timeouts (not violations): {}",
+            "\nViolations: leak: {} ({leaked} distinct records), lost_write: {}, corrupt: {}, denied: {}{}; timeouts (not violations): {}",
             v.leak,
             v.lost_write,
             v.corrupt,
+            v.denied,
             report
                 .first_violation_after_s
                 .map(|s| format!(" (first after {s:.3} s)"))
@@ -118,6 +119,7 @@ pub fn failing_with(report: &Report, allow: &[ViolationClass]) -> Vec<(&'static 
         ("leak", v.leak),
         ("lost_write", v.lost_write),
         ("corrupt", v.corrupt),
+        ("denied", v.denied),
     ];
     if report.leaked_records.is_some() {
         classes.push(("timeout", report.figures.requests.timeout));
