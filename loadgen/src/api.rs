@@ -1,47 +1,61 @@
 //! The one adapter between HTTP and the oracle: an API [`Description`] builds every request the
 //! isolation test sends ([`ApiRequest`]) and parses every answer into typed views
 //! ([`Record`], [`Page`], [`Account`]). Nothing else in loadgen knows a path, a field name, an
-//! envelope or how a token is sent; the verdicts judge views (plus the raw body, for the marker
-//! scan).
+//! envelope or how a token, a cookie or a CSRF token is sent; the verdicts judge views (plus the
+//! raw body, for the marker scan).
 //!
 //! Layout: [`description`] (the TOML format and its defaults, mock-server's shape),
 //! [`template`] (`{email}`, `{marker}`, `{account_id}` placeholders), [`views`] (the typed views
 //! and [`Mismatch`], a shape error naming the setting to change), [`accounts`] (pre-provisioned
-//! accounts from a file), [`expiry`] (a JWT credential's `exp`).
+//! accounts from a file), [`refusal`] (what a refusal's body is about), [`csrf`] (the CSRF rule
+//! and its presets), [`jar`] (one identity's cookies and CSRF token), [`expiry`] (a JWT
+//! credential's `exp`).
 
 pub mod accounts;
+pub mod csrf;
 pub mod description;
 pub mod expiry;
+pub mod jar;
 pub mod legacy;
+pub mod refusal;
 pub mod template;
 pub mod views;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{
     HeaderMap, Method, Request, Uri,
-    header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, SET_COOKIE},
+    header::{CONTENT_TYPE, COOKIE, HeaderName, HeaderValue, LOCATION, SET_COOKIE},
 };
 use serde_json::Value;
 
 pub use accounts::Provisioned;
+pub use csrf::Csrf;
 pub use description::{AccountSource, Description, Encoding, SendToken};
+pub use jar::Jar;
 pub use template::Vars;
 pub use views::{Account, Mismatch, Page, Record};
 
 use crate::client::Target;
 
-/// How a virtual user proves who it is: one header (`Authorization: Bearer t`, `Cookie: s=1`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a virtual user's requests carry to say who sends them: the login's header
+/// (`Authorization: Bearer t`), the identity's own headers (`[headers]`, `-H`, templates filled),
+/// and its cookie jar (a session login, CSRF), shared by the identity's tabs.
+#[derive(Debug, Clone, Default)]
 pub struct Credential {
-    pub name: HeaderName,
-    pub value: HeaderValue,
+    pub header: Option<(HeaderName, HeaderValue)>,
+    pub headers: Arc<HeaderMap>,
+    pub jar: Option<Arc<Jar>>,
 }
 
 impl Credential {
-    /// When it expires (seconds since the Unix epoch), if it is a JWT that says so.
+    /// When it expires (seconds since the Unix epoch), if the login's header holds a JWT that
+    /// says so. A session (the jar's cookies) says nothing: its end shows as a refusal.
     pub fn expires_at(&self) -> Option<u64> {
-        expiry::jwt_expiry(self.value.to_str().ok()?)
+        let (_, value) = self.header.as_ref()?;
+        expiry::jwt_expiry(value.to_str().ok()?)
     }
 }
 
@@ -58,6 +72,9 @@ pub struct ApiRequest {
     pub path_setting: &'static str,
     /// `path` is already absolute (a redirect's target): the base path is not prepended.
     pub absolute: bool,
+    /// A pre-login, register or login request: a CSRF token in its JSON answer is read
+    /// (`csrf.json`).
+    pub setup: bool,
 }
 
 impl ApiRequest {
@@ -70,28 +87,124 @@ impl ApiRequest {
         }
     }
 
-    /// The hyper request for `target`: its headers (`Host`, `User-Agent`, `-H`), then the
-    /// content type and the credential.
+    /// The identity's jar, when the description uses cookies.
+    /// Whether it is sent as a logged-in identity (a login header or a jar), not a set-up one.
+    pub fn logged_in(&self) -> bool {
+        !self.setup
+            && self
+                .credential
+                .as_ref()
+                .is_some_and(|c| c.header.is_some() || c.jar.is_some())
+    }
+
+    pub fn jar(&self) -> Option<&Arc<Jar>> {
+        self.credential.as_ref().and_then(|c| c.jar.as_ref())
+    }
+
+    /// The CSRF token this request carries now, and the rule saying where (unsafe methods only).
+    fn csrf(&self) -> Option<(&Csrf, String)> {
+        let jar = self.jar()?;
+        let csrf = jar.csrf().filter(|csrf| csrf.applies_to(&self.method))?;
+        Some((csrf, jar.token()?))
+    }
+
+    /// The headers this request adds to the target's, as of now: the identity's own headers, the
+    /// login's header, the jar's cookies and the CSRF header.
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let Some(credential) = &self.credential else {
+            return headers;
+        };
+        for (name, value) in credential.headers.iter() {
+            headers.insert(name.clone(), value.clone());
+        }
+        if let Some((name, value)) = &credential.header {
+            headers.insert(name.clone(), value.clone());
+        }
+        if let Some(cookies) = self.jar().and_then(|jar| jar.cookie_header()) {
+            let value = match headers.get(COOKIE).and_then(|v| v.to_str().ok()) {
+                Some(own) => {
+                    HeaderValue::from_str(&format!("{own}; {}", cookies.to_str().unwrap_or("")))
+                        .unwrap_or(cookies)
+                }
+                None => cookies,
+            };
+            headers.insert(COOKIE, value);
+        }
+        if let Some((csrf, token)) = self.csrf()
+            && let csrf::Send::Header(name) = &csrf.send
+            && let Ok(value) = HeaderValue::from_str(&token)
+        {
+            headers.insert(name.clone(), value);
+        }
+        headers
+    }
+
+    /// The body as sent now: with the CSRF token in its field when the rule says so (a form or a
+    /// JSON object).
+    pub fn sent_body(&self) -> Bytes {
+        let Some((csrf, token)) = self.csrf() else {
+            return self.body.clone();
+        };
+        let csrf::Send::Field(field) = &csrf.send else {
+            return self.body.clone();
+        };
+        match self.content_type {
+            Some("application/json") => {
+                let mut value: Value =
+                    serde_json::from_slice(&self.body).unwrap_or(Value::Object(Default::default()));
+                if let Value::Object(map) = &mut value {
+                    map.insert(field.clone(), Value::String(token));
+                }
+                serde_json::to_vec(&value).unwrap_or_default().into()
+            }
+            _ => {
+                let pair = format!("{}={}", urlencode(field), urlencode(&token));
+                if self.body.is_empty() {
+                    Bytes::from(pair)
+                } else {
+                    let mut body = self.body.to_vec();
+                    body.push(b'&');
+                    body.extend_from_slice(pair.as_bytes());
+                    Bytes::from(body)
+                }
+            }
+        }
+    }
+
+    /// The hyper request for `target`: its headers (`Host`, `User-Agent`), then the identity's
+    /// headers, the content type, the credential, the cookies and the CSRF token as of now.
     pub fn build(&self, target: &Target) -> Request<Full<Bytes>> {
         let uri: Uri = self
             .full_path(target)
             .parse()
             .unwrap_or_else(|_| Uri::from_static("/"));
-        let mut request = Request::new(Full::new(self.body.clone()));
+        let mut request = Request::new(Full::new(self.sent_body()));
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = uri;
         *request.headers_mut() = target.headers.clone();
-        if let Some(content_type) = self.content_type {
+        let own = self.headers();
+        if let Some(content_type) = self.content_type
+            && !own.contains_key(CONTENT_TYPE)
+        {
             request
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
-        if let Some(credential) = &self.credential {
-            request
-                .headers_mut()
-                .insert(credential.name.clone(), credential.value.clone());
+        for (name, value) in own {
+            if let Some(name) = name {
+                request.headers_mut().insert(name, value);
+            }
         }
         request
+    }
+
+    /// Reads an answer into the identity's jar (cookies, CSRF token), if it has one. Every
+    /// transport calls it on every answer, redirects included.
+    pub fn absorb(&self, headers: &HeaderMap, body: &[u8]) {
+        if let Some(jar) = self.jar() {
+            jar.absorb(headers, body, self.setup);
+        }
     }
 
     /// `POST /api/v1/items/` as evidence and hints show it.
@@ -115,6 +228,9 @@ pub struct Api {
     description: Description,
     item: String,
     header: HeaderName,
+    /// `[headers]`: names and value templates.
+    headers: Vec<(HeaderName, String)>,
+    csrf: Option<Arc<Csrf>>,
     provisioned: Vec<Provisioned>,
 }
 
@@ -128,6 +244,15 @@ impl Api {
                 description.login.header
             )
         })?;
+        let headers = description
+            .headers
+            .iter()
+            .filter_map(|(name, value)| {
+                let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+                Some((name, value.as_str()?.to_owned()))
+            })
+            .collect();
+        let csrf = description.csrf.compile()?.map(Arc::new);
         let provisioned = match (&description.accounts.source, &description.accounts.file) {
             (AccountSource::File, Some(path)) => accounts::load(path)?,
             _ => Vec::new(),
@@ -136,6 +261,8 @@ impl Api {
             item: description.item_template(),
             description,
             header,
+            headers,
+            csrf,
             provisioned,
         })
     }
@@ -147,6 +274,18 @@ impl Api {
     /// Whether identities register (else they come from the accounts file).
     pub fn registers(&self) -> bool {
         self.description.accounts.source == AccountSource::Register
+    }
+
+    /// Whether each identity keeps a cookie jar: a session login, CSRF, or a pre-login step.
+    pub fn has_jar(&self) -> bool {
+        self.description.login.send == SendToken::Cookie
+            || self.csrf.is_some()
+            || self.has_pre_login()
+    }
+
+    /// Whether a `GET` that sets cookies comes before register and login (`login.cookie-path`).
+    pub fn has_pre_login(&self) -> bool {
+        !self.description.login.cookie_path.is_empty()
     }
 
     /// The pre-provisioned account of identity `index` (global), if accounts come from a file.
@@ -181,11 +320,33 @@ impl Api {
         (vars.fill(&a.email), vars.fill(&a.password))
     }
 
+    /// What an identity sends before it logs in: its own headers (`[headers]` filled from
+    /// `vars`) and, when the description uses cookies, a new jar.
+    pub fn base_credential(&self, vars: &Vars<'_>) -> Result<Credential, Mismatch> {
+        let mut headers = HeaderMap::with_capacity(self.headers.len());
+        for (name, template) in &self.headers {
+            let value = HeaderValue::from_str(&vars.fill(template)).map_err(|_| {
+                Mismatch::new(
+                    format!("header {name} is not a valid header value once filled"),
+                    "headers",
+                )
+            })?;
+            headers.insert(name.clone(), value);
+        }
+        Ok(Credential {
+            header: None,
+            headers: Arc::new(headers),
+            jar: self
+                .has_jar()
+                .then(|| Arc::new(Jar::new(self.csrf.clone()))),
+        })
+    }
+
     fn json(
         method: &str,
         path: String,
         body: &Value,
-        credential: Option<&Credential>,
+        credential: &Credential,
         path_setting: &'static str,
     ) -> ApiRequest {
         ApiRequest {
@@ -193,9 +354,10 @@ impl Api {
             path,
             body: serde_json::to_vec(body).unwrap_or_default().into(),
             content_type: Some("application/json"),
-            credential: credential.cloned(),
+            credential: Some(credential.clone()),
             path_setting,
             absolute: false,
+            setup: false,
         }
     }
 
@@ -213,21 +375,34 @@ impl Api {
             credential: Some(credential.clone()),
             path_setting,
             absolute: false,
+            setup: false,
         }
     }
 
-    pub fn register(&self, vars: &Vars<'_>) -> ApiRequest {
-        let a = &self.description.accounts;
-        Self::json(
-            &a.register_method,
-            vars.path(&a.register_path),
-            &vars.body(&a.register_body),
-            None,
-            "accounts.register-path",
-        )
+    /// The `GET` that sets cookies before register and login (`login.cookie-path`), if any.
+    pub fn pre_login(&self, base: &Credential, vars: &Vars<'_>) -> Option<ApiRequest> {
+        let path = &self.description.login.cookie_path;
+        (!path.is_empty()).then(|| ApiRequest {
+            setup: true,
+            ..Self::bare("GET", vars.path(path), base, "login.cookie-path")
+        })
     }
 
-    pub fn login(&self, vars: &Vars<'_>) -> ApiRequest {
+    pub fn register(&self, base: &Credential, vars: &Vars<'_>) -> ApiRequest {
+        let a = &self.description.accounts;
+        ApiRequest {
+            setup: true,
+            ..Self::json(
+                &a.register_method,
+                vars.path(&a.register_path),
+                &vars.body(&a.register_body),
+                base,
+                "accounts.register-path",
+            )
+        }
+    }
+
+    pub fn login(&self, base: &Credential, vars: &Vars<'_>) -> ApiRequest {
         let l = &self.description.login;
         let mut fields: Vec<(String, Value)> = vec![
             (
@@ -246,7 +421,10 @@ impl Api {
         match l.encoding {
             Encoding::Json => {
                 let body = Value::Object(fields.into_iter().collect());
-                Self::json(&l.method, path, &body, None, "login.path")
+                ApiRequest {
+                    setup: true,
+                    ..Self::json(&l.method, path, &body, base, "login.path")
+                }
             }
             Encoding::Form => {
                 let form = fields
@@ -262,12 +440,41 @@ impl Api {
                     path,
                     body: Bytes::from(form),
                     content_type: Some("application/x-www-form-urlencoded"),
-                    credential: None,
+                    credential: Some(base.clone()),
                     path_setting: "login.path",
                     absolute: false,
+                    setup: true,
                 }
             }
         }
+    }
+
+    /// Remembers in the jar of `credential` how to log in again (`requests`: the pre-login and
+    /// the login), for a session the server ends.
+    pub fn keep_relogin(&self, credential: &Credential, requests: Vec<ApiRequest>) {
+        if let Some(jar) = &credential.jar {
+            let detached = requests
+                .into_iter()
+                .map(|mut request| {
+                    if let Some(credential) = request.credential.as_mut() {
+                        credential.jar = None;
+                    }
+                    request
+                })
+                .collect();
+            jar.set_relogin(detached);
+        }
+    }
+
+    /// Whether `status` and `body` say the session of `request`'s identity ended (401, Laravel's
+    /// 419, or a 403 that names CSRF, a session or authentication) and it can log in again.
+    pub fn session_ended(&self, request: &ApiRequest, status: u16, body: &[u8]) -> bool {
+        let ended = match status {
+            401 | 419 => true,
+            403 => refusal::about(body).is_some(),
+            _ => false,
+        };
+        ended && !request.setup && request.jar().is_some_and(|jar| jar.can_relogin())
     }
 
     pub fn me(&self, credential: &Credential, vars: &Vars<'_>) -> Option<ApiRequest> {
@@ -281,7 +488,7 @@ impl Api {
             &r.create_method,
             vars.path(&r.collection),
             &vars.body(&r.create_body),
-            Some(credential),
+            credential,
             "records.collection",
         )
     }
@@ -319,7 +526,7 @@ impl Api {
             &r.update_method,
             vars.path(&self.item),
             &vars.body(&r.update_body),
-            Some(credential),
+            credential,
             "records.item",
         )
     }
@@ -353,8 +560,8 @@ impl Api {
         }
     }
 
-    /// The credential of a ready token.
-    pub fn credential_of_token(&self, token: &str) -> Result<Credential, Mismatch> {
+    /// `base` with a ready token in the login header (`Authorization: Bearer t`).
+    pub fn with_token(&self, base: &Credential, token: &str) -> Result<Credential, Mismatch> {
         let l = &self.description.login;
         let text = if l.scheme.is_empty() {
             token.to_owned()
@@ -364,14 +571,16 @@ impl Api {
         let value = HeaderValue::from_str(&text)
             .map_err(|_| Mismatch::new("the token is not a valid header value", "login.token"))?;
         Ok(Credential {
-            name: self.header.clone(),
-            value,
+            header: Some((self.header.clone(), value)),
+            ..base.clone()
         })
     }
 
-    /// A login answer: the credential to send from now on, and the account id if it says it.
+    /// A login answer: the credential to send from now on (`base` with the token, or `base`
+    /// itself for a session: its jar read the answer's cookies), and the account id if it says it.
     pub fn logged_in(
         &self,
+        base: &Credential,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<(Credential, Account), Mismatch> {
@@ -386,12 +595,18 @@ impl Api {
                 let token = at(&value, &l.token)
                     .and_then(template::scalar)
                     .ok_or_else(|| {
+                        // An answer that set a cookie instead is a session login.
+                        let setting = if headers.contains_key(SET_COOKIE) {
+                            "login.token, or login.send = \"cookie\" (the answer set a cookie: a session login)"
+                        } else {
+                            "login.token"
+                        };
                         Mismatch::new(
                             format!("no token at `{}` in the login answer", l.token),
-                            "login.token",
+                            setting,
                         )
                     })?;
-                let credential = self.credential_of_token(&token)?;
+                let credential = self.with_token(base, &token)?;
                 Ok((
                     credential,
                     Account {
@@ -401,30 +616,13 @@ impl Api {
                 ))
             }
             SendToken::Cookie => {
-                let jar: Vec<String> = headers
-                    .get_all(SET_COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .filter_map(|cookie| cookie.split(';').next())
-                    .map(|pair| pair.trim().to_owned())
-                    .filter(|pair| pair.contains('='))
-                    .collect();
-                if jar.is_empty() {
+                if headers.get(SET_COOKIE).is_none() {
                     return Err(Mismatch::new(
                         "the login answer set no cookie",
                         "login.send",
                     ));
                 }
-                let value = HeaderValue::from_str(&jar.join("; ")).map_err(|_| {
-                    Mismatch::new("a cookie is not a valid header value", "login.send")
-                })?;
-                Ok((
-                    Credential {
-                        name: hyper::header::COOKIE,
-                        value,
-                    },
-                    Account { id, token: None },
-                ))
+                Ok((base.clone(), Account { id, token: None }))
             }
         }
     }
@@ -584,9 +782,10 @@ mod tests {
             "records.paging={ size-param = \"limit\", size = 100, start-param = \"skip\", start = 0 }",
             "records.marker=/title",
         ]);
-        let credential = api.credential_of_token("t").unwrap();
+        let credential = api.with_token(&Credential::default(), "t").unwrap();
         assert_eq!(
-            credential.value, "Bearer t",
+            credential.header.as_ref().map(|(_, value)| value),
+            Some(&HeaderValue::from_static("Bearer t")),
             "the login's token becomes a bearer credential"
         );
         let account = Value::from(7);
@@ -633,14 +832,16 @@ mod tests {
     #[test]
     fn logins_give_a_header_or_a_cookie_jar() {
         let drf = api(&["login.token=/token", "login.scheme=Token"]);
+        let base = Credential::default();
         let (credential, _) = drf
-            .logged_in(&HeaderMap::new(), br#"{"token":"abc"}"#)
+            .logged_in(&base, &HeaderMap::new(), br#"{"token":"abc"}"#)
             .unwrap();
         assert_eq!(
-            credential.value, "Token abc",
+            credential.header.map(|(_, value)| value),
+            Some(HeaderValue::from_static("Token abc")),
             "a token with a scheme keeps the scheme"
         );
-        let missing = drf.logged_in(&HeaderMap::new(), br#"{"key":"abc"}"#);
+        let missing = drf.logged_in(&base, &HeaderMap::new(), br#"{"key":"abc"}"#);
         assert_eq!(
             missing.unwrap_err().setting,
             "login.token",
@@ -648,23 +849,23 @@ mod tests {
         );
 
         let session = api(&["login.send=cookie", "login.account-id=/user/id"]);
+        let base = session.base_credential(&Vars::default()).unwrap();
         let mut headers = HeaderMap::new();
         headers.append(
             SET_COOKIE,
             HeaderValue::from_static("sid=1; Path=/; HttpOnly"),
         );
         headers.append(SET_COOKIE, HeaderValue::from_static("csrf=2"));
+        let login = session.login(&base, &Vars::default());
+        login.absorb(&headers, b"");
         let (credential, account) = session
-            .logged_in(&headers, br#"{"user":{"id":9}}"#)
+            .logged_in(&base, &headers, br#"{"user":{"id":9}}"#)
             .unwrap();
+        let read = session.read(&credential, &Vars::default()).build(&target());
         assert_eq!(
-            credential.name,
-            hyper::header::COOKIE,
-            "a cookie login sends its cookies in the cookie header"
-        );
-        assert_eq!(
-            credential.value, "sid=1; csrf=2",
-            "every set-cookie is carried, joined with ; "
+            read.headers()[COOKIE],
+            "sid=1; csrf=2",
+            "a session login sends every cookie the answers set, joined with ; "
         );
         assert_eq!(
             account.id,
@@ -672,8 +873,96 @@ mod tests {
             "the account id is read from the login answer"
         );
         assert!(
-            session.logged_in(&HeaderMap::new(), b"{}").is_err(),
-            "a cookie login answer without cookies or account id is refused"
+            session.logged_in(&base, &HeaderMap::new(), b"{}").is_err(),
+            "a cookie login answer without cookies is refused"
+        );
+    }
+
+    #[test]
+    fn csrf_goes_on_unsafe_requests_fresh_and_headers_are_filled_per_identity() {
+        let api = api(&[
+            "csrf=django",
+            "login.send=cookie",
+            "login.cookie-path=/api/csrf/",
+            "headers.X-Tenant=t-{user}",
+        ]);
+        let vars = Vars {
+            user: Some(3),
+            ..Vars::default()
+        };
+        let base = api.base_credential(&vars).unwrap();
+        let pre = api.pre_login(&base, &vars).expect("a pre-login step");
+        assert_eq!(pre.method, Method::GET, "the pre-login step is a GET");
+        let mut set = HeaderMap::new();
+        set.append(
+            SET_COOKIE,
+            HeaderValue::from_static("csrftoken=one; Path=/"),
+        );
+        pre.absorb(&set, b"");
+        let login = api.login(&base, &vars).build(&target());
+        assert_eq!(
+            (&login.headers()["x-csrftoken"], &login.headers()[COOKIE]),
+            (
+                &HeaderValue::from_static("one"),
+                &HeaderValue::from_static("csrftoken=one")
+            ),
+            "the login carries the pre-login's cookie and its token"
+        );
+        assert_eq!(
+            login.headers()["x-tenant"],
+            "t-3",
+            "a [headers] template is filled for the identity"
+        );
+        let mut rotated = HeaderMap::new();
+        rotated.append(
+            SET_COOKIE,
+            HeaderValue::from_static("csrftoken=two; Path=/"),
+        );
+        rotated.append(SET_COOKIE, HeaderValue::from_static("sessionid=s; Path=/"));
+        api.login(&base, &vars).absorb(&rotated, b"");
+        let create = api.create(&base, &vars).build(&target());
+        assert_eq!(
+            create.headers()["x-csrftoken"],
+            "two",
+            "a token rotated at login is sent from the next request on"
+        );
+        assert!(
+            !api.read(&base, &vars)
+                .build(&target())
+                .headers()
+                .contains_key("x-csrftoken"),
+            "a GET carries no CSRF token"
+        );
+
+        let field = api_with_field();
+        let base = field.base_credential(&vars).unwrap();
+        let mut set = HeaderMap::new();
+        set.append(SET_COOKIE, HeaderValue::from_static("CSRF-TOKEN=f%2B1"));
+        field.login(&base, &vars).absorb(&set, b"");
+        assert_eq!(
+            &field.login(&base, &vars).sent_body()[..],
+            b"username=%7Bemail%7D&password=&authenticity_token=f%2B1",
+            "a form field carries the decoded token, encoded again"
+        );
+    }
+
+    fn api_with_field() -> Api {
+        api(&[
+            "csrf.preset=rails",
+            "csrf.header=\"\"",
+            "csrf.field=authenticity_token",
+        ])
+    }
+
+    #[test]
+    fn paging_can_ask_for_a_page_number_alone() {
+        let drf = api(&[
+            "records.paging={ size-param = \"\", size = 100, start-param = \"page\", start = 1 }",
+        ]);
+        assert_eq!(
+            drf.list(&Credential::default(), &Vars::default()).path,
+            "/cities?page=1",
+            "a fixed server page size sends the page number only"
         );
     }
 

@@ -32,6 +32,7 @@ use std::{
 };
 
 use crate::{
+    api::description::add_headers_to,
     cli::{ReplayArgs, ReproArgs},
     exit::Exit,
     report::Report,
@@ -103,6 +104,14 @@ async fn repro(args: &ReproArgs) -> Result<String, ReproError> {
     let api = match &args.api {
         Some(path) => Some(api_table(path).map_err(ReproError::Setup)?),
         None => None,
+    };
+    let api = match (api, args.headers.is_empty()) {
+        (api, true) => api,
+        (api, false) => {
+            let mut table = api.unwrap_or_default();
+            add_headers_to(&mut table, &args.headers).map_err(ReproError::Setup)?;
+            Some(table)
+        }
     };
     let candidates = derive::candidates(
         chosen,
@@ -260,6 +269,10 @@ pub fn api_table(path: &Path) -> Result<toml::Table, String> {
 /// `loadgen replay`: one file, or several (a suite). 1 reproduced, 0 fixed, 2 set-up error,
 /// 3 inconclusive; for a suite, 0 only when every file is fixed.
 pub fn main_replay(args: ReplayArgs) -> ExitCode {
+    // A bad -H stops before any file is read.
+    if let Err(message) = add_headers_to(&mut toml::Table::new(), &args.headers) {
+        return Exit::Setup(message).report();
+    }
     let files = match suite::files(&args.repro) {
         Ok(files) => files,
         Err(message) => return Exit::Setup(message).report(),
@@ -283,7 +296,11 @@ pub fn main_replay(args: ReplayArgs) -> ExitCode {
     let mut entries = Vec::new();
     for path in &files {
         let started = Instant::now();
-        let replayed = match Repro::load(path) {
+        let loaded = Repro::load(path).and_then(|mut repro| {
+            add_headers_to(&mut repro.api, &args.headers)?;
+            Ok(repro)
+        });
+        let replayed = match loaded {
             Ok(repro) => {
                 let options = replay::Options {
                     base_url: args

@@ -20,10 +20,11 @@ THREADS = 8
 CONNECTION_LIMIT = 1000
 
 
-def main():
-    args = parse_args("racebench Django REST framework target")
+def main(settings="drftarget.settings", name="drf"):
+    """Serves the Django project `settings` (targets/drf_session passes its own)."""
+    args = parse_args(f"racebench Django REST framework target ({name})")
     os.environ["RACEBENCH_DRF_DB"] = args.db
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "drftarget.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings)
 
     import django
     from django.core.management import call_command
@@ -45,7 +46,7 @@ def main():
         connection_limit=CONNECTION_LIMIT,
         asyncore_use_poll=True,  # poll(), not select(): no 1024 file descriptor ceiling
     )
-    log(f"drf: db {args.db}; {THREADS} threads; {SWITCH.describe()}")
+    log(f"{name}: db {args.db}; {THREADS} threads; {SWITCH.describe()}")
     announce(sock)
     server.run()
 

@@ -1,6 +1,7 @@
 //! Test targets on real third-party frameworks, started as child processes: the Python ones
-//! (`targets/fastapi`, `targets/drf`) from the test venv (`target/pyenv`), the Node one
-//! (`targets/express`) with `node` and its `node_modules` (both made by `scripts/test-deps.sh`).
+//! (`targets/fastapi`, `targets/drf`, `targets/drf_session`) from the test venv
+//! (`target/pyenv`), the Node one (`targets/express`) with `node` and its `node_modules` (both
+//! made by `scripts/test-deps.sh`).
 //!
 //! A target binds 127.0.0.1 port 0 itself and prints `listening on http://127.0.0.1:PORT`; the
 //! harness waits for that line (bounded), and kills the process when the handle drops. The child's
@@ -45,6 +46,8 @@ pub enum Framework {
     FastApi,
     /// Django + Django REST framework on SQLite under waitress (`targets/drf`).
     Drf,
+    /// The same with session authentication and Django's CSRF protection (`targets/drf_session`).
+    DrfSession,
     /// Express 5 on Node.js with a JWT guard middleware, in memory (`targets/express`); its bug
     /// modes are `guard-owner`, `shared-identity` and `probe-leak`.
     Express,
@@ -56,6 +59,7 @@ impl Framework {
         match self {
             Framework::FastApi => "fastapi",
             Framework::Drf => "drf",
+            Framework::DrfSession => "drf_session",
             Framework::Express => "express",
         }
     }
@@ -65,7 +69,7 @@ impl Framework {
     fn command(self, db_dir: &Path) -> Command {
         let dir = workspace_root().join("targets").join(self.dir());
         match self {
-            Framework::FastApi | Framework::Drf => {
+            Framework::FastApi | Framework::Drf | Framework::DrfSession => {
                 let mut command = Command::new(venv_python());
                 command
                     .arg(dir.join("serve.py"))

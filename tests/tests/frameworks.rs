@@ -1,6 +1,6 @@
 //! `loadgen isolation --api fixtures/apis/<x>.toml` against servers we did not write: the FastAPI
-//! full-stack template target and the Django REST framework target (`targets/`, real frameworks
-//! from the test venv), and mock-server. Clean: exit 0, no violation, no fail, thousands of checked
+//! full-stack template target and the Django REST framework targets, with tokens and with
+//! sessions and CSRF (`targets/`, real frameworks from the test venv), and mock-server. Clean: exit 0, no violation, no fail, thousands of checked
 //! requests. With the shared-identity bug: leaks naming observer and victim. A wrong description
 //! stops in the preflight (exit 2) naming the setting, and is never a violation.
 //!
@@ -172,6 +172,122 @@ async fn drf_clean_and_with_the_shared_identity_bug() {
     .await
     .expect("a single user passes the preflight even with the bug");
     assert_leak_named(&report, "drf");
+}
+
+/// Sessions and Django's CSRF protection: a pre-login GET sets the CSRF cookie, signup and login
+/// send it back, login rotates it, every write sends the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drf_sessions_with_csrf_clean_and_with_the_shared_identity_bug() {
+    let clean = PythonTarget::start(Framework::DrfSession, &[]);
+    let report = isolation(
+        &clean.base_url,
+        "drf-session",
+        &["--loops", "15", "--delete-check", "--update-check"],
+    )
+    .await
+    .expect("the preflight passes on DRF's session and CSRF shapes");
+    assert_clean(&report, "drf-session");
+    assert!(
+        report
+            .endpoints
+            .iter()
+            .any(|e| e.name == "pre-login" && e.figures.requests.pass > 0),
+        "the pre-login step ran: {}",
+        summary(&report)
+    );
+
+    // The same description without its CSRF keys stops before the load, naming them.
+    let text = std::fs::read_to_string(api_file("drf-session")).expect("the fixture reads");
+    let without: String = text
+        .lines()
+        .filter(|line| !line.starts_with("csrf =") && !line.starts_with("cookie-path ="))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let dir = tempfile::Builder::new()
+        .prefix("racebench-api-")
+        .tempdir()
+        .unwrap();
+    let file = dir.path().join("no-csrf.toml");
+    std::fs::write(&file, without).unwrap();
+    let api = file.display().to_string();
+    let words = [
+        "isolation",
+        "--base-url",
+        clean.base_url.as_str(),
+        "--api",
+        api.as_str(),
+        "--quiet",
+        "--users",
+        "2",
+        "--loops",
+        "1",
+    ];
+    let error = loadgen::run(&plan(&words), std::future::pending(), Live::off())
+        .await
+        .map(|_| ())
+        .expect_err("a description without CSRF keys is a set-up error");
+    assert!(
+        error.0.starts_with("preflight: ") && error.0.contains("CSRF Failed"),
+        "the preflight stops at the CSRF refusal and shows it: {}",
+        error.0
+    );
+    assert!(
+        error.0.contains("csrf = \"django\"") && error.0.contains("login.cookie-path"),
+        "the hint names the CSRF keys: {}",
+        error.0
+    );
+    assert!(
+        !error.0.contains("accounts."),
+        "the hint names no setting that cannot change the refusal: {}",
+        error.0
+    );
+    drop(clean);
+
+    let buggy = PythonTarget::start(
+        Framework::DrfSession,
+        &[("RACEBENCH_BUG", "shared-identity")],
+    );
+    let report = isolation(
+        &buggy.base_url,
+        "drf-session",
+        &["--loops", "10", "--max-evidence", "500"],
+    )
+    .await
+    .expect("a single user passes the preflight even with the bug");
+    assert_leak_named(&report, "drf-session");
+}
+
+/// Sessions the server ends mid-run (Django's own expiry, `SESSION_COOKIE_AGE` of 1 s) are
+/// established again before a refusal is judged: no violation, no fail. Every authenticated
+/// request holds the target's 20 ms pause, so each user's 15 iterations last well over 1 s and
+/// every session ends at least once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drf_sessions_the_server_ends_are_established_again() {
+    let target = PythonTarget::start(Framework::DrfSession, &[("RACEBENCH_SESSION_AGE", "1")]);
+    let report = isolation(
+        &target.base_url,
+        "drf-session",
+        &["--users", "4", "--loops", "15"],
+    )
+    .await
+    .expect("the preflight passes");
+    println!("drf-session, 1 s sessions: {}", summary(&report));
+    assert_clean_small(&report);
+    let logins = report
+        .endpoints
+        .iter()
+        .find(|e| e.name == "login")
+        .map_or(0, |e| e.figures.requests.pass);
+    assert!(
+        logins > 4,
+        "some of the 4 identities logged in again: {logins} logins; {}",
+        summary(&report)
+    );
+    assert!(
+        report.hints.iter().any(|h| h.contains("logged in again")),
+        "a hint says sessions were established again: {:?}",
+        report.hints
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,13 @@
-//! `loadgen repro` and `loadgen replay` against a server we did not write: the FastAPI template
-//! target with its shared-identity bug (`RACEBENCH_BUG=shared-identity`). The isolation run finds
-//! a leak, the candidate racing pairs are derived from its evidence and tried against the target
-//! until one reproduces (its rate written into the file), replaying it with two fresh users
-//! reproduces it, and the clean target is FIXED after as many attempts as the verified rate says
-//! 99.9 % confidence needs.
+//! `loadgen repro` and `loadgen replay` against servers we did not write: the FastAPI template
+//! target and the DRF session one (cookies and CSRF), each with its shared-identity bug
+//! (`RACEBENCH_BUG=shared-identity`). The isolation run finds a leak, the candidate racing pairs
+//! are derived from its evidence and tried against the target until one reproduces (its rate
+//! written into the file), replaying it with two fresh users reproduces it, and the clean target
+//! is FIXED after as many attempts as the verified rate says 99.9 % confidence needs.
 //!
-//! The bug's window is widened (250 ms) and the victim's last byte staggered inside it (60 ms),
-//! so the interleaving is fixed by margins far above scheduling noise; the runs are bounded by
-//! `--loops` and `--attempts`, never by time.
+//! The bug's window is widened (250 ms, on the clean build's twin too) and the victim's last byte
+//! staggered inside it (60 ms), so the interleaving is fixed by margins far above scheduling
+//! noise; the runs are bounded by `--loops` and `--attempts`, never by time.
 
 use std::time::Duration;
 
@@ -120,5 +120,82 @@ async fn a_fastapi_shared_identity_leak_is_verified_replayed_then_fixed_with_con
         replayed.verdict_line().starts_with("FIXED: 0 of "),
         "{}",
         replayed.verdict_line()
+    );
+}
+
+/// The same through sessions and CSRF (`targets/drf_session`): replay's two users take the
+/// pre-login, signup and login steps with their own cookie jars, and the racing pair carries each
+/// one's session cookie and rotated CSRF token (a write without them is refused, never raced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drf_session_leak_is_replayed_with_cookies_and_csrf_then_fixed() {
+    let api = workspace_root().join("fixtures/apis/drf-session.toml");
+    let buggy = PythonTarget::start(
+        Framework::DrfSession,
+        &[
+            ("RACEBENCH_BUG", "shared-identity"),
+            ("RACEBENCH_BUG_WINDOW", "250"),
+        ],
+    );
+    let base = buggy.base_url.clone();
+    let words = [
+        "isolation",
+        "--base-url",
+        base.as_str(),
+        "--api",
+        api.to_str().unwrap(),
+        "--quiet",
+        "--users",
+        "4",
+        "--loops",
+        "2",
+        "--no-preflight",
+    ];
+    let report = loadgen::run(&plan(&words), std::future::pending(), Live::off())
+        .await
+        .expect("the run starts");
+    let leak = report
+        .evidence
+        .iter()
+        .find(|e| e.class == "leak" && e.victim.is_some())
+        .unwrap_or_else(|| {
+            panic!(
+                "the run finds a leak naming a victim: {:?}",
+                report.evidence
+            )
+        });
+    let table = repro::api_table(&api).expect("the description reads");
+    let candidates = derive::candidates(
+        leak,
+        base.clone(),
+        Some(api.display().to_string()),
+        table,
+        12,
+    )
+    .expect("candidate pairs are derived");
+    let found = verify::search(candidates, &search(&base), |_| {}).await;
+    let verified = found.best.unwrap_or_else(|| {
+        panic!(
+            "a candidate reproduces against the buggy session target: {:?}",
+            found.tried
+        )
+    });
+
+    let replayed = replay::replay(&verified, &options(&base, Some(4))).await;
+    assert!(
+        replayed.code() == 1 && replayed.reproduced >= 3 && replayed.ran == 4,
+        "replay reproduces through cookies and CSRF (at least 3 of 4): {}\n{}",
+        replayed.summary(),
+        verified.to_toml().unwrap()
+    );
+    drop(buggy);
+
+    // The clean build's twin pauses the same window, so the pair still overlaps there.
+    let clean = PythonTarget::start(Framework::DrfSession, &[("RACEBENCH_BUG_WINDOW", "250")]);
+    let replayed = replay::replay(&verified, &options(&clean.base_url, None)).await;
+    assert_eq!(
+        (replayed.code(), Some(replayed.ran)),
+        (0, replayed.attempts_needed()),
+        "the clean session target is FIXED after as many attempts as 99.9 % confidence needs: {}",
+        replayed.summary()
     );
 }

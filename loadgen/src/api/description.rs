@@ -7,10 +7,16 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::csrf::{self, CsrfKeys};
+
 /// The whole description.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct Description {
+    /// Headers sent with every request: name = template (`{user}`, `{run}`, `{email}`).
+    pub headers: toml::Table,
+    /// CSRF protection: `csrf = "django"`, or a `[csrf]` table.
+    pub csrf: CsrfKeys,
     pub accounts: Accounts,
     pub login: Login,
     pub records: Records,
@@ -91,7 +97,8 @@ pub enum SendToken {
     /// `{header}: {scheme} {token}` (`Authorization: Bearer t`, DRF's `Token t`, or a custom
     /// header with an empty scheme).
     Header,
-    /// The cookies the login answer set, one jar per identity (a session login).
+    /// The cookies the answers set, one jar per identity (a session login): the login answer
+    /// must set one.
     Cookie,
 }
 
@@ -99,6 +106,9 @@ pub enum SendToken {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct Login {
+    /// `GET` path sent first, before register and login, whose answer sets cookies (a CSRF
+    /// cookie: Django's `ensure_csrf_cookie` view, Sanctum's `/sanctum/csrf-cookie`; `""`: none).
+    pub cookie_path: String,
     pub path: String,
     pub method: String,
     pub encoding: Encoding,
@@ -128,6 +138,7 @@ pub struct Login {
 impl Default for Login {
     fn default() -> Self {
         Self {
+            cookie_path: String::new(),
             path: "/auth/token".into(),
             method: "POST".into(),
             encoding: Encoding::Form,
@@ -147,7 +158,8 @@ impl Default for Login {
     }
 }
 
-/// How the own list is paged.
+/// How the own list is paged: `size-param = ""` sends no size (the server's fixed page size,
+/// which `size` then states: DRF's `PageNumberPagination` is `?page=1` alone).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct Paging {
@@ -275,15 +287,16 @@ impl Default for Meanings {
 impl Description {
     /// Reads a TOML description; a missing key keeps its default.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
-            format!(
-                "invalid API description {}: {}",
-                path.display(),
-                e.message()
-            )
-        })
+        Self::load_with(Some(path), &[])
+    }
+
+    /// A description from its TOML table (`csrf = "django"` read as `[csrf] preset`); `name`
+    /// says where it came from, for errors.
+    pub fn from_table(mut table: toml::Table, name: &str) -> Result<Self, String> {
+        csrf::normalize(&mut table);
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("invalid {name}: {}", e.message()))
     }
 
     /// Reads `path` (or starts from the defaults) and applies `overrides` (`records.collection`,
@@ -303,11 +316,18 @@ impl Description {
                         e.message()
                     )
                 })?;
-                (table, path.display().to_string())
+                (table, format!("API description {}", path.display()))
             }
             None => (toml::Table::new(), "the API description".to_owned()),
         };
+        csrf::normalize(&mut table);
         for (key, value) in overrides {
+            // `--set csrf=django`: the one key that is not in a section.
+            if key == "csrf" {
+                table.insert(key.clone(), value.clone());
+                csrf::normalize(&mut table);
+                continue;
+            }
             let mut parts: Vec<&str> = key.split('.').collect();
             let last = parts.pop().filter(|last| !last.is_empty());
             let (Some(last), false) = (last, parts.is_empty()) else {
@@ -325,9 +345,7 @@ impl Description {
             }
             node.insert(last.to_owned(), value.clone());
         }
-        toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("invalid {name}: {}", e.message()))
+        Self::from_table(table, &name)
     }
 
     /// Checks what can be checked without a server; one line naming the key.
@@ -346,6 +364,7 @@ impl Description {
             ("records.item", &r.item),
             ("records.own-list", &r.own_list),
             ("login.me-path", &l.me_path),
+            ("login.cookie-path", &l.cookie_path),
         ] {
             if !path.is_empty() {
                 paths.push((key, path));
@@ -411,6 +430,17 @@ impl Description {
                 "login.token must point at the token (or use login.send = \"cookie\")".into(),
             );
         }
+        self.csrf.compile()?;
+        for (name, value) in &self.headers {
+            if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!("headers: `{name}` is not a header name"));
+            }
+            if !value.is_str() {
+                return Err(format!(
+                    "headers.{name}: write the value as a string (a template: \"t-{{user}}\")"
+                ));
+            }
+        }
         if r.paging.size == 0 {
             return Err("records.paging.size must be at least 1".into());
         }
@@ -448,6 +478,39 @@ pub fn parse_set(text: &str) -> Result<(String, toml::Value), String> {
         .and_then(|mut table| table.remove("v"))
         .unwrap_or_else(|| toml::Value::String(value.to_owned()));
     Ok((key.trim().to_owned(), value))
+}
+
+/// Adds `-H 'Name: value'` lines to a `[headers]` table (a value may hold templates), each
+/// replacing a header of the same name, whatever its case; a bad line is a one-line error.
+pub fn add_headers(headers: &mut toml::Table, lines: &[String]) -> Result<(), String> {
+    for line in lines {
+        let (name, value) = line.split_once(':').ok_or_else(|| {
+            format!("-H `{line}` must be written 'Name: value', e.g. -H 'X-Api-Key: KEY'")
+        })?;
+        let (name, value) = (name.trim(), value.trim());
+        if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(format!("-H `{line}`: `{name}` is not a header name"));
+        }
+        if hyper::header::HeaderValue::from_str(value).is_err() {
+            return Err(format!("-H `{line}`: the value is not a header value"));
+        }
+        headers.retain(|key, _| !key.eq_ignore_ascii_case(name));
+        headers.insert(name.to_owned(), toml::Value::String(value.to_owned()));
+    }
+    Ok(())
+}
+
+/// [`add_headers`] into the `headers` table of a whole description table.
+pub fn add_headers_to(table: &mut toml::Table, lines: &[String]) -> Result<(), String> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let headers = table
+        .entry("headers")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .ok_or("`headers` in the API description is not a table")?;
+    add_headers(headers, lines)
 }
 
 fn contains_template(table: &toml::Table, needle: &str) -> bool {

@@ -27,6 +27,18 @@ pub struct CitiesArgs {
     )]
     pub set: Vec<String>,
 
+    /// A header every request carries, `Name: value` (`{user}`, `{run}`, `{email}` are filled
+    /// per identity); repeatable. Joins the description's `[headers]`, replacing one of the same
+    /// name [default: none]
+    #[arg(
+        short = 'H',
+        long = "header",
+        env = "LOADGEN_HEADER",
+        value_name = "NAME: VALUE",
+        value_delimiter = '\n'
+    )]
+    pub headers: Vec<String>,
+
     /// Do not walk every step with one user before the load (the preflight exits 2 on a
     /// description that does not match the server)
     #[arg(long, env = "LOADGEN_NO_PREFLIGHT")]

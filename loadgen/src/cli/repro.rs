@@ -35,6 +35,11 @@ pub struct ReproArgs {
     #[arg(long, env = "LOADGEN_API", value_name = "FILE")]
     pub api: Option<PathBuf>,
 
+    /// A header the run's requests carried, `Name: value` (its `-H`): written into the file's
+    /// `[api.headers]`; repeatable [default: none]
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
     /// Write the inferred pair without trying it against the target (offline); the file then has
     /// no verified rate, so no replay of it can say FIXED
     #[arg(long)]
@@ -106,6 +111,11 @@ pub struct ReplayArgs {
     /// (readable, not synchronised; one file only)
     #[arg(long, value_name = "FILE")]
     pub emit_curl: Option<PathBuf>,
+
+    /// A header every request carries, `Name: value` (templates filled per user), beside the
+    /// file's `[api.headers]`, replacing one of the same name; repeatable [default: none]
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
 
     /// Write one JUnit test case per file (FIXED passes, anything else fails)
     #[arg(long, value_name = "FILE")]

@@ -6,7 +6,11 @@ use super::{
     Output, Plan, PlanError, ScenarioPlan, invalid, output_plan, run_id_of, workload_plan,
 };
 use crate::{
-    api::{Api, Description, description::parse_set, legacy::Shape},
+    api::{
+        Api, Description,
+        description::{add_headers, parse_set},
+        legacy::Shape,
+    },
     cli::{Check, CitiesArgs},
     scenario::cities::Options,
 };
@@ -47,6 +51,7 @@ pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
     }
     let mut description =
         Description::load_with(args.api.as_deref(), &overrides).map_err(PlanError)?;
+    add_headers(&mut description.headers, &args.headers).map_err(PlanError)?;
     let skip = |check: Check| args.skip.contains(&check);
     if skip(Check::Owner) {
         description.records.owner.clear();

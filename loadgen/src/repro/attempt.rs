@@ -69,12 +69,7 @@ pub fn role_name(me: usize) -> &'static str {
 
 /// The reproduction's API adapter (its inline `[api]`).
 pub fn api_of(repro: &Repro) -> Result<Api, String> {
-    let description: Description =
-        toml::Value::Table(repro.api.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| {
-                format!("invalid [api] in the reproduction: {}", e.message())
-            })?;
+    let description = Description::from_table(repro.api.clone(), "[api] in the reproduction")?;
     Api::new(description)
 }
 
@@ -235,7 +230,9 @@ pub async fn run(
             });
         }
     }
-    let bytes = |r: &Racing| race::serialize(&r.request.build(target), &r.request.body);
+    // `build` adds the identity's headers, its jar's cookies and CSRF header as of now; the body
+    // carries a CSRF field when the description says so.
+    let bytes = |r: &Racing| race::serialize(&r.request.build(target), &r.request.sent_body());
     let [first, second] = race::race(
         target,
         &bytes(&mine),

@@ -45,16 +45,14 @@ fn command(sent: &Sent, target: &Target, base_url: &str) -> String {
             quote(&format!("content-type: {content_type}"))
         );
     }
-    if let Some(credential) = &sent.request.credential {
-        let value = String::from_utf8_lossy(credential.value.as_bytes());
-        let _ = write!(
-            line,
-            " -H {}",
-            quote(&format!("{}: {value}", credential.name))
-        );
+    // The identity's headers, login header, cookies and CSRF token, as the jar holds them now.
+    for (name, value) in &sent.request.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        let _ = write!(line, " -H {}", quote(&format!("{name}: {value}")));
     }
-    if !sent.request.body.is_empty() {
-        let body = String::from_utf8_lossy(&sent.request.body);
+    let body = sent.request.sent_body();
+    if !body.is_empty() {
+        let body = String::from_utf8_lossy(&body);
         let _ = write!(line, " --data-binary {}", quote(&body));
     }
     line

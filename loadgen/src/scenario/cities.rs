@@ -110,6 +110,8 @@ pub struct Cities {
     logged_in: AtomicU64,
     /// Same-origin redirects followed.
     redirects: AtomicU64,
+    /// Sessions the server ended that were established again.
+    relogins: AtomicU64,
     /// One example answer per distinct failure reason (touched only when a check fails).
     examples: Mutex<Vec<FailureExample>>,
     hints: Mutex<Vec<String>>,
@@ -121,6 +123,8 @@ pub struct Cities {
 /// Step indexes; optional steps exist only when enabled.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Steps {
+    /// The `GET` that sets cookies before register and login (`login.cookie-path`).
+    pub pre_login: Option<Step>,
     pub register: Option<Step>,
     pub login: Option<Step>,
     pub me: Option<Step>,
@@ -163,6 +167,7 @@ impl Cities {
             })
         };
         let registers = options.api.registers();
+        let pre_login = optional(options.api.has_pre_login(), "pre-login");
         let register = optional(registers, "register");
         let login = optional(true, options.login_step);
         let me = optional(options.api.has_me(), "me");
@@ -174,6 +179,7 @@ impl Cities {
         let gone = optional(options.delete_check, "gone");
         let probe = optional(options.probe_every > 0, "probe");
         let steps = Steps {
+            pre_login,
             register,
             login,
             me,
@@ -200,6 +206,7 @@ impl Cities {
             passed: AtomicBool::new(false),
             logged_in: AtomicU64::new(0),
             redirects: AtomicU64::new(0),
+            relogins: AtomicU64::new(0),
             examples: Mutex::new(Vec::new()),
             hints: Mutex::new(Vec::new()),
             journal: OnceCell::new(),
@@ -240,15 +247,26 @@ impl Cities {
             return credential;
         };
         match &*slot.lock().unwrap_or_else(|e| e.into_inner()) {
-            Some((original, fresh)) if *original == credential.value => fresh.clone(),
+            Some((original, fresh))
+                if credential
+                    .header
+                    .as_ref()
+                    .is_some_and(|(_, v)| v == original) =>
+            {
+                fresh.clone()
+            }
             _ => credential,
         }
     }
 
     /// From now on identity `me` sends `fresh` instead of `original` (which expired).
     pub(crate) fn replace_credential(&self, me: usize, original: &Credential, fresh: Credential) {
+        // A session needs none: the identity's tabs share its jar.
+        let Some((_, value)) = &original.header else {
+            return;
+        };
         if let Some(slot) = self.ledger.local(me).and_then(|l| self.relogged.get(l)) {
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((original.value.clone(), fresh));
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((value.clone(), fresh));
         }
     }
 
@@ -262,6 +280,15 @@ impl Cities {
         if self.redirects.fetch_add(1, Ordering::Relaxed) == 0 {
             self.hint(format!(
                 "{from} answered a redirect to {to}: loadgen follows it, but every such request costs two; write the path the server redirects to in the API description"
+            ));
+        }
+    }
+
+    /// A session the server ended (a refusal of `request` naming it) is being established again.
+    pub(crate) fn note_relogin(&self, request: &str) {
+        if self.relogins.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.hint(format!(
+                "{request} was refused as if the session had ended: the identity logged in again (login.cookie-path, login.path) and sent it once more before judging; the login step counts every such login"
             ));
         }
     }
@@ -305,6 +332,7 @@ impl Cities {
     pub(crate) fn step_name(&self, step: Step) -> &'static str {
         let s = self.steps;
         let named = [
+            (s.pre_login, "pre-login"),
             (s.register, "register"),
             (s.login, self.options.login_step),
             (s.me, "me"),

@@ -1,4 +1,4 @@
-//! A small client for the framework targets' HTTP shapes (targets/README.md), so a test reads as what it
+//! A small client for the token-login framework targets' HTTP shapes (targets/README.md), so a test reads as what it
 //! does: sign up, create, read, list. It asserts the set-up steps (signup, login) succeed, and
 //! hands every other answer back as status + JSON for the test to judge.
 
@@ -38,6 +38,10 @@ pub struct Client {
 impl Client {
     /// A client for `target`; it follows no redirect, so a test sees 301/307 as they are.
     pub fn new(target: &PythonTarget) -> Client {
+        assert!(
+            target.framework != Framework::DrfSession,
+            "this client logs in with tokens; the session target is driven by loadgen itself"
+        );
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -53,7 +57,7 @@ impl Client {
     pub fn collection(&self) -> String {
         match self.framework {
             Framework::FastApi => format!("{}/api/v1/items/", self.base_url),
-            Framework::Drf => format!("{}/api/notes/", self.base_url),
+            Framework::Drf | Framework::DrfSession => format!("{}/api/notes/", self.base_url),
             Framework::Express => format!("{}/api/posts", self.base_url),
         }
     }
@@ -70,7 +74,7 @@ impl Client {
         let id = text(id);
         match self.framework {
             Framework::FastApi => format!("{}/api/v1/items/{id}", self.base_url),
-            Framework::Drf => format!("{}/api/notes/{id}/", self.base_url),
+            Framework::Drf | Framework::DrfSession => format!("{}/api/notes/{id}/", self.base_url),
             Framework::Express => format!("{}/api/posts/{id}", self.base_url),
         }
     }
@@ -84,7 +88,7 @@ impl Client {
                     .json(&json!({"email": email(name), "password": PASSWORD, "full_name": name})),
                 StatusCode::OK,
             ),
-            Framework::Drf => (
+            Framework::Drf | Framework::DrfSession => (
                 self.http
                     .post(format!("{}/api/register/", self.base_url))
                     .json(&json!({"username": name, "email": email(name), "password": PASSWORD})),
@@ -115,7 +119,7 @@ impl Client {
                 "access_token",
                 "Bearer",
             ),
-            Framework::Drf => (
+            Framework::Drf | Framework::DrfSession => (
                 self.http
                     .post(format!("{}/api-token-auth/", self.base_url))
                     .json(&json!({"username": name, "password": PASSWORD})),
@@ -173,7 +177,7 @@ impl Client {
     pub async fn me(&self, who: &Account) -> Answer {
         let path = match self.framework {
             Framework::FastApi => "/api/v1/users/me",
-            Framework::Drf => "/api/me/",
+            Framework::Drf | Framework::DrfSession => "/api/me/",
             Framework::Express => "/api/me",
         };
         let request = self.http.get(format!("{}{path}", self.base_url));
@@ -185,7 +189,7 @@ impl Client {
     pub fn owner<'a>(&self, record: &'a Value) -> &'a Value {
         match self.framework {
             Framework::FastApi => &record["owner_id"],
-            Framework::Drf => &record["owner"],
+            Framework::Drf | Framework::DrfSession => &record["owner"],
             Framework::Express => &record["ownerId"],
         }
     }
@@ -195,7 +199,7 @@ impl Client {
     pub fn page<'a>(&self, list: &'a Value) -> (&'a [Value], u64) {
         let (records, count) = match self.framework {
             Framework::FastApi => (&list["data"], &list["count"]),
-            Framework::Drf => (&list["results"], &list["count"]),
+            Framework::Drf | Framework::DrfSession => (&list["results"], &list["count"]),
             Framework::Express => (&list["items"], &list["total"]),
         };
         let records = records.as_array().map_or(&[][..], Vec::as_slice);
@@ -206,7 +210,7 @@ impl Client {
     pub fn not_yours(&self) -> StatusCode {
         match self.framework {
             Framework::FastApi => StatusCode::FORBIDDEN,
-            Framework::Drf | Framework::Express => StatusCode::NOT_FOUND,
+            Framework::Drf | Framework::DrfSession | Framework::Express => StatusCode::NOT_FOUND,
         }
     }
 }

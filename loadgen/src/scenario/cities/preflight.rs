@@ -15,7 +15,10 @@ use super::{
     walk::{self, Answer, Transport},
 };
 use crate::{
-    api::{ApiRequest, Redirect},
+    api::{
+        Api, ApiRequest, Redirect, SendToken,
+        refusal::{self, About},
+    },
     checks::Outcome,
     client::{Client, ClientError, Target},
     stats::Step,
@@ -56,33 +59,112 @@ impl Transport for PreflightTransport {
         }
         let name = cities.step_name(step).to_owned();
         let label = request.label(&self.target);
-        let mut stop = |problem: String, answer: String, setting: &str| {
+        let api = &cities.options().api;
+        let mut request = request;
+        let generation = request.jar().map(|jar| jar.generation());
+        let mut answer = self.fetch(cities, step, &mut request).await?;
+        // A session the server ended is established again, once, before its refusal is judged.
+        if api.session_ended(&request, answer.status, &answer.body)
+            && let Some(jar) = request
+                .jar()
+                .filter(|jar| generation.is_some_and(|g| jar.clear_if(g)))
+        {
+            cities.note_relogin(&label);
+            for mut again in jar.relogin() {
+                self.fetch(cities, step, &mut again).await?;
+            }
+            answer = self.fetch(cities, step, &mut request).await?;
+        }
+        let mut stop = |problem: String, answer: String, setting: String| {
             self.error = Some(PreflightError {
                 step: name.clone(),
                 request: label.clone(),
                 problem,
                 answer,
-                setting: setting.to_owned(),
+                setting,
             });
         };
-        let mut request = request;
+        let verdict = judge(&answer);
+        match &verdict {
+            Verdict::Pass => Some((answer, verdict)),
+            Verdict::Fail(failure) if answer.status >= 500 => {
+                self.incomplete = Some(format!(
+                    "preflight: {label} answered {} {} times; the steps after it were not checked before the load",
+                    answer.status,
+                    RETRIES + 1
+                ));
+                let _ = failure;
+                None
+            }
+            Verdict::Fail(failure) => {
+                // A refusal that names CSRF or a session can only change with those settings.
+                let setting = refusal_settings(api, answer.status, &answer.body)
+                    .unwrap_or_else(|| failure.setting.to_owned());
+                stop(
+                    failure.reason.clone(),
+                    describe(answer.status, &answer.body),
+                    setting,
+                );
+                None
+            }
+            // Another of this run's users' data: a proof whatever the description says. The
+            // load counts it; the walk goes on.
+            Verdict::Violation {
+                outcome: Outcome::Leak,
+                victim: Some(_),
+                message,
+                ..
+            } => {
+                cities.hint(format!("preflight: {message}"));
+                Some((answer, verdict))
+            }
+            Verdict::Violation { message, .. } => {
+                let setting =
+                    refusal_settings(api, answer.status, &answer.body).unwrap_or_else(|| {
+                        "the API description's paths and pointers for this step".to_owned()
+                    });
+                stop(
+                    format!(
+                        "did not answer as described ({message}; a wrong path or pointer looks like this, so it is not counted as a violation)"
+                    ),
+                    describe(answer.status, &answer.body),
+                    setting,
+                );
+                None
+            }
+        }
+    }
+}
+
+impl PreflightTransport {
+    /// Sends `request`, retrying a 5xx (and one's own new record refused), following same-origin
+    /// redirects, reading every answer into the identity's jar. `None` when the walk stops.
+    async fn fetch(
+        &mut self,
+        cities: &Cities,
+        step: Step,
+        request: &mut ApiRequest,
+    ) -> Option<Answer> {
+        let label = request.label(&self.target);
         let mut redirects = 0;
         let mut attempts = 0;
         let api = &cities.options().api;
         let refused = &api.description().meanings.refused;
         let reading = step == cities.steps_of().read;
-        let response = loop {
+        loop {
             let sent =
                 tokio::time::timeout(self.timeout, self.client.send(request.build(&self.target)))
                     .await;
             let response = match sent {
                 Ok(Ok(response)) => response,
                 Ok(Err(error @ ClientError::Connect(_))) => {
-                    stop(
-                        NO_ANSWER.into(),
-                        error.to_string(),
-                        "the base URL (is the server up?)",
-                    );
+                    self.error = Some(PreflightError {
+                        step: cities.step_name(step).to_owned(),
+                        request: label,
+                        problem: NO_ANSWER.into(),
+                        answer: error.to_string(),
+                        setting: "the base URL (is the server up?)".into(),
+                    });
                     return None;
                 }
                 Ok(Err(error)) => {
@@ -109,6 +191,7 @@ impl Transport for PreflightTransport {
                     return None;
                 }
             };
+            request.absorb(&response.headers, &response.body);
             let status = response.status.as_u16();
             // A server error, or one's own new record not readable yet, may pass on a retry:
             // only what stays wrong is a description error.
@@ -125,60 +208,58 @@ impl Transport for PreflightTransport {
                     request.absolute = true;
                 }
                 Some(Redirect::Refuse(why)) => {
-                    stop(why, describe(status, &response.body), request.path_setting);
+                    self.error = Some(PreflightError {
+                        step: cities.step_name(step).to_owned(),
+                        request: label,
+                        problem: why,
+                        answer: describe(status, &response.body),
+                        setting: request.path_setting.to_owned(),
+                    });
                     return None;
                 }
-                _ => break response,
-            }
-        };
-        let answer = Answer {
-            status: response.status.as_u16(),
-            headers: response.headers.into_map(),
-            body: response.body,
-        };
-        let verdict = judge(&answer);
-        match &verdict {
-            Verdict::Pass => Some((answer, verdict)),
-            Verdict::Fail(failure) if answer.status >= 500 => {
-                self.incomplete = Some(format!(
-                    "preflight: {label} answered {} {} times; the steps after it were not checked before the load",
-                    answer.status,
-                    RETRIES + 1
-                ));
-                let _ = failure;
-                None
-            }
-            Verdict::Fail(failure) => {
-                stop(
-                    failure.reason.clone(),
-                    describe(answer.status, &answer.body),
-                    failure.setting,
-                );
-                None
-            }
-            // Another of this run's users' data: a proof whatever the description says. The
-            // load counts it; the walk goes on.
-            Verdict::Violation {
-                outcome: Outcome::Leak,
-                victim: Some(_),
-                message,
-                ..
-            } => {
-                cities.hint(format!("preflight: {message}"));
-                Some((answer, verdict))
-            }
-            Verdict::Violation { message, .. } => {
-                stop(
-                    format!(
-                        "did not answer as described ({message}; a wrong path or pointer looks like this, so it is not counted as a violation)"
-                    ),
-                    describe(answer.status, &answer.body),
-                    "the API description's paths and pointers for this step",
-                );
-                None
+                _ => {
+                    return Some(Answer {
+                        status,
+                        headers: response.headers.into_map(),
+                        body: response.body,
+                    });
+                }
             }
         }
     }
+}
+
+/// The settings that can change a refusal (4xx) whose body names CSRF or a session, `None` for
+/// any other answer: the step's own settings (a path, a body field) cannot.
+pub(crate) fn refusal_settings(api: &Api, status: u16, body: &[u8]) -> Option<String> {
+    if !(400..500).contains(&status) {
+        return None;
+    }
+    let d = api.description();
+    let about = refusal::about(body)?;
+    // "CSRF cookie not set": the cookie never came, which only a pre-login step changes.
+    let no_cookie = String::from_utf8_lossy(body)
+        .to_ascii_lowercase()
+        .contains("cookie");
+    let pre_login = match (no_cookie, d.login.cookie_path.is_empty()) {
+        (false, _) => String::new(),
+        (true, true) => " and login.cookie-path (a GET whose answer sets the CSRF cookie, sent before register and login)".to_owned(),
+        (true, false) => " and login.cookie-path (does its answer set the CSRF cookie?)".to_owned(),
+    };
+    Some(match about {
+        About::Csrf if d.csrf.is_set() => format!(
+            "the CSRF names the server uses: csrf.cookie (or csrf.response-header, csrf.json) and csrf.header (or csrf.field){pre_login}"
+        ),
+        About::Csrf => format!(
+            "csrf (a preset: csrf = \"django\", \"laravel\", \"spring\" or \"rails\"; or csrf.cookie and csrf.header){pre_login}"
+        ),
+        About::Session if d.login.send == SendToken::Header => {
+            "login.send = \"cookie\" (a session login keeps the cookies the login answer sets), or login.token and login.header for a token".to_owned()
+        }
+        About::Session => {
+            "the session login: login.path and login.ok (does its answer set the session cookie?), and csrf when the login is CSRF-protected".to_owned()
+        }
+    })
 }
 
 /// Tries of a request answered 5xx (or, for one's own new record, refused) before judging it.
@@ -289,4 +370,75 @@ async fn walk_all(
     walk::iterate(cities, transport, &mut user, probes, false).await;
     cities.seed_user(0, user);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Description, description::parse_set};
+
+    fn api(sets: &[&str]) -> Api {
+        let sets: Vec<_> = sets.iter().map(|s| parse_set(s).unwrap()).collect();
+        Api::new(Description::load_with(None, &sets).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_refusal_naming_csrf_or_a_session_names_only_the_settings_that_change_it() {
+        let tokens = api(&[]);
+        let hint = |api: &Api, status, body: &str| refusal_settings(api, status, body.as_bytes());
+        let no_cookie = hint(
+            &tokens,
+            403,
+            r#"{"detail": "CSRF Failed: CSRF cookie not set."}"#,
+        )
+        .unwrap();
+        assert!(
+            no_cookie.contains("csrf = \"django\"") && no_cookie.contains("login.cookie-path"),
+            "a missing CSRF cookie names the presets and the pre-login step: {no_cookie}"
+        );
+        assert!(
+            !no_cookie.contains("accounts.") && !no_cookie.contains("records."),
+            "nor the register settings, which cannot change it: {no_cookie}"
+        );
+        let missing = hint(
+            &tokens,
+            403,
+            r#"{"detail": "CSRF Failed: CSRF token missing."}"#,
+        )
+        .unwrap();
+        assert!(
+            missing.contains("csrf") && !missing.contains("cookie-path"),
+            "a missing token (the cookie came) names the CSRF keys only: {missing}"
+        );
+        let configured = api(&["csrf=django"]);
+        let wrong = hint(&configured, 403, r#"{"message": "CSRF token mismatch."}"#).unwrap();
+        assert!(
+            wrong.contains("csrf.header") && !wrong.contains("preset"),
+            "with CSRF set, a mismatch names its names: {wrong}"
+        );
+        let session = hint(
+            &tokens,
+            403,
+            r#"{"detail":"Authentication credentials were not provided."}"#,
+        )
+        .unwrap();
+        assert!(
+            session.contains("login.send = \"cookie\""),
+            "a token login refused for want of a session names the session login: {session}"
+        );
+        assert_eq!(
+            hint(
+                &tokens,
+                404,
+                r#"{"detail":"No Note matches the given query."}"#
+            ),
+            None,
+            "any other refusal keeps the step's own settings"
+        );
+        assert_eq!(
+            hint(&tokens, 500, "CSRF"),
+            None,
+            "a server error is no refusal"
+        );
+    }
 }

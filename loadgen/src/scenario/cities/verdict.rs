@@ -252,6 +252,15 @@ impl Judge<'_> {
         }
     }
 
+    /// The pre-login `GET` (`login.cookie-path`) only has to succeed: its cookies are the point.
+    pub fn pre_login(&self, status: u16) -> Verdict {
+        if (200..300).contains(&status) {
+            Verdict::Pass
+        } else {
+            status_fail("pre-login", status, &[200], "login.cookie-path")
+        }
+    }
+
     pub fn logged_in(&self, status: u16, parsed: Option<&Mismatch>) -> Verdict {
         let l = &self.api.description().login;
         if !l.ok.contains(&status) {

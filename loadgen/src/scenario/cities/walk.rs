@@ -59,10 +59,13 @@ pub struct LoadTransport<'a> {
 }
 
 impl Transport for LoadTransport<'_> {
-    /// A `denied` verdict is not recorded at once: a refused credential may simply have expired.
-    /// A JWT says when it expires: unexpired, the refusal is a violation at once; expired, it is a
-    /// plain fail, the identity logs in again and the request goes once more with the fresh
-    /// credential. An opaque credential says nothing, so the same request is sent again with it;
+    /// A refusal is not recorded at once: a refused credential may simply have expired, or the
+    /// server ended the session. A JWT says when it expires: unexpired, the refusal is a
+    /// violation at once; expired, it is a plain fail, the identity logs in again and the request
+    /// goes once more with the fresh credential. A session or CSRF token the server ended (a 401,
+    /// a 419, a 403 naming either: `Api::session_ended`) is established again the same way, once
+    /// for all the identity's tabs, and only the answer after it is judged. Any other `denied`
+    /// verdict of an opaque credential says nothing, so the same request is sent again with it;
     /// if that passes, the credential is valid and the refusal is a violation. Refused again, the
     /// identity logs in again and the request goes once more with the fresh credential: refused
     /// still, every refusal stands; passed, the credential had expired, both refusals are plain
@@ -75,26 +78,43 @@ impl Transport for LoadTransport<'_> {
         request: ApiRequest,
         mut judge: impl FnMut(&Answer) -> Verdict + Send,
     ) -> Option<(Answer, Verdict)> {
+        let api = &cities.options().api;
         let session = &mut *self.session;
         let original = request.credential.clone();
         let mut request = request;
         request.credential = original
             .clone()
             .map(|credential| cities.current_credential(me, credential));
+        let generation = request.jar().map(|jar| jar.generation());
         let first = send(cities, session, me, step, request.clone()).await?;
         let verdict = judge(&first.answer);
         let expiry = request.credential.as_ref().and_then(Credential::expires_at);
         let refused = !matches!(verdict, Verdict::Pass)
-            && cities
-                .options()
-                .api
+            && api
                 .description()
                 .meanings
                 .denied
                 .contains(&first.answer.status);
-        if refused && expiry.is_some_and(|exp| exp <= unix_now()) {
-            expired(cities, session, step, &first);
-            let fresh = log_in_again(cities, session, me).await?;
+        let jwt_expired = refused && expiry.is_some_and(|exp| exp <= unix_now());
+        let ended = expiry.is_none()
+            && api.session_ended(&request, first.answer.status, &first.answer.body);
+        if jwt_expired || ended {
+            // Expired (the JWT says so) or ended by the server (a session, a CSRF token): log in
+            // again once and send once more; that answer is judged. An expired JWT's refusal is a
+            // plain fail; a session's end is not counted (its hint says so).
+            if jwt_expired {
+                expired(cities, session, step, &first);
+            } else {
+                cities.note_relogin(&request.label(session.target()));
+            }
+            let fresh = log_in_again(cities, session, me, &request, generation).await;
+            let Some(fresh) = fresh else {
+                if jwt_expired {
+                    return None;
+                }
+                settle(cities, session, me, step, &first, &verdict);
+                return Some((first.answer, verdict));
+            };
             if let Some(original) = &original {
                 cities.replace_credential(me, original, fresh.clone());
             }
@@ -104,8 +124,9 @@ impl Transport for LoadTransport<'_> {
             settle(cities, session, me, step, &retry, &verdict);
             return Some((retry.answer, verdict));
         }
-        // An unexpired JWT was valid: its refusal stands at once.
-        if !is_denied(&verdict) || request.credential.is_none() || expiry.is_some() {
+        // An unexpired JWT was valid: its refusal stands at once. So does a refusal of a request
+        // sent without a login (set-up requests, anonymous ones).
+        if !is_denied(&verdict) || !request.logged_in() || expiry.is_some() {
             settle(cities, session, me, step, &first, &verdict);
             return Some((first.answer, verdict));
         }
@@ -119,7 +140,7 @@ impl Transport for LoadTransport<'_> {
             settle(cities, session, me, step, &again, &verdict_again);
             return Some((again.answer, verdict_again));
         }
-        let fresh = log_in_again(cities, session, me).await;
+        let fresh = log_in_again(cities, session, me, &request, generation).await;
         let third = match &fresh {
             Some(fresh) => {
                 request.credential = Some(fresh.clone());
@@ -156,8 +177,9 @@ struct Sent {
     label: String,
 }
 
-/// Sends `request`, following same-origin redirects. `None` when no answer came back (recorded
-/// as an exception or timeout) or a redirect was refused (recorded as a fail).
+/// Sends `request`, following same-origin redirects (which rewrite it), and reads every answer
+/// into the identity's jar. `None` when no answer came back (recorded as an exception or
+/// timeout) or a redirect was refused (recorded as a fail).
 async fn send(
     cities: &Cities,
     session: &mut Session,
@@ -228,6 +250,7 @@ async fn send(
                 return None;
             }
         };
+        request.absorb(&response.headers, &response.body);
         let status = response.status.as_u16();
         match cities
             .options()
@@ -337,12 +360,54 @@ fn expired(cities: &Cities, session: &mut Session, step: Step, sent: &Sent) {
     session.record(step, Outcome::Fail, sent.timing, Some(&reason));
 }
 
-/// Logs identity `me` in again (its login step, recorded) and answers the fresh credential; `None`
-/// when it cannot (a provisioned token has no password) or the login fails.
-async fn log_in_again(cities: &Cities, session: &mut Session, me: usize) -> Option<Credential> {
+/// Logs identity `me` (the sender of `request`) in again, its pre-login and login recorded
+/// under their steps, and answers the credential to send from now on; `None` when it cannot (a
+/// provisioned token has no password) or the login fails. An identity with a jar logs in with
+/// the recipe its jar keeps, once for all its tabs: when another tab did since `generation`,
+/// the jar already holds the new session.
+async fn log_in_again(
+    cities: &Cities,
+    session: &mut Session,
+    me: usize,
+    request: &ApiRequest,
+    generation: Option<u64>,
+) -> Option<Credential> {
     let options = cities.options();
     let api = &options.api;
-    let step = cities.steps_of().login?;
+    let steps = cities.steps_of();
+    let judge = cities.judge();
+    if let (Some(jar), Some(generation)) = (request.jar().filter(|j| j.can_relogin()), generation) {
+        if !jar.clear_if(generation) {
+            return request.credential.clone();
+        }
+        let mut fresh = request.credential.clone();
+        for again in jar.relogin() {
+            let pre_login = again.path_setting == "login.cookie-path";
+            let step = if pre_login {
+                steps.pre_login
+            } else {
+                steps.login
+            }?;
+            let base = again.credential.clone().unwrap_or_default();
+            let sent = send(cities, session, me, step, again).await?;
+            let (verdict, parsed) = if pre_login {
+                (judge.pre_login(sent.answer.status), None)
+            } else {
+                let parsed = api.logged_in(&base, &sent.answer.headers, &sent.answer.body);
+                let verdict = judge.logged_in(sent.answer.status, parsed.as_ref().err());
+                (verdict, parsed.ok())
+            };
+            settle(cities, session, me, step, &sent, &verdict);
+            if verdict != Verdict::Pass {
+                return None;
+            }
+            if let Some((credential, _)) = parsed {
+                fresh = Some(credential);
+            }
+        }
+        return fresh;
+    }
+    let step = steps.login?;
     let run = options.run.as_str();
     let (email, password) = match api.provisioned(me) {
         Some(Provisioned::Credentials { email, password }) => (email.clone(), password.clone()),
@@ -356,11 +421,10 @@ async fn log_in_again(cities: &Cities, session: &mut Session, me: usize) -> Opti
         password: Some(&password),
         ..Vars::default()
     };
-    let sent = send(cities, session, me, step, api.login(&vars)).await?;
-    let parsed = api.logged_in(&sent.answer.headers, &sent.answer.body);
-    let verdict = cities
-        .judge()
-        .logged_in(sent.answer.status, parsed.as_ref().err());
+    let base = api.base_credential(&vars).ok()?;
+    let sent = send(cities, session, me, step, api.login(&base, &vars)).await?;
+    let parsed = api.logged_in(&base, &sent.answer.headers, &sent.answer.body);
+    let verdict = judge.logged_in(sent.answer.status, parsed.as_ref().err());
     settle(cities, session, me, step, &sent, &verdict);
     match (verdict, parsed) {
         (Verdict::Pass, Ok((credential, _))) => Some(credential),
@@ -480,17 +544,31 @@ pub async fn log_in<T: Transport>(
         password: Some(&password),
         ..Vars::default()
     };
+    let base = api
+        .base_credential(&vars)
+        .map_err(|m| SetupError(format!("user {me}: {m}")))?;
+    // What logs this identity in again when the server ends its session.
+    let mut relogin = Vec::new();
+    if let (Some(step), Some(request)) = (steps.pre_login, api.pre_login(&base, &vars)) {
+        relogin.push(request.clone());
+        let answer = transport
+            .exchange(cities, me, step, request, |a| judge.pre_login(a.status))
+            .await;
+        let Some((_, Verdict::Pass)) = answer else {
+            return Err(SetupError(format!("user {me}: pre-login failed")));
+        };
+    }
     let mut account_id: Option<Value> = None;
     let mut credential = None;
     if let Some((token, id)) = ready {
         credential = Some(
-            api.credential_of_token(&token)
+            api.with_token(&base, &token)
                 .map_err(|m| SetupError(m.to_string()))?,
         );
         account_id = id.map(Value::String);
     } else if let Some(step) = steps.register {
         let registered = transport
-            .exchange(cities, me, step, api.register(&vars), |a| {
+            .exchange(cities, me, step, api.register(&base, &vars), |a| {
                 judge.registered(me, a.status, &a.body)
             })
             .await;
@@ -501,7 +579,7 @@ pub async fn log_in<T: Transport>(
         account_id = account.id;
         if let Some(token) = account.token {
             credential = Some(
-                api.credential_of_token(&token)
+                api.with_token(&base, &token)
                     .map_err(|m| SetupError(m.to_string()))?,
             );
         }
@@ -510,10 +588,12 @@ pub async fn log_in<T: Transport>(
         Some(credential) => credential,
         None => {
             let step = steps.login.expect("always");
+            let request = api.login(&base, &vars);
+            relogin.push(request.clone());
             let mut parsed = None;
             let answer = transport
-                .exchange(cities, me, step, api.login(&vars), |a| {
-                    let result = api.logged_in(&a.headers, &a.body);
+                .exchange(cities, me, step, request, |a| {
+                    let result = api.logged_in(&base, &a.headers, &a.body);
                     let verdict = judge.logged_in(a.status, result.as_ref().err());
                     parsed = result.ok();
                     verdict
@@ -525,6 +605,7 @@ pub async fn log_in<T: Transport>(
             if account_id.is_none() {
                 account_id = account.id;
             }
+            api.keep_relogin(&credential, relogin);
             credential
         }
     };
