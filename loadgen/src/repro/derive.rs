@@ -283,6 +283,41 @@ pub fn candidates(
             }
         }
     }
+    // The observer doing what the victim did, then the violation's step: the run's ring may no
+    // longer hold the observer's own request of that step (a create that raced long before the
+    // list that showed it), yet two requests of one step are the likeliest race.
+    let violation_step = canonical(&evidence.step).to_owned();
+    let mut steps: Vec<&Span> = theirs.clone();
+    steps.dedup_by(|a, b| a.step == b.step);
+    for other in steps {
+        if canonical(&other.step) == violation_step {
+            continue;
+        }
+        for (rank, order) in [(0, Order::Together), (1, Order::TogetherVictimFirst)] {
+            let repro = Repro {
+                race: Race {
+                    order,
+                    or_else: None,
+                    observed_gap_s: 0.0,
+                    ..first.race.clone()
+                },
+                observer: Role {
+                    race: canonical(&other.step).to_owned(),
+                    request: other.request.clone(),
+                    then: Some(violation_step.clone()),
+                    ..first.observer.clone()
+                },
+                victim: Role {
+                    race: canonical(&other.step).to_owned(),
+                    request: other.request.clone(),
+                    then: None,
+                    ..first.victim.clone()
+                },
+                ..first.clone()
+            };
+            ranked.push(((false, false, rank + 1, f64::MAX), repro));
+        }
+    }
     ranked.sort_by(|(a, _), (b, _)| {
         (a.0, a.1, a.2)
             .cmp(&(b.0, b.1, b.2))
@@ -589,6 +624,13 @@ mod tests {
         assert!(
             all.iter().all(|r| r.race.or_else.is_none()),
             "each candidate names one order"
+        );
+        assert!(
+            all.iter().any(|r| r.observer.race == "create"
+                && r.victim.race == "create"
+                && r.race.order == Order::TogetherVictimFirst
+                && r.observer.then.as_deref() == Some("me")),
+            "the observer doing what the victim did (create), then the violation's step, is tried too: {described:?}"
         );
         let few = candidates(&evidence, "http://x".into(), None, toml::Table::new(), 2).unwrap();
         assert_eq!(few.len(), 2, "at most `most` candidates");
