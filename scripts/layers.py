@@ -55,17 +55,46 @@ ORDERS: dict[str, list[str]] = {
         "main",  # the binary
     ],
     "loadgen": [
-        "stats",
-        "main",
+        "client",  # one keep-alive HTTP/1.1 connection per user
+        "checks",  # outcomes and the checks that produce them
+        "stats",  # sharded recording, histograms, intervals
+        "api",  # the API description: requests built, answers parsed into views
+        "selfcheck",  # scheduler lag and CPU of the generator
+        "scenario",  # the Scenario trait, sessions, json/cities/file scenarios, findings
+        "thresholds",  # CI gates judging a run's figures
+        "report",  # the report (JSON contract) and its renderers, merge, compare
+        "cli",  # clap types only
+        "plan",  # the validated plan, parsed from the cli into its own types
+        "runner",  # users, models, timer, signals, collector, the live view (runner::live)
+        "exit",  # the exit code of a finished run
+        "output",  # where a finished report goes: files and the summary
+        "preflight",  # connect and one probe before the load
+        "offline",  # merge and compare: reports in, reports out, no runner
+        "repro",  # repro and replay
+        "lib",  # the crate root: run, main_with
+        "main",  # the binary
     ],
 }
 
 CRATES = {name: Path(name) / "src" for name in ORDERS}
 LIB_NAMES = {"mock-server": "mock_server", "loadgen": "loadgen"}
 
-# Back edges known when the guard went in, to remove (each one must still exist: the list only
-# shrinks). Format: (crate, from, to).
-KNOWN: set[tuple[str, str, str]] = set()
+# Back edges still to remove (each one must still exist: the list only shrinks). Reported, not
+# failed. Format: (crate, from, to). What each needs:
+KNOWN: set[tuple[str, str, str]] = {
+    # cli/docs.rs reports a write error through exit::Exit: move `loadgen docs` out of cli.
+    ("loadgen", "cli", "exit"),
+    # cli.rs parses --start-at into plan::StartAt: keep the clap text, parse it in plan.
+    ("loadgen", "cli", "plan"),
+    # findings and junit take cli::ViolationClass (--allow): move the class below report.
+    ("loadgen", "report", "cli"),
+    # Report::new(&Plan, Run) and the merge/compare of runner's StopReason, Signal and
+    # OpenFigures: build the report from a plain run summary defined below runner and report.
+    ("loadgen", "report", "plan"),
+    ("loadgen", "report", "runner"),
+    # thresholds judge report::{Report, Figures, LatencyMs}: judge that plain summary instead.
+    ("loadgen", "thresholds", "report"),
+}
 
 
 def blank(text: str) -> str:
@@ -302,10 +331,14 @@ def check(root: Path, orders, known, show_edges=False, out=sys.stdout) -> int:
             print(f"{crate} (bottom first): {' -> '.join(order)}", file=out)
             for (a, b), where in sorted(first.items(), key=lambda e: (-rank[e[0][0]], rank[e[0][1]])):
                 print(f"  {a} -> {b}  ({where})", file=out)
+        reported = set()
         for a, b, file, line in edges_of(crate, src):
             if rank[b] < rank[a]:
                 continue
             where = f"{file.relative_to(root)}:{line}"
+            if (where, a, b) in reported:
+                continue
+            reported.add((where, a, b))
             if (crate, a, b) in known:
                 if (crate, a, b) not in seen_known:
                     print(f"{where}: known back edge {a} -> {b} ({crate}), to remove", file=out)
@@ -375,7 +408,8 @@ def main(argv) -> int:
     if failures:
         print(f"layers: {failures} back edge(s) or unplaced module(s); see docs/ARCHITECTURE.md")
         return 1
-    print("layers: every edge runs down (" + ", ".join(ORDERS) + ")")
+    known = f"; {len(KNOWN)} known back edge(s) still to remove" if KNOWN else ""
+    print("layers: every other edge runs down (" + ", ".join(ORDERS) + ")" + known)
     return 0
 
 

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod client;
 pub mod exit;
 pub mod offline;
+pub mod output;
 pub mod plan;
 pub mod preflight;
 pub mod report;
@@ -38,13 +39,16 @@ pub mod selfcheck;
 pub mod stats;
 pub mod thresholds;
 
-use std::{future::Future, path::Path, process::ExitCode, sync::Arc};
+use std::{future::Future, process::ExitCode, sync::Arc};
 
-use cli::{Cli, Command, ViolationClass};
+use cli::{Cli, Command};
 use exit::Exit;
 use plan::{Plan, PlanError, ScenarioPlan};
 
-use report::{Report, progress::Live};
+use report::Report;
+use runner::live::Live;
+
+pub use output::{Files, print_summary};
 
 /// Runs `plan` until it stops (loops, duration, or `shutdown`), and returns the report with its
 /// findings and thresholds. Only set-up problems (an unresolvable URL, a threshold naming an
@@ -57,7 +61,7 @@ pub async fn run(
     // Kept until the run ends: dropping it stops the metrics server.
     let (live, _metrics_server) = match plan.output.metrics_listen {
         Some(addr) => {
-            let metrics = report::metrics::Metrics::default();
+            let metrics = runner::metrics::Metrics::default();
             let server = metrics.serve(addr).await.map_err(|error| {
                 PlanError(format!("--metrics-listen {addr}: cannot listen: {error}"))
             })?;
@@ -125,58 +129,6 @@ pub fn main_of(cli: Cli) -> ExitCode {
             Ok(plan) => main_with(plan),
             Err(error) => fail(&error.to_string()),
         },
-    }
-}
-
-/// Where a report goes: `--json-out` (`-` for stdout), `--csv-out`, `--html-out`, `--junit-out`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Files<'a> {
-    pub json: Option<&'a Path>,
-    pub csv: Option<&'a Path>,
-    pub html: Option<&'a Path>,
-    pub junit: Option<&'a Path>,
-}
-
-impl Files<'_> {
-    /// Whether the JSON report takes stdout, so the summary goes to stderr.
-    pub fn json_to_stdout(&self) -> bool {
-        self.json.is_some_and(plan::is_stdout)
-    }
-
-    /// Writes every file asked for; the message names the file that could not be written.
-    pub fn write(&self, report: &Report, allow: &[ViolationClass]) -> Result<(), String> {
-        let failed = |path: &Path, error: std::io::Error| {
-            format!("cannot write {}: {error}", path.display())
-        };
-        if let Some(path) = self.json {
-            if plan::is_stdout(path) {
-                println!("{}", report::json::render_line(report));
-            } else {
-                report::json::write(report, path).map_err(|e| failed(path, e))?;
-            }
-        }
-        if let Some(path) = self.csv {
-            report::csv::write(report, path).map_err(|e| failed(path, e))?;
-        }
-        if let Some(path) = self.html {
-            report::html::write(report, path).map_err(|e| failed(path, e))?;
-        }
-        if let Some(path) = self.junit {
-            let suite = report::junit::of_report(report, |class| {
-                report::findings::fails_on(report, allow, class)
-            });
-            report::junit::write(&[suite], path).map_err(|e| failed(path, e))?;
-        }
-        Ok(())
-    }
-}
-
-/// Prints the summary: on stdout, or on stderr when the JSON report takes stdout.
-pub fn print_summary(text: &str, files: &Files) {
-    if files.json_to_stdout() {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
     }
 }
 

@@ -5,8 +5,7 @@
 //! Latencies are of *passed* requests, as the article's "For pass requests" figures are.
 //!
 //! Layout: [`text`] (the article's summary and percentile tables), [`json`], [`csv`] (one row per
-//! interval per request name), [`html`] (self-contained page with inline SVG charts),
-//! [`progress`] (the live bar or line), [`metrics`] (live Prometheus metrics), [`merge`] (one
+//! interval per request name), [`html`] (self-contained page with inline SVG charts), [`merge`] (one
 //! report from many workers' reports), [`compare`] (a run against a baseline), [`junit`] (JUnit
 //! XML for CI test reporters).
 
@@ -17,8 +16,6 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod merge;
-pub mod metrics;
-pub mod progress;
 pub mod text;
 
 use std::fmt::Write as _;
