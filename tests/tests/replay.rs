@@ -15,8 +15,8 @@ use e2e::{
     targets::{Framework, PythonTarget, workspace_root},
 };
 use loadgen::{
-    report::progress::Live,
     repro::{self, derive::derive, replay},
+    runner::live::Live,
 };
 
 fn options(base: &str, attempts: u32) -> replay::Options {
