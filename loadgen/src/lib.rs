@@ -132,6 +132,15 @@ pub fn main_of(cli: Cli) -> ExitCode {
     }
 }
 
+/// `loadgen completions` and `loadgen man` ([`cli::docs`]): the exit code once printed (2 with a
+/// one-line reason when stdout cannot be written), `None` for every other command.
+pub fn print_docs(command: &Command) -> Option<ExitCode> {
+    cli::docs::print(command).map(|written| match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => Exit::Setup(format!("cannot write: {error}")).report(),
+    })
+}
+
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the
 /// summary, writes the files, and maps the run to its exit code ([`exit::Exit`]: 0 clean,
 /// 1 violations or breach, 2 set-up error, 3 tested nothing, 130/143 interrupted).

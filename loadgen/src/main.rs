@@ -7,7 +7,7 @@ use shared::cli::parse_or_exit;
 
 fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
-    if let Some(code) = loadgen::cli::docs::print(&cli.command) {
+    if let Some(code) = loadgen::print_docs(&cli.command) {
         return code;
     }
     tracing_subscriber::fmt()
