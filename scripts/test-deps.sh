@@ -4,8 +4,11 @@
 # - a Python virtual environment at target/pyenv from scripts/requirements-test.txt (PyPI), used
 #   by the tests that run loadgen against servers built on real frameworks and by the outside
 #   checks (Schemathesis, validators);
-# - Debian packages listed in scripts/apt-test.txt (installed only when missing; needs root).
-# Re-running is cheap: the venv is rebuilt only when the requirements file changes.
+# - Debian packages listed in scripts/apt-test.txt (installed only when missing; needs root; a
+#   non-root user gets the sudo command to run, or sets TEST_DEPS_NO_APT=1 to go on without them);
+# - the Node target's packages (targets/express: Express, jsonwebtoken) with `npm ci` from its
+#   committed package-lock.json into targets/express/node_modules (needs node and npm).
+# Re-running is cheap: the venv and node_modules are rebuilt only when their pin files change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,13 +23,18 @@ if [[ -f $apt_list ]]; then
         dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
     done <"$apt_list"
     if ((${#missing[@]})); then
-        if [[ $(id -u) -ne 0 ]]; then
-            echo "test-deps: missing Debian packages (${missing[*]}); run as root or install them" >&2
+        if [[ ${TEST_DEPS_NO_APT:-} == 1 ]]; then
+            echo "test-deps: TEST_DEPS_NO_APT=1: not installing ${missing[*]}; the tests that need them will fail" >&2
+        elif [[ $(id -u) -ne 0 ]]; then
+            echo "test-deps: missing Debian packages (${missing[*]}): install them once with" >&2
+            echo "  sudo apt-get install ${missing[*]}" >&2
+            echo "or run without them (their tests fail): TEST_DEPS_NO_APT=1 make test" >&2
             exit 1
+        else
+            echo "test-deps: apt-get install ${missing[*]}"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
         fi
-        echo "test-deps: apt-get install ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
 fi
 
@@ -41,4 +49,13 @@ if [[ ! -x $venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; the
     "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
     echo "$want" >"$stamp"
+fi
+
+express=targets/express
+lock_stamp=$express/node_modules/.racebench-lock.sha256
+want=$(sha256sum "$express/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f $lock_stamp || $(cat "$lock_stamp") != "$want" ]]; then
+    echo "test-deps: npm ci in $express from its package-lock.json"
+    (cd "$express" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$lock_stamp"
 fi

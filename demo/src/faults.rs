@@ -1,6 +1,6 @@
 //! Act 6's plan for each fault of the catalogue: how to switch it on, what the scenario needs to
-//! see it, and how `loadgen cities` should classify it (issue 5's table; README, "Fault
-//! catalogue"). A fault the demo does not know yet still runs, with any detection accepted.
+//! see it, and how `loadgen cities` should classify it (issue 5's table; docs/guide/mock-server.md,
+//! "Fault catalogue"). A fault the demo does not know yet still runs, with any detection accepted.
 
 use crate::loadgen::Report;
 

@@ -7,10 +7,11 @@
 //! Layout: [`description`] (the TOML format and its defaults, mock-server's shape),
 //! [`template`] (`{email}`, `{marker}`, `{account_id}` placeholders), [`views`] (the typed views
 //! and [`Mismatch`], a shape error naming the setting to change), [`accounts`] (pre-provisioned
-//! accounts from a file).
+//! accounts from a file), [`expiry`] (a JWT credential's `exp`).
 
 pub mod accounts;
 pub mod description;
+pub mod expiry;
 pub mod legacy;
 pub mod template;
 pub mod views;
@@ -35,6 +36,13 @@ use crate::client::Target;
 pub struct Credential {
     pub name: HeaderName,
     pub value: HeaderValue,
+}
+
+impl Credential {
+    /// When it expires (seconds since the Unix epoch), if it is a JWT that says so.
+    pub fn expires_at(&self) -> Option<u64> {
+        expiry::jwt_expiry(self.value.to_str().ok()?)
+    }
 }
 
 /// A request as the description builds it, before it meets a connection.

@@ -2,7 +2,8 @@
 //!
 //! A failed request is data, not an error: every request ends in exactly one [`Outcome`], which
 //! the recorder counts. The first article knows three (`pass`, `fail`, `exception`); the cities
-//! scenario adds the violations a load test exists to find (`leak`, `lost_write`, `corrupt`) and
+//! scenario adds the violations a load test exists to find (`leak`, `lost_write`, `corrupt`,
+//! `denied`) and
 //! counts `timeout` apart from other transport errors, so a starving pool is not mistaken for a
 //! reset connection.
 //!
@@ -38,11 +39,14 @@ pub enum Outcome {
     LostWrite = 5,
     /// The user's own record came back with the wrong content.
     Corrupt = 6,
+    /// The server refused the user its OWN action (401/403 on its own create, list, read, update
+    /// or delete) while its credential was valid: it took the caller for someone else.
+    Denied = 7,
 }
 
 impl Outcome {
     /// Every outcome, in discriminant order.
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Pass,
         Outcome::Fail,
         Outcome::Exception,
@@ -50,6 +54,7 @@ impl Outcome {
         Outcome::Leak,
         Outcome::LostWrite,
         Outcome::Corrupt,
+        Outcome::Denied,
     ];
 
     /// The name used in reports, CSV columns and thresholds.
@@ -62,12 +67,16 @@ impl Outcome {
             Outcome::Leak => "leak",
             Outcome::LostWrite => "lost_write",
             Outcome::Corrupt => "corrupt",
+            Outcome::Denied => "denied",
         }
     }
 
     /// A violation of data isolation or durability: what the cities scenario hunts.
     pub fn is_violation(self) -> bool {
-        matches!(self, Outcome::Leak | Outcome::LostWrite | Outcome::Corrupt)
+        matches!(
+            self,
+            Outcome::Leak | Outcome::LostWrite | Outcome::Corrupt | Outcome::Denied
+        )
     }
 }
 
@@ -79,7 +88,7 @@ impl fmt::Display for Outcome {
 
 /// A count per outcome; cheap to copy and add.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts(pub [u64; 7]);
+pub struct Counts(pub [u64; 8]);
 
 impl Counts {
     pub fn add(&mut self, outcome: Outcome, n: u64) {
@@ -113,9 +122,13 @@ impl Counts {
         self.get(Outcome::Exception) + self.get(Outcome::Timeout)
     }
 
-    /// Leaks, lost writes and corruptions together.
+    /// Leaks, lost writes, corruptions and denials together.
     pub fn violation(&self) -> u64 {
-        self.get(Outcome::Leak) + self.get(Outcome::LostWrite) + self.get(Outcome::Corrupt)
+        Outcome::ALL
+            .iter()
+            .filter(|outcome| outcome.is_violation())
+            .map(|&outcome| self.get(outcome))
+            .sum()
     }
 
     /// Share of requests that did not pass (0 when nothing ran).
@@ -424,13 +437,13 @@ mod tests {
         }
         assert_eq!(
             counts.total(),
-            7,
+            8,
             "every recorded outcome is counted in the total"
         );
         assert_eq!(counts.exception(), 2, "exceptions are counted");
-        assert_eq!(counts.violation(), 3, "violations are counted");
+        assert_eq!(counts.violation(), 4, "violations are counted");
         assert!(
-            (counts.fail_rate() - 6.0 / 7.0).abs() < 1e-12,
+            (counts.fail_rate() - 7.0 / 8.0).abs() < 1e-12,
             "the fail rate is everything but passes over the total: {}",
             counts.fail_rate()
         );

@@ -14,6 +14,7 @@ use crate::{checks::JsonCheck, plan::StartAt, thresholds::Threshold};
 pub mod cities;
 pub mod client;
 pub mod docs;
+pub mod mistakes;
 pub mod offline;
 pub mod repro;
 
@@ -24,6 +25,9 @@ pub use repro::{ReplayArgs, ReproArgs};
 
 /// A load generator that measures right: closed and open models, exact percentiles, reports and
 /// CI thresholds.
+///
+/// `loadgen URL [FLAGS]` is short for `loadgen json URL [FLAGS]`: `loadgen http://127.0.0.1:8020/json
+/// -u 50 -d 10s`.
 #[derive(Debug, Parser)]
 #[command(name = "loadgen", version, about, max_term_width = 100, after_help = shared::cli::ARTICLES)]
 pub struct Cli {
@@ -98,14 +102,14 @@ pub struct RunArgs {
 /// `loadgen json`.
 #[derive(Debug, Args)]
 pub struct JsonArgs {
-    /// URL to load: `http://` or `https://`; `user:password@` in it is sent as Basic auth
-    #[arg(
-        long,
-        env = "LOADGEN_URL",
-        default_value = "http://127.0.0.1:8020/json",
-        value_name = "URL"
-    )]
-    pub url: String,
+    /// URL to load, as oha, wrk and curl take it: `http://` or `https://`; `user:password@` in it
+    /// is sent as Basic auth [default: http://127.0.0.1:8020/json]
+    #[arg(value_name = "URL")]
+    pub target: Option<String>,
+
+    /// The URL as a flag, the same as the positional URL
+    #[arg(long, env = "LOADGEN_URL", value_name = "URL")]
+    pub url: Option<String>,
 
     /// HTTP method
     #[arg(
@@ -149,14 +153,10 @@ pub struct JsonArgs {
     )]
     pub headers: Vec<String>,
 
-    /// Name of the request in reports and thresholds (`json:p99<250ms`)
-    #[arg(
-        long,
-        env = "LOADGEN_NAME",
-        default_value = "json",
-        value_name = "NAME"
-    )]
-    pub name: String,
+    /// Name of the request in reports and thresholds (`'GET /json:p99<250ms'`) [default: the
+    /// method and the URL's path, `GET /json`]
+    #[arg(long, env = "LOADGEN_NAME", value_name = "NAME")]
+    pub name: Option<String>,
 
     /// Expected status; anything else is a `fail` (0 accepts any status)
     #[arg(
@@ -182,14 +182,9 @@ pub struct JsonArgs {
 #[derive(Debug, Clone, Args)]
 pub struct WorkloadArgs {
     /// Closed model: concurrent virtual users, each with its own keep-alive connection
-    #[arg(
-        short,
-        long,
-        env = "LOADGEN_USERS",
-        default_value_t = 1,
-        value_name = "N"
-    )]
-    pub users: usize,
+    /// [default: 1]
+    #[arg(short, long, env = "LOADGEN_USERS", value_name = "N")]
+    pub users: Option<usize>,
 
     /// Users started per second [default: all at once]
     #[arg(long, env = "LOADGEN_SPAWN_RATE", value_name = "PER_SEC")]

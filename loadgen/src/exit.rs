@@ -1,7 +1,7 @@
 //! The exit status of a run, the one place that maps a finished [`Report`] (and the signal that
 //! stopped it, if any) to the process's exit code.
 //!
-//! The codes, agreed across racebench and documented in the README:
+//! The codes, agreed across racebench and documented in docs/guide/loadgen-json.md ("Exit codes"):
 //!
 //! | code | meaning |
 //! |---|---|
@@ -18,7 +18,23 @@
 
 use std::process::ExitCode;
 
+use shared::format::thousands;
+
 use crate::{report::Report, runner::stop::Signal};
+
+/// `leaks`, `lost writes`, `corrupt answers`: a violation class counted in words.
+fn plural_class(class: &str, count: u64) -> String {
+    let one = count == 1;
+    match class {
+        "leak" if one => "leak".to_owned(),
+        "leak" => "leaks".to_owned(),
+        "lost_write" if one => "lost write".to_owned(),
+        "lost_write" => "lost writes".to_owned(),
+        "corrupt" if one => "corrupt answer".to_owned(),
+        "corrupt" => "corrupt answers".to_owned(),
+        other => other.to_owned(),
+    }
+}
 
 /// How a run ended, for the exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +84,81 @@ impl Exit {
             Exit::TestedNothing(_) => 3,
             Exit::Interrupted(Signal::Interrupt) => 130,
             Exit::Interrupted(Signal::Terminate) => 143,
+        }
+    }
+
+    /// The run's last line: the verdict and why, with the exit code when it is not 0.
+    /// `PASS: 14,999 requests, 0 failed, 0 violations, 2 thresholds met` or
+    /// `FAIL: 240 leaks (violations), exit 1`.
+    pub fn verdict(&self, report: &Report) -> String {
+        let requests = &report.figures.requests;
+        let failed = requests.fail + requests.exception;
+        let thresholds = report.thresholds.len();
+        let counts = format!(
+            "{} requests, {} failed, {} violations",
+            thousands(requests.total),
+            thousands(failed),
+            thousands(requests.violation)
+        );
+        match self {
+            Exit::Clean => {
+                let held = match thresholds {
+                    0 => "no threshold set".to_owned(),
+                    1 => "1 threshold met".to_owned(),
+                    n => format!("{n} thresholds met"),
+                };
+                let allowed = if requests.violation > 0 {
+                    format!(" (allowed: --allow {})", report.allowed.join(", --allow "))
+                } else {
+                    String::new()
+                };
+                format!("PASS: {counts}{allowed}, {held}")
+            }
+            Exit::Failed(_) => {
+                let mut why = Vec::new();
+                let classes: Vec<String> = crate::report::findings::failing(report)
+                    .into_iter()
+                    .filter(|(class, _)| *class != "timeout")
+                    .map(|(class, count)| {
+                        format!("{} {}", thousands(count), plural_class(class, count))
+                    })
+                    .collect();
+                if !classes.is_empty() {
+                    why.push(format!("{} (violations)", classes.join(", ")));
+                }
+                if let Some((_, count)) = crate::report::findings::failing(report)
+                    .into_iter()
+                    .find(|(class, _)| *class == "timeout")
+                {
+                    why.push(format!(
+                        "{} timeout{} (not violations; they fail an isolation run unless --allow timeout)",
+                        thousands(count),
+                        if count == 1 { "" } else { "s" }
+                    ));
+                }
+                let breached: Vec<String> = report
+                    .thresholds
+                    .iter()
+                    .filter(|v| !v.passed)
+                    .map(|v| v.threshold.clone())
+                    .collect();
+                if !breached.is_empty() {
+                    why.push(format!(
+                        "threshold{} breached: {}",
+                        if breached.len() == 1 { "" } else { "s" },
+                        breached.join(", ")
+                    ));
+                }
+                format!("FAIL: {}; {counts}, exit 1", why.join("; "))
+            }
+            Exit::Setup(message) => format!("ERROR: {message}, exit 2"),
+            Exit::TestedNothing(reason) => format!("FAIL: tested nothing: {reason}, exit 3"),
+            Exit::Interrupted(signal) => format!(
+                "INTERRUPTED by {} after {:.1} s: {counts} so far (figures are partial), exit {}",
+                signal.as_str(),
+                report.duration_s,
+                self.code()
+            ),
         }
     }
 

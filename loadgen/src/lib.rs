@@ -15,7 +15,8 @@
 //! - [`checks`]: outcomes (pass, fail, exception, timeout, leak, lost_write, corrupt) and checks.
 //! - [`runner`]: users, spawn rate, closed and open models, timer, signals, the collector.
 //! - [`stats`]: sharded recording, HdrHistograms with exact percentiles, intervals.
-//! - [`report`]: the report (JSON contract), text summary, CSV, HTML, live progress.
+//! - [`report`]: the report (JSON contract), text summary, CSV, HTML, JUnit, merge, compare.
+//! - [`output`]: where a finished report goes (files, the summary).
 //! - [`thresholds`]: `p99<250ms`-style CI gates.
 //! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
@@ -39,7 +40,7 @@ pub mod selfcheck;
 pub mod stats;
 pub mod thresholds;
 
-use std::{future::Future, process::ExitCode, sync::Arc};
+use std::{future::Future, process::ExitCode, sync::Arc, time::Instant};
 
 use cli::{Cli, Command};
 use exit::Exit;
@@ -58,6 +59,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     live: Live,
 ) -> Result<Report, PlanError> {
+    let shutdown = runner::stop::Shutdown::relay(shutdown);
     // Kept until the run ends: dropping it stops the metrics server.
     let (live, _metrics_server) = match plan.output.metrics_listen {
         Some(addr) => {
@@ -99,20 +101,43 @@ pub async fn run(
     }
 }
 
-/// The one path of every scenario: prepare, run, finish, report.
+/// The one path of every scenario: prepare, run, finish, report. A shutdown during the set-up
+/// (the preflight, the scenario's own) ends it there, and the run starts stopped: an empty report.
 async fn start<S: scenario::Scenario>(
     plan: &Plan,
     scenario: Arc<S>,
     target: Arc<client::Target>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: runner::stop::Shutdown,
     live: Live,
 ) -> Result<Report, PlanError> {
     plan.check_threshold_names(&scenario.steps())?;
-    preflight::check(&plan.url, &target, scenario.probe(), plan.workload.timeout).await?;
-    scenario.prepare(&target).await.map_err(PlanError)?;
-    let run = runner::run(&plan.workload, scenario.clone(), target, shutdown, live).await;
+    let set_up = Instant::now();
+    let preflight = async {
+        preflight::check(
+            &plan.url,
+            &target,
+            || scenario.probe(),
+            plan.workload.timeout,
+        )
+        .await?;
+        scenario.prepare(&target).await.map_err(PlanError)
+    };
+    tokio::select! {
+        result = preflight => result?,
+        () = shutdown.requested() => {}
+    }
+    let preflight_s = set_up.elapsed().as_secs_f64();
+    let run = runner::run(
+        &plan.workload,
+        scenario.clone(),
+        target,
+        shutdown.requested(),
+        live,
+    )
+    .await;
     let findings = scenario.finish().await;
     let mut report = Report::new(plan, run);
+    report.preflight_s = Some(preflight_s);
     report.apply_findings(findings);
     report.apply_thresholds(plan);
     Ok(report)
@@ -120,6 +145,13 @@ async fn start<S: scenario::Scenario>(
 
 /// The binary after parsing: `merge` and `compare` read reports, every other command runs load.
 pub fn main_of(cli: Cli) -> ExitCode {
+    // Commands that write no run report give the signals back (see `runner::stop::install`).
+    if matches!(
+        cli.command,
+        Command::Merge(_) | Command::Compare(_) | Command::Repro(_) | Command::Replay(_)
+    ) {
+        runner::stop::release();
+    }
     match cli.command {
         Command::Merge(args) => offline::merge(args),
         Command::Compare(args) => offline::compare(args),
@@ -159,6 +191,16 @@ pub fn main_with(plan: Plan) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the runtime: {error}")),
     };
+    let files = Files {
+        json: plan.output.json_out.as_deref(),
+        csv: plan.output.csv_out.as_deref(),
+        html: plan.output.html_out.as_deref(),
+        junit: plan.output.junit_out.as_deref(),
+    };
+    // A report that cannot be written fails now, not after the whole run.
+    if let Err(error) = files.check(plan.output.evidence_out.as_deref()) {
+        return fail(&error);
+    }
     let live = Live::new(&plan);
     let caught = Arc::new(std::sync::OnceLock::new());
     let shutdown = {
@@ -173,12 +215,6 @@ pub fn main_with(plan: Plan) -> ExitCode {
     };
     report.interrupted_by = caught.get().copied();
     report.command_line = Some(command_line());
-    let files = Files {
-        json: plan.output.json_out.as_deref(),
-        csv: plan.output.csv_out.as_deref(),
-        html: plan.output.html_out.as_deref(),
-        junit: plan.output.junit_out.as_deref(),
-    };
     print_summary(
         &format!(
             "{}{}",
@@ -196,18 +232,31 @@ pub fn main_with(plan: Plan) -> ExitCode {
     {
         return fail(&format!("cannot write {}: {error}", path.display()));
     }
+    let written = files.written(plan.output.evidence_out.as_deref());
+    if !written.is_empty() {
+        print_summary(&format!("Reports: {}\n", written.join(", ")), &files);
+    }
     let (violations, breaches) = verdicts(&report);
     for message in violations.iter().chain(&breaches) {
         eprintln!("{message}");
     }
-    Exit::judge(&report, violations, breaches, report.interrupted_by).report()
+    let exit = Exit::judge(&report, violations, breaches, report.interrupted_by);
+    let verdict = exit.verdict(&report);
+    let code = exit.report();
+    print_summary(&format!("{verdict}\n"), &files);
+    code
 }
 
 /// The messages of the violation classes that fail the run and of the breached thresholds.
 fn verdicts(report: &Report) -> (Vec<String>, Vec<String>) {
     let violations = report::findings::failing(report)
         .into_iter()
-        .map(|(class, count)| format!("violation: {count} {class} (allow with --allow {class})"))
+        .map(|(class, count)| match class {
+            "timeout" => format!(
+                "timeouts: {count} (not violations; they fail an isolation run: allow with --allow timeout)"
+            ),
+            _ => format!("violation: {count} {class} (allow with --allow {class})"),
+        })
         .collect();
     let breaches = report
         .thresholds

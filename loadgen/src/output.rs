@@ -25,6 +25,48 @@ impl Files<'_> {
         self.json.is_some_and(plan::is_stdout)
     }
 
+    /// Checks, before the run, that every file asked for (and `evidence`) can be written: its
+    /// folder exists and the file opens for writing. A file that did not exist is removed again.
+    pub fn check(&self, evidence: Option<&Path>) -> Result<(), String> {
+        let paths = [self.json, self.csv, self.html, self.junit, evidence];
+        for path in paths.into_iter().flatten().filter(|p| !plan::is_stdout(p)) {
+            let existed = path.exists();
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|error| {
+                    format!(
+                        "cannot write {}: {error} (checked before the run)",
+                        path.display()
+                    )
+                })?;
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where each report went, for the line after the summary: `JSON run.json, HTML run.html`.
+    pub fn written(&self, evidence: Option<&Path>) -> Vec<String> {
+        [
+            ("JSON", self.json),
+            ("CSV", self.csv),
+            ("HTML", self.html),
+            ("JUnit", self.junit),
+            ("evidence", evidence),
+        ]
+        .into_iter()
+        .filter_map(|(kind, path)| {
+            path.map(|path| match plan::is_stdout(path) {
+                true => format!("{kind} on stdout"),
+                false => format!("{kind} {}", path.display()),
+            })
+        })
+        .collect()
+    }
+
     /// Writes every file asked for; the message names the file that could not be written.
     pub fn write(&self, report: &Report, allow: &[ViolationClass]) -> Result<(), String> {
         let failed = |path: &Path, error: std::io::Error| {

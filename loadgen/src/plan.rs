@@ -189,6 +189,7 @@ impl Plan {
 
     fn json(args: JsonArgs) -> Result<Self, PlanError> {
         let JsonArgs {
+            target,
             url,
             method,
             body,
@@ -210,9 +211,12 @@ impl Plan {
                     PlanError(format!("--expect-status {code} is not a status code"))
                 })?),
             };
-        if name.trim().is_empty() {
-            return invalid("--name must not be empty");
-        }
+        let url = json_url(target, url)?;
+        let name = match name {
+            Some(name) if name.trim().is_empty() => return invalid("--name must not be empty"),
+            Some(name) => name,
+            None => request_name(&method, &url),
+        };
         let body = match body_file {
             Some(path) => Bytes::from(std::fs::read(&path).map_err(|error| {
                 PlanError(format!(
@@ -255,6 +259,38 @@ impl Plan {
     }
 }
 
+/// The URL of `loadgen json`: the positional one or `--url` (the same twice is fine), else the
+/// mock-server's `/json`; one without a scheme is refused with the scheme added.
+fn json_url(target: Option<String>, flag: Option<String>) -> Result<String, PlanError> {
+    let url = match (target, flag) {
+        (Some(target), Some(flag)) if target != flag => {
+            return invalid(format!(
+                "the URL is given twice, `{target}` and --url (or LOADGEN_URL) `{flag}`: give one"
+            ));
+        }
+        (Some(url), _) | (None, Some(url)) => url,
+        (None, None) => DEFAULT_URL.to_owned(),
+    };
+    if !url.contains("://") {
+        return invalid(format!(
+            "`{url}` needs a scheme: `loadgen json http://{url}` (or https://)"
+        ));
+    }
+    Ok(url)
+}
+
+/// `loadgen json`'s target when none is given: mock-server's `/json` on its default port.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8020/json";
+
+/// A request's default name, as oha and k6 show one: the method and the URL's path (`GET /json`).
+pub fn request_name(method: &Method, url: &str) -> String {
+    let path = url
+        .parse::<hyper::Uri>()
+        .ok()
+        .map_or_else(|| "/".to_owned(), |uri| uri.path().to_owned());
+    format!("{method} {path}")
+}
+
 /// `-H 'Name: value'` flags as a header map, in order; a bad one is a one-line error.
 pub fn header_map(headers: &[String]) -> Result<HeaderMap, PlanError> {
     let mut map = HeaderMap::with_capacity(headers.len());
@@ -281,7 +317,7 @@ pub fn header_map(headers: &[String]) -> Result<HeaderMap, PlanError> {
 pub fn check_names(thresholds: &[Threshold], steps: &[String]) -> Result<(), PlanError> {
     for threshold in thresholds {
         if let Some(name) = &threshold.name
-            && !steps.contains(name)
+            && !steps.iter().any(|step| threshold.names(step))
         {
             return invalid(format!(
                 "threshold `{threshold}` names `{name}`, but the requests are: {}",
@@ -311,18 +347,19 @@ pub fn workload_plan(args: WorkloadArgs) -> Result<Workload, PlanError> {
     };
     let model = match args.rate {
         None => {
-            if args.users == 0 {
+            let users = args.users.unwrap_or(1);
+            if users == 0 {
                 return invalid("--users must be at least 1");
             }
             if args.loops == Some(0) {
                 return invalid("--loops must be at least 1");
             }
-            let users = worker.share(args.users);
-            if users == 0 {
-                return Err(too_few("--users", args.users));
+            let share = worker.share(users);
+            if share == 0 {
+                return Err(too_few("--users", users));
             }
             Model::Closed {
-                users,
+                users: share,
                 loops: args.loops,
             }
         }
@@ -423,6 +460,35 @@ mod tests {
     fn plan(args: &str) -> Result<Plan, PlanError> {
         let argv = std::iter::once("loadgen").chain(args.split_whitespace());
         Plan::from_cli(Cli::try_parse_from(argv).expect("parses"))
+    }
+
+    #[test]
+    fn a_request_is_named_by_its_method_and_path_and_thresholds_may_name_it() {
+        let plan = plan("json http://127.0.0.1:1/api/items?page=2 --method post").unwrap();
+        let ScenarioPlan::Json(json) = &plan.scenario else {
+            panic!("loadgen json plans the json scenario")
+        };
+        assert_eq!(json.name, "POST /api/items", "method and path, no query");
+        assert_eq!(
+            plan.url, "http://127.0.0.1:1/api/items?page=2",
+            "the positional URL is the target"
+        );
+        let threshold = Threshold::parse("POST /api/items:p99<1s").unwrap();
+        assert!(
+            check_names(&[threshold], std::slice::from_ref(&json.name)).is_ok(),
+            "a threshold names the request as the tables show it, spaces and all"
+        );
+        assert_eq!(
+            json_url(Some("http://a:1/".into()), Some("http://b:2/".into()))
+                .unwrap_err()
+                .0,
+            "the URL is given twice, `http://a:1/` and --url (or LOADGEN_URL) `http://b:2/`: give one",
+            "two different URLs are refused"
+        );
+        assert!(
+            json_url(Some("http://a:1/".into()), Some("http://a:1/".into())).is_ok(),
+            "the same URL as the argument and --url is one URL"
+        );
     }
 
     #[test]

@@ -98,6 +98,10 @@ pub struct Report {
     /// Violation classes that do not fail the run (`--allow`).
     #[serde(skip)]
     pub allowed: Vec<&'static str>,
+    /// Seconds from the run's set-up to its first user: the preflight's connect and probe (with
+    /// its retries) and the scenario's own preflight; absent in a merged report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight_s: Option<f64>,
     /// The command line of the run, as typed (the binary sets it; absent for in-process runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command_line: Option<String>,
@@ -177,6 +181,9 @@ pub struct Violations {
     pub leak: u64,
     pub lost_write: u64,
     pub corrupt: u64,
+    /// Own actions refused (absent from reports written before the class existed).
+    #[serde(default)]
+    pub denied: u64,
     pub timeout: u64,
 }
 
@@ -245,6 +252,7 @@ impl Figures {
                 leak: counts.get(Outcome::Leak),
                 lost_write: counts.get(Outcome::LostWrite),
                 corrupt: counts.get(Outcome::Corrupt),
+                denied: counts.get(Outcome::Denied),
                 timeout: counts.get(Outcome::Timeout),
             },
             rps: if duration_s > 0.0 {
@@ -335,6 +343,7 @@ impl Report {
             ledger: None,
             allowed: Vec::new(),
             workers: Vec::new(),
+            preflight_s: None,
             command_line: None,
         };
         report.tested_nothing = report.nothing_passed();

@@ -65,13 +65,19 @@ pub async fn run<S: Scenario>(
     let steps = scenario.steps();
     let open = workload.model.is_open();
     let stop = Stop::new();
-    let on_signal = tokio::spawn({
+    // A signal that came during the set-up (see `stop::install`) stops the run before its first
+    // user: an empty report, stopped by the signal.
+    let mut shutdown = Box::pin(shutdown);
+    let on_signal = if is_ready_now(shutdown.as_mut()).await {
+        stop.stop(StopReason::Signal);
+        None
+    } else {
         let stop = stop.clone();
-        async move {
+        Some(tokio::spawn(async move {
             shutdown.await;
             stop.stop(StopReason::Signal);
-        }
-    });
+        }))
+    };
     // `--start-at`: the workers of a run begin together, so their intervals line up. A signal
     // while waiting ends the run before it started (an empty report).
     if let Some(at) = workload.start_at
@@ -96,13 +102,16 @@ pub async fn run<S: Scenario>(
         })
     });
     let clock = match workload.model {
-        Model::Open { rate, .. } => Some(users::OpenClock::new(
-            started,
-            rate,
-            workload.worker,
-            workload.duration,
-            workload.stages.clone(),
-        )),
+        Model::Open { rate, max_users } => Some(
+            users::OpenClock::new(
+                started,
+                rate,
+                workload.worker,
+                workload.duration,
+                workload.stages.clone(),
+            )
+            .with_users(max_users),
+        ),
         Model::Closed { .. } => None,
     };
     let ctx = Arc::new(users::Ctx {
@@ -148,7 +157,9 @@ pub async fn run<S: Scenario>(
         StopReason::Loops
     });
     let duration = started.elapsed();
-    on_signal.abort();
+    if let Some(on_signal) = on_signal {
+        on_signal.abort();
+    }
     if let Some(timer) = timer {
         timer.abort();
     }
@@ -173,6 +184,11 @@ pub async fn run<S: Scenario>(
         totals,
         intervals: timeline.into_intervals(),
     }
+}
+
+/// Polls `future` once: whether it is already done.
+async fn is_ready_now<F: Future>(mut future: std::pin::Pin<&mut F>) -> bool {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx).is_ready())).await
 }
 
 /// Turns the shards' windows into intervals and run totals.

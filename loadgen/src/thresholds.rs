@@ -5,7 +5,8 @@
 //! a unit and read the passed requests' latency, the *corrected* one in the open model (the honest
 //! figure); `fail_rate` is the share of requests that did not pass (0..1; no data, so a breach,
 //! when no request ended); `rps` passed requests per second; counters (`requests`, `fail`,
-//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `violations`) compare counts. Any breach makes the exit code 1.
+//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `denied`, `violations`) compare counts,
+//! and `dropped` the open model's iterations due but never started. Any breach makes the exit code 1.
 
 use std::fmt;
 
@@ -42,6 +43,8 @@ pub enum Metric {
     FailRate,
     Rps,
     Count(fn(&Figures) -> u64),
+    /// Open model: iterations due but never started (0 in the closed model).
+    Dropped,
 }
 
 /// One parsed `--threshold`.
@@ -92,7 +95,7 @@ impl Threshold {
             format!(
                 "threshold `{text}`: unknown metric `{metric_name}`; use p50, p90, p95, p99, p999, \
                  min, mean, max, fail_rate, rps, requests, fail, exception, timeout, leak, \
-                 lost_write, corrupt or violations"
+                 lost_write, corrupt, denied, violations or dropped"
             )
         })?;
         let limit = match metric {
@@ -117,14 +120,22 @@ impl Threshold {
         })
     }
 
+    /// Whether the threshold's request name is `step`. Spaces do not count, as the threshold is
+    /// read without them: `GET /json:p99<1s` names the request `GET /json`.
+    pub fn names(&self, step: &str) -> bool {
+        self.name
+            .as_deref()
+            .is_some_and(|name| step.chars().filter(|c| !c.is_whitespace()).eq(name.chars()))
+    }
+
     /// Checks the threshold against a finished report.
     pub fn evaluate(&self, report: &Report) -> Verdict {
         let figures = match &self.name {
             None => Some(&report.figures),
-            Some(name) => report
+            Some(_) => report
                 .endpoints
                 .iter()
-                .find(|e| &e.name == name)
+                .find(|e| self.names(&e.name))
                 .map(|e| &e.figures),
         };
         let actual = figures.and_then(|figures| match self.metric {
@@ -139,6 +150,7 @@ impl Threshold {
             Metric::FailRate => (figures.requests.total > 0).then(|| figures.requests.fail_rate()),
             Metric::Rps => Some(figures.rps),
             Metric::Count(field) => Some(field(figures) as f64),
+            Metric::Dropped => Some(report.open_model.map_or(0, |open| open.dropped) as f64),
         });
         Verdict {
             threshold: self.text.clone(),
@@ -173,7 +185,9 @@ fn metric(name: &str) -> Option<Metric> {
         "leak" => Metric::Count(|f| f.violations.leak),
         "lost_write" => Metric::Count(|f| f.violations.lost_write),
         "corrupt" => Metric::Count(|f| f.violations.corrupt),
+        "denied" => Metric::Count(|f| f.violations.denied),
         "violations" => Metric::Count(|f| f.requests.violation),
+        "dropped" => Metric::Dropped,
         _ => return None,
     })
 }

@@ -50,7 +50,7 @@ async fn thresholds_that_hold_exit_0_and_a_breach_exits_1_naming_it() {
                 "--threshold",
                 "fail_rate<0.01",
                 "--threshold",
-                "json:requests>=10",
+                "GET /json:requests>=10",
             ],
         ]
         .concat(),
@@ -263,6 +263,87 @@ async fn interrupt(signal: &str, name: &str, code: i32) {
         "the report lost requests made before the signal: {}",
         report["requests"]
     );
+}
+
+/// A signal while loadgen is still setting up (here: its preflight waits for the probe's answer
+/// from a target that never answers) ends the run with its report files, empty and valid, and
+/// 130 / 143. Loadgen catches both signals first thing in `main`; the test sends the signal once
+/// the target has the probe's bytes (server-side proof that loadgen is mid-set-up), where it used
+/// to kill the process with no report (the handlers came only with the users). A signal in the
+/// first instants of a process, before its `main`, cannot be caught by any program.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_during_the_set_up_still_writes_valid_empty_reports_and_exits_130_or_143() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/json", listener.local_addr().unwrap());
+        // Reads the probe, says so, and never answers.
+        let (probed, on_probe) = tokio::sync::oneshot::channel();
+        let target = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut head).await;
+            let _ = probed.send(());
+            std::future::pending::<()>().await;
+            drop(socket);
+        });
+        let dir = common::temp_dir("early-signal");
+        let json = dir.join("report.json");
+        let csv = dir.join("report.csv");
+        let child = common::binary()
+            .args(["json", "--url", &url, "--duration", "30s", "--quiet"])
+            .arg("--json-out")
+            .arg(&json)
+            .arg("--csv-out")
+            .arg(&csv)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("loadgen starts");
+        let pid = child.id().expect("running").to_string();
+        tokio::time::timeout(Duration::from_secs(60), on_probe)
+            .await
+            .expect("the preflight's probe reaches the target")
+            .unwrap();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} was delivered to loadgen");
+        let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("loadgen ends after the signal")
+            .expect("loadgen ran");
+        target.abort();
+
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "SIG{signal} during the preflight exits 128 + signo (not killed by the signal): {stderr}"
+        );
+        assert!(
+            json.exists() && csv.exists(),
+            "the report files are written after SIG{signal} during the set-up: {stderr}"
+        );
+        let report = common::read_json(&json);
+        common::assert_valid_report(&report);
+        assert_eq!(
+            report["interrupted_by"],
+            format!("SIG{signal}"),
+            "the report names the signal: {}",
+            report["interrupted_by"]
+        );
+        assert_eq!(
+            report["stopped_by"], "signal",
+            "the run started stopped by the signal: {}",
+            report["stopped_by"]
+        );
+        assert_eq!(
+            report["requests"]["total"], 0,
+            "no user ran: {}",
+            report["requests"]
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

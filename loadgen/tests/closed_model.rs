@@ -178,7 +178,7 @@ async fn timeline_has_an_interval_per_second_with_an_all_row() {
         "the intervals must count every request of the run once"
     );
     assert_eq!(
-        report.intervals[0].rows[0].name, "json",
+        report.intervals[0].rows[0].name, "GET /json",
         "the first row of an interval is the step's own"
     );
 }

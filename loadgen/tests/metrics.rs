@@ -90,7 +90,7 @@ async fn a_scrape_during_the_run_parses_into_requests_latency_violations_and_use
         let passes = value(
             &parsed,
             "loadgen_requests_total",
-            &[("name", "json"), ("outcome", "pass")],
+            &[("name", "GET /json"), ("outcome", "pass")],
         );
         if passes.is_some_and(|p| p > 0.0) {
             break parsed;
@@ -106,7 +106,7 @@ async fn a_scrape_during_the_run_parses_into_requests_latency_violations_and_use
     let fails = value(
         &parsed,
         "loadgen_requests_total",
-        &[("name", "json"), ("outcome", "fail")],
+        &[("name", "GET /json"), ("outcome", "fail")],
     );
     assert_eq!(fails, Some(0.0), "every outcome has a counter, fail too");
     let histogram = parsed
@@ -119,7 +119,7 @@ async fn a_scrape_during_the_run_parses_into_requests_latency_violations_and_use
     };
     assert_eq!(
         histogram.labels.get("name"),
-        Some("json"),
+        Some("GET /json"),
         "the latency histogram is labelled with the request name: {histogram:?}"
     );
     assert!(

@@ -1,17 +1,20 @@
 //! From a found leak to its reproduction, over real sockets: `loadgen cities` finds a race on a
 //! mock server (the fault's `barrier=2` makes the first pair overlap by design), `loadgen repro`
-//! writes the racing pair, `loadgen replay` reproduces it (exit 1) while the fault is on and
-//! reports it fixed (exit 0) once the fault is off.
+//! tries the candidate pairs against the server and writes the one that reproduced with its
+//! rate, `loadgen replay` reproduces it (exit 1) while the fault is on; once the fault is off it
+//! says FIXED (exit 0) only when the race was exercised often enough, and inconclusive (exit 3)
+//! when it was not.
 //!
-//! Replay's own race is not held by a barrier (it would be spent by the set-up's requests): the
-//! replay phase widens the fault's window (hundreds of milliseconds) and staggers the victim's
-//! last byte inside it, so the interleaving is fixed by margins far above scheduling noise.
+//! The verification's and replay's races are not held by a barrier (it would be spent by the
+//! set-up's requests): the fault's window is widened (hundreds of milliseconds) before `repro`,
+//! and the victim's last byte staggered inside it, so the interleaving is fixed by margins far
+//! above scheduling noise.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{binary, temp_dir};
+use common::{assert_valid_junit, binary, temp_dir};
 use mock_server::{
     Config,
     testing::{TestServer, spawn},
@@ -38,12 +41,15 @@ fn text(output: &std::process::Output) -> String {
     )
 }
 
-/// Runs `loadgen cities` with `extra` until it finds a violation, then `loadgen repro` on it.
+/// Runs `loadgen cities` with `extra` until it finds a violation, switches the fault to `then`
+/// (the replay's settings), then `loadgen repro` on it with `verify` (its flags).
 /// Returns the temp dir (removed when dropped, so the caller keeps it) and the repro file in it.
 async fn found_and_derived(
     server: &TestServer,
     name: &str,
     extra: &[&str],
+    then: &str,
+    verify: &[&str],
 ) -> (common::TempDir, PathBuf) {
     let base = server.api_url("");
     let dir = temp_dir(name);
@@ -70,19 +76,27 @@ async fn found_and_derived(
         "the run finds the race: {}",
         text(&run)
     );
-    let derived = loadgen(&[
+    set_fault(server, Some(then));
+    let mut args = vec![
         "repro",
         evidence.to_str().unwrap(),
         "--base-url",
         &base,
         "-o",
         repro.to_str().unwrap(),
-    ])
-    .await;
+    ];
+    args.extend_from_slice(verify);
+    let derived = loadgen(&args).await;
     assert_eq!(
         derived.status.code(),
         Some(0),
-        "repro writes the file: {}",
+        "repro verifies and writes the file: {}",
+        text(&derived)
+    );
+    let file = read(&repro);
+    assert!(
+        file.contains("[verified]") && file.contains("rate = "),
+        "the file carries its measured rate: {file}\n{}",
         text(&derived)
     );
     (dir, repro)
@@ -99,28 +113,29 @@ fn read(path: &Path) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shared_identity_leak_is_reproduced_every_time_then_fixed() {
+async fn a_shared_identity_leak_is_reproduced_every_time_and_an_unexercised_race_is_inconclusive() {
     let server = spawn(Config::default()).await;
     set_fault(&server, Some("shared-identity:barrier=2"));
-    let (_dir, repro) = found_and_derived(&server, "replay-shared-identity", &[]).await;
+    let (_dir, repro) = found_and_derived(
+        &server,
+        "replay-shared-identity",
+        &[],
+        "shared-identity:window=300ms",
+        &["--attempts", "3", "--stagger", "60ms"],
+    )
+    .await;
     let file = read(&repro);
     assert!(
-        file.contains("[observer]") && file.contains("[victim]"),
-        "both roles: {file}"
+        file.contains("[observer]")
+            && file.contains("[victim]")
+            && file.contains("stagger = \"60ms\""),
+        "both roles, and the stagger the rate was measured with: {file}"
     );
 
-    set_fault(&server, Some("shared-identity:window=300ms"));
     let curl = repro.with_file_name("repro.sh");
     let replayed = replay(
         &repro,
-        &[
-            "--attempts",
-            "3",
-            "--stagger",
-            "60ms",
-            "--emit-curl",
-            curl.to_str().unwrap(),
-        ],
+        &["--attempts", "3", "--emit-curl", curl.to_str().unwrap()],
     )
     .await;
     assert_eq!(
@@ -140,18 +155,22 @@ async fn a_shared_identity_leak_is_reproduced_every_time_then_fixed() {
         "a readable curl script that says it is not synchronised: {script}"
     );
 
+    // With the fault off, mock-server's correct twin answers at once, well inside the 60 ms
+    // stagger: the observer's answer is back before the victim's request is complete, so the
+    // race is never exercised and nothing can be concluded from the misses.
     set_fault(&server, None);
-    let fixed = replay(&repro, &["--attempts", "3"]).await;
+    let unexercised = replay(&repro, &["--attempts", "3"]).await;
     assert_eq!(
-        fixed.status.code(),
-        Some(0),
-        "fixed is exit 0: {}",
-        text(&fixed)
+        unexercised.status.code(),
+        Some(3),
+        "a race that never overlapped is inconclusive (exit 3), never FIXED: {}",
+        text(&unexercised)
     );
     assert!(
-        text(&fixed).contains("FIXED after 3 attempts"),
-        "{}",
-        text(&fixed)
+        text(&unexercised).contains("NOT REPRODUCED (inconclusive)")
+            && text(&unexercised).contains("did not overlap in time"),
+        "it says why: {}",
+        text(&unexercised)
     );
 }
 
@@ -159,45 +178,66 @@ async fn a_shared_identity_leak_is_reproduced_every_time_then_fixed() {
 async fn a_racy_id_overwrite_is_reproduced_from_the_creates_that_raced() {
     let server = spawn(Config::default()).await;
     set_fault(&server, Some("racy-id:barrier=2"));
-    let (_dir, repro) = found_and_derived(&server, "replay-racy-id", &[]).await;
-
-    set_fault(&server, Some("racy-id:window=300ms"));
-    let replayed = replay(&repro, &["--attempts", "3", "--stagger", "60ms"]).await;
-    assert_reproduced_3_of_3_then_fixed(&server, &repro, &replayed).await;
+    let (_dir, repro) = found_and_derived(
+        &server,
+        "replay-racy-id",
+        &[],
+        "racy-id:window=300ms",
+        &["--attempts", "3", "--stagger", "60ms"],
+    )
+    .await;
+    let replayed = replay(&repro, &["--attempts", "3"]).await;
+    assert_eq!(
+        replayed.status.code(),
+        Some(1),
+        "reproduced: {}\n{}",
+        text(&replayed),
+        read(&repro)
+    );
+    assert!(
+        text(&replayed).contains("REPRODUCED 3/3"),
+        "{}\n{}",
+        text(&replayed),
+        read(&repro)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unscoped_cache_leak_is_reproduced_by_the_victim_asking_first() {
     let server = spawn(Config::default()).await;
     set_fault(&server, Some("unscoped-cache"));
-    let (_dir, repro) =
-        found_and_derived(&server, "replay-unscoped-cache", &["--list-check"]).await;
-
-    // A short TTL, and a pause longer than it, so one attempt's cached list cannot serve the next.
-    set_fault(&server, Some("unscoped-cache:ttl=2s"));
-    let replayed = replay(&repro, &["--attempts", "4", "--pause", "2500ms"]).await;
+    // A short TTL, and a pause longer than it, so one attempt's cached list cannot serve the
+    // next (verification and replay alike: the pause is written into the file).
+    let (_dir, repro) = found_and_derived(
+        &server,
+        "replay-unscoped-cache",
+        &["--list-check"],
+        "unscoped-cache:ttl=1s",
+        &["--attempts", "4", "--pause", "1200ms"],
+    )
+    .await;
     let file = read(&repro);
-    // The two lists may have been sent within the client's clock noise of each other: then the
-    // file names both orders and replay spends at most one attempt on the wrong one.
-    let unsure = file.contains("or-else");
-    let wanted: &[&str] = if unsure {
-        &["REPRODUCED 3/4", "REPRODUCED 4/4"]
-    } else {
-        &["REPRODUCED 4/4"]
-    };
     assert!(
-        wanted.iter().any(|w| text(&replayed).contains(w)),
-        "the victim's list, asked first, fills the cache the observer reads ({wanted:?}): {}\n{file}",
+        file.contains("order = \"victim-first\"") && file.contains("pause = \"1200ms\""),
+        "the victim asks first; the pause is kept: {file}"
+    );
+    let replayed = replay(&repro, &["--attempts", "4"]).await;
+    assert!(
+        text(&replayed).contains("REPRODUCED 4/4"),
+        "the victim's list, asked first, fills the cache the observer reads: {}\n{file}",
         text(&replayed)
     );
-    assert!(
-        !unsure || text(&replayed).contains("order victim-first"),
-        "of the two orders, victim-first reproduces and is kept: {}\n{file}",
-        text(&replayed)
-    );
+
+    // Fixed: each attempt is sequential (victim, then observer), so every one exercises the
+    // case; replay runs as many as 99.9 % confidence needs at the verified rate's lower bound.
     set_fault(&server, None);
-    let fixed = replay(&repro, &["--attempts", "2"]).await;
+    let fixed = replay(&repro, &[]).await;
     assert_eq!(fixed.status.code(), Some(0), "fixed: {}", text(&fixed));
+    assert!(
+        text(&fixed).contains("FIXED: 0 of 11 attempts reproduced; at the verified rate of 100 %"),
+        "4 of 4 verified bounds the rate at 47 %, so 11 misses reach 99.9 %: {}",
+        text(&fixed)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,28 +275,103 @@ async fn replay_exits_2_on_an_unreachable_target_and_repro_on_a_missing_violatio
     );
 }
 
-/// A replay of 3 attempts that reproduced every time, then one with the fault off that finds
-/// nothing (exit 0).
-async fn assert_reproduced_3_of_3_then_fixed(
-    server: &TestServer,
-    repro: &Path,
-    replayed: &std::process::Output,
-) {
-    assert_eq!(
-        replayed.status.code(),
-        Some(1),
-        "reproduced: {}\n{}",
-        text(replayed),
-        read(repro)
+/// A reproduction of mock-server's API (empty `[api]`): `race` for the observer and the victim,
+/// in `order`, with `verified` (a `[verified]` table's body) when given.
+fn reproduction(
+    base: &str,
+    observer: &str,
+    victim: &str,
+    order: &str,
+    verified: Option<&str>,
+) -> String {
+    // A leak is expected of lists; of a read of one's own record under shared-identity, the
+    // record missing (it was created in the victim's account).
+    let expected = if observer == "read" {
+        "class = \"lost_write\"\nobserver = \"observer\""
+    } else {
+        "class = \"leak\"\nobserver = \"observer\"\nvictim = \"victim\""
+    };
+    let mut text = format!(
+        "base-url = \"{base}\"\n[expected]\n{expected}\n\
+         [race]\norder = \"{order}\"\nstagger = \"60ms\"\n\
+         [observer]\nsetup = [\"register\", \"login\", \"create\"]\nrace = \"{observer}\"\nrequest = \"-\"\n\
+         [victim]\nsetup = [\"register\", \"login\", \"create\"]\nrace = \"{victim}\"\nrequest = \"-\"\n"
     );
+    if let Some(verified) = verified {
+        text.push_str(&format!(
+            "[verified]\n{verified}\nat = \"2026-12-06T00:00:00Z\"\nbase-url = \"{base}\"\n"
+        ));
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suite_of_three_files_fails_while_one_reproduces_and_passes_once_all_are_fixed() {
+    let server = spawn(Config::default()).await;
+    set_fault(&server, Some("shared-identity:window=300ms"));
+    let base = server.api_url("");
+    let dir = temp_dir("replay-suite");
+    let suite = dir.join("suite");
+    std::fs::create_dir_all(&suite).unwrap();
+    // 50 of 50 bounds the rate at 94 %: 3 misses make 99.9 % (so `--attempts 3` is enough).
+    let sure = "rate = 1.0\nattempts = 50\nreproduced = 50\nrate-lower-bound = 0.9418";
+    // Two reads of one's own record, together: shared-identity hands the observer the victim's
+    // identity, so its read of its own record is refused or shows another's.
+    let live = reproduction(&base, "read", "create", "together", Some(sure));
+    // Sequential lists: nothing shared between them under this fault.
+    let gone = reproduction(&base, "list", "list", "victim-first", Some(sure));
+    let unverified = reproduction(&base, "list", "list", "victim-first", None);
+    std::fs::write(suite.join("a-live.toml"), &live).unwrap();
+    std::fs::write(suite.join("b-gone.toml"), &gone).unwrap();
+    std::fs::write(suite.join("c-unverified.toml"), &unverified).unwrap();
+    let junit = dir.join("replay.xml");
+
+    let run = replay(
+        &suite,
+        &["--attempts", "3", "--junit-out", junit.to_str().unwrap()],
+    )
+    .await;
+    let out = text(&run);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "one file still reproduces: exit 1: {out}"
+    );
+    let table = out.rsplit("\n\n").next().unwrap_or_default();
     assert!(
-        text(replayed).contains("REPRODUCED 3/3"),
-        "{}\n{}",
-        text(replayed),
-        read(repro)
+        table.contains("a-live.toml")
+            && table.contains("REPRODUCED")
+            && table.contains("b-gone.toml")
+            && table.contains("FIXED")
+            && table.contains("c-unverified.toml")
+            && table.contains("INCONCLUSIVE")
+            && out.trim_end().ends_with(
+                "FAIL: 3 file(s): 1 fixed, 1 reproduced, 1 inconclusive, 0 set-up error(s)"
+            ),
+        "a table of the three verdicts, then the suite's verdict last: {out}"
+    );
+    assert_valid_junit(&junit);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.matches("<testcase").count() == 3 && xml.matches("<failure").count() == 2,
+        "one test case per file; the fixed one passes: {xml}"
     );
 
-    set_fault(server, None);
-    let fixed = replay(repro, &["--attempts", "2"]).await;
-    assert_eq!(fixed.status.code(), Some(0), "fixed: {}", text(&fixed));
+    std::fs::remove_file(suite.join("a-live.toml")).unwrap();
+    std::fs::remove_file(suite.join("c-unverified.toml")).unwrap();
+    std::fs::write(suite.join("d-gone.toml"), &gone).unwrap();
+    let run = replay(&suite, &[]).await;
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "every file FIXED at the confidence: exit 0: {}",
+        text(&run)
+    );
+    assert!(
+        text(&run)
+            .trim_end()
+            .ends_with("PASS: 2 file(s): 2 fixed, 0 reproduced, 0 inconclusive, 0 set-up error(s)"),
+        "{}",
+        text(&run)
+    );
 }

@@ -62,8 +62,8 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         );
     }
     assert_eq!(
-        report["endpoints"][0]["name"], "json",
-        "the per-request section names the request json: {}",
+        report["endpoints"][0]["name"], "GET /json",
+        "the per-request section names the request by method and path: {}",
         report["endpoints"]
     );
     assert!(
@@ -95,7 +95,7 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         intervals * 2,
         "not one CSV row per interval for `json` and for `all`"
     );
-    assert!(rows.iter().all(|r| r.split(',').count() == 20), "{rows:?}");
+    assert!(rows.iter().all(|r| r.split(',').count() == 21), "{rows:?}");
 
     // HTML: one page, inline SVG charts, tables, nothing fetched from the network.
     let page = std::fs::read_to_string(&html).unwrap();
@@ -136,8 +136,8 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         "the HTML report carries the text report"
     );
     assert!(
-        page.contains("<td>json</td>"),
-        "the HTML report has a per-request row for json"
+        page.contains("<td>GET /json</td>"),
+        "the HTML report has a per-request row for GET /json"
     );
     for remote in ["<script", "<link", "src=", "@import", "https://"] {
         assert!(!page.contains(remote), "{remote}");

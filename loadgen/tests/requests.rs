@@ -309,6 +309,80 @@ async fn tls_server(pki: &Pki) -> (String, Arc<std::sync::atomic::AtomicUsize>) 
     (url, resumed)
 }
 
+/// The certificate most tutorials make, `openssl req -x509 -newkey rsa:2048 -nodes -subj
+/// /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1`: self-signed, and (as
+/// OpenSSL's default configuration writes it) `CA:TRUE`, which webpki refuses as a server's own.
+fn self_signed_ca_true() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let certificate = params.self_signed(&key).unwrap();
+    Pki {
+        ca_pem: certificate.pem(),
+        chain: vec![certificate.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_cacert_trusts_the_self_signed_certificate_the_server_presents() {
+    let pki = self_signed_ca_true();
+    let (url, _) = tls_server(&pki).await;
+    let dir = common::temp_dir("requests-tls-self-signed");
+    let cert = dir.join("c.pem");
+    std::fs::write(&cert, &pki.ca_pem).unwrap();
+
+    let report =
+        common::run_json(&url, &["--cacert", cert.to_str().unwrap(), "--loops", "2"]).await;
+
+    assert_eq!(
+        report.figures.requests.pass, 2,
+        "the exact certificate in --cacert is trusted, as curl does: {:?}",
+        report.failure_reasons
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_cacert_still_refuses_another_self_signed_certificate() {
+    let (url, _) = tls_server(&self_signed_ca_true()).await;
+    let dir = common::temp_dir("requests-tls-other-self-signed");
+    let other = dir.join("other.pem");
+    std::fs::write(&other, self_signed_ca_true().ca_pem).unwrap();
+
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        common::binary()
+            .args([
+                "json",
+                &url,
+                "--loops",
+                "1",
+                "--cacert",
+                other.to_str().unwrap(),
+            ])
+            .output(),
+    )
+    .await
+    .expect("loadgen finishes")
+    .expect("loadgen runs");
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a certificate that is not the one in the file is not trusted: {stderr}"
+    );
+    assert!(
+        stderr.contains("invalid peer certificate"),
+        "the handshake's refusal is named: {stderr}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_cacert_passes_and_resumes_tls_sessions() {
     let pki = pki();

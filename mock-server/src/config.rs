@@ -100,8 +100,15 @@ pub struct Cli {
     #[arg(long, env = "MOCK_IDLE_TIMEOUT", value_name = "DURATION", value_parser = duration_arg)]
     pub idle_timeout: Option<Duration>,
 
+    /// Time a request body may go without a byte arriving (nginx's `client_body_timeout`); then
+    /// the request is answered 408 and the connection closed [default: 60s]
+    #[arg(long, env = "MOCK_BODY_TIMEOUT", value_name = "DURATION", value_parser = duration_arg)]
+    pub body_timeout: Option<Duration>,
+
     /// Connections open at once; past it a new connection gets a 503 JSON error and is closed,
-    /// and one warning is logged (at most every 10 s) [default: 10000]
+    /// and one warning is logged (at most every 10 s). Lowered at start, with a warning, to what
+    /// the file-descriptor limit allows (the soft limit is first raised to the hard one, and 32
+    /// descriptors are kept for the listener, logs and files) [default: 10000]
     #[arg(long, env = "MOCK_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
 
@@ -161,6 +168,7 @@ pub struct FileConfig {
     pub journal_size: Option<usize>,
     pub header_timeout: Option<String>,
     pub idle_timeout: Option<String>,
+    pub body_timeout: Option<String>,
     pub max_connections: Option<usize>,
     pub shutdown_timeout: Option<String>,
     pub max_records: Option<usize>,
@@ -331,6 +339,12 @@ impl Cli {
                 file.idle_timeout,
                 "idle-timeout",
                 defaults.limits.idle_timeout,
+            )?,
+            body_timeout: duration(
+                self.body_timeout,
+                file.body_timeout,
+                "body-timeout",
+                defaults.limits.body_timeout,
             )?,
             max_connections: count(
                 self.max_connections,
@@ -555,7 +569,8 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(
             &path,
-            "header-timeout = \"5s\"\nidle-timeout = \"9s\"\nmax-connections = 7\nmax-records = 3\n",
+            "header-timeout = \"5s\"\nidle-timeout = \"9s\"\nbody-timeout = \"4s\"\n\
+             max-connections = 7\nmax-records = 3\n",
         )
         .unwrap();
         let cli = Cli::try_parse_from([
@@ -576,6 +591,7 @@ mod tests {
             Limits {
                 header_timeout: Duration::from_secs(5),
                 idle_timeout: Duration::from_secs(2),
+                body_timeout: Duration::from_secs(4),
                 max_connections: 7,
                 shutdown_timeout: Duration::from_secs(1),
             },

@@ -41,6 +41,8 @@ pub enum ApiError {
     EmailTaken(String),
     #[error("The request body is larger than the server's limit.")]
     PayloadTooLarge,
+    #[error("The request body stalled: no byte arrived within the server's body timeout.")]
+    BodyTimeout,
     #[error("The request target is longer than the server accepts.")]
     UriTooLong,
     #[error("The request head is larger than the server accepts.")]
@@ -72,6 +74,7 @@ impl ApiError {
             Self::NotFound(_) | Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken(_) | Self::StoreFull(_) => StatusCode::CONFLICT,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -96,6 +99,7 @@ impl ApiError {
             Self::NotFound(_) | Self::NoRoute { .. } => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::EmailTaken(_) => "email_taken",
+            Self::BodyTimeout => "body_timeout",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UriTooLong => "uri_too_long",
             Self::HeadersTooLarge => "headers_too_large",

@@ -35,6 +35,9 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// (75 s), longer than the usual client pool idle timeouts (reqwest and hyper's 90 s excepted,
 /// which retry a closed pooled connection), so clients rarely race the server's close.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// How long a request body may go without a byte arriving: nginx's `client_body_timeout` (60 s).
+/// Then the request is answered 408 and the connection closed.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Open connections accepted at once: well above the 1,000 users of a big load test, and below
 /// the usual file-descriptor limit of a service (`LimitNOFILE` 65536).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -46,6 +49,9 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Limits {
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Longest wait between two reads of a request body.
+    pub body_timeout: Duration,
+    /// Lowered at start to what the file-descriptor limit allows (`serve::fds`).
     pub max_connections: usize,
     pub shutdown_timeout: Duration,
 }
@@ -55,6 +61,7 @@ impl Default for Limits {
         Self {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }

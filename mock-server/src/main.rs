@@ -30,7 +30,11 @@ fn main() -> ExitCode {
         .unwrap_or_else(|error| exit_usage(&error.to_string()));
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
     let result = runtime.block_on(async {
-        let listener = mock_server::bind(config.bind).await?;
+        // A port that is taken (or an address not ours) is a set-up error: exit 2, naming it.
+        let listener = match mock_server::bind(config.bind).await {
+            Ok(listener) => listener,
+            Err(error) => exit_usage(&format!("cannot listen on {}: {error}", config.bind)),
+        };
         let address = listener.local_addr()?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{address}")?;

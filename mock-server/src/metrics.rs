@@ -261,7 +261,13 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         let method = request.method().clone();
         let (route, group) = self.route(&method, request.uri().path());
-        let journal = self.requests.enabled().then(|| {
+        // The admin page's own calls stay out of the journal (checked on admin paths only).
+        let journal = (self.requests.enabled()
+            && !(request.uri().path().starts_with("/__admin")
+                && request
+                    .headers()
+                    .contains_key(shared::admin::ADMIN_PAGE_HEADER)))
+        .then(|| {
             let user = request.headers().contains_key(AUTHORIZATION).then(|| {
                 let slot = UserSlot::default();
                 request.extensions_mut().insert(slot.clone());

@@ -3,10 +3,9 @@
 //! Operations come from the handlers' `#[utoipa::path]` annotations, collected by the route table
 //! (`routes::table`) that also builds the router; schemas come from the wire types in `shared`
 //! (`ToSchema`). Here, [`ApiDoc`] holds the title, the tags and the two security schemes that the
-//! table starts from; `routes::docs::document` builds the whole document and writes the fault
-//! catalogue (names, summaries, parameters and defaults, read from the catalogue's public API)
-//! into the `PUT /__admin/faults` schema, so a client sees which `enable` and `disable` values
-//! are accepted. A leaf under the routes: it imports nothing of this crate.
+//! table starts from; `routes::docs` builds the whole document, writes the fault catalogue into
+//! the `PUT /__admin/faults` schema and states every bound the server enforces. A leaf under the
+//! routes: it imports nothing of this crate.
 
 use utoipa::{
     Modify, OpenApi,

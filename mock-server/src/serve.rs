@@ -13,14 +13,18 @@
 //! per-connection watchdog in [`connection`] keeps both, with one timer per connection and no
 //! shared state.
 //!
+//! - At start the soft file-descriptor limit is raised to the hard one and `--max-connections` is
+//!   lowered to what the descriptors allow ([`fds`]), so the limit fires before `accept` fails.
 //! - At the limit (`--max-connections`) a new connection is answered a canned 503 JSON error and
 //!   closed, and one warning says so (at most one every [`LIMIT_LOG_EVERY`], with the count refused
 //!   meanwhile), not one line per refused connection.
 //! - On shutdown the listener closes, every connection is told to finish its request and close;
 //!   after `--shutdown-timeout` the ones still open are closed, and the log says how many.
 
+pub mod body;
 pub mod clock;
 pub mod connection;
+pub mod fds;
 pub mod io;
 pub mod on_wake;
 pub mod request;
@@ -38,7 +42,7 @@ use tokio::{
 };
 
 pub use crate::limits::{
-    DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_SHUTDOWN_TIMEOUT, Limits,
 };
 use crate::state::AppState;
@@ -54,6 +58,10 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let limits = Limits {
+        max_connections: fds::apply(limits.max_connections),
+        ..limits
+    };
     let service = crate::app::service(state.clone());
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // `stop`: finish the request in progress, then close. `kill`: close now.
@@ -133,9 +141,7 @@ struct Refusals {
 
 impl Refusals {
     fn refuse(&mut self, tcp: TcpStream, limit: usize) {
-        // Best effort and never waits: a fresh socket's send buffer takes these bytes at once.
-        let _ = tcp.try_write(TOO_MANY_CONNECTIONS);
-        drop(tcp);
+        answer_and_close(tcp);
         self.since_warning += 1;
         if self.warned.is_none_or(|at| at.elapsed() >= LIMIT_LOG_EVERY) {
             tracing::warn!(
@@ -149,6 +155,26 @@ impl Refusals {
             self.since_warning = 0;
         }
     }
+}
+
+/// Writes the canned 503 and closes, never waiting: a fresh socket's send buffer takes the bytes
+/// at once. Plain non-blocking calls on the socket (out of the reactor, which has not polled it
+/// yet). What the client already sent is read and dropped first: closing a socket with unread
+/// bytes sends a reset, which can destroy the 503 before the client reads it (a client that sent
+/// its request while waiting in the backlog, as under a flood).
+fn answer_and_close(tcp: TcpStream) {
+    let Ok(mut tcp) = tcp.into_std() else {
+        return;
+    };
+    let mut unread = [0u8; 4096];
+    for _ in 0..16 {
+        match std::io::Read::read(&mut tcp, &mut unread) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    let _ = std::io::Write::write(&mut tcp, TOO_MANY_CONNECTIONS);
+    let _ = tcp.shutdown(std::net::Shutdown::Write);
 }
 
 /// Accept failures: a failed handshake is the client's business; running out of file

@@ -51,6 +51,21 @@ fn usage_error(args: &[&str]) -> String {
 }
 
 #[test]
+fn a_port_in_use_is_one_line_naming_the_address_and_exit_code_2() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = taken.local_addr().unwrap().to_string();
+    let stderr = usage_error(&["--bind", &address]);
+    assert!(
+        stderr.starts_with(&format!("error: cannot listen on {address}: ")),
+        "names the address it could not bind: {stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("in use"),
+        "says why (the OS's reason): {stderr}"
+    );
+}
+
+#[test]
 fn bad_flags_and_values_are_one_line_and_exit_code_2() {
     for (args, named) in [
         (&["--no-such-flag"][..], "--no-such-flag"),

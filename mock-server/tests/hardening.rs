@@ -2,7 +2,7 @@
 //! slowloris heads and idle connections are closed after their timeouts, the connection limit
 //! refuses instead of hanging, a shutdown has a deadline, ambiguous credentials are refused, a
 //! declared oversized body is refused before it is read, every 4xx (hyper's own too) has the JSON
-//! error body, a JSON array is not an object, a reset racing a create leaves nothing half-done,
+//! error body, a body that stalls is answered 408, a JSON array is not an object, a reset racing a create leaves nothing half-done,
 //! and the store's caps refuse creates instead of evicting.
 //!
 //! No assertion depends on timing: a connection is "closed by the server" when its read ends
@@ -269,6 +269,64 @@ async fn a_shutdown_closes_a_half_sent_request_at_its_deadline() {
     assert!(stopped.is_ok(), "shutdown waited past its deadline");
     let after = read_until_closed(&mut stream, "closed at the shutdown deadline").await;
     assert!(after.is_empty(), "no answer to a request never completed");
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_answered_408_and_the_connection_closed() {
+    let api = spawn_with(Config {
+        limits: Limits {
+            body_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(api.server.addr).await.unwrap();
+    // The head and 10 of the 100 bytes it declares, then nothing.
+    stream
+        .write_all(
+            b"POST /api/v1/auth/register HTTP/1.1\r\nhost: test\r\n\
+              content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"email\":",
+        )
+        .await
+        .unwrap();
+    let answer =
+        read_until_closed(&mut stream, "a stalled body must not hold its connection").await;
+    let (status, body) = status_and_json(&answer);
+    assert_eq!(
+        status,
+        408,
+        "a stalled body is answered 408: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(
+        body["error"]["code"], "body_timeout",
+        "the 408 carries the JSON error: {body}"
+    );
+    // A body that arrives in pieces, each well within the timeout (20 ms apart against 1 s), is
+    // read to its end.
+    let mut stream = TcpStream::connect(api.server.addr).await.unwrap();
+    let body = br#"{"email": "slow@example.test", "password": "abcdefghi"}"#;
+    stream
+        .write_all(
+            format!(
+                "POST /api/v1/auth/register HTTP/1.1\r\nhost: test\r\n\
+                 content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    for piece in body.chunks(body.len() / 3 + 1) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        stream.write_all(piece).await.unwrap();
+    }
+    let (status, text) = read_response(&mut stream).await;
+    assert_eq!(
+        status, 201,
+        "a body whose pieces arrive within the timeout is served: {text}"
+    );
 }
 
 #[tokio::test]

@@ -300,3 +300,35 @@ async fn with_request_journal_zero_nothing_is_kept() {
         "with request recording off nothing is recorded: {view}"
     );
 }
+
+#[tokio::test]
+async fn the_admin_pages_own_polling_stays_out_of_the_request_journal() {
+    let api = Api::spawn().await;
+    for path in [
+        "/__admin/stats",
+        "/__admin/faults",
+        "/__admin/requests?limit=5",
+    ] {
+        let polled = api
+            .http
+            .get(api.server.url(path))
+            .header(shared::admin::ADMIN_PAGE_HEADER, "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(polled.status(), StatusCode::OK, "the page polls {path}");
+    }
+    api.http.get(api.server.url("/json")).send().await.unwrap();
+    api.http
+        .get(api.server.url("/__admin/health"))
+        .send()
+        .await
+        .unwrap();
+
+    let view = requests(&api, "").await;
+    assert_eq!(
+        paths(&view),
+        ["GET /json 200", "GET /__admin/health 200"],
+        "the page's calls are left out; the traffic under test and other admin calls stay: {view}"
+    );
+}

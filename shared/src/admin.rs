@@ -96,6 +96,10 @@ pub struct FaultsUpdate {
 /// `--fault-header`), comma-separated.
 pub const FAULTS_HEADER: &str = "x-racebench-faults";
 
+/// The admin page (`/__admin/`) sends this header with each of its own API calls (its polling
+/// every second), so the request journal keeps them out: it shows the traffic under test.
+pub const ADMIN_PAGE_HEADER: &str = "x-racebench-admin-page";
+
 /// Whether a journalled request read or wrote the data it touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

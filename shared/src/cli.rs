@@ -35,6 +35,34 @@ pub fn parse_or_exit<C: Parser>() -> C {
     }
 }
 
+/// As [`parse_or_exit`] over `args`, with a hint for common mistakes: `hint` may add a second
+/// sentence to clap's one-line reason (`...; the URL goes first: loadgen json URL`).
+pub fn parse_from_or_exit<C: Parser>(
+    args: Vec<std::ffi::OsString>,
+    hint: impl Fn(&clap::Error) -> Option<String>,
+) -> C {
+    match C::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            error.exit()
+        }
+        Err(error) => {
+            let reason = first_line(&error.render().to_string());
+            match hint(&error) {
+                Some(hint) => exit_usage(&format!("{reason}; {hint}")),
+                None => exit_usage(&reason),
+            }
+        }
+    }
+}
+
 /// Prints `error: <reason>` on one line to stderr and exits with code 2.
 pub fn exit_usage(reason: &str) -> ! {
     let reason = reason.trim_start_matches("error: ");

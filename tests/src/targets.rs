@@ -1,5 +1,6 @@
-//! Test targets on real Python frameworks (`targets/fastapi`, `targets/drf`), started as child
-//! processes from the test venv (`target/pyenv`, made by `scripts/test-deps.sh`).
+//! Test targets on real third-party frameworks, started as child processes: the Python ones
+//! (`targets/fastapi`, `targets/drf`) from the test venv (`target/pyenv`), the Node one
+//! (`targets/express`) with `node` and its `node_modules` (both made by `scripts/test-deps.sh`).
 //!
 //! A target binds 127.0.0.1 port 0 itself and prints `listening on http://127.0.0.1:PORT`; the
 //! harness waits for that line (bounded), and kills the process when the handle drops. The child's
@@ -29,11 +30,12 @@ const STARTUP_LIMIT: Duration = Duration::from_secs(90);
 const STDERR_KEPT: usize = 64 * 1024;
 
 /// The bug switch's variables: cleared before a start so a test gets only the ones it names.
-const SWITCH_VARS: [&str; 4] = [
+const SWITCH_VARS: [&str; 5] = [
     "RACEBENCH_BUG",
     "RACEBENCH_BUG_WINDOW",
     "RACEBENCH_BARRIER",
     "RACEBENCH_BARRIER_TIMEOUT",
+    "RACEBENCH_TOKEN_TTL",
 ];
 
 /// Which target to start.
@@ -43,6 +45,9 @@ pub enum Framework {
     FastApi,
     /// Django + Django REST framework on SQLite under waitress (`targets/drf`).
     Drf,
+    /// Express 5 on Node.js with a JWT guard middleware, in memory (`targets/express`); its bug
+    /// modes are `guard-owner`, `shared-identity` and `probe-leak`.
+    Express,
 }
 
 impl Framework {
@@ -51,12 +56,45 @@ impl Framework {
         match self {
             Framework::FastApi => "fastapi",
             Framework::Drf => "drf",
+            Framework::Express => "express",
+        }
+    }
+
+    /// The program, its arguments and extra environment that serve this target, with its
+    /// database (the Python targets') in `db_dir`.
+    fn command(self, db_dir: &Path) -> Command {
+        let dir = workspace_root().join("targets").join(self.dir());
+        match self {
+            Framework::FastApi | Framework::Drf => {
+                let mut command = Command::new(venv_python());
+                command
+                    .arg(dir.join("serve.py"))
+                    .arg("--db")
+                    .arg(db_dir.join("db.sqlite3"))
+                    .env("PYTHONDONTWRITEBYTECODE", "1")
+                    .env("PYTHONUNBUFFERED", "1");
+                command
+            }
+            Framework::Express => {
+                assert!(
+                    dir.join("node_modules").join("express").is_dir(),
+                    "no {}/node_modules (the Express target needs it): run scripts/test-deps.sh",
+                    dir.display()
+                );
+                let mut command = Command::new(node());
+                command.arg(dir.join("server.js"));
+                command
+            }
         }
     }
 }
 
+/// A running framework target (Python or Node); killed on drop, its database folder removed.
+/// The name `PythonTarget` stays for the tests written before the Node target.
+pub type PythonTarget = FrameworkTarget;
+
 /// A running target; killed on drop, its database folder removed.
-pub struct PythonTarget {
+pub struct FrameworkTarget {
     /// Which target this is.
     pub framework: Framework,
     /// `http://127.0.0.1:PORT`, no trailing slash.
@@ -66,24 +104,14 @@ pub struct PythonTarget {
     db_dir: PathBuf,
 }
 
-impl PythonTarget {
+impl FrameworkTarget {
     /// Starts `framework`'s target with `env` added (e.g. `("RACEBENCH_BUG", "shared-identity")`)
     /// and waits for its listening line. Panics with the reason (and the target's stderr) when the
-    /// venv is missing or the target does not come up.
-    pub fn start(framework: Framework, env: &[(&str, &str)]) -> PythonTarget {
-        let python = venv_python();
-        let serve = workspace_root()
-            .join("targets")
-            .join(framework.dir())
-            .join("serve.py");
+    /// venv or `node_modules` is missing or the target does not come up.
+    pub fn start(framework: Framework, env: &[(&str, &str)]) -> FrameworkTarget {
         let db_dir = fresh_db_dir(framework);
-        let mut command = Command::new(&python);
+        let mut command = framework.command(&db_dir);
         command
-            .arg(&serve)
-            .arg("--db")
-            .arg(db_dir.join("db.sqlite3"))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -91,9 +119,9 @@ impl PythonTarget {
             command.env_remove(var);
         }
         command.envs(env.iter().copied());
-        let mut child = command.spawn().unwrap_or_else(|e| {
-            panic!("cannot start {} {}: {e}", python.display(), serve.display())
-        });
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
         let stdin = child.stdin.take().expect("stdin is piped");
         let stderr = Stderr::keep(child.stderr.take().expect("stderr is piped"));
         let lines = announced_lines(child.stdout.take().expect("stdout is piped"));
@@ -110,7 +138,7 @@ impl PythonTarget {
                 stderr.fail(&mut child, "exited before listening")
             }
         };
-        PythonTarget {
+        FrameworkTarget {
             framework,
             base_url,
             child,
@@ -125,7 +153,7 @@ impl PythonTarget {
     }
 }
 
-impl Drop for PythonTarget {
+impl Drop for FrameworkTarget {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -152,6 +180,11 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .expect("tests/ has a parent")
         .to_path_buf()
+}
+
+/// The `node` to run the Node target with: `$RACEBENCH_NODE`, else `node` on the `PATH`.
+pub fn node() -> PathBuf {
+    std::env::var_os("RACEBENCH_NODE").map_or_else(|| PathBuf::from("node"), PathBuf::from)
 }
 
 /// The venv's python: `$RACEBENCH_PYENV/bin/python`, else `<workspace>/target/pyenv/bin/python`.

@@ -1,8 +1,9 @@
 //! `loadgen repro` and `loadgen replay` against a server we did not write: the FastAPI template
 //! target with its shared-identity bug (`RACEBENCH_BUG=shared-identity`). The isolation run finds
-//! a leak, the racing pair is derived from its evidence, and replaying it with two fresh users
-//! reproduces it on every attempt (but, when the file names two orders, the one spent finding the
-//! order); the clean target never does.
+//! a leak, the candidate racing pairs are derived from its evidence and tried against the target
+//! until one reproduces (its rate written into the file), replaying it with two fresh users
+//! reproduces it, and the clean target is FIXED after as many attempts as the verified rate says
+//! 99.9 % confidence needs.
 //!
 //! The bug's window is widened (250 ms) and the victim's last byte staggered inside it (60 ms),
 //! so the interleaving is fixed by margins far above scheduling noise; the runs are bounded by
@@ -15,23 +16,33 @@ use e2e::{
     targets::{Framework, PythonTarget, workspace_root},
 };
 use loadgen::{
-    repro::{self, derive::derive, replay},
+    repro::{self, derive, replay, verify},
     runner::live::Live,
 };
 
-fn options(base: &str, attempts: u32) -> replay::Options {
+fn options(base: &str, attempts: Option<u32>) -> replay::Options {
     replay::Options {
-        base_url: base.to_owned(),
         attempts,
+        timeout: Duration::from_secs(20),
+        ..replay::Options::new(base)
+    }
+}
+
+/// The search `loadgen repro` runs: 5 attempts per candidate, the victim's last byte 60 ms after
+/// the observer's (written into the file, so replay uses it too).
+fn search(base: &str) -> verify::Search {
+    verify::Search {
+        base_url: base.to_owned(),
+        attempts: 5,
+        budget: Duration::from_secs(300),
         timeout: Duration::from_secs(20),
         stagger: Duration::from_millis(60),
         pause: Duration::ZERO,
-        emit_curl: None,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fastapi_shared_identity_leak_is_replayed_then_fixed() {
+async fn a_fastapi_shared_identity_leak_is_verified_replayed_then_fixed_with_confidence() {
     let api = workspace_root().join("fixtures/apis/fastapi.toml");
     let buggy = PythonTarget::start(
         Framework::FastApi,
@@ -63,30 +74,51 @@ async fn a_fastapi_shared_identity_leak_is_replayed_then_fixed() {
         .find(|e| e.class == "leak")
         .unwrap_or_else(|| panic!("the run finds a leak: {:?}", report.evidence));
     let table = repro::api_table(&api).expect("the description reads");
-    let derived = derive(leak, base.clone(), Some(api.display().to_string()), table)
-        .expect("a racing pair is derived");
-
-    let replayed = replay::replay(&derived, &options(&base, 4)).await;
-    // Two `GET /users/me` sent within the client's clock noise: the file names both orders and
-    // replay may spend its first attempt on the wrong one, then keeps the one that reproduced.
-    let unsure = derived.race.or_else.is_some();
-    let least = if unsure { 3 } else { 4 };
+    let candidates = derive::candidates(
+        leak,
+        base.clone(),
+        Some(api.display().to_string()),
+        table,
+        12,
+    )
+    .expect("candidate pairs are derived");
+    let found = verify::search(candidates, &search(&base), |_| {}).await;
+    let verified = found.best.unwrap_or_else(|| {
+        panic!(
+            "a candidate reproduces against the buggy target: {:?}",
+            found.tried
+        )
+    });
+    let rate = verified
+        .verified
+        .as_ref()
+        .expect("the file carries its rate");
     assert!(
-        replayed.code() == 1
-            && replayed.reproduced >= least
-            && (!unsure || replayed.kept_order.is_some()),
-        "every attempt reproduces (at least {least} of 4, the order kept when two are named): {}\n{}",
+        rate.rate >= 0.8 && rate.attempts >= 5,
+        "with a 250 ms window and a 60 ms stagger the verified pair reproduces nearly always: {rate:?}\n{}",
+        verified.to_toml().unwrap()
+    );
+
+    let replayed = replay::replay(&verified, &options(&base, Some(10))).await;
+    assert!(
+        replayed.code() == 1 && replayed.reproduced * 10 >= replayed.ran * 8 && replayed.ran == 10,
+        "replay reproduces at 80 % or more of 10 attempts: {}\n{}",
         replayed.summary(),
-        derived.to_toml().unwrap()
+        verified.to_toml().unwrap()
     );
     drop(buggy);
 
-    let clean = PythonTarget::start(Framework::FastApi, &[]);
-    let replayed = replay::replay(&derived, &options(&clean.url("/api/v1"), 2)).await;
+    let clean = PythonTarget::start(Framework::FastApi, &[("RACEBENCH_BUG_WINDOW", "250")]);
+    let replayed = replay::replay(&verified, &options(&clean.url("/api/v1"), None)).await;
     assert_eq!(
-        replayed.code(),
-        0,
-        "the clean target is fixed: {}",
+        (replayed.code(), Some(replayed.ran)),
+        (0, replayed.attempts_needed()),
+        "the clean target is FIXED after as many attempts as 99.9 % confidence needs: {}",
         replayed.summary()
+    );
+    assert!(
+        replayed.verdict_line().starts_with("FIXED: 0 of "),
+        "{}",
+        replayed.verdict_line()
     );
 }

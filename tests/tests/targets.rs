@@ -1,7 +1,8 @@
-//! The framework test targets (`targets/fastapi`, `targets/drf`) over real HTTP: each is correct
-//! with the bug switch off, and with `RACEBENCH_BUG=shared-identity` two users' creates, forced
-//! to pause together by `RACEBENCH_BARRIER=2`, land in one account. These tests pin the targets'
-//! behaviour that the loadgen tests against them rely on. Needs `scripts/test-deps.sh`.
+//! The framework test targets (`targets/fastapi`, `targets/drf`, `targets/express`) over real
+//! HTTP: each is correct with the bug switch off, and with `RACEBENCH_BUG=shared-identity` two
+//! users' creates, forced to pause together by `RACEBENCH_BARRIER=2`, land in one account (on the
+//! Express target's `guard-owner` mode, one of them is refused with 403). These tests pin the
+//! targets' behaviour that the loadgen tests against them rely on. Needs `scripts/test-deps.sh`.
 
 use e2e::targets::client::{Account, Client};
 use e2e::{Framework, PythonTarget};
@@ -182,5 +183,103 @@ async fn fastapi_rejects_a_dot_test_email_with_422() {
         answer.status(),
         StatusCode::UNPROCESSABLE_ENTITY,
         "pydantic's EmailStr refuses the reserved .test domain"
+    );
+}
+
+/// On the Express target alice and bob create at once, both held at the guard's pause until the
+/// other arrives; `bug` names the mode. Answers alice's and bob's create answers.
+async fn express_creates_paused_together(
+    bug: &[(&str, &str)],
+) -> (
+    e2e::targets::FrameworkTarget,
+    Client,
+    [(Account, e2e::targets::client::Answer); 2],
+) {
+    let mut env = vec![TWO_PAUSE_TOGETHER];
+    env.extend_from_slice(bug);
+    let target = PythonTarget::start(Framework::Express, &env);
+    let api = Client::new(&target);
+    let alice = api.sign_up("alice").await;
+    let bob = api.sign_up("bob").await;
+    let (by_alice, by_bob) =
+        tokio::join!(api.create(&alice, "by alice"), api.create(&bob, "by bob"));
+    (target, api, [(alice, by_alice), (bob, by_bob)])
+}
+
+#[tokio::test]
+async fn express_users_see_only_their_own_posts_and_paused_together_creates_stay_home() {
+    let (_target, api, [(alice, by_alice), (bob, by_bob)]) =
+        express_creates_paused_together(&[]).await;
+    for (who, created) in [(&alice, &by_alice), (&bob, &by_bob)] {
+        assert_eq!(
+            created.status,
+            StatusCode::CREATED,
+            "{}'s create passes the guard (correct twin): {created:?}",
+            who.name
+        );
+        let read = api.read(who, &created.body["id"]).await;
+        assert_eq!(
+            read.status,
+            StatusCode::OK,
+            "{} reads it: {read:?}",
+            who.name
+        );
+        assert_eq!(
+            api.owner(&read.body),
+            &who.id,
+            "{}'s post is {}'s: {read:?}",
+            who.name,
+            who.name
+        );
+        let list = api.list(who).await;
+        let (records, count) = api.page(&list.body);
+        assert_eq!(
+            (records.len(), count),
+            (1, 1),
+            "{}'s list holds its one post: {list:?}",
+            who.name
+        );
+    }
+    let foreign = api.read(&bob, &by_alice.body["id"]).await;
+    assert_eq!(
+        foreign.status,
+        api.not_yours(),
+        "bob cannot read alice's post: {foreign:?}"
+    );
+    let me = api.me(&alice).await;
+    assert_eq!(me.body["id"], alice.id, "me is alice herself: {me:?}");
+}
+
+#[tokio::test]
+async fn express_guard_owner_bug_refuses_one_of_two_paused_together_creates_with_403() {
+    let (_target, _api, [(_, by_alice), (_, by_bob)]) =
+        express_creates_paused_together(&[("RACEBENCH_BUG", "guard-owner")]).await;
+    let statuses = [by_alice.status, by_bob.status];
+    assert!(
+        statuses.contains(&StatusCode::FORBIDDEN) && statuses.contains(&StatusCode::CREATED),
+        "both creates stored their caller on the shared holder before the guard read it back, so \
+         the guard took one of them for the other and refused it: {by_alice:?} {by_bob:?}"
+    );
+}
+
+#[tokio::test]
+async fn express_shared_identity_bug_puts_a_create_in_the_other_users_list() {
+    let (_target, api, [(alice, by_alice), (bob, by_bob)]) =
+        express_creates_paused_together(&[SHARED_IDENTITY]).await;
+    assert!(
+        by_alice.status.is_success() && by_bob.status.is_success(),
+        "the guard (not racy in this mode) lets both creates through: {by_alice:?} {by_bob:?}"
+    );
+    assert!(
+        by_alice.body["ownerId"].is_null(),
+        "a create's answer shows no owner, so the race shows later: {by_alice:?}"
+    );
+    let alices = api.list(&alice).await;
+    let bobs = api.list(&bob).await;
+    let counts = [api.page(&alices.body).1, api.page(&bobs.body).1];
+    assert!(
+        counts == [2, 0] || counts == [0, 2],
+        "the create handler read the caller back after its await: both posts went to the later \
+         writer: alice's list {alices:?}, bob's list {bobs:?}"
     );
 }

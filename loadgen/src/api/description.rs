@@ -1,6 +1,6 @@
 //! The API description as written: a TOML file (`--api FILE`) whose every key has a default equal
-//! to racebench mock-server's shape, so an empty file describes mock-server. The README's "API
-//! description" section documents each key; `fixtures/apis/` holds descriptions of real shapes.
+//! to racebench mock-server's shape, so an empty file describes mock-server. The section "The API
+//! description" of docs/guide/isolation.md documents each key; `fixtures/apis/` holds descriptions of real shapes.
 
 use std::path::{Path, PathBuf};
 
@@ -250,8 +250,12 @@ pub struct Meanings {
     /// Statuses saying "gone" when reading one's record after its delete.
     pub gone: Vec<u16>,
     /// Statuses that, on one's OWN acknowledged record, mean the server lost it or took the
-    /// caller for someone else: a violation, not a plain failure.
+    /// caller for someone else: a violation, not a plain failure (`denied` for a status also in
+    /// `denied`, else `lost_write`).
     pub refused: Vec<u16>,
+    /// Statuses that refuse the caller: on one's own create, list, read, update or delete, once
+    /// the preflight passed (or the record was acknowledged), a `denied` violation.
+    pub denied: Vec<u16>,
     /// Follow same-origin 307 and 308 redirects (counted and shown once as a hint).
     pub follow_redirects: bool,
 }
@@ -262,6 +266,7 @@ impl Default for Meanings {
             not_yours: vec![403, 404],
             gone: vec![404],
             refused: vec![401, 403, 404],
+            denied: vec![401, 403],
             follow_redirects: true,
         }
     }

@@ -13,8 +13,8 @@ pub use crate::report::findings::ViolationClass;
 /// `loadgen isolation` and `loadgen cities`.
 #[derive(Debug, Args)]
 pub struct CitiesArgs {
-    /// TOML description of the API (accounts, login, records, meanings): see the README's "API
-    /// description" and fixtures/apis/ [default: racebench mock-server's shape]
+    /// TOML description of the API (accounts, login, records, meanings): see
+    /// docs/guide/isolation.md, "The API description", and fixtures/apis/ [default: racebench mock-server's shape]
     #[arg(long, env = "LOADGEN_API", value_name = "FILE")]
     pub api: Option<PathBuf>,
 

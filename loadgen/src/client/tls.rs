@@ -4,6 +4,10 @@
 //!
 //! Trust: the bundled web PKI roots (webpki-roots, so a run does not depend on the machine's CA
 //! store), plus `--cacert FILE` (PEM); `--insecure` accepts any certificate (a test target only).
+//! A certificate in `--cacert` that the server presents itself is trusted as it is, as curl
+//! (OpenSSL) does: the self-signed `openssl req -x509` certificate of a dev server carries
+//! `CA:TRUE`, which webpki refuses as a server certificate (`CaUsedAsEndEntity`); its name must
+//! still match the host.
 
 use std::{
     io,
@@ -15,7 +19,10 @@ use std::{
 
 use rustls::{
     ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    client::{
+        WebPkiServerVerifier,
+        danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    },
     crypto::WebPkiSupportedAlgorithms,
     pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject},
 };
@@ -70,13 +77,25 @@ impl Tls {
                         path.display()
                     ));
                 }
-                for certificate in certificates {
+                for certificate in &certificates {
                     roots
-                        .add(certificate)
+                        .add(certificate.clone())
                         .map_err(|error| format!("--cacert {}: {error}", path.display()))?;
                 }
+                let webpki =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .map_err(|error| format!("--cacert {}: {error}", path.display()))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki {
+                        pinned: certificates,
+                        webpki,
+                    }))
+                    .with_no_client_auth()
+            } else {
+                builder.with_root_certificates(roots).with_no_client_auth()
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
         };
         // The default resumption (an in-memory cache) stays: shared by every user through this
         // one Arc'd config, so reconnects resume instead of running a full handshake.
@@ -94,6 +113,59 @@ impl Tls {
             .connect(self.server_name.clone(), tcp)
             .await?;
         Ok(Stream::Tls(Box::new(stream)))
+    }
+}
+
+/// `--cacert`: a server certificate byte-equal to one in the file is trusted as it is (its name
+/// must match); any other goes through webpki with the file's certificates among the roots.
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    pinned: Vec<CertificateDer<'static>>,
+    webpki: Arc<WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|pinned| pinned.as_ref() == end_entity.as_ref())
+        {
+            let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_name(&parsed, server_name)?;
+            return Ok(ServerCertVerified::assertion());
+        }
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
     }
 }
 

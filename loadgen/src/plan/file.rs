@@ -156,6 +156,7 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
         ));
     }
     let max_users = args.workload.max_users;
+    let users_given = args.workload.users.is_some();
     let run_id = run_id_of(&args.workload.dist)?.as_str().to_owned();
     let mut workload = workload_plan(args.workload)?;
     if !raw.stages.is_empty() {
@@ -172,6 +173,12 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
                 ));
             }
             Model::Closed { .. } => {}
+        }
+        if users_given {
+            return invalid(format!(
+                "{file}: stages set the number of users (their peak is {}); drop --users",
+                stages.peak()
+            ));
         }
         if workload.duration.is_some() {
             return invalid(format!(
@@ -230,8 +237,17 @@ pub fn plan(args: RunArgs) -> Result<Plan, PlanError> {
 }
 
 fn read(path: &Path) -> Result<RawFile, PlanError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| PlanError(format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let shown = path.display().to_string();
+        if crate::cli::mistakes::looks_like_url(&shown) {
+            PlanError(format!(
+                "`loadgen run` takes a scenario file, not a URL: for one URL, `loadgen json {shown}`; \
+                 with a file, `loadgen run FILE --base-url {shown}`"
+            ))
+        } else {
+            PlanError(format!("cannot read {shown}: {e}"))
+        }
+    })?;
     toml::from_str(&text).map_err(|e| {
         PlanError(format!(
             "invalid scenario file {}: {}",

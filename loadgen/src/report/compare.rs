@@ -248,7 +248,7 @@ pub struct Comparison {
     pub scenario: String,
     /// `all` first, then every request name of either run.
     pub rows: Vec<Row>,
-    pub violations: [(String, u64, u64); 4],
+    pub violations: [(String, u64, u64); 5],
     pub verdicts: Vec<LimitVerdict>,
 }
 
@@ -351,6 +351,7 @@ impl Comparison {
                 ("leak".into(), b.leak, c.leak),
                 ("lost_write".into(), b.lost_write, c.lost_write),
                 ("corrupt".into(), b.corrupt, c.corrupt),
+                ("denied".into(), b.denied, c.denied),
                 ("timeout".into(), b.timeout, c.timeout),
             ],
             verdicts,

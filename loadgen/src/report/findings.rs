@@ -15,10 +15,11 @@ pub fn render(report: &Report) -> String {
     if let Some(leaked) = report.leaked_records {
         let _ = writeln!(
             out,
-            "\nViolations: leak: {} ({leaked} distinct records), lost_write: {}, corrupt: {}{}; timeouts (not violations): {}",
+            "\nViolations: leak: {} ({leaked} distinct records), lost_write: {}, corrupt: {}, denied: {}{}; timeouts (not violations): {}",
             v.leak,
             v.lost_write,
             v.corrupt,
+            v.denied,
             report
                 .first_violation_after_s
                 .map(|s| format!(" (first after {s:.3} s)"))
@@ -119,6 +120,7 @@ pub fn failing_with(report: &Report, allow: &[ViolationClass]) -> Vec<(&'static 
         ("leak", v.leak),
         ("lost_write", v.lost_write),
         ("corrupt", v.corrupt),
+        ("denied", v.denied),
     ];
     if report.leaked_records.is_some() {
         classes.push(("timeout", report.figures.requests.timeout));
@@ -150,18 +152,25 @@ pub enum ViolationClass {
     Leak,
     LostWrite,
     Corrupt,
+    Denied,
     Timeout,
 }
 
 impl ViolationClass {
-    pub const ALL: [ViolationClass; 4] =
-        [Self::Leak, Self::LostWrite, Self::Corrupt, Self::Timeout];
+    pub const ALL: [ViolationClass; 5] = [
+        Self::Leak,
+        Self::LostWrite,
+        Self::Corrupt,
+        Self::Denied,
+        Self::Timeout,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Leak => "leak",
             Self::LostWrite => "lost_write",
             Self::Corrupt => "corrupt",
+            Self::Denied => "denied",
             Self::Timeout => "timeout",
         }
     }

@@ -98,7 +98,7 @@ pub fn render(report: &Report) -> String {
         rates.push(not_passed(
             "violations/s",
             VIOLATION_COLOR,
-            per_second(|r| r.leak + r.lost_write + r.corrupt),
+            per_second(|r| r.leak + r.lost_write + r.corrupt + r.denied),
         ));
     }
     page.push_str("<h2>Requests per second</h2>");
@@ -164,7 +164,7 @@ pub fn render(report: &Report) -> String {
             "violation",
             4,
             intervals,
-            per_second(|r| r.leak + r.lost_write + r.corrupt),
+            per_second(|r| r.leak + r.lost_write + r.corrupt + r.denied),
         ),
     ];
     page.push_str("<h2>Outcomes per second</h2>");
@@ -647,7 +647,7 @@ fn summary(page: &mut String, report: &Report) {
         "<pre class=\"summary\">Total requests: {}, pass: {}, fail: {}, exception: {}\n\
          Request per Second - mean: {:.2}\n\
          Time per Request - mean: {:.6}, min: {:.6}, max: {:.6}\n\
-         Violations - leak: {}, lost_write: {}, corrupt: {}, timeout: {}\n\
+         Violations - leak: {}, lost_write: {}, corrupt: {}, denied: {}, timeout: {}\n\
          Total test time: {:.3} seconds, stopped by {}; {} model, {} users, {} thread(s)</pre>",
         requests.total,
         requests.pass,
@@ -660,6 +660,7 @@ fn summary(page: &mut String, report: &Report) {
         figures.violations.leak,
         figures.violations.lost_write,
         figures.violations.corrupt,
+        figures.violations.denied,
         figures.violations.timeout,
         report.duration_s,
         report.stopped_by.as_str(),
@@ -737,12 +738,12 @@ fn tables(page: &mut String, report: &Report) {
             &rows,
         );
     }
-    page.push_str("<h2>Outcomes per request name</h2><table><tr><th>name</th><th>total</th><th>pass</th><th>fail</th><th>exception</th><th>timeout</th><th>leak</th><th>lost_write</th><th>corrupt</th></tr>");
+    page.push_str("<h2>Outcomes per request name</h2><table><tr><th>name</th><th>total</th><th>pass</th><th>fail</th><th>exception</th><th>timeout</th><th>leak</th><th>lost_write</th><th>corrupt</th><th>denied</th></tr>");
     for endpoint in &report.endpoints {
         let (r, v) = (&endpoint.figures.requests, &endpoint.figures.violations);
         let _ = write!(
             page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&endpoint.name),
             r.total,
             r.pass,
@@ -751,7 +752,8 @@ fn tables(page: &mut String, report: &Report) {
             v.timeout,
             v.leak,
             v.lost_write,
-            v.corrupt
+            v.corrupt,
+            v.denied
         );
     }
     page.push_str("</table>");

@@ -65,7 +65,7 @@ pub fn of_report(report: &Report, fails_on: impl Fn(ViolationClass) -> bool) -> 
     for (class, count) in
         ViolationClass::ALL
             .into_iter()
-            .zip([v.leak, v.lost_write, v.corrupt, v.timeout])
+            .zip([v.leak, v.lost_write, v.corrupt, v.denied, v.timeout])
     {
         let failing = count > 0 && fails_on(class);
         let first = report.evidence.iter().find(|e| e.class == class.as_str());
@@ -252,7 +252,8 @@ fn failures(suite: &Suite) -> usize {
     suite.cases.iter().filter(|c| c.failure.is_some()).count()
 }
 
-fn timestamp(unix_s: f64) -> String {
+/// A Unix time as RFC 3339 (seconds).
+pub fn timestamp(unix_s: f64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix_s as i64)
         .ok()
         .and_then(|t| {

@@ -205,6 +205,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Merged, MergeError> {
         allowed: Vec::new(),
         workers: rows,
         command_line: None,
+        preflight_s: None,
         interrupted_by: reports.iter().find_map(|(_, r)| r.interrupted_by),
         in_flight_at_stop: reports.iter().map(|(_, r)| r.in_flight_at_stop).sum(),
         tested_nothing: None,
@@ -324,6 +325,7 @@ fn merge_figures<'a>(
         leak: 0,
         lost_write: 0,
         corrupt: 0,
+        denied: 0,
         timeout: 0,
     };
     let mut latency = Latency::new();
@@ -340,6 +342,7 @@ fn merge_figures<'a>(
         violations.leak += v.leak;
         violations.lost_write += v.lost_write;
         violations.corrupt += v.corrupt;
+        violations.denied += v.denied;
         violations.timeout += v.timeout;
         latency.merge(&decode(
             source,

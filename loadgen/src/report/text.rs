@@ -28,11 +28,25 @@ pub fn render(report: &Report) -> String {
         "{}",
         asctime(report.started_at_unix_s + report.duration_s)
     );
-    let _ = writeln!(
+    // The article's line, then what it lacks, so the line adds up: total = pass + fail +
+    // exception + violation, each request counted once; timeouts are inside exception.
+    let _ = write!(
         out,
         "Total requests: {}, pass: {}, fail: {}, exception: {}",
         requests.total, requests.pass, requests.fail, requests.exception
     );
+    if requests.violation > 0 || report.scenario != "json" {
+        let _ = write!(out, ", violation: {}", requests.violation);
+    }
+    if requests.timeout > 0 {
+        let _ = write!(
+            out,
+            " (exception includes {} timeout{})",
+            requests.timeout,
+            plural(requests.timeout)
+        );
+    }
+    out.push('\n');
     if report.in_flight_at_stop > 0 {
         let _ = writeln!(
             out,
@@ -46,7 +60,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "Request per Second - mean: {:.2}", figures.rps);
         let _ = writeln!(
             out,
-            "Time per Request - mean: {:.6}, min: {:.6}, max: {:.6}",
+            "Time per Request - mean: {:.6} s, min: {:.6} s, max: {:.6} s",
             latency.mean / 1e3,
             latency.min / 1e3,
             latency.max / 1e3
@@ -56,16 +70,20 @@ pub fn render(report: &Report) -> String {
     if requests.violation > 0 || report.scenario != "json" {
         let _ = writeln!(
             out,
-            "Violations - leak: {}, lost_write: {}, corrupt: {}, timeout: {}",
-            violations.leak, violations.lost_write, violations.corrupt, violations.timeout
+            "Violations - leak: {}, lost_write: {}, corrupt: {}, denied: {} (timeouts are not violations: they are in exception)",
+            violations.leak, violations.lost_write, violations.corrupt, violations.denied
         );
         if let Some(at) = report.first_violation_after_s {
             let _ = writeln!(out, "First violation after: {at:.3} s");
         }
     }
+    let preflight = report
+        .preflight_s
+        .map(|seconds| format!("; preflight {seconds:.1} s before it"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "Total test time: {:.3} seconds (stopped by {}).",
+        "Total test time: {:.3} seconds (stopped by {}{preflight}).",
         report.duration_s,
         report.stopped_by.as_str()
     );
@@ -118,6 +136,9 @@ pub fn render(report: &Report) -> String {
             "\nOpen model: rate {:.2}/s, scheduled {}, started {}, late {}, dropped {}",
             open.rate, open.scheduled, open.started, open.late, open.dropped
         );
+        if open.dropped > 0 {
+            let _ = writeln!(out, "  warning: {}", dropped_warning(report, open));
+        }
     }
     if !report.failure_reasons.is_empty() {
         let _ = writeln!(out, "\nFirst distinct failure reasons:");
@@ -145,12 +166,15 @@ pub fn render(report: &Report) -> String {
     for note in &check.notes {
         let _ = writeln!(out, "  warning: {note}; figures are suspect");
     }
+    if check.suspect {
+        let _ = writeln!(out, "  {SUSPECT_MEANS}");
+    }
     if !report.thresholds.is_empty() {
         let _ = writeln!(out, "\nThresholds:");
         for verdict in &report.thresholds {
             let actual = verdict
                 .actual
-                .map_or_else(|| "no data".to_owned(), |a| format!("{a:.3}"));
+                .map_or_else(|| "no data".to_owned(), |a| unit_of(&verdict.threshold)(a));
             let _ = writeln!(
                 out,
                 "  {} {} (actual {actual})",
@@ -162,13 +186,46 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// What "suspect" means, said once where the self-check says it.
+pub const SUSPECT_MEANS: &str = "SUSPECT means the generator itself was busy (its CPU near full, or its \
+    tasks woken late), so the latencies may include its own delay: read them as upper bounds. The \
+    counts, the checks and the verdict are unaffected: suspect figures do not change the exit code.";
+
+/// The summary's warning when the open model dropped iterations.
+pub fn dropped_warning(report: &Report, open: &crate::runner::OpenFigures) -> String {
+    format!(
+        "{} of {} scheduled iterations were dropped: all {} users (--max-users) were busy, so the \
+         rate of {:.2}/s was not offered; raise --max-users, or gate the run with --threshold 'dropped<1'",
+        thousands(open.dropped),
+        thousands(open.scheduled),
+        report.workload.users,
+        open.rate
+    )
+}
+
+/// How a threshold's actual value reads: milliseconds for latencies, a share for `fail_rate`,
+/// per second for `rps`, a count otherwise.
+fn unit_of(threshold: &str) -> fn(f64) -> String {
+    use crate::thresholds::{Metric, Threshold};
+    match Threshold::parse(threshold).map(|t| t.metric) {
+        Ok(Metric::Latency(_)) => |ms| format!("{ms:.3} ms"),
+        Ok(Metric::FailRate) => |share| format!("{share:.4}, {:.2} %", share * 100.0),
+        Ok(Metric::Rps) => |rps| format!("{rps:.2} req/s"),
+        _ => |count| thousands(count as u64),
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 fn table(out: &mut String, title: &str, rows: &[(&str, &LatencyMs, u64, f64)]) {
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(out, "\n{title}");
     let _ = writeln!(
         out,
         "{:<width$} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "name", "requests", "rps", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"
+        "name", "requests", "req/s", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"
     );
     for (name, l, total, rps) in rows {
         let _ = writeln!(

@@ -103,7 +103,7 @@ pub fn derive(
         };
         let or_else = (gap.abs() < UNSURE_GAP_S).then_some(match order {
             Order::Together => Order::VictimFirst,
-            Order::VictimFirst => Order::Together,
+            Order::VictimFirst | Order::ObserverFirst => Order::Together,
         });
         (observed, victim, None, order, or_else)
     } else if let Some(victim) = same_step {
@@ -135,6 +135,8 @@ pub fn derive(
             order,
             or_else,
             observed_gap_s: round(victim.sent_s - observer.sent_s),
+            stagger: None,
+            pause: None,
         },
         observer: Role {
             setup: setup(&observer),
@@ -148,8 +150,153 @@ pub fn derive(
             request: victim.request.clone(),
             then: None,
         },
+        verified: None,
         api,
     })
+}
+
+/// Every racing pair the evidence allows, best guess first: [`derive`]'s pair (and its other
+/// order, when it names one), then each pair of a request of the observer's (the violation's own,
+/// or an earlier one, whose effect the violation's step then shows) and one of the victim's,
+/// those that overlapped in the run before those that did not, each in the order it happened
+/// before the other orders, pairs of one step before mixed ones, closest in time first. At most
+/// `most`; `loadgen repro` tries them against the target in this order.
+pub fn candidates(
+    evidence: &Evidence,
+    base_url: String,
+    api_file: Option<String>,
+    api: toml::Table,
+    most: usize,
+) -> Result<Vec<Repro>, DeriveError> {
+    let first = derive(evidence, base_url, api_file, api)?;
+    let mut out = vec![Repro {
+        race: Race {
+            or_else: None,
+            ..first.race.clone()
+        },
+        ..first.clone()
+    }];
+    if let Some(other) = first.race.or_else {
+        out.push(Repro {
+            race: Race {
+                order: other,
+                or_else: None,
+                ..first.race.clone()
+            },
+            ..first.clone()
+        });
+    }
+    let (Some(sent), Some(ended)) = (evidence.sent_s, evidence.last_byte_s) else {
+        return Ok(out);
+    };
+    let observed = Span {
+        user: evidence.observer,
+        step: evidence.step.clone(),
+        request: evidence.request.clone(),
+        sent_s: sent,
+        first_byte_s: evidence.first_byte_s,
+        last_byte_s: Some(ended),
+    };
+    let replayable = |s: &&Span| RACE_STEPS.contains(&canonical(&s.step));
+    let is_victim = |span: &Span| match evidence.victim {
+        Some(victim) => span.user == victim,
+        None => span.user != evidence.observer,
+    };
+    let own: Vec<&Span> = std::iter::once(&observed)
+        .chain(
+            evidence
+                .recent
+                .iter()
+                .filter(|s| s.user == evidence.observer && s.sent_s < sent),
+        )
+        .filter(replayable)
+        .collect();
+    let mut theirs: Vec<&Span> = evidence
+        .overlapping
+        .iter()
+        .chain(&evidence.recent)
+        .filter(|s| is_victim(s))
+        .filter(replayable)
+        .collect();
+    theirs.dedup_by(|a, b| a.sent_s == b.sent_s && a.request == b.request);
+    // (overlapped, order rank, mixed steps, gap): smaller is tried first.
+    let mut ranked: Vec<((bool, u8, bool, f64), Repro)> = Vec::new();
+    for mine in &own {
+        let mine_end = mine.last_byte_s.unwrap_or(f64::INFINITY);
+        for other in &theirs {
+            let overlapped = other.overlaps(mine.sent_s, mine_end);
+            let other_end = other.last_byte_s.unwrap_or(f64::INFINITY);
+            let natural = if overlapped {
+                Order::Together
+            } else if other_end <= mine.sent_s {
+                Order::VictimFirst
+            } else {
+                Order::ObserverFirst
+            };
+            let then = (mine.sent_s != sent).then(|| canonical(&evidence.step).to_owned());
+            for (rank, order) in [Order::Together, Order::VictimFirst, Order::ObserverFirst]
+                .into_iter()
+                .filter(|o| *o != natural)
+                .enumerate()
+                .map(|(i, o)| (i as u8 + 1, o))
+                .chain(std::iter::once((0, natural)))
+            {
+                // An observer-first pair shows nothing without a later step to see it in.
+                if order == Order::ObserverFirst && then.is_none() {
+                    continue;
+                }
+                let key = (
+                    !overlapped,
+                    rank,
+                    other.step != mine.step,
+                    (other.sent_s - mine.sent_s).abs(),
+                );
+                let repro = Repro {
+                    race: Race {
+                        order,
+                        or_else: None,
+                        observed_gap_s: round(other.sent_s - mine.sent_s),
+                        ..first.race.clone()
+                    },
+                    observer: Role {
+                        race: canonical(&mine.step).to_owned(),
+                        request: mine.request.clone(),
+                        then: then.clone(),
+                        ..first.observer.clone()
+                    },
+                    victim: Role {
+                        race: canonical(&other.step).to_owned(),
+                        request: other.request.clone(),
+                        then: None,
+                        ..first.victim.clone()
+                    },
+                    ..first.clone()
+                };
+                ranked.push((key, repro));
+            }
+        }
+    }
+    ranked.sort_by(|(a, _), (b, _)| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then(a.3.total_cmp(&b.3))
+    });
+    for (_, repro) in ranked {
+        let same = |r: &Repro| {
+            r.race.order == repro.race.order
+                && r.observer.race == repro.observer.race
+                && r.observer.then == repro.observer.then
+                && r.victim.race == repro.victim.race
+        };
+        if out.len() >= most {
+            break;
+        }
+        if !out.iter().any(same) {
+            out.push(repro);
+        }
+    }
+    out.truncate(most.max(1));
+    Ok(out)
 }
 
 /// Send times closer than this (the client's scheduling noise on a loaded machine) do not say
@@ -390,5 +537,53 @@ mod tests {
         let text = repro.to_toml().unwrap();
         let back: Repro = toml::from_str(&text).unwrap();
         assert_eq!(back, repro, "the TOML round-trips:\n{text}");
+    }
+
+    #[test]
+    fn candidates_start_with_the_inference_and_cover_every_overlapping_pair() {
+        // The FastAPI case: the victim's `me` answered 0.84 s before the observer's (the
+        // cache rule's pick), while the victim's create overlapped the observer's `me`.
+        let mut evidence = leak("me", 2.0, 2.03);
+        evidence.request = "GET /users/me".into();
+        let mut earlier = span(1, "me", 1.16, Some(1.18));
+        earlier.request = "GET /users/me".into();
+        evidence.recent = vec![earlier];
+        evidence.overlapping = vec![span(1, "create", 2.005, Some(2.04))];
+        let all = candidates(&evidence, "http://x".into(), None, toml::Table::new(), 12).unwrap();
+        let described: Vec<(String, String, Order)> = all
+            .iter()
+            .map(|r| (r.observer.race.clone(), r.victim.race.clone(), r.race.order))
+            .collect();
+        assert_eq!(
+            described[0],
+            ("me".into(), "me".into(), Order::VictimFirst),
+            "the inference's pick is tried first: {described:?}"
+        );
+        assert!(
+            described.contains(&("me".into(), "create".into(), Order::Together)),
+            "the overlapping pair is a candidate, together: {described:?}"
+        );
+        assert!(
+            described.contains(&("me".into(), "me".into(), Order::Together)),
+            "the inferred pair is also tried together: {described:?}"
+        );
+        let together = described
+            .iter()
+            .position(|d| *d == ("me".into(), "create".into(), Order::Together))
+            .unwrap();
+        let sequential_me = described
+            .iter()
+            .position(|d| *d == ("me".into(), "me".into(), Order::Together))
+            .unwrap();
+        assert!(
+            together < sequential_me,
+            "a pair that overlapped in the run comes before one that did not: {described:?}"
+        );
+        assert!(
+            all.iter().all(|r| r.race.or_else.is_none()),
+            "each candidate names one order"
+        );
+        let few = candidates(&evidence, "http://x".into(), None, toml::Table::new(), 2).unwrap();
+        assert_eq!(few.len(), 2, "at most `most` candidates");
     }
 }

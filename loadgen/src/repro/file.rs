@@ -19,16 +19,43 @@ pub struct Repro {
     pub race: Race,
     pub observer: Role,
     pub victim: Role,
+    /// How often the pair reproduced when `loadgen repro` tried it against the target (absent:
+    /// never tried, so no replay of this file can say FIXED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Verified>,
     /// The API description, inline (empty: racebench mock-server's shape).
     #[serde(default)]
     pub api: toml::Table,
+}
+
+/// A measured reproduction rate: the pair was sent `attempts` times (each with two fresh users)
+/// and the observer got the expected verdict `reproduced` times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Verified {
+    /// `reproduced / attempts`.
+    pub rate: f64,
+    /// Attempts whose race was exercised (both answered, and for `together` the two answers
+    /// overlapped in time).
+    pub attempts: u32,
+    pub reproduced: u32,
+    /// The rate's one-sided 95 % lower bound (Clopper-Pearson): what replay plans with.
+    pub rate_lower_bound: f64,
+    /// When (UTC, RFC 3339) and against which base URL it was measured.
+    pub at: String,
+    pub base_url: String,
+    /// Which of the candidate pairs this was, and how many were tried.
+    #[serde(default)]
+    pub candidate: u32,
+    #[serde(default)]
+    pub candidates_tried: u32,
 }
 
 /// What a reproducing attempt looks like.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Expected {
-    /// `leak`, `lost_write` or `corrupt`.
+    /// `leak`, `lost_write`, `corrupt` or `denied`.
     pub class: String,
     /// Who sees it: always `observer`.
     pub observer: String,
@@ -54,16 +81,36 @@ pub struct Race {
     /// In the run: the victim's send time minus the observer's, in seconds (for the reader).
     #[serde(default)]
     pub observed_gap_s: f64,
+    /// `together`: the wait between the observer's last byte and the victim's (`1ms`); replay
+    /// uses it unless `--stagger` says otherwise (the verified rate was measured with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stagger: Option<String>,
+    /// The wait between attempts (longer than a cache's TTL), likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<String>,
 }
 
 /// `together`: both connections written but for their last byte, then both last bytes released
 /// (the observer's first). `victim-first`: the victim's request answered before the observer's is
-/// sent (a cache filled by the victim, read by the observer).
+/// sent (a cache filled by the victim, read by the observer). `observer-first`: the observer's
+/// answered before the victim's is sent (a write whose effect the observer's `then` step shows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Order {
     Together,
     VictimFirst,
+    ObserverFirst,
+}
+
+impl Order {
+    /// As the file spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Together => "together",
+            Order::VictimFirst => "victim-first",
+            Order::ObserverFirst => "observer-first",
+        }
+    }
 }
 
 /// One user's part.
@@ -91,8 +138,8 @@ impl Repro {
     pub fn to_toml(&self) -> Result<String, String> {
         let body = toml::to_string(self).map_err(|e| format!("cannot write the TOML: {e}"))?;
         Ok(format!(
-            "# A racing pair found by loadgen: replay with `loadgen replay FILE [--attempts 50]`.\n\
-             # Exit codes of replay: 1 reproduced, 0 fixed, 2 set-up error, 3 no attempt ran.\n\
+            "# A racing pair found by loadgen: replay with `loadgen replay FILE` (attempts for 99.9 % confidence).\n\
+             # Exit codes of replay: 1 reproduced, 0 fixed (at --confidence), 2 set-up error, 3 inconclusive.\n\
              {body}"
         ))
     }
@@ -103,6 +150,15 @@ impl Repro {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let repro: Repro = toml::from_str(&text)
             .map_err(|e| format!("invalid reproduction {}: {}", path.display(), e.message()))?;
+        for (key, value) in [
+            ("race.stagger", &repro.race.stagger),
+            ("race.pause", &repro.race.pause),
+        ] {
+            if let Some(text) = value {
+                shared::duration::parse_duration(text)
+                    .map_err(|e| format!("{}: {key} = `{text}`: {e}", path.display()))?;
+            }
+        }
         for (who, role) in [("observer", &repro.observer), ("victim", &repro.victim)] {
             if !RACE_STEPS.contains(&role.race.as_str()) {
                 return Err(format!(

@@ -5,7 +5,7 @@
 //! server's own scheduling. Each answer is read to the end of its connection (`Connection:
 //! close`), at most [`MAX_ANSWER`] bytes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -24,6 +24,28 @@ pub struct Raced {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request's last byte was written, and when its answer's first byte was read: two
+    /// answers overlapped in time when each request was complete before the other's answer began.
+    pub released: Option<Instant>,
+    pub first_byte: Option<Instant>,
+}
+
+impl Raced {
+    /// Whether this request and `other` were both at the server at some moment (each was sent
+    /// whole before the other's answer began). Unknown times count as overlapping.
+    pub fn overlapped(&self, other: &Raced) -> bool {
+        match (
+            self.released,
+            self.first_byte,
+            other.released,
+            other.first_byte,
+        ) {
+            (Some(mine_sent), Some(mine_back), Some(theirs_sent), Some(theirs_back)) => {
+                mine_sent < theirs_back && theirs_sent < mine_back
+            }
+            _ => true,
+        }
+    }
 }
 
 /// Why one of the racing requests got no answer.
@@ -77,6 +99,11 @@ pub async fn race(
             let observer = alone(target, observer, timeout).await;
             [observer, victim]
         }
+        Order::ObserverFirst => {
+            let observer = alone(target, observer, timeout).await;
+            let victim = alone(target, victim, timeout).await;
+            [observer, victim]
+        }
         Order::Together => {
             match tokio::time::timeout(timeout, together(target, observer, victim, stagger)).await {
                 Ok(answers) => answers,
@@ -94,7 +121,10 @@ async fn alone(target: &Target, request: &[u8], timeout: Duration) -> Result<Rac
         let mut stream = connect(target).await?;
         stream.write_all(request).await.map_err(RaceError::Write)?;
         stream.flush().await.map_err(RaceError::Write)?;
-        read_answer(&mut stream).await
+        let released = Instant::now();
+        let mut answer = read_answer(&mut stream).await?;
+        answer.released = Some(released);
+        Ok(answer)
     };
     tokio::time::timeout(timeout, exchange)
         .await
@@ -131,25 +161,35 @@ async fn together(
             Err(RaceError::Write(std::io::Error::other(message))),
         ];
     }
-    // Both requests wait for one byte: release them together.
-    let released = async {
-        first.write_all(observer_last).await?;
-        first.flush().await?;
-        if !stagger.is_zero() {
-            tokio::time::sleep(stagger).await;
-        }
-        second.write_all(victim_last).await?;
-        second.flush().await
-    };
-    if let Err(e) = released.await {
+    // Both requests wait for one byte: release them together. The observer's answer is read
+    // from the moment its last byte is out, so an answer that comes back within the stagger is
+    // seen to (and the pair is seen not to overlap).
+    if let Err(e) = write_flushed(&mut first, observer_last).await {
         let message = e.to_string();
         return [
             Err(RaceError::Write(e)),
             Err(RaceError::Write(std::io::Error::other(message))),
         ];
     }
-    let (a, b) = tokio::join!(read_answer(&mut first), read_answer(&mut second));
-    [a, b]
+    let observer_released = Instant::now();
+    let victim_side = async {
+        if !stagger.is_zero() {
+            tokio::time::sleep(stagger).await;
+        }
+        write_flushed(&mut second, victim_last)
+            .await
+            .map_err(RaceError::Write)?;
+        let released = Instant::now();
+        let mut answer = read_answer(&mut second).await?;
+        answer.released = Some(released);
+        Ok(answer)
+    };
+    let (observer_answer, victim_answer) = tokio::join!(read_answer(&mut first), victim_side);
+    let observer_answer = observer_answer.map(|mut answer| {
+        answer.released = Some(observer_released);
+        answer
+    });
+    [observer_answer, victim_answer]
 }
 
 async fn connect(target: &Target) -> Result<Stream, RaceError> {
@@ -167,20 +207,29 @@ async fn write_flushed(stream: &mut Stream, bytes: &[u8]) -> std::io::Result<()>
 async fn read_answer(stream: &mut Stream) -> Result<Raced, RaceError> {
     let mut buffer = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
+    let mut first_byte = None;
+    let stamped = |answer: Option<Raced>, first_byte: Option<Instant>| {
+        answer.map(|mut answer| {
+            answer.first_byte = first_byte;
+            answer
+        })
+    };
     loop {
         let n = stream.read(&mut chunk).await.map_err(RaceError::Read)?;
         if n == 0 {
             break;
         }
+        first_byte.get_or_insert_with(Instant::now);
         buffer.extend_from_slice(&chunk[..n]);
         if buffer.len() > MAX_ANSWER {
             return Err(RaceError::Parse(format!("longer than {MAX_ANSWER} bytes")));
         }
-        if let Some(answer) = complete(&buffer)? {
+        if let Some(answer) = stamped(complete(&buffer)?, first_byte) {
             return Ok(answer);
         }
     }
-    complete(&buffer)?.ok_or_else(|| RaceError::Parse("the connection closed mid-answer".into()))
+    stamped(complete(&buffer)?, first_byte)
+        .ok_or_else(|| RaceError::Parse("the connection closed mid-answer".into()))
 }
 
 /// The answer in `bytes`, once complete (by `Content-Length`, chunked encoding, or `None` until
@@ -230,6 +279,8 @@ fn complete(bytes: &[u8]) -> Result<Option<Raced>, RaceError> {
         status,
         headers: map,
         body: Bytes::from(body),
+        released: None,
+        first_byte: None,
     }))
 }
 

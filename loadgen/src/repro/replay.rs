@@ -1,182 +1,396 @@
-//! `loadgen replay`: each attempt registers and logs in two fresh users (new accounts, a new run
-//! id), lets each create one record and read it back — through the isolation test's own steps and
-//! a preflight-like transport, so a set-up that does not pass stops with its request, answer and
-//! setting (exit 2) — then sends the racing pair together ([`super::race`]) and judges both
-//! answers with the isolation test's verdicts. An attempt reproduces when the observer's verdict
-//! has the expected class (and, for a leak, shows the victim's data).
+//! `loadgen replay` of one file: attempts of the racing pair ([`super::attempt`]) until enough of
+//! them exercised the race, then a verdict that is a measured claim:
+//! - REPRODUCED when any attempt gave the observer the expected verdict;
+//! - FIXED only when none did in enough attempts that, at the file's verified rate (its lower
+//!   bound), the bug would have shown with probability at least `--confidence`;
+//! - NOT REPRODUCED (inconclusive) otherwise: too few attempts, a file without a verified rate,
+//!   settings other than the verified ones, or attempts whose race did not overlap (they count
+//!   as nothing, not as misses).
+//!
+//! Every answer of every attempt is counted ([`Seen`]) and shown with the verdict.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use super::{
+    attempt::{self, Settings, Stopped},
+    confidence,
     curl::{self, Sent},
-    file::{Order, Repro},
-    race::{self, Raced},
+    file::{Order, Repro, Verified},
+    seen::Seen,
 };
-use crate::{
-    api::{Api, ApiRequest, Description, Vars, template::scalar},
-    client::{self, Client, Target},
-    scenario::cities::{
-        self, Cities, User,
-        ledger::Recent,
-        markers::RunId,
-        preflight::PreflightTransport,
-        verdict::{Expected, Verdict},
-        walk::{self, Answer, Transport},
-    },
-    stats::Step,
-};
+use crate::client::{self, Target};
 
 /// Settings of a replay.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub base_url: String,
-    pub attempts: u32,
+    /// Attempts that must exercise the race; `None`: as many as `confidence` needs at the
+    /// file's verified rate.
+    pub attempts: Option<u32>,
+    pub confidence: f64,
     pub timeout: Duration,
-    /// Between the observer's last byte and the victim's.
-    pub stagger: Duration,
-    /// Between attempts.
-    pub pause: Duration,
+    /// Between the observer's last byte and the victim's; `None`: the file's (else 1 ms).
+    pub stagger: Option<Duration>,
+    /// Between attempts; `None`: the file's (else none).
+    pub pause: Option<Duration>,
     pub emit_curl: Option<PathBuf>,
+    /// Attempts sent at most; `None`: three per attempt that must exercise the race, plus five.
+    pub most_tries: Option<u32>,
+}
+
+impl Options {
+    /// Options with the file's settings and attempts chosen for 99.9 % confidence.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            attempts: None,
+            confidence: DEFAULT_CONFIDENCE,
+            timeout: Duration::from_secs(10),
+            stagger: None,
+            pause: None,
+            emit_curl: None,
+            most_tries: None,
+        }
+    }
+}
+
+/// `--confidence`'s default.
+pub const DEFAULT_CONFIDENCE: f64 = 0.999;
+
+/// Attempts of a file without a verified rate (it can reproduce, never be called fixed).
+pub const UNVERIFIED_ATTEMPTS: u32 = 20;
+
+/// The default stagger when neither the file nor the flag names one.
+pub const DEFAULT_STAGGER: Duration = Duration::from_millis(1);
+
+/// What one file's replay concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conclusion {
+    Reproduced,
+    /// The expected verdict never showed, but other violations did: a race is still there.
+    Violated,
+    Fixed,
+    Inconclusive,
+    SetupError,
+}
+
+impl Conclusion {
+    /// The exit code: 1 reproduced, 0 fixed, 2 set-up error, 3 inconclusive.
+    pub fn code(self) -> u8 {
+        match self {
+            Conclusion::Fixed => 0,
+            Conclusion::Reproduced | Conclusion::Violated => 1,
+            Conclusion::SetupError => 2,
+            Conclusion::Inconclusive => 3,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Conclusion::Fixed => "FIXED",
+            Conclusion::Reproduced => "REPRODUCED",
+            Conclusion::Violated => "VIOLATED",
+            Conclusion::SetupError => "SET-UP ERROR",
+            Conclusion::Inconclusive => "INCONCLUSIVE",
+        }
+    }
 }
 
 /// What the attempts gave.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Replayed {
-    pub attempts: u32,
-    /// Attempts whose racing pair got both answers.
+    /// Attempts that had to exercise the race.
+    pub planned: u32,
+    /// Whether `planned` came from `--attempts` (else from the confidence).
+    pub planned_by_flag: bool,
+    /// Attempts sent (set-ups that had to be redone are not counted again).
+    pub tried: u32,
+    /// Attempts that exercised the race (both answered; released together, they overlapped).
     pub ran: u32,
     pub reproduced: u32,
-    /// Other verdicts of the observer, counted (`pass`, `leak (roles reversed)`...).
-    pub others: Vec<(String, u32)>,
+    /// Attempts whose two answers did not overlap in time, and the first reason.
+    pub not_exercised: u32,
+    pub not_exercised_why: Option<String>,
+    /// Attempts whose racing pair got no answer, and the first reason.
+    pub no_answer: u32,
+    pub no_answer_why: Option<String>,
+    /// Every answer, counted.
+    pub seen: Seen,
     /// What the expected verdict is, in words.
     pub expected: String,
     /// A set-up error (exit 2).
     pub setup: Option<String>,
-    /// Why attempts did not run (the first reason).
-    pub no_answer: Option<String>,
+    /// Whether that error is of this racing pair only (another pair of the same file may run).
+    pub pair_error: bool,
     /// Set-ups that stopped and were done again with fresh users, and the first one's reason.
     pub setups_redone: u32,
     pub redone_because: Option<String>,
     /// With two possible orders (`or-else`), the one that reproduced first, kept from then on.
     pub kept_order: Option<Order>,
-    /// The orders tried, in words (`together, then victim-first`), when the file gives two.
+    /// The orders tried, in words, when the file gives two.
     pub orders: Option<String>,
+    /// The file's verified rate.
+    pub verified: Option<Verified>,
+    pub confidence: f64,
+    /// Why the verified rate does not apply to this replay (other settings than it was
+    /// measured with).
+    pub rate_void: Option<String>,
 }
 
 impl Replayed {
-    /// The one line (two with other verdicts) replay prints.
-    pub fn summary(&self) -> String {
-        if let Some(setup) = &self.setup {
-            return format!("replay: set-up error: {setup}");
-        }
-        if self.ran == 0 {
-            return format!(
-                "replay: no attempt could run ({})",
-                self.no_answer.as_deref().unwrap_or("no answer")
-            );
-        }
-        let mut line = if self.reproduced > 0 {
-            format!(
-                "REPRODUCED {}/{}: {}",
-                self.reproduced, self.ran, self.expected
-            )
+    /// The verdict.
+    pub fn conclusion(&self) -> Conclusion {
+        if self.setup.is_some() {
+            Conclusion::SetupError
+        } else if self.reproduced > 0 {
+            Conclusion::Reproduced
+        } else if !self.seen.violations().is_empty() {
+            Conclusion::Violated
+        } else if self.conclusive_miss().is_some() {
+            Conclusion::Fixed
         } else {
-            format!("FIXED after {} attempts: never {}", self.ran, self.expected)
-        };
-        if self.ran < self.attempts {
-            line.push_str(&format!(
-                " ({} of {} attempts got no answer: {})",
-                self.attempts - self.ran,
-                self.attempts,
-                self.no_answer.as_deref().unwrap_or("?")
-            ));
+            Conclusion::Inconclusive
         }
+    }
+
+    /// 1 reproduced, 0 fixed, 2 set-up error, 3 inconclusive.
+    pub fn code(&self) -> u8 {
+        self.conclusion().code()
+    }
+
+    /// The rate replay plans with: the verified rate's lower bound, when it applies.
+    fn planning_rate(&self) -> Option<f64> {
+        match (&self.verified, &self.rate_void) {
+            (Some(verified), None) if verified.rate_lower_bound > 0.0 => {
+                Some(verified.rate_lower_bound)
+            }
+            _ => None,
+        }
+    }
+
+    /// With no reproduction in `ran` attempts: the chance of that at the rate's lower bound,
+    /// when it is small enough for the confidence.
+    fn conclusive_miss(&self) -> Option<f64> {
+        let rate = self.planning_rate()?;
+        let miss = confidence::all_miss(rate, self.ran);
+        (self.ran > 0 && miss <= 1.0 - self.confidence + 1e-12).then_some(miss)
+    }
+
+    /// Attempts that would make a miss conclusive at the confidence, when any number can.
+    pub fn attempts_needed(&self) -> Option<u32> {
+        confidence::attempts_for(self.planning_rate()?, self.confidence)
+    }
+
+    /// What was seen, then the verdict line last.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
         if let Some(orders) = &self.orders {
             match self.kept_order {
-                Some(kept) => line.push_str(&format!(
-                    " (order {}: it reproduced first of {orders}, kept from then on)",
-                    order_name(kept)
+                Some(kept) => out.push_str(&format!(
+                    "\norder {}: it reproduced first of {orders}, kept from then on",
+                    kept.name()
                 )),
-                None => line.push_str(&format!(" (both orders tried in turn: {orders})")),
+                None => out.push_str(&format!("\nboth orders tried in turn: {orders}")),
             }
         }
+        if self.not_exercised > 0 {
+            out.push_str(&format!(
+                "\n{} attempt(s) did not count: {}",
+                self.not_exercised,
+                self.not_exercised_why.as_deref().unwrap_or("?")
+            ));
+        }
+        if self.no_answer > 0 {
+            out.push_str(&format!(
+                "\n{} attempt(s) got no answer to the racing pair: {}",
+                self.no_answer,
+                self.no_answer_why.as_deref().unwrap_or("?")
+            ));
+        }
         if self.setups_redone > 0 {
-            line.push_str(&format!(
+            out.push_str(&format!(
                 "\n{} set-up(s) stopped and were done again with fresh users (a race under the bug can break a lone set-up too); the first: {}",
                 self.setups_redone,
                 self.redone_because.as_deref().unwrap_or("?")
             ));
         }
-        if !self.others.is_empty() {
-            let others: Vec<String> = self
-                .others
-                .iter()
-                .map(|(what, n)| format!("{what} {n}"))
-                .collect();
-            line.push_str(&format!(
-                "\nother verdicts of the observer: {}",
-                others.join(", ")
+        if !self.seen.rows.is_empty() {
+            out.push_str(&format!(
+                "\nwhat came back ({} attempt(s); phase, role, step, verdict, count):\n{}",
+                self.tried,
+                self.seen.table().trim_end()
             ));
         }
-        line
+        out.push('\n');
+        out.push_str(&self.verdict_line());
+        out.trim_start().to_owned()
     }
 
-    /// 1 reproduced, 0 fixed, 2 set-up error, 3 no attempt ran.
-    pub fn code(&self) -> u8 {
-        if self.setup.is_some() {
-            2
-        } else if self.ran == 0 {
-            3
-        } else if self.reproduced > 0 {
-            1
-        } else {
-            0
+    /// The one line that says the verdict and why.
+    pub fn verdict_line(&self) -> String {
+        if let Some(setup) = &self.setup {
+            return format!("replay: set-up error: {setup}");
+        }
+        let rate = self.verified_text();
+        match self.conclusion() {
+            Conclusion::Reproduced => format!(
+                "REPRODUCED {}/{}: {} ({} % of the attempts that exercised the race{})",
+                self.reproduced,
+                self.ran,
+                self.expected,
+                confidence::percent(f64::from(self.reproduced) / f64::from(self.ran.max(1))),
+                rate.map(|r| format!("; verified at {r}"))
+                    .unwrap_or_default()
+            ),
+            Conclusion::Violated => format!(
+                "VIOLATED: the expected {} never showed in {} attempts, but the server answered with other violations: {}: a race is still there",
+                self.expected,
+                self.ran,
+                self.seen.violations().join(", ")
+            ),
+            Conclusion::Fixed => {
+                let verified = self.verified.as_ref().expect("fixed needs a verified rate");
+                let miss_at_rate = confidence::all_miss(verified.rate, self.ran);
+                let miss_at_bound = self.conclusive_miss().unwrap_or(1.0);
+                format!(
+                    "FIXED: 0 of {} attempts reproduced; at the verified rate of {} the bug would have shown with probability {} ({} even at the rate's lower bound of {} %, >= the {} % asked)",
+                    self.ran,
+                    rate.unwrap_or_default(),
+                    confidence::near_certain(miss_at_rate),
+                    confidence::near_certain(miss_at_bound),
+                    confidence::percent(verified.rate_lower_bound),
+                    confidence::percent(self.confidence)
+                )
+            }
+            Conclusion::Inconclusive => {
+                let why = self.inconclusive_why();
+                format!(
+                    "NOT REPRODUCED (inconclusive): 0 of {} attempts reproduced; {why}",
+                    self.ran
+                )
+            }
+            Conclusion::SetupError => unreachable!("handled above"),
         }
     }
 
-    fn count(&mut self, what: String) {
-        match self.others.iter_mut().find(|(w, _)| *w == what) {
-            Some((_, n)) => *n += 1,
-            None => self.others.push((what, 1)),
-        }
+    /// `70 % (7 of 10 attempts, 2026-12-06T22:40:11Z against URL)`.
+    fn verified_text(&self) -> Option<String> {
+        self.verified.as_ref().map(|v| {
+            format!(
+                "{} % ({} of {} attempts, {} against {})",
+                confidence::percent(v.rate),
+                v.reproduced,
+                v.attempts,
+                v.at,
+                v.base_url
+            )
+        })
     }
-}
 
-/// Why an attempt stopped.
-enum Stopped {
-    /// A set-up step did not pass, or the racing pair cannot be built: exit 2.
-    Setup(String),
-    /// A racing request got no answer: the attempt did not run.
-    NoAnswer(String),
-}
+    fn inconclusive_why(&self) -> String {
+        if let Some(void) = &self.rate_void {
+            return format!(
+                "{void}; FIXED is said only with the settings the rate was measured with (or measure again with `loadgen repro`)"
+            );
+        }
+        let Some(verified) = &self.verified else {
+            return "the file has no verified rate (written with --no-verify or by an older loadgen), so no number of misses can say FIXED: run `loadgen repro` against a build with the bug to measure one".to_owned();
+        };
+        if verified.rate_lower_bound <= 0.0 {
+            return "the file's verified rate is zero: it never reproduced, so no number of misses can say FIXED".to_owned();
+        }
+        let needed = self.attempts_needed().unwrap_or(u32::MAX);
+        let mut why = format!(
+            "{needed} attempts that exercise the race are needed for {} % confidence at the verified rate's lower bound of {} % ({} of {})",
+            confidence::percent(self.confidence),
+            confidence::percent(verified.rate_lower_bound),
+            verified.reproduced,
+            verified.attempts
+        );
+        if self.ran < needed && self.not_exercised > 0 {
+            why.push_str(&format!(
+                ", and {} of {} attempts did not exercise it",
+                self.not_exercised, self.tried
+            ));
+        } else if self.planned_by_flag {
+            why.push_str(&format!(": run with --attempts {needed} or more"));
+        }
+        why
+    }
 
-/// An order as the file spells it.
-fn order_name(order: Order) -> &'static str {
-    match order {
-        Order::Together => "together",
-        Order::VictimFirst => "victim-first",
+    fn tally_no_answer(&mut self, why: String) {
+        self.no_answer += 1;
+        self.no_answer_why.get_or_insert(why);
     }
 }
 
 /// Set-ups of one attempt before its set-up error stops the replay.
 const SETUP_TRIES: u32 = 3;
 
-/// Observer and victim, as the ledger numbers them.
-const OBSERVER: usize = 0;
-const VICTIM: usize = 1;
+/// Attempts sent at most, per attempt that must exercise the race, before replay gives up
+/// waiting for them (plus a few).
+const TRIES_PER_ATTEMPT: u32 = 3;
 
-/// Runs every attempt.
+/// The stagger and pause of a replay of `repro` with `options`, and why the verified rate does
+/// not apply when they differ from the file's.
+pub fn settings(repro: &Repro, options: &Options) -> (Duration, Duration, Option<String>) {
+    let parse = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|t| shared::duration::parse_duration(t).ok())
+    };
+    let (file_stagger, file_pause) = (parse(&repro.race.stagger), parse(&repro.race.pause));
+    let stagger = options.stagger.or(file_stagger).unwrap_or(DEFAULT_STAGGER);
+    let pause = options.pause.or(file_pause).unwrap_or(Duration::ZERO);
+    let show = shared::duration::format_duration;
+    let mut void = None;
+    let together = repro.race.order == Order::Together || repro.race.or_else.is_some();
+    if together && stagger != file_stagger.unwrap_or(DEFAULT_STAGGER) {
+        void = Some(format!(
+            "--stagger {} differs from the {} the rate was measured with",
+            show(stagger),
+            show(file_stagger.unwrap_or(DEFAULT_STAGGER))
+        ));
+    } else if pause != file_pause.unwrap_or(Duration::ZERO) {
+        void = Some(format!(
+            "--pause {} differs from the {} the rate was measured with",
+            show(pause),
+            show(file_pause.unwrap_or(Duration::ZERO))
+        ));
+    }
+    (stagger, pause, void)
+}
+
+/// Replays `repro`: attempts until enough exercised the race (or too many did not).
 pub async fn replay(repro: &Repro, options: &Options) -> Replayed {
+    replay_until(repro, options, None).await
+}
+
+/// [`replay`], stopping between attempts once `deadline` has passed.
+pub async fn replay_until(
+    repro: &Repro,
+    options: &Options,
+    deadline: Option<tokio::time::Instant>,
+) -> Replayed {
+    let (stagger, pause, rate_void) = settings(repro, options);
     let mut replayed = Replayed {
-        attempts: options.attempts,
-        expected: expected_text(repro),
+        expected: attempt::expected_text(repro),
         orders: repro
             .race
             .or_else
-            .map(|other| format!("{} and {}", order_name(repro.race.order), order_name(other))),
+            .map(|other| format!("{} and {}", repro.race.order.name(), other.name())),
+        verified: repro.verified.clone(),
+        confidence: options.confidence,
+        rate_void,
         ..Replayed::default()
     };
-    let api = match api_of(repro) {
+    replayed.planned = match options.attempts {
+        Some(n) => {
+            replayed.planned_by_flag = true;
+            n
+        }
+        None => replayed.attempts_needed().unwrap_or(UNVERIFIED_ATTEMPTS),
+    };
+    let api = match attempt::api_of(repro) {
         Ok(api) => Arc::new(api),
         Err(error) => {
             replayed.setup = Some(error);
@@ -190,57 +404,67 @@ pub async fn replay(repro: &Repro, options: &Options) -> Replayed {
             return replayed;
         }
     };
-    for attempt in 0..options.attempts {
-        if attempt > 0 && !options.pause.is_zero() {
-            tokio::time::sleep(options.pause).await;
+    let settings = Settings {
+        timeout: options.timeout,
+        stagger,
+    };
+    let most = options
+        .most_tries
+        .unwrap_or_else(|| replayed.planned.saturating_mul(TRIES_PER_ATTEMPT) + 5);
+    while replayed.ran < replayed.planned
+        && replayed.tried < most
+        && deadline.is_none_or(|deadline| tokio::time::Instant::now() < deadline)
+    {
+        // Before every attempt, the first too: answers cached by whatever ran just before (the
+        // verification, another file of a suite) must not serve it.
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
         }
-        let mut sent = options
-            .emit_curl
-            .is_some()
-            .then(Vec::new)
-            .filter(|_| attempt == 0);
+        let first = replayed.tried == 0;
+        replayed.tried += 1;
+        let mut sent = (options.emit_curl.is_some() && first).then(Vec::new);
         // With two possible orders and none reproduced yet, attempts alternate between them.
         let order = match (replayed.kept_order, repro.race.or_else) {
             (Some(kept), _) => kept,
-            (None, Some(other)) if attempt % 2 == 1 => other,
+            (None, Some(other)) if replayed.tried.is_multiple_of(2) => other,
             _ => repro.race.order,
         };
-        let mut outcome = attempt_once(repro, order, &api, &target, options, sent.as_mut()).await;
-        // A set-up that stopped is done again, up to SETUP_TRIES in all: a wrong description
-        // stops every one the same way, while the bug under test (a racy counter gone backwards
-        // by an earlier overlap) can break a lone create now and then.
-        for _ in 1..SETUP_TRIES {
-            let Err(Stopped::Setup(error)) = &outcome else {
-                break;
-            };
-            replayed.setups_redone += 1;
-            replayed.redone_because.get_or_insert_with(|| error.clone());
-            if let Some(sent) = sent.as_mut() {
-                sent.clear();
-            }
-            outcome = attempt_once(repro, order, &api, &target, options, sent.as_mut()).await;
-        }
+        let outcome = match one_attempt(
+            repro,
+            order,
+            &api,
+            &target,
+            settings,
+            &mut sent,
+            &mut replayed,
+        )
+        .await
+        {
+            Some(outcome) => outcome,
+            None => return replayed,
+        };
         match outcome {
-            Ok(Some(verdict)) => {
+            Ok(done) if done.reproduced => {
                 replayed.ran += 1;
-                match judge_attempt(repro, &verdict) {
-                    Ok(()) => {
-                        replayed.reproduced += 1;
-                        if repro.race.or_else.is_some() {
-                            replayed.kept_order.get_or_insert(order);
-                        }
-                    }
-                    Err(other) => replayed.count(other),
+                replayed.reproduced += 1;
+                if repro.race.or_else.is_some() {
+                    replayed.kept_order.get_or_insert(order);
                 }
             }
-            Ok(None) => {}
-            Err(Stopped::Setup(error)) => {
-                replayed.setup = Some(error);
+            Ok(done) => match done.exercised {
+                Ok(()) => replayed.ran += 1,
+                Err(why) => {
+                    replayed.not_exercised += 1;
+                    replayed.not_exercised_why.get_or_insert(why);
+                }
+            },
+            Err(Stopped::NoAnswer(why)) => replayed.tally_no_answer(why),
+            Err(Stopped::Pair(why)) => {
+                replayed.setup = Some(why);
+                replayed.pair_error = true;
                 return replayed;
             }
-            Err(Stopped::NoAnswer(why)) => {
-                replayed.no_answer.get_or_insert(why);
-            }
+            Err(Stopped::Setup(_)) => unreachable!("one_attempt returns set-up errors as None"),
         }
         if let (Some(path), Some(sent)) = (&options.emit_curl, sent) {
             let script = curl::script(repro, &target, &options.base_url, &sent);
@@ -253,368 +477,170 @@ pub async fn replay(repro: &Repro, options: &Options) -> Replayed {
     replayed
 }
 
-fn expected_text(repro: &Repro) -> String {
-    match &repro.expected.victim {
-        Some(_) => format!(
-            "{} seen by the observer ({}) with the victim's data ({})",
-            repro.expected.class, repro.observer.race, repro.victim.race
-        ),
-        None => format!(
-            "{} seen by the observer ({}, racing the other user's {})",
-            repro.expected.class, repro.observer.race, repro.victim.race
-        ),
-    }
-}
-
-fn api_of(repro: &Repro) -> Result<Api, String> {
-    let description: Description =
-        toml::Value::Table(repro.api.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| {
-                format!("invalid [api] in the reproduction: {}", e.message())
-            })?;
-    Api::new(description)
-}
-
-/// Whether the observer's verdict is the expected one; else what it was.
-fn judge_attempt(repro: &Repro, verdict: &Verdict) -> Result<(), String> {
-    match verdict {
-        Verdict::Violation {
-            outcome, victim, ..
-        } if outcome.as_str() == repro.expected.class => {
-            if repro.expected.victim.is_none() || *victim == Some(VICTIM) {
-                Ok(())
-            } else {
-                Err(format!("{} (another user's data)", outcome.as_str()))
-            }
-        }
-        Verdict::Violation { outcome, .. } => Err(outcome.as_str().to_owned()),
-        Verdict::Pass => Err("pass".to_owned()),
-        Verdict::Fail(failure) => Err(format!("fail ({})", failure.reason)),
-    }
-}
-
-/// The isolation test's options for two users of a fresh run.
-fn scenario(api: &Arc<Api>, timeout: Duration) -> Cities {
-    Cities::new(cities::Options {
-        run: RunId::random(),
-        api: api.clone(),
-        // Keeps each user's records, for `list` and the read-back.
-        list_check: true,
-        update_check: false,
-        delete_check: false,
-        me_check: false,
-        probe_every: 0,
-        users: 2,
-        tabs: 1,
-        worker_index: 0,
-        workers: 1,
-        max_evidence: 0,
-        preflight: false,
-        timeout,
-        score: None,
-        allow: Vec::new(),
-        login_step: "login",
-    })
-}
-
-/// A transport that notes every request (for `--emit-curl`) before the preflight's sends it.
-struct Noting<'a> {
-    inner: PreflightTransport,
-    sent: Option<&'a mut Vec<Sent>>,
-}
-
-impl Transport for Noting<'_> {
-    async fn exchange(
-        &mut self,
-        cities: &Cities,
-        me: usize,
-        step: Step,
-        request: ApiRequest,
-        judge: impl FnOnce(&Answer) -> Verdict + Send,
-    ) -> Option<(Answer, Verdict)> {
-        if let Some(sent) = self.sent.as_deref_mut() {
-            sent.push(Sent {
-                who: role_name(me),
-                step: cities.step_name(step).to_owned(),
-                request: request.clone(),
-                racing: false,
-            });
-        }
-        self.inner.exchange(cities, me, step, request, judge).await
-    }
-}
-
-fn role_name(me: usize) -> &'static str {
-    if me == OBSERVER { "observer" } else { "victim" }
-}
-
-/// One attempt: the observer's verdict, `None` when the racing pair got no answer.
-async fn attempt_once(
+/// One attempt, its set-up done again (with fresh users) up to [`SETUP_TRIES`] times: a wrong
+/// description stops every one the same way, while the bug under test (a racy counter gone
+/// backwards by an earlier overlap) can break a lone create now and then. `None` when the set-up
+/// kept failing (then `replayed.setup` says why).
+async fn one_attempt(
     repro: &Repro,
     order: Order,
-    api: &Arc<Api>,
+    api: &Arc<crate::api::Api>,
     target: &Arc<Target>,
-    options: &Options,
-    mut sent: Option<&mut Vec<Sent>>,
-) -> Result<Option<Verdict>, Stopped> {
-    let timeout = options.timeout;
-    let cities = scenario(api, timeout);
-    let mut users = Vec::new();
-    for (local, role) in [&repro.observer, &repro.victim].into_iter().enumerate() {
-        let mut transport = Noting {
-            inner: PreflightTransport::new(target, timeout),
-            sent: sent.as_deref_mut(),
-        };
-        let identity = cities.identity(&mut transport, local).await;
-        let problem = transport.inner.problem();
-        let identity = match (identity, problem) {
-            (_, Some(problem)) => return Err(Stopped::Setup(problem)),
-            (Err(error), None) => return Err(Stopped::Setup(error.0)),
-            (Ok(identity), None) => identity,
-        };
-        let mut user = cities.new_user(local, 0, identity);
-        if role.setup.iter().any(|step| step == "create") {
-            walk::iterate(&cities, &mut transport, &mut user, false, true).await;
-            if let Some(problem) = transport.inner.problem() {
-                return Err(Stopped::Setup(problem));
-            }
-            if user.live.is_empty() {
-                return Err(Stopped::Setup(format!(
-                    "{}'s set-up create did not pass",
-                    role_name(local)
-                )));
-            }
+    settings: Settings,
+    sent: &mut Option<Vec<Sent>>,
+    replayed: &mut Replayed,
+) -> Option<Result<attempt::Attempt, Stopped>> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        if let Some(sent) = sent.as_mut() {
+            sent.clear();
         }
-        users.push(user);
-    }
-    let [observer, victim] = <[User; 2]>::try_from(users).expect("two users");
-    let (mut observer, mut victim) = (observer, victim);
-    let mine = Racing::build(&cities, &observer, &victim, &repro.observer.race)?;
-    let theirs = Racing::build(&cities, &victim, &observer, &repro.victim.race)?;
-    if let Some(sent) = sent {
-        for (who, racing, step) in [
-            ("observer", &mine, &repro.observer.race),
-            ("victim", &theirs, &repro.victim.race),
-        ] {
-            sent.push(Sent {
-                who,
-                step: step.clone(),
-                request: racing.request.clone(),
-                racing: true,
-            });
-        }
-    }
-    let bytes = |r: &Racing| race::serialize(&r.request.build(target), &r.request.body);
-    let [first, second] = race::race(
-        target,
-        &bytes(&mine),
-        &bytes(&theirs),
-        order,
-        options.stagger,
-        timeout,
-    )
-    .await;
-    let (first, second) = match (first, second) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Err(Stopped::NoAnswer(e.to_string())),
-    };
-    // The victim's answer first: what it created is in the ledger when the observer's is judged
-    // (an id given to both).
-    theirs.judge(&cities, &mut victim, &second);
-    let verdict = mine.judge(&cities, &mut observer, &first);
-    let Some(then) = &repro.observer.then else {
-        return Ok(Some(verdict));
-    };
-    // The race's effect shows in a later answer of the observer's (its read-back).
-    let check = Racing::build(&cities, &observer, &victim, then)?;
-    let mut client = Client::to(target);
-    let answer = tokio::time::timeout(timeout, client.send(check.request.build(target))).await;
-    let answer = match answer {
-        Ok(Ok(response)) => Raced {
-            status: response.status.as_u16(),
-            headers: response.headers.into_map(),
-            body: response.body,
-        },
-        Ok(Err(error)) => return Err(Stopped::NoAnswer(format!("{then}: {error}"))),
-        Err(_) => {
-            return Err(Stopped::NoAnswer(format!(
-                "{then}: no answer within {timeout:?}"
-            )));
-        }
-    };
-    Ok(Some(check.judge(&cities, &mut observer, &answer)))
-}
-
-/// One racing request, built by the API adapter for `user`, and what its answer should be.
-struct Racing {
-    step: String,
-    request: ApiRequest,
-    /// The record it is about (`read`, `update`, `delete`), or that it makes (`create`).
-    id: Option<String>,
-    seq: u64,
-    marker: String,
-    previous: Option<String>,
-    foreign: Option<Recent>,
-}
-
-impl Racing {
-    fn build(cities: &Cities, user: &User, other: &User, step: &str) -> Result<Self, Stopped> {
-        let options = cities.options();
-        let api = &options.api;
-        let run = &options.run;
-        let me = user.me;
-        let credential = &user.identity.credential;
-        let (own_id, own_seq) = user
-            .live
-            .back()
-            .cloned()
-            .map_or((None, 0), |(id, seq)| (Some(id), seq));
-        let mut racing = Racing {
-            step: step.to_owned(),
-            request: api.create(credential, &Vars::default()),
-            id: own_id.clone(),
-            seq: own_seq,
-            marker: run.city(me, own_seq),
-            previous: None,
-            foreign: None,
-        };
-        let needs_record = |what: &str| {
-            Stopped::Setup(format!(
-                "the racing `{what}` needs a record: add `create` to {}'s setup",
-                role_name(me)
-            ))
-        };
-        match step {
-            "create" => {
-                racing.seq = user.seq + 1;
-                racing.marker = run.city(me, racing.seq);
-                racing.id = None;
-                racing.request = api.create(credential, &var(cities, user, &racing.marker, None));
+        let outcome = attempt::run(
+            repro,
+            order,
+            api,
+            target,
+            settings,
+            sent.as_mut(),
+            &mut replayed.seen,
+        )
+        .await;
+        match outcome {
+            Err(Stopped::Setup(error)) if tries < SETUP_TRIES => {
+                replayed.setups_redone += 1;
+                replayed.redone_because.get_or_insert(error);
             }
-            "read" => {
-                let id = own_id.ok_or_else(|| needs_record("read"))?;
-                racing.request =
-                    api.read(credential, &var(cities, user, &racing.marker, Some(&id)));
+            Err(Stopped::Setup(error)) => {
+                replayed.setup = Some(error);
+                return None;
             }
-            "list" => {
-                racing.request = api.list(credential, &var(cities, user, &racing.marker, None));
-            }
-            "update" => {
-                let id = own_id.ok_or_else(|| needs_record("update"))?;
-                racing.previous = Some(racing.marker.clone());
-                racing.marker = run.renamed_city(me, own_seq);
-                racing.request =
-                    api.update(credential, &var(cities, user, &racing.marker, Some(&id)));
-            }
-            "delete" => {
-                let id = own_id.ok_or_else(|| needs_record("delete"))?;
-                racing.request =
-                    api.delete(credential, &var(cities, user, &racing.marker, Some(&id)));
-            }
-            "me" => {
-                racing.request = api
-                    .me(credential, &var(cities, user, &racing.marker, None))
-                    .ok_or_else(|| {
-                        Stopped::Setup(
-                            "the racing `me` needs login.me-path in the API description".into(),
-                        )
-                    })?;
-            }
-            "probe" => {
-                let (id, seq) = other
-                    .live
-                    .back()
-                    .cloned()
-                    .ok_or_else(|| needs_record("probe"))?;
-                racing.request =
-                    api.read(credential, &var(cities, user, &racing.marker, Some(&id)));
-                racing.foreign = Some(Recent {
-                    id,
-                    owner: cities::ledger::Owner {
-                        user: other.me,
-                        seq,
-                    },
-                });
-            }
-            other => {
-                return Err(Stopped::Setup(format!("`{other}` cannot race")));
-            }
-        }
-        Ok(racing)
-    }
-
-    /// The isolation test's verdict on `answer`; a create's new record joins the user's records.
-    fn judge(&self, cities: &Cities, user: &mut User, answer: &Raced) -> Verdict {
-        let judge = cities.judge();
-        let api = &cities.options().api;
-        let (status, body) = (answer.status, &answer.body[..]);
-        let me = user.me;
-        match self.step.as_str() {
-            "create" => {
-                let record = api.record(body);
-                let verdict =
-                    judge.created(me, self.seq, &self.marker, status, body, record.as_ref());
-                if let Some(id) = record.ok().and_then(|r| r.id) {
-                    user.seq = self.seq;
-                    user.live.push_back((id, self.seq));
-                    user.live_count += 1;
-                }
-                verdict
-            }
-            "read" | "update" => {
-                let id = self.id.clone().unwrap_or_default();
-                let expected = Expected {
-                    id: &id,
-                    seq: self.seq,
-                    marker: &self.marker,
-                    previous: self.previous.as_deref(),
-                };
-                let record = api.record(body);
-                judge.own(me, &self.step, status, body, record.as_ref(), &expected)
-            }
-            "list" => {
-                user.live.make_contiguous();
-                let page = api.page(body);
-                judge.listed(
-                    me,
-                    status,
-                    body,
-                    page.as_ref(),
-                    user.live.as_slices().0,
-                    true,
-                )
-            }
-            "delete" => {
-                let id = self.id.clone().unwrap_or_default();
-                judge.deleted(me, self.seq, &id, status, body)
-            }
-            "me" => {
-                let parsed = api.me_answer(body);
-                let text = parsed.as_ref().ok().and_then(scalar);
-                match (&parsed, &text) {
-                    (Err(mismatch), _) => judge.me(me, status, body, Err(mismatch)),
-                    (Ok(_), Some(text)) => judge.me(me, status, body, Ok(text)),
-                    (Ok(value), None) => judge.me(me, status, body, Ok(&value.to_string())),
-                }
-            }
-            "probe" => match &self.foreign {
-                Some(foreign) => judge.probed(me, foreign, status, body),
-                None => Verdict::Pass,
-            },
-            _ => Verdict::Pass,
+            other => return Some(other),
         }
     }
 }
 
-/// The template variables of `user`'s request about `marker` (and record `id`).
-fn var<'a>(cities: &'a Cities, user: &'a User, marker: &'a str, id: Option<&'a str>) -> Vars<'a> {
-    Vars {
-        run: Some(cities.options().run.as_str()),
-        user: Some(user.me),
-        marker: Some(marker),
-        id,
-        account_id: user.identity.account_id.as_ref(),
-        ..Vars::default()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verified(reproduced: u32, attempts: u32) -> Verified {
+        Verified {
+            rate: f64::from(reproduced) / f64::from(attempts),
+            attempts,
+            reproduced,
+            rate_lower_bound: confidence::rate_lower_bound(reproduced, attempts),
+            at: "2026-12-06T00:00:00Z".into(),
+            base_url: "http://x".into(),
+            candidate: 1,
+            candidates_tried: 1,
+        }
+    }
+
+    fn replayed(verified: Option<Verified>, ran: u32, reproduced: u32) -> Replayed {
+        Replayed {
+            verified,
+            ran,
+            tried: ran,
+            reproduced,
+            confidence: DEFAULT_CONFIDENCE,
+            expected: "leak seen by the observer".into(),
+            ..Replayed::default()
+        }
+    }
+
+    #[test]
+    fn fixed_needs_enough_misses_at_the_verified_rates_lower_bound() {
+        // 7 of 10: lower bound 39.3 %, so 14 misses reach 99.9 %.
+        let needed = replayed(Some(verified(7, 10)), 0, 0).attempts_needed();
+        assert_eq!(needed, Some(14), "0.607^14 < 0.001 < 0.607^13");
+        let enough = replayed(Some(verified(7, 10)), 14, 0);
+        assert_eq!(
+            enough.conclusion(),
+            Conclusion::Fixed,
+            "{}",
+            enough.summary()
+        );
+        assert!(
+            enough
+                .verdict_line()
+                .starts_with("FIXED: 0 of 14 attempts reproduced; at the verified rate of 70 %"),
+            "{}",
+            enough.verdict_line()
+        );
+        let short = replayed(Some(verified(7, 10)), 13, 0);
+        assert_eq!(
+            short.conclusion(),
+            Conclusion::Inconclusive,
+            "{}",
+            short.summary()
+        );
+        assert!(
+            short
+                .verdict_line()
+                .contains("14 attempts that exercise the race are needed"),
+            "the line says how many would do: {}",
+            short.verdict_line()
+        );
+    }
+
+    #[test]
+    fn a_file_without_a_verified_rate_is_never_fixed() {
+        let unverified = replayed(None, 500, 0);
+        assert_eq!(
+            unverified.conclusion(),
+            Conclusion::Inconclusive,
+            "{}",
+            unverified.summary()
+        );
+        assert_eq!(unverified.code(), 3, "inconclusive has its own exit code");
+        let mut void = replayed(Some(verified(10, 10)), 50, 0);
+        void.rate_void =
+            Some("--stagger 0 differs from the 60ms the rate was measured with".into());
+        assert_eq!(
+            void.conclusion(),
+            Conclusion::Inconclusive,
+            "other settings void the rate: {}",
+            void.summary()
+        );
+    }
+
+    #[test]
+    fn another_violation_is_never_fixed() {
+        use crate::scenario::cities::verdict::Verdict;
+        let mut other = replayed(Some(verified(50, 50)), 50, 0);
+        let lost = Verdict::Violation {
+            outcome: crate::checks::Outcome::LostWrite,
+            kind: "lost",
+            victim: None,
+            record: None,
+            expected: String::new(),
+            message: "user 0's record was acknowledged, then its read answered 404".into(),
+        };
+        other.seen.note(
+            (super::super::seen::Phase::Race, "observer", "read"),
+            "GET /x",
+            &lost,
+            404,
+            b"{}",
+        );
+        assert_eq!(
+            (other.conclusion(), other.code()),
+            (Conclusion::Violated, 1),
+            "a lost write where a leak was expected is still a race: {}",
+            other.summary()
+        );
+    }
+
+    #[test]
+    fn one_reproduction_is_reproduced_whatever_the_rate() {
+        let seen = replayed(None, 3, 1);
+        assert_eq!(
+            seen.conclusion(),
+            Conclusion::Reproduced,
+            "{}",
+            seen.summary()
+        );
+        assert_eq!(seen.code(), 1, "reproduced is exit 1");
     }
 }

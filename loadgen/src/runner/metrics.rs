@@ -132,10 +132,13 @@ pub fn render(names: &[&str], totals: &Window, interval: &Interval, iterations: 
     }
     let total = totals.total();
     out.push_str(
-        "# HELP loadgen_violations_total Leaks, lost writes and corruptions found.\n\
+        "# HELP loadgen_violations_total Leaks, lost writes, corruptions and denials found.\n\
          # TYPE loadgen_violations_total counter\n",
     );
-    for class in [Outcome::Leak, Outcome::LostWrite, Outcome::Corrupt] {
+    for class in Outcome::ALL
+        .into_iter()
+        .filter(|class| class.is_violation())
+    {
         let _ = writeln!(
             out,
             "loadgen_violations_total{{class=\"{class}\"}} {}",

@@ -32,6 +32,9 @@ use crate::plan::stages::Stages;
 const SETUP_RETRY: Duration = Duration::from_secs(1);
 /// An open-model iteration that starts this much after its intended time counts as `late`.
 const LATE_AFTER: Duration = Duration::from_millis(1);
+/// An open-model iteration this far behind its intended time means every user is busy and the
+/// rate is not being offered: warned once, live (k6's "Insufficient VUs").
+const BEHIND_WARN: Duration = Duration::from_millis(250);
 
 /// What every user task shares.
 #[derive(Debug)]
@@ -63,6 +66,10 @@ pub struct OpenClock {
     next: AtomicU64,
     started: AtomicU64,
     late: AtomicU64,
+    /// The live "behind schedule" warning was printed.
+    warned: std::sync::atomic::AtomicBool,
+    /// `--max-users` of this worker, for the warning.
+    users: usize,
 }
 
 /// What the open model did, for the report.
@@ -98,6 +105,29 @@ impl OpenClock {
             next: AtomicU64::new(0),
             started: AtomicU64::new(0),
             late: AtomicU64::new(0),
+            warned: std::sync::atomic::AtomicBool::new(false),
+            users: 0,
+        }
+    }
+
+    /// The clock of a run on `users` users (for the live warning's text).
+    pub fn with_users(mut self, users: usize) -> Self {
+        self.users = users;
+        self
+    }
+
+    /// Warns once, on stderr, that iterations start `behind` after their time: every user is
+    /// busy, so the rate is not offered and iterations will be dropped.
+    fn behind(&self, behind: Duration) {
+        if behind >= BEHIND_WARN && !self.warned.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "warning: the open model is {:.1} s behind schedule: all {} users (--max-users) are \
+                 busy, so the rate of {:.2}/s is not offered and iterations may be dropped; raise \
+                 --max-users, or gate with --threshold 'dropped<1'",
+                behind.as_secs_f64(),
+                self.users,
+                1e9 / self.period_ns
+            );
         }
     }
 
@@ -263,6 +293,7 @@ async fn user<S: Scenario>(ctx: Arc<Ctx<S>>, index: usize) {
                     }
                 } else if now - due > LATE_AFTER {
                     clock.late.fetch_add(1, Ordering::Relaxed);
+                    clock.behind(now - due);
                 }
                 clock.started.fetch_add(1, Ordering::Relaxed);
                 session.set_intended(due);

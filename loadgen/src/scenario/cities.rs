@@ -7,7 +7,8 @@
 //! every answer is judged against the oracle ([`ledger`] of who created what, [`markers`] in
 //! every marker field, account ids in owner fields) and ends in one outcome: `pass`, `fail`,
 //! `exception`, `timeout`, or a violation — `leak` (another virtual user's data), `lost_write` (an
-//! acknowledged write missing or refused) or `corrupt` (own record with the wrong content).
+//! acknowledged write missing), `corrupt` (own record with the wrong content) or `denied` (the
+//! user refused its own action while its credential was valid).
 //! Violations leave [`evidence`] naming observer and victim.
 //!
 //! Before the load, [`Cities::prepare`] walks every enabled step with one user, serially
@@ -47,7 +48,12 @@ use self::{
     walk::{Identity, LoadTransport},
 };
 use super::{Findings, Scenario, Session, SetupError, findings::FailureExample};
-use crate::{api::Api, client::Target, stats::Step};
+use crate::{
+    api::{Api, Credential},
+    client::Target,
+    stats::Step,
+};
+use hyper::header::HeaderValue;
 
 /// Settings of the scenario, from the plan.
 #[derive(Debug, Clone)]
@@ -93,6 +99,12 @@ pub struct Cities {
     recent: RecentRequests,
     /// Each local identity's credential, made by the first of its tabs to log in.
     logins: Vec<OnceCell<Identity>>,
+    /// A preflight passed with this description (set by [`Cities::prepare`]): see
+    /// [`verdict::Judge::verified`].
+    verified: AtomicBool,
+    /// Per local identity: a fresh credential that replaces an expired one (the original's value,
+    /// the fresh credential), made when a refused request passed after a new login.
+    relogged: Vec<Mutex<Option<(HeaderValue, Credential)>>>,
     /// Whether any check passed, and how many identities logged in.
     passed: AtomicBool,
     logged_in: AtomicU64,
@@ -183,6 +195,8 @@ impl Cities {
             evidence: Arc::new(evidence),
             recent: RecentRequests::new(identities),
             logins: (0..identities).map(|_| OnceCell::new()).collect(),
+            verified: AtomicBool::new(false),
+            relogged: (0..identities).map(|_| Mutex::new(None)).collect(),
             passed: AtomicBool::new(false),
             logged_in: AtomicU64::new(0),
             redirects: AtomicU64::new(0),
@@ -210,6 +224,31 @@ impl Cities {
             run: &self.options.run,
             ledger: &self.ledger,
             api: &self.options.api,
+            verified: self.verified.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Marks the description as proven against this server (a preflight passed with it), so a
+    /// refused own create or list is a violation and failures stop naming description keys.
+    pub(crate) fn mark_verified(&self) {
+        self.verified.store(true, Ordering::Relaxed);
+    }
+
+    /// `credential`, or the fresh one that replaced it after it expired (identity `me`).
+    pub(crate) fn current_credential(&self, me: usize, credential: Credential) -> Credential {
+        let Some(slot) = self.ledger.local(me).and_then(|l| self.relogged.get(l)) else {
+            return credential;
+        };
+        match &*slot.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((original, fresh)) if *original == credential.value => fresh.clone(),
+            _ => credential,
+        }
+    }
+
+    /// From now on identity `me` sends `fresh` instead of `original` (which expired).
+    pub(crate) fn replace_credential(&self, me: usize, original: &Credential, fresh: Credential) {
+        if let Some(slot) = self.ledger.local(me).and_then(|l| self.relogged.get(l)) {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((original.value.clone(), fresh));
         }
     }
 
@@ -354,6 +393,7 @@ impl Scenario for Cities {
             preflight::run(self, target)
                 .await
                 .map_err(|e| e.to_string())?;
+            self.mark_verified();
         }
         Ok(())
     }

@@ -46,6 +46,9 @@ pub struct IntervalRow {
     pub leak: u64,
     pub lost_write: u64,
     pub corrupt: u64,
+    /// Own actions refused (absent from reports written before the class existed).
+    #[serde(default)]
+    pub denied: u64,
     /// Passed requests per second.
     pub rps: f64,
     pub mean_ms: f64,
@@ -73,6 +76,7 @@ impl IntervalRow {
             leak: counts.get(Outcome::Leak),
             lost_write: counts.get(Outcome::LostWrite),
             corrupt: counts.get(Outcome::Corrupt),
+            denied: counts.get(Outcome::Denied),
             rps: if span > 0.0 {
                 counts.pass() as f64 / span
             } else {
@@ -113,6 +117,7 @@ impl IntervalRow {
         self.leak += other.leak;
         self.lost_write += other.lost_write;
         self.corrupt += other.corrupt;
+        self.denied += other.denied;
         self.p50_ms = self.p50_ms.max(other.p50_ms);
         self.p90_ms = self.p90_ms.max(other.p90_ms);
         self.p99_ms = self.p99_ms.max(other.p99_ms);
@@ -291,6 +296,7 @@ mod tests {
             leak: 0,
             lost_write: 0,
             corrupt: 0,
+            denied: 0,
             rps: pass as f64,
             mean_ms: ms / 2.0,
             p50_ms: ms / 2.0,

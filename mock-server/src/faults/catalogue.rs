@@ -21,8 +21,12 @@ pub fn entries() -> impl Iterator<Item = &'static Def> {
 /// Why a fault spec was refused; the message is shown to the user as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
-    #[error("unknown fault `{0}`; run `mock-server faults` for the catalogue")]
-    UnknownFault(String),
+    #[error("unknown fault `{name}`{suggestion}; run `mock-server faults` for the catalogue")]
+    UnknownFault {
+        name: String,
+        /// `; did you mean `bola`?` when a fault's name is close, else empty.
+        suggestion: String,
+    },
     #[error("fault `{fault}` has no parameter `{key}` (it takes: {known})")]
     UnknownParam {
         fault: &'static str,
@@ -38,6 +42,25 @@ pub enum SpecError {
         value: String,
         reason: String,
     },
+}
+
+impl SpecError {
+    /// An unknown fault name, with the closest known one when it is close (a typo).
+    pub fn unknown(name: &str) -> Self {
+        let closest = entries()
+            .map(|def| (strsim::damerau_levenshtein(name, def.name), def.name))
+            .min();
+        let suggestion = match closest {
+            Some((distance, known)) if distance <= 2.max(name.len() / 3) => {
+                format!("; did you mean `{known}`?")
+            }
+            _ => String::new(),
+        };
+        SpecError::UnknownFault {
+            name: name.to_owned(),
+            suggestion,
+        }
+    }
 }
 
 /// A fault and all its parameters (its defaults unless given).
@@ -131,8 +154,7 @@ impl FromStr for FaultSpec {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         let (name, rest) = text.split_once(':').unwrap_or((text, ""));
-        let id = FaultId::by_name(name.trim())
-            .ok_or_else(|| SpecError::UnknownFault(name.trim().to_owned()))?;
+        let id = FaultId::by_name(name.trim()).ok_or_else(|| SpecError::unknown(name.trim()))?;
         let mut spec = Self::defaults(id);
         for item in rest.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             spec.set(id.def(), item)?;
@@ -237,7 +259,12 @@ mod tests {
     #[test]
     fn bad_specs_say_what_is_wrong() {
         let cases = [
-            ("nope", "unknown fault `nope`"),
+            ("nope", "unknown fault `nope`; run"),
+            (
+                "shared-identiy",
+                "unknown fault `shared-identiy`; did you mean `shared-identity`?",
+            ),
+            ("stale_read", "did you mean `stale-read`?"),
             ("bola:window=2ms", "has no parameter `window`"),
             ("racy-id:window", "is not key=value"),
             ("racy-id:window=fast", "bad `window` value"),

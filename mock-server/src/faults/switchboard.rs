@@ -183,7 +183,7 @@ impl Faults {
                 "*" => Ok(None),
                 name => FaultId::by_name(name)
                     .map(Some)
-                    .ok_or_else(|| SpecError::UnknownFault(name.to_owned())),
+                    .ok_or_else(|| SpecError::unknown(name)),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let enable = update

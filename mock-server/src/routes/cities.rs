@@ -138,6 +138,13 @@ pub async fn cities_index(
             Page::MAX_LIMIT
         )));
     }
+    // Query numbers are OpenAPI `int64`: the document states this maximum.
+    if page.offset as u64 > i64::MAX as u64 {
+        return Err(ApiError::Validation(format!(
+            "`offset` must be at most {}.",
+            i64::MAX
+        )));
+    }
     let faults = state.faults.request();
     let _connection = faults.fault::<PoolStarvation>().connection().await?;
     let acting = faults.fault::<SharedIdentity>().resolve(user).await;

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | idle | accept, or the end of the last response | `idle_timeout` |
 //! | head | the first byte of a request head | `header_timeout` |
-//! | busy | the handler's start until its response body ends | none (shutdown's deadline) |
+//! | busy | the handler's start until its response body ends | none (shutdown's deadline); a request body's reads: `body_timeout` ([`super::body`]) |
 
 use std::{
     net::SocketAddr,
@@ -38,6 +38,8 @@ pub struct Activity {
     in_head: AtomicBool,
     /// When the current idle or head phase began, in [`clock::now_ms`].
     since_ms: AtomicU64,
+    /// A request body passed its deadline ([`super::body`]): its answer becomes the 408.
+    body_stalled: AtomicBool,
     /// The server-wide gauges, told of each request's start and end.
     gauges: Gauges,
 }
@@ -58,6 +60,7 @@ impl Activity {
             in_flight: AtomicU32::new(0),
             in_head: AtomicBool::new(false),
             since_ms: AtomicU64::new(clock::now_ms()),
+            body_stalled: AtomicBool::new(false),
         }
     }
 
@@ -85,6 +88,16 @@ impl Activity {
         }
         self.in_flight.store(left, Relaxed);
         self.gauges.request_finished();
+    }
+
+    /// A request body went `--body-timeout` without a byte.
+    pub fn body_stalled(&self) {
+        self.body_stalled.store(true, Relaxed);
+    }
+
+    /// Whether a request body stalled since the last call; read only for requests with a body.
+    pub fn take_body_stalled(&self) -> bool {
+        self.body_stalled.swap(false, Relaxed)
     }
 
     /// When the current phase expires, in [`clock::now_ms`], and why; `None` while busy.
@@ -150,6 +163,7 @@ impl Connection {
             self.peer,
             activity.clone(),
             &self.state,
+            self.limits.body_timeout,
         );
         let mut builder = hyper::server::conn::http1::Builder::new();
         // The watchdog times heads (see `serve`); hyper's own header timer stays off.

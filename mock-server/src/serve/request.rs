@@ -1,5 +1,6 @@
 //! Each request on its way from hyper to the app: checks that need no body (an over-long URI, a
-//! declared body over the limit: answered before a byte of it is read), the peer address for the
+//! declared body over the limit: answered before a byte of it is read), the body's deadline (a
+//! request with a body only; a stalled one is answered 408), the peer address for the
 //! admin guard, the connection's last verified token for the `AuthUser` extractor, the store
 //! generation it is pinned to, and the in-flight marks the watchdog and the gauges read.
 //!
@@ -28,7 +29,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use shared::paths;
 use tower::{Service, ServiceExt, util::Oneshot};
 
-use super::connection::Activity;
+use super::{body::Deadline, connection::Activity};
 use crate::{
     auth::VerifiedToken,
     error::ApiError,
@@ -51,6 +52,7 @@ pub struct RequestService {
     activity: Arc<Activity>,
     store: Store,
     body_limit: usize,
+    body_timeout: std::time::Duration,
     /// The last bearer token verified on this connection (see [`VerifiedToken`]).
     verified: VerifiedToken,
 }
@@ -61,6 +63,7 @@ impl RequestService {
         peer: SocketAddr,
         activity: Arc<Activity>,
         state: &AppState,
+        body_timeout: std::time::Duration,
     ) -> Self {
         Self {
             app: RefCell::new(app),
@@ -68,6 +71,7 @@ impl RequestService {
             activity,
             store: state.store.clone(),
             body_limit: state.body_limit,
+            body_timeout,
             verified: VerifiedToken::default(),
         }
     }
@@ -96,7 +100,10 @@ impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
         let in_flight = InFlight {
             activity: self.activity.clone(),
         };
-        if let Some(error) = refuse_early(&request, self.body_limit) {
+        // A body that has already ended (no `content-length`, or 0, and no chunks: a plain `GET`)
+        // needs no limit check and no deadline.
+        let has_body = !hyper::body::Body::is_end_stream(request.body());
+        if let Some(error) = refuse_early(&request, has_body, self.body_limit) {
             let mut response = error.into_response();
             // The body is not read, so the connection cannot carry another request.
             response
@@ -107,9 +114,20 @@ impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
                     response: Some(response),
                 },
                 in_flight: Some(in_flight),
+                has_body: false,
             };
         }
-        let mut request: Request = request.map(Body::new);
+        let mut request: Request = if has_body {
+            request.map(|body| {
+                Body::new(Deadline::new(
+                    body,
+                    self.body_timeout,
+                    self.activity.clone(),
+                ))
+            })
+        } else {
+            request.map(Body::new)
+        };
         let path = request.uri().path();
         // `/json` never touches the store: no generation to pin.
         let pin = path != paths::JSON;
@@ -142,12 +160,17 @@ impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
         RequestFuture {
             state,
             in_flight: Some(in_flight),
+            has_body,
         }
     }
 }
 
 /// The error for a request that can be refused from its head alone.
-fn refuse_early(request: &hyper::Request<Incoming>, body_limit: usize) -> Option<ApiError> {
+fn refuse_early(
+    request: &hyper::Request<Incoming>,
+    has_body: bool,
+    body_limit: usize,
+) -> Option<ApiError> {
     let uri = request.uri();
     let target = uri
         .path_and_query()
@@ -155,9 +178,8 @@ fn refuse_early(request: &hyper::Request<Incoming>, body_limit: usize) -> Option
     if target > MAX_URI_BYTES {
         return Some(ApiError::UriTooLong);
     }
-    // A body that has already ended (no `content-length`, or 0, and no chunks: a plain `GET`)
-    // declares nothing over the limit: the header lookup is skipped.
-    if hyper::body::Body::is_end_stream(request.body()) {
+    // A body that has already ended declares nothing over the limit: no header lookup.
+    if !has_body {
         return None;
     }
     let declared = request
@@ -171,12 +193,24 @@ fn refuse_early(request: &hyper::Request<Incoming>, body_limit: usize) -> Option
     None
 }
 
+/// The answer to a request whose body stalled, whatever its handler made of the body's error: the
+/// rest of the body never came, so the connection closes after it.
+fn stalled() -> Response {
+    let mut response = ApiError::BodyTimeout.into_response();
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 pin_project_lite::pin_project! {
     /// The response of [`RequestService`]: refused early, or the app's.
     pub struct RequestFuture {
         #[pin]
         state: Stage,
         in_flight: Option<InFlight>,
+        // Whether the request has a body under the deadline, whose stall replaces the answer.
+        has_body: bool,
     }
 }
 
@@ -214,6 +248,12 @@ impl Future for RequestFuture {
             },
         };
         let in_flight = this.in_flight.take();
+        let response = match &in_flight {
+            Some(in_flight) if *this.has_body && in_flight.activity.take_body_stalled() => {
+                stalled()
+            }
+            _ => response,
+        };
         Poll::Ready(Ok(response.map(|body| Tracked {
             body,
             _in_flight: in_flight,

@@ -1,4 +1,4 @@
-//! A small client for the two targets' HTTP shapes (targets/README.md), so a test reads as what it
+//! A small client for the framework targets' HTTP shapes (targets/README.md), so a test reads as what it
 //! does: sign up, create, read, list. It asserts the set-up steps (signup, login) succeed, and
 //! hands every other answer back as status + JSON for the test to judge.
 
@@ -54,14 +54,24 @@ impl Client {
         match self.framework {
             Framework::FastApi => format!("{}/api/v1/items/", self.base_url),
             Framework::Drf => format!("{}/api/notes/", self.base_url),
+            Framework::Express => format!("{}/api/posts", self.base_url),
+        }
+    }
+
+    /// Where `who` lists its records (the collection, or the Express target's per-user list).
+    fn own_list(&self, who: &Account) -> String {
+        match self.framework {
+            Framework::Express => format!("{}/api/users/{}/posts", self.base_url, text(&who.id)),
+            _ => self.collection(),
         }
     }
 
     fn item(&self, id: &Value) -> String {
-        let id = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+        let id = text(id);
         match self.framework {
             Framework::FastApi => format!("{}/api/v1/items/{id}", self.base_url),
             Framework::Drf => format!("{}/api/notes/{id}/", self.base_url),
+            Framework::Express => format!("{}/api/posts/{id}", self.base_url),
         }
     }
 
@@ -78,6 +88,12 @@ impl Client {
                 self.http
                     .post(format!("{}/api/register/", self.base_url))
                     .json(&json!({"username": name, "email": email(name), "password": PASSWORD})),
+                StatusCode::CREATED,
+            ),
+            Framework::Express => (
+                self.http
+                    .post(format!("{}/api/users", self.base_url))
+                    .json(&json!({"username": name, "password": PASSWORD})),
                 StatusCode::CREATED,
             ),
         };
@@ -106,6 +122,13 @@ impl Client {
                 "token",
                 "Token",
             ),
+            Framework::Express => (
+                self.http
+                    .post(format!("{}/api/login", self.base_url))
+                    .json(&json!({"username": name, "password": PASSWORD})),
+                "token",
+                "Bearer",
+            ),
         };
         let logged_in = answer(login).await;
         assert_eq!(
@@ -123,12 +146,14 @@ impl Client {
         }
     }
 
-    /// Creates a record titled `title` as `who`.
+    /// Creates a record titled `title` as `who` (on the Express target, naming `who` as its
+    /// owner: ownership there is a client-set field the guard checks).
     pub async fn create(&self, who: &Account, title: &str) -> Answer {
-        let request = self
-            .http
-            .post(self.collection())
-            .json(&json!({"title": title}));
+        let body = match self.framework {
+            Framework::Express => json!({"title": title, "ownerId": who.id}),
+            _ => json!({"title": title}),
+        };
+        let request = self.http.post(self.collection()).json(&body);
         answer(request.header("authorization", &who.authorization)).await
     }
 
@@ -140,7 +165,7 @@ impl Client {
 
     /// The first page of `who`'s records.
     pub async fn list(&self, who: &Account) -> Answer {
-        let request = self.http.get(self.collection());
+        let request = self.http.get(self.own_list(who));
         answer(request.header("authorization", &who.authorization)).await
     }
 
@@ -149,39 +174,49 @@ impl Client {
         let path = match self.framework {
             Framework::FastApi => "/api/v1/users/me",
             Framework::Drf => "/api/me/",
+            Framework::Express => "/api/me",
         };
         let request = self.http.get(format!("{}{path}", self.base_url));
         answer(request.header("authorization", &who.authorization)).await
     }
 
-    /// A record's owner field (`owner_id` on FastAPI, `owner` on DRF).
+    /// A record's owner field (`owner_id` on FastAPI, `owner` on DRF, `ownerId` on Express: not in
+    /// its create's answer).
     pub fn owner<'a>(&self, record: &'a Value) -> &'a Value {
         match self.framework {
             Framework::FastApi => &record["owner_id"],
             Framework::Drf => &record["owner"],
+            Framework::Express => &record["ownerId"],
         }
     }
 
-    /// A list answer's records (`data` on FastAPI, `results` on DRF) and its `count`.
+    /// A list answer's records (`data` on FastAPI, `results` on DRF, `items` on Express) and its
+    /// count (`total` on Express).
     pub fn page<'a>(&self, list: &'a Value) -> (&'a [Value], u64) {
-        let records = match self.framework {
-            Framework::FastApi => &list["data"],
-            Framework::Drf => &list["results"],
+        let (records, count) = match self.framework {
+            Framework::FastApi => (&list["data"], &list["count"]),
+            Framework::Drf => (&list["results"], &list["count"]),
+            Framework::Express => (&list["items"], &list["total"]),
         };
         let records = records.as_array().map_or(&[][..], Vec::as_slice);
-        (records, list["count"].as_u64().unwrap_or(u64::MAX))
+        (records, count.as_u64().unwrap_or(u64::MAX))
     }
 
-    /// The status a foreign record is answered with (FastAPI's 403, DRF's 404).
+    /// The status a foreign record is answered with (FastAPI's 403, DRF's and Express's 404).
     pub fn not_yours(&self) -> StatusCode {
         match self.framework {
             Framework::FastApi => StatusCode::FORBIDDEN,
-            Framework::Drf => StatusCode::NOT_FOUND,
+            Framework::Drf | Framework::Express => StatusCode::NOT_FOUND,
         }
     }
 }
 
-/// An address both targets' email validation accepts.
+/// An id as it goes into a path (a JSON string without its quotes).
+fn text(id: &Value) -> String {
+    id.as_str().map_or_else(|| id.to_string(), str::to_owned)
+}
+
+/// An address both Python targets' email validation accepts.
 pub fn email(name: &str) -> String {
     format!("{name}@example.com")
 }

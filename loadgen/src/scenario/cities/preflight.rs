@@ -49,7 +49,7 @@ impl Transport for PreflightTransport {
         _me: usize,
         step: Step,
         request: ApiRequest,
-        judge: impl FnOnce(&Answer) -> Verdict + Send,
+        mut judge: impl FnMut(&Answer) -> Verdict + Send,
     ) -> Option<(Answer, Verdict)> {
         if self.error.is_some() || self.incomplete.is_some() {
             return None;

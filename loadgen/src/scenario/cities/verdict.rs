@@ -5,11 +5,17 @@
 //! Rules, in order, for any answer that came back:
 //! 1. a marker of another virtual user anywhere in the body, a record id that another user created,
 //!    or another user's account id in an owner or `me` field is a `leak` (victim: that user);
-//! 2. the user's own acknowledged write missing or refused (401/403/404 right after the create, a
-//!    listed record gone, a rename or delete undone) is a `lost_write`;
-//! 3. the user's own record with other content (a marker it never wrote) is `corrupt`;
-//! 4. any other unexpected status or shape is a `fail`, naming the description setting to check.
-//!    A shape mismatch is never a violation.
+//! 2. the user refused its OWN action (`meanings.denied`, 401/403) is `denied`: on its own
+//!    acknowledged record (read, update, delete) always, since the create's acknowledgement proved
+//!    the credential; on its own create or list once the preflight passed with this description
+//!    ([`Judge::verified`]). Whether the credential had merely expired is settled by the load's
+//!    transport (it retries, then logs in again, before it accuses);
+//! 3. the user's own acknowledged write missing (404 right after the create, a listed record
+//!    gone, a rename or delete undone) is a `lost_write`;
+//! 4. the user's own record with other content (a marker it never wrote) is `corrupt`;
+//! 5. any other unexpected status or shape is a `fail`. Before the preflight passed it names the
+//!    description setting to check; after, it never does ([`Failure::shown`]): a 5xx is the
+//!    server's error. A shape mismatch is never a violation.
 
 use super::{
     ledger::{Ledger, Owner, Recent},
@@ -26,6 +32,20 @@ use crate::{
 pub struct Failure {
     pub reason: String,
     pub setting: &'static str,
+}
+
+impl Failure {
+    /// The reason as counted and shown for an answer with `status`: while the description is
+    /// unproven (`verified` false: the preflight, or a run without one) it names the setting to
+    /// check; after a preflight passed with this description it never blames it, and a 5xx says
+    /// it is the server's error.
+    pub fn shown(&self, status: u16, verified: bool) -> String {
+        match (verified, status) {
+            (false, _) => format!("{} (check {})", self.reason, self.setting),
+            (true, 500..=599) => format!("{} (the server's error)", self.reason),
+            (true, _) => self.reason.clone(),
+        }
+    }
 }
 
 impl From<Mismatch> for Failure {
@@ -115,9 +135,29 @@ pub struct Judge<'a> {
     pub run: &'a RunId,
     pub ledger: &'a Ledger,
     pub api: &'a Api,
+    /// A preflight passed with this description: a refused own create or list is `denied`, and
+    /// no failure blames a description key.
+    pub verified: bool,
+}
+
+/// Whether `verdict` is a `denied` violation (the load's transport checks the credential before
+/// it accuses).
+pub fn is_denied(verdict: &Verdict) -> bool {
+    matches!(
+        verdict,
+        Verdict::Violation {
+            outcome: Outcome::Denied,
+            ..
+        }
+    )
 }
 
 impl Judge<'_> {
+    /// Rule 2: `status` refuses the caller (`meanings.denied`).
+    fn denies(&self, status: u16) -> bool {
+        self.api.description().meanings.denied.contains(&status)
+    }
+
     /// Rule 1 for any body: the first marker of another user.
     fn leak(
         &self,
@@ -281,6 +321,18 @@ impl Judge<'_> {
         }
         let created = &self.api.description().records.created;
         if !created.contains(&status) {
+            if self.verified && self.denies(status) {
+                return violation(
+                    Outcome::Denied,
+                    "own create refused",
+                    None,
+                    None,
+                    expected,
+                    format!(
+                        "user {me} created record c.{me}.{seq} for itself and was refused with {status}, after the preflight passed with this description"
+                    ),
+                );
+            }
             return status_fail(
                 "create",
                 status,
@@ -363,6 +415,18 @@ impl Judge<'_> {
             &d.records.read_ok
         };
         if !ok.contains(&status) {
+            if self.denies(status) {
+                return violation(
+                    Outcome::Denied,
+                    "own acknowledged record refused to its owner",
+                    None,
+                    Some(id),
+                    wanted,
+                    format!(
+                        "user {me}'s record c.{me}.{seq} (id {id}) was acknowledged, then its {step} was refused with {status}"
+                    ),
+                );
+            }
             if d.meanings.refused.contains(&status) {
                 return violation(
                     Outcome::LostWrite,
@@ -457,6 +521,18 @@ impl Judge<'_> {
             return leak;
         }
         if status != 200 {
+            if self.verified && self.denies(status) {
+                return violation(
+                    Outcome::Denied,
+                    "own list refused",
+                    None,
+                    None,
+                    wanted,
+                    format!(
+                        "user {me} listed its own records and was refused with {status}, after the preflight passed with this description"
+                    ),
+                );
+            }
             return status_fail("list", status, &[200], "records.own-list or records.paging");
         }
         let page = match page {
@@ -523,6 +599,18 @@ impl Judge<'_> {
         }
         if d.records.deleted.contains(&status) {
             return Verdict::Pass;
+        }
+        if self.denies(status) {
+            return violation(
+                Outcome::Denied,
+                "own acknowledged record refused to its owner on delete",
+                None,
+                Some(id),
+                wanted,
+                format!(
+                    "user {me}'s record c.{me}.{seq} (id {id}) was acknowledged, then its delete was refused with {status}"
+                ),
+            );
         }
         if d.meanings.refused.contains(&status) {
             return violation(
@@ -632,6 +720,14 @@ mod tests {
                 run: &self.run,
                 ledger: &self.ledger,
                 api: &self.api,
+                verified: false,
+            }
+        }
+        /// The judge of a run whose preflight passed.
+        fn verified(&self) -> Judge<'_> {
+            Judge {
+                verified: true,
+                ..self.judge()
             }
         }
         fn body(&self, id: &str, marker: &str, owner: &str) -> Vec<u8> {
@@ -686,16 +782,31 @@ mod tests {
     }
 
     #[test]
-    fn refused_own_records_are_lost_writes_and_other_statuses_fails_naming_a_setting() {
+    fn refused_own_records_are_denied_a_404_a_lost_write_and_other_statuses_fails() {
         let f = Fixture::new(&[]);
         let mine = f.run.city(1, 1);
-        for status in [401, 403, 404] {
+        for status in [401, 403] {
             assert_eq!(
                 outcome(&f.own(1, status, b"{}", &expected("a", &mine))),
-                Some((Outcome::LostWrite, None)),
-                "{status} on one's own acknowledged record"
+                Some((Outcome::Denied, None)),
+                "{status} on one's own acknowledged record refuses its owner"
+            );
+            assert_eq!(
+                outcome(&f.judge().deleted(1, 1, "a", status, b"{}")),
+                Some((Outcome::Denied, None)),
+                "{status} on deleting one's own acknowledged record refuses its owner"
             );
         }
+        assert_eq!(
+            outcome(&f.own(1, 404, b"{}", &expected("a", &mine))),
+            Some((Outcome::LostWrite, None)),
+            "404 on one's own acknowledged record: the write is lost"
+        );
+        assert_eq!(
+            outcome(&f.judge().deleted(1, 1, "a", 404, b"{}")),
+            Some((Outcome::LostWrite, None)),
+            "404 on deleting one's own acknowledged record: the write is lost"
+        );
         let Verdict::Fail(failure) = f.own(1, 500, b"{}", &expected("a", &mine)) else {
             panic!("a 500 is a fail");
         };
@@ -707,6 +818,71 @@ mod tests {
         assert_eq!(
             failure.setting, "records.item",
             "an item answer without the id names records.item"
+        );
+    }
+
+    #[test]
+    fn a_refused_own_create_or_list_is_denied_once_the_preflight_passed_and_a_fail_before() {
+        let f = Fixture::new(&[]);
+        let mine = f.run.city(1, 1);
+        let body = br#"{"detail":"Not enough permissions"}"#;
+        let create = |judge: Judge<'_>, status| {
+            judge.created(1, 1, &mine, status, body, f.api.record(body).as_ref())
+        };
+        let list = |judge: Judge<'_>, status| {
+            judge.listed(1, status, body, f.api.page(body).as_ref(), &[], false)
+        };
+        for status in [401, 403] {
+            assert_eq!(
+                outcome(&create(f.verified(), status)),
+                Some((Outcome::Denied, None)),
+                "{status} on one's own create after a passed preflight refuses the caller"
+            );
+            assert_eq!(
+                outcome(&list(f.verified(), status)),
+                Some((Outcome::Denied, None)),
+                "{status} on one's own list after a passed preflight refuses the caller"
+            );
+            let Verdict::Fail(failure) = create(f.judge(), status) else {
+                panic!("{status} on a create before the description is proven is a fail");
+            };
+            assert_eq!(
+                failure.shown(status, false),
+                format!(
+                    "create: status {status}, expected 200 or 201 (check records.collection, records.create-body or records.created)"
+                ),
+                "while the description is unproven the hint names its keys"
+            );
+            assert!(
+                matches!(list(f.judge(), status), Verdict::Fail(_)),
+                "{status} on a list before the description is proven is a fail"
+            );
+        }
+        assert!(
+            matches!(create(f.verified(), 404), Verdict::Fail(_)),
+            "a 404 on a create is no refusal of the caller"
+        );
+    }
+
+    #[test]
+    fn after_a_passed_preflight_no_failure_blames_the_description() {
+        let f = Fixture::new(&[]);
+        let mine = f.run.city(1, 1);
+        let Verdict::Fail(failure) =
+            f.verified()
+                .created(1, 1, &mine, 503, b"{}", f.api.record(b"{}").as_ref())
+        else {
+            panic!("a 503 on a create is a fail");
+        };
+        assert_eq!(
+            failure.shown(503, true),
+            "create: status 503, expected 200 or 201 (the server's error)",
+            "a 5xx after a passed preflight is the server's error"
+        );
+        assert_eq!(
+            failure.shown(409, true),
+            "create: status 503, expected 200 or 201",
+            "any other status after a passed preflight names no description key"
         );
     }
 

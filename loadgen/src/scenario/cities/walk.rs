@@ -12,13 +12,13 @@ use super::{
     Cities, User,
     evidence::{Evidence, describe},
     ledger::Owner,
-    verdict::{Expected, Verdict},
+    verdict::{Expected, Verdict, is_denied},
 };
 use crate::{
     api::{ApiRequest, Credential, Provisioned, Redirect, Vars},
     checks::Outcome,
     scenario::{Exchange, Session, SetupError},
-    stats::Step,
+    stats::{Step, Timing},
 };
 
 /// Most redirects followed for one request.
@@ -49,7 +49,7 @@ pub trait Transport: Send {
         me: usize,
         step: Step,
         request: ApiRequest,
-        judge: impl FnOnce(&Answer) -> Verdict + Send,
+        judge: impl FnMut(&Answer) -> Verdict + Send,
     ) -> impl Future<Output = Option<(Answer, Verdict)>> + Send;
 }
 
@@ -59,148 +59,312 @@ pub struct LoadTransport<'a> {
 }
 
 impl Transport for LoadTransport<'_> {
+    /// A `denied` verdict is not recorded at once: a refused credential may simply have expired.
+    /// A JWT says when it expires: unexpired, the refusal is a violation at once; expired, it is a
+    /// plain fail, the identity logs in again and the request goes once more with the fresh
+    /// credential. An opaque credential says nothing, so the same request is sent again with it;
+    /// if that passes, the credential is valid and the refusal is a violation. Refused again, the
+    /// identity logs in again and the request goes once more with the fresh credential: refused
+    /// still, every refusal stands; passed, the credential had expired, both refusals are plain
+    /// fails (no violation). A fresh credential is sent from then on.
     async fn exchange(
         &mut self,
         cities: &Cities,
         me: usize,
         step: Step,
         request: ApiRequest,
-        judge: impl FnOnce(&Answer) -> Verdict + Send,
+        mut judge: impl FnMut(&Answer) -> Verdict + Send,
     ) -> Option<(Answer, Verdict)> {
         let session = &mut *self.session;
+        let original = request.credential.clone();
         let mut request = request;
-        let mut redirects = 0;
-        let local = cities.ledger().local(me);
-        let (response, timing, times) = loop {
-            let base = if request.absolute {
-                ""
-            } else {
-                session.target().base_path.as_str()
-            };
-            let started = session.started();
-            let ticket = local.and_then(|local| {
-                cities.recent().start(
-                    local,
-                    step,
-                    &[request.method.as_str(), " ", base, &request.path],
-                    started,
-                    Instant::now(),
-                )
-            });
-            let Exchange {
-                result,
-                timing,
-                sent,
-                ended,
-            } = session.send(step, request.build(session.target())).await;
-            let times = Times {
-                started,
-                sent,
-                first_byte: result.as_ref().ok().map(|r| r.first_byte),
-                ended,
-            };
-            if let Some(ticket) = ticket {
-                cities
-                    .recent()
-                    .end(ticket, started, sent, times.first_byte, ended);
-            }
-            let response = match result {
-                Ok(response) => response,
-                Err(error) => {
-                    let outcome = error.outcome();
-                    let label = request.label(session.target());
-                    let reason = format!("{}: {error}", cities.step_name(step));
-                    if outcome == Outcome::Timeout {
-                        cities.keep(evidence(
-                            cities,
-                            session,
-                            &times,
-                            me,
-                            step,
-                            &label,
-                            "a response",
-                            &error.to_string(),
-                            Outcome::Timeout,
-                            None,
-                            None,
-                            &format!("user {me}: {label} timed out"),
-                        ));
-                    }
-                    session.record(step, outcome, timing, Some(&reason));
-                    return None;
-                }
-            };
-            let status = response.status.as_u16();
-            match cities
+        request.credential = original
+            .clone()
+            .map(|credential| cities.current_credential(me, credential));
+        let first = send(cities, session, me, step, request.clone()).await?;
+        let verdict = judge(&first.answer);
+        let expiry = request.credential.as_ref().and_then(Credential::expires_at);
+        let refused = !matches!(verdict, Verdict::Pass)
+            && cities
                 .options()
                 .api
-                .redirect(session.target(), status, &response.headers)
-            {
-                Some(Redirect::Follow(to)) if redirects < MAX_REDIRECTS => {
-                    redirects += 1;
-                    cities.note_redirect(&request.label(session.target()), &to);
-                    request.path = to;
-                    request.absolute = true;
-                }
-                Some(Redirect::Refuse(why)) => {
-                    let reason = format!(
-                        "{}: {why} (check {})",
-                        cities.step_name(step),
-                        request.path_setting
-                    );
-                    cities.note_failure(step, &reason, &describe(status, &response.body));
-                    session.record(step, Outcome::Fail, timing, Some(&reason));
-                    return None;
-                }
-                _ => break (response, timing, times),
+                .description()
+                .meanings
+                .denied
+                .contains(&first.answer.status);
+        if refused && expiry.is_some_and(|exp| exp <= unix_now()) {
+            expired(cities, session, step, &first);
+            let fresh = log_in_again(cities, session, me).await?;
+            if let Some(original) = &original {
+                cities.replace_credential(me, original, fresh.clone());
             }
+            request.credential = Some(fresh);
+            let retry = send(cities, session, me, step, request).await?;
+            let verdict = judge(&retry.answer);
+            settle(cities, session, me, step, &retry, &verdict);
+            return Some((retry.answer, verdict));
+        }
+        // An unexpired JWT was valid: its refusal stands at once.
+        if !is_denied(&verdict) || request.credential.is_none() || expiry.is_some() {
+            settle(cities, session, me, step, &first, &verdict);
+            return Some((first.answer, verdict));
+        }
+        let Some(again) = send(cities, session, me, step, request.clone()).await else {
+            settle(cities, session, me, step, &first, &verdict);
+            return None;
         };
-        let answer = Answer {
-            status: response.status.as_u16(),
-            headers: response.headers.into_map(),
-            body: response.body,
+        let verdict_again = judge(&again.answer);
+        if !is_denied(&verdict_again) {
+            settle(cities, session, me, step, &first, &verdict);
+            settle(cities, session, me, step, &again, &verdict_again);
+            return Some((again.answer, verdict_again));
+        }
+        let fresh = log_in_again(cities, session, me).await;
+        let third = match &fresh {
+            Some(fresh) => {
+                request.credential = Some(fresh.clone());
+                send(cities, session, me, step, request).await
+            }
+            None => None,
         };
-        let verdict = judge(&answer);
-        match &verdict {
-            Verdict::Pass => {
-                cities.note_pass();
-                session.record(step, Outcome::Pass, timing, None);
+        let Some(third) = third else {
+            settle(cities, session, me, step, &first, &verdict);
+            settle(cities, session, me, step, &again, &verdict_again);
+            return Some((again.answer, verdict_again));
+        };
+        let verdict_third = judge(&third.answer);
+        if is_denied(&verdict_third) {
+            settle(cities, session, me, step, &first, &verdict);
+            settle(cities, session, me, step, &again, &verdict_again);
+        } else {
+            if let (Some(original), Some(fresh)) = (&original, fresh) {
+                cities.replace_credential(me, original, fresh);
             }
-            Verdict::Fail(failure) => {
-                let reason = format!("{} (check {})", failure.reason, failure.setting);
-                cities.note_failure(step, &reason, &describe(answer.status, &answer.body));
-                session.record(step, Outcome::Fail, timing, Some(&reason));
-            }
-            Verdict::Violation {
-                outcome,
-                kind,
-                victim,
-                record,
-                expected,
-                message,
-            } => {
+            expired(cities, session, step, &first);
+            expired(cities, session, step, &again);
+        }
+        settle(cities, session, me, step, &third, &verdict_third);
+        Some((third.answer, verdict_third))
+    }
+}
+
+/// One request sent (redirects followed) and answered, not yet judged or recorded.
+struct Sent {
+    answer: Answer,
+    timing: Timing,
+    times: Times,
+    label: String,
+}
+
+/// Sends `request`, following same-origin redirects. `None` when no answer came back (recorded
+/// as an exception or timeout) or a redirect was refused (recorded as a fail).
+async fn send(
+    cities: &Cities,
+    session: &mut Session,
+    me: usize,
+    step: Step,
+    mut request: ApiRequest,
+) -> Option<Sent> {
+    let mut redirects = 0;
+    let local = cities.ledger().local(me);
+    loop {
+        let base = if request.absolute {
+            ""
+        } else {
+            session.target().base_path.as_str()
+        };
+        let started = session.started();
+        let ticket = local.and_then(|local| {
+            cities.recent().start(
+                local,
+                step,
+                &[request.method.as_str(), " ", base, &request.path],
+                started,
+                Instant::now(),
+            )
+        });
+        let Exchange {
+            result,
+            timing,
+            sent,
+            ended,
+        } = session.send(step, request.build(session.target())).await;
+        let times = Times {
+            started,
+            sent,
+            first_byte: result.as_ref().ok().map(|r| r.first_byte),
+            ended,
+        };
+        if let Some(ticket) = ticket {
+            cities
+                .recent()
+                .end(ticket, started, sent, times.first_byte, ended);
+        }
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                let outcome = error.outcome();
                 let label = request.label(session.target());
-                let actual = describe(answer.status, &answer.body);
-                cities.keep(evidence(
-                    cities,
-                    session,
-                    &times,
-                    me,
-                    step,
-                    &label,
-                    expected,
-                    &actual,
-                    *outcome,
-                    *victim,
-                    record.clone(),
-                    message,
-                ));
-                // Grouped by kind: the message names users and ids, the reason does not.
-                let reason = (*kind).to_owned();
-                session.record(step, *outcome, timing, Some(&reason));
+                let reason = format!("{}: {error}", cities.step_name(step));
+                if outcome == Outcome::Timeout {
+                    cities.keep(evidence(
+                        cities,
+                        session,
+                        &times,
+                        me,
+                        step,
+                        &label,
+                        "a response",
+                        &error.to_string(),
+                        Outcome::Timeout,
+                        None,
+                        None,
+                        &format!("user {me}: {label} timed out"),
+                    ));
+                }
+                // No answer to show: the error is the example.
+                cities.note_failure(step, &reason, &error.to_string());
+                session.record(step, outcome, timing, Some(&reason));
+                return None;
+            }
+        };
+        let status = response.status.as_u16();
+        match cities
+            .options()
+            .api
+            .redirect(session.target(), status, &response.headers)
+        {
+            Some(Redirect::Follow(to)) if redirects < MAX_REDIRECTS => {
+                redirects += 1;
+                cities.note_redirect(&request.label(session.target()), &to);
+                request.path = to;
+                request.absolute = true;
+            }
+            Some(Redirect::Refuse(why)) => {
+                let reason = format!(
+                    "{}: {why} (check {})",
+                    cities.step_name(step),
+                    request.path_setting
+                );
+                cities.note_failure(step, &reason, &describe(status, &response.body));
+                session.record(step, Outcome::Fail, timing, Some(&reason));
+                return None;
+            }
+            _ => {
+                let label = request.label(session.target());
+                return Some(Sent {
+                    answer: Answer {
+                        status,
+                        headers: response.headers.into_map(),
+                        body: response.body,
+                    },
+                    timing,
+                    times,
+                    label,
+                });
             }
         }
-        Some((answer, verdict))
+    }
+}
+
+/// Records `verdict` on `sent`: its outcome, its reason (with an example answer, violations
+/// included) and, for a violation, its evidence.
+fn settle(
+    cities: &Cities,
+    session: &mut Session,
+    me: usize,
+    step: Step,
+    sent: &Sent,
+    verdict: &Verdict,
+) {
+    let answer = &sent.answer;
+    match verdict {
+        Verdict::Pass => {
+            cities.note_pass();
+            session.record(step, Outcome::Pass, sent.timing, None);
+        }
+        Verdict::Fail(failure) => {
+            let reason = failure.shown(answer.status, cities.judge().verified);
+            cities.note_failure(step, &reason, &describe(answer.status, &answer.body));
+            session.record(step, Outcome::Fail, sent.timing, Some(&reason));
+        }
+        Verdict::Violation {
+            outcome,
+            kind,
+            victim,
+            record,
+            expected,
+            message,
+        } => {
+            let actual = describe(answer.status, &answer.body);
+            cities.keep(evidence(
+                cities,
+                session,
+                &sent.times,
+                me,
+                step,
+                &sent.label,
+                expected,
+                &actual,
+                *outcome,
+                *victim,
+                record.clone(),
+                message,
+            ));
+            // Grouped by kind: the message names users and ids, the reason does not.
+            cities.note_failure(step, kind, &actual);
+            session.record(step, *outcome, sent.timing, Some(kind));
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, now.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Records a refusal that a fresh login cured: the credential had expired, no violation.
+fn expired(cities: &Cities, session: &mut Session, step: Step, sent: &Sent) {
+    let reason = format!(
+        "{}: refused with {}: the credential had expired (logged in again)",
+        cities.step_name(step),
+        sent.answer.status
+    );
+    let example = describe(sent.answer.status, &sent.answer.body);
+    cities.note_failure(step, &reason, &example);
+    session.record(step, Outcome::Fail, sent.timing, Some(&reason));
+}
+
+/// Logs identity `me` in again (its login step, recorded) and answers the fresh credential; `None`
+/// when it cannot (a provisioned token has no password) or the login fails.
+async fn log_in_again(cities: &Cities, session: &mut Session, me: usize) -> Option<Credential> {
+    let options = cities.options();
+    let api = &options.api;
+    let step = cities.steps_of().login?;
+    let run = options.run.as_str();
+    let (email, password) = match api.provisioned(me) {
+        Some(Provisioned::Credentials { email, password }) => (email.clone(), password.clone()),
+        Some(Provisioned::Token { .. }) => return None,
+        None => api.credentials(run, me),
+    };
+    let vars = Vars {
+        run: Some(run),
+        user: Some(me),
+        email: Some(&email),
+        password: Some(&password),
+        ..Vars::default()
+    };
+    let sent = send(cities, session, me, step, api.login(&vars)).await?;
+    let parsed = api.logged_in(&sent.answer.headers, &sent.answer.body);
+    let verdict = cities
+        .judge()
+        .logged_in(sent.answer.status, parsed.as_ref().err());
+    settle(cities, session, me, step, &sent, &verdict);
+    match (verdict, parsed) {
+        (Verdict::Pass, Ok((credential, _))) => Some(credential),
+        _ => None,
     }
 }
 
