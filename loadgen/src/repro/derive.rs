@@ -102,7 +102,7 @@ pub fn derive(
             Order::Together
         };
         let or_else = (gap.abs() < UNSURE_GAP_S).then_some(match order {
-            Order::Together => Order::VictimFirst,
+            Order::Together | Order::TogetherVictimFirst => Order::VictimFirst,
             Order::VictimFirst | Order::ObserverFirst => Order::Together,
         });
         (observed, victim, None, order, or_else)
@@ -158,8 +158,8 @@ pub fn derive(
 /// Every racing pair the evidence allows, best guess first: [`derive`]'s pair (and its other
 /// order, when it names one), then each pair of a request of the observer's (the violation's own,
 /// or an earlier one, whose effect the violation's step then shows) and one of the victim's,
-/// those that overlapped in the run before those that did not, each in the order it happened
-/// before the other orders, pairs of one step before mixed ones, closest in time first. At most
+/// those that overlapped in the run before those that did not, pairs of one step before mixed
+/// ones, each in the order it happened before the other orders, closest in time first. At most
 /// `most`; `loadgen repro` tries them against the target in this order.
 pub fn candidates(
     evidence: &Evidence,
@@ -219,8 +219,8 @@ pub fn candidates(
         .filter(replayable)
         .collect();
     theirs.dedup_by(|a, b| a.sent_s == b.sent_s && a.request == b.request);
-    // (overlapped, order rank, mixed steps, gap): smaller is tried first.
-    let mut ranked: Vec<((bool, u8, bool, f64), Repro)> = Vec::new();
+    // (not overlapped, mixed steps, order rank, gap): smaller is tried first.
+    let mut ranked: Vec<((bool, bool, u8, f64), Repro)> = Vec::new();
     for mine in &own {
         let mine_end = mine.last_byte_s.unwrap_or(f64::INFINITY);
         for other in &theirs {
@@ -234,12 +234,19 @@ pub fn candidates(
                 Order::ObserverFirst
             };
             let then = (mine.sent_s != sent).then(|| canonical(&evidence.step).to_owned());
-            for (rank, order) in [Order::Together, Order::VictimFirst, Order::ObserverFirst]
-                .into_iter()
-                .filter(|o| *o != natural)
-                .enumerate()
-                .map(|(i, o)| (i as u8 + 1, o))
-                .chain(std::iter::once((0, natural)))
+            // The natural order first; released together, either last byte may have to come
+            // first (whoever stores a shared identity last wins), so both are tried early.
+            for (rank, order) in [
+                Order::Together,
+                Order::TogetherVictimFirst,
+                Order::VictimFirst,
+                Order::ObserverFirst,
+            ]
+            .into_iter()
+            .filter(|o| *o != natural)
+            .enumerate()
+            .map(|(i, o)| (i as u8 + 1, o))
+            .chain(std::iter::once((0, natural)))
             {
                 // An observer-first pair shows nothing without a later step to see it in.
                 if order == Order::ObserverFirst && then.is_none() {
@@ -247,8 +254,8 @@ pub fn candidates(
                 }
                 let key = (
                     !overlapped,
-                    rank,
                     other.step != mine.step,
+                    rank,
                     (other.sent_s - mine.sent_s).abs(),
                 );
                 let repro = Repro {

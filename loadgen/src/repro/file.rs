@@ -91,13 +91,17 @@ pub struct Race {
 }
 
 /// `together`: both connections written but for their last byte, then both last bytes released
-/// (the observer's first). `victim-first`: the victim's request answered before the observer's is
-/// sent (a cache filled by the victim, read by the observer). `observer-first`: the observer's
-/// answered before the victim's is sent (a write whose effect the observer's `then` step shows).
+/// (the observer's first, the victim's `stagger` later). `together-victim-first`: the same, the
+/// victim's last byte first (a shared identity the observer stores last: the victim's request
+/// acts as the observer, whose later step then shows the victim's record). `victim-first`: the
+/// victim's request answered before the observer's is sent (a cache filled by the victim, read by
+/// the observer). `observer-first`: the observer's answered before the victim's is sent (a write
+/// whose effect the observer's `then` step shows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Order {
     Together,
+    TogetherVictimFirst,
     VictimFirst,
     ObserverFirst,
 }
@@ -107,9 +111,15 @@ impl Order {
     pub fn name(self) -> &'static str {
         match self {
             Order::Together => "together",
+            Order::TogetherVictimFirst => "together-victim-first",
             Order::VictimFirst => "victim-first",
             Order::ObserverFirst => "observer-first",
         }
+    }
+
+    /// Whether both requests are at the server at once (released together).
+    pub fn is_together(self) -> bool {
+        matches!(self, Order::Together | Order::TogetherVictimFirst)
     }
 }
 

@@ -83,8 +83,8 @@ pub fn serialize(request: &Request<Full<Bytes>>, body: &Bytes) -> Vec<u8> {
     out
 }
 
-/// Sends `observer` and `victim` (serialized requests) as `order` says, the victim's last byte
-/// `stagger` after the observer's; both answers, in that order.
+/// Sends `observer` and `victim` (serialized requests) as `order` says (released together: the
+/// second last byte `stagger` after the first); both answers, the observer's first.
 pub async fn race(
     target: &Target,
     observer: &[u8],
@@ -104,9 +104,15 @@ pub async fn race(
             let victim = alone(target, victim, timeout).await;
             [observer, victim]
         }
-        Order::Together => {
-            match tokio::time::timeout(timeout, together(target, observer, victim, stagger)).await {
-                Ok(answers) => answers,
+        Order::Together | Order::TogetherVictimFirst => {
+            let (first, second) = if order == Order::Together {
+                (observer, victim)
+            } else {
+                (victim, observer)
+            };
+            match tokio::time::timeout(timeout, together(target, first, second, stagger)).await {
+                Ok([a, b]) if order == Order::Together => [a, b],
+                Ok([a, b]) => [b, a],
                 Err(_) => [
                     Err(RaceError::Timeout(timeout)),
                     Err(RaceError::Timeout(timeout)),

@@ -343,7 +343,7 @@ pub fn settings(repro: &Repro, options: &Options) -> (Duration, Duration, Option
     let pause = options.pause.or(file_pause).unwrap_or(Duration::ZERO);
     let show = shared::duration::format_duration;
     let mut void = None;
-    let together = repro.race.order == Order::Together || repro.race.or_else.is_some();
+    let together = repro.race.order.is_together() || repro.race.or_else.is_some();
     if together && stagger != file_stagger.unwrap_or(DEFAULT_STAGGER) {
         void = Some(format!(
             "--stagger {} differs from the {} the rate was measured with",

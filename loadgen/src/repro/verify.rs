@@ -64,6 +64,7 @@ pub fn describe(repro: &Repro) -> String {
         repro.observer.request,
         match repro.race.order {
             super::file::Order::Together => "together with",
+            super::file::Order::TogetherVictimFirst => "together (victim's released first) with",
             super::file::Order::VictimFirst => "after",
             super::file::Order::ObserverFirst => "before",
         },
