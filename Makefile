@@ -45,6 +45,8 @@ fmt-check:
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@python3 scripts/bare-asserts.py $$(git ls-files '*.rs')
+	@python3 scripts/layers.py --self-test
+	@python3 scripts/layers.py
 	@python3 scripts/check-links.py
 
 ci: fmt-check lint test

@@ -60,7 +60,7 @@ pub enum ClientError {
     #[error("connection closed before the response")]
     Closed,
     /// The body went past `--max-body`; the connection is closed.
-    #[error("body_too_large: the response body exceeds --max-body {}", crate::cli::client::size_text(*.0))]
+    #[error("body_too_large: the response body exceeds --max-body {}", size_text(*.0))]
     BodyTooLarge(u64),
 }
 
@@ -468,6 +468,16 @@ async fn dial(dialer: &Dialer) -> Result<Stream, ClientError> {
         None => Ok(Stream::Plain(tcp)),
         Some(tls) => tls.handshake(tcp).await.map_err(ClientError::Tls),
     }
+}
+
+/// `8388608` as `8 MiB`, `1500` as `1500 B`: the size as a user would have typed it.
+pub fn size_text(bytes: u64) -> String {
+    for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if bytes >= size && bytes.is_multiple_of(size) {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} B")
 }
 
 #[cfg(test)]

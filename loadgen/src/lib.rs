@@ -15,7 +15,8 @@
 //! - [`checks`]: outcomes (pass, fail, exception, timeout, leak, lost_write, corrupt) and checks.
 //! - [`runner`]: users, spawn rate, closed and open models, timer, signals, the collector.
 //! - [`stats`]: sharded recording, HdrHistograms with exact percentiles, intervals.
-//! - [`report`]: the report (JSON contract), text summary, CSV, HTML, live progress.
+//! - [`report`]: the report (JSON contract), text summary, CSV, HTML, JUnit, merge, compare.
+//! - [`output`]: where a finished report goes (files, the summary).
 //! - [`thresholds`]: `p99<250ms`-style CI gates.
 //! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod client;
 pub mod exit;
 pub mod offline;
+pub mod output;
 pub mod plan;
 pub mod preflight;
 pub mod report;
@@ -38,13 +40,16 @@ pub mod selfcheck;
 pub mod stats;
 pub mod thresholds;
 
-use std::{future::Future, path::Path, process::ExitCode, sync::Arc, time::Instant};
+use std::{future::Future, process::ExitCode, sync::Arc, time::Instant};
 
-use cli::{Cli, Command, ViolationClass};
+use cli::{Cli, Command};
 use exit::Exit;
 use plan::{Plan, PlanError, ScenarioPlan};
 
-use report::{Report, progress::Live};
+use report::Report;
+use runner::live::Live;
+
+pub use output::{Files, print_summary};
 
 /// Runs `plan` until it stops (loops, duration, or `shutdown`), and returns the report with its
 /// findings and thresholds. Only set-up problems (an unresolvable URL, a threshold naming an
@@ -58,7 +63,7 @@ pub async fn run(
     // Kept until the run ends: dropping it stops the metrics server.
     let (live, _metrics_server) = match plan.output.metrics_listen {
         Some(addr) => {
-            let metrics = report::metrics::Metrics::default();
+            let metrics = runner::metrics::Metrics::default();
             let server = metrics.serve(addr).await.map_err(|error| {
                 PlanError(format!("--metrics-listen {addr}: cannot listen: {error}"))
             })?;
@@ -159,98 +164,13 @@ pub fn main_of(cli: Cli) -> ExitCode {
     }
 }
 
-/// Where a report goes: `--json-out` (`-` for stdout), `--csv-out`, `--html-out`, `--junit-out`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Files<'a> {
-    pub json: Option<&'a Path>,
-    pub csv: Option<&'a Path>,
-    pub html: Option<&'a Path>,
-    pub junit: Option<&'a Path>,
-}
-
-impl Files<'_> {
-    /// Whether the JSON report takes stdout, so the summary goes to stderr.
-    pub fn json_to_stdout(&self) -> bool {
-        self.json.is_some_and(plan::is_stdout)
-    }
-
-    /// Checks, before the run, that every file asked for (and `evidence`) can be written: its
-    /// folder exists and the file opens for writing. A file that did not exist is removed again.
-    pub fn check(&self, evidence: Option<&Path>) -> Result<(), String> {
-        let paths = [self.json, self.csv, self.html, self.junit, evidence];
-        for path in paths.into_iter().flatten().filter(|p| !plan::is_stdout(p)) {
-            let existed = path.exists();
-            std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(path)
-                .map_err(|error| {
-                    format!(
-                        "cannot write {}: {error} (checked before the run)",
-                        path.display()
-                    )
-                })?;
-            if !existed {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-        Ok(())
-    }
-
-    /// Where each report went, for the line after the summary: `JSON run.json, HTML run.html`.
-    pub fn written(&self, evidence: Option<&Path>) -> Vec<String> {
-        [
-            ("JSON", self.json),
-            ("CSV", self.csv),
-            ("HTML", self.html),
-            ("JUnit", self.junit),
-            ("evidence", evidence),
-        ]
-        .into_iter()
-        .filter_map(|(kind, path)| {
-            path.map(|path| match plan::is_stdout(path) {
-                true => format!("{kind} on stdout"),
-                false => format!("{kind} {}", path.display()),
-            })
-        })
-        .collect()
-    }
-
-    /// Writes every file asked for; the message names the file that could not be written.
-    pub fn write(&self, report: &Report, allow: &[ViolationClass]) -> Result<(), String> {
-        let failed = |path: &Path, error: std::io::Error| {
-            format!("cannot write {}: {error}", path.display())
-        };
-        if let Some(path) = self.json {
-            if plan::is_stdout(path) {
-                println!("{}", report::json::render_line(report));
-            } else {
-                report::json::write(report, path).map_err(|e| failed(path, e))?;
-            }
-        }
-        if let Some(path) = self.csv {
-            report::csv::write(report, path).map_err(|e| failed(path, e))?;
-        }
-        if let Some(path) = self.html {
-            report::html::write(report, path).map_err(|e| failed(path, e))?;
-        }
-        if let Some(path) = self.junit {
-            let suite = report::junit::of_report(report, |class| {
-                report::findings::fails_on(report, allow, class)
-            });
-            report::junit::write(&[suite], path).map_err(|e| failed(path, e))?;
-        }
-        Ok(())
-    }
-}
-
-/// Prints the summary: on stdout, or on stderr when the JSON report takes stdout.
-pub fn print_summary(text: &str, files: &Files) {
-    if files.json_to_stdout() {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
-    }
+/// `loadgen completions` and `loadgen man` ([`cli::docs`]): the exit code once printed (2 with a
+/// one-line reason when stdout cannot be written), `None` for every other command.
+pub fn print_docs(command: &Command) -> Option<ExitCode> {
+    cli::docs::print(command).map(|written| match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => Exit::Setup(format!("cannot write: {error}")).report(),
+    })
 }
 
 /// The binary: builds the runtime (`--threads`), runs until done or Ctrl-C / SIGTERM, prints the

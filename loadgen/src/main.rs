@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     ) {
         loadgen::runner::stop::release();
     }
-    if let Some(code) = loadgen::cli::docs::print(&cli.command) {
+    if let Some(code) = loadgen::print_docs(&cli.command) {
         return code;
     }
     tracing_subscriber::fmt()

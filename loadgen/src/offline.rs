@@ -6,10 +6,9 @@
 use std::{path::Path, process::ExitCode};
 
 use crate::{
-    Files,
     cli::{CompareArgs, MergeArgs},
     exit::Exit,
-    print_summary,
+    output::{Files, print_summary},
     report::{self, Report, compare::Comparison, merge},
 };
 

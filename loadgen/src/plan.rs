@@ -16,16 +16,17 @@ use shared::duration::DurationRange;
 mod cities;
 mod dist;
 mod file;
+pub mod stages;
 
 pub use cities::CitiesPlan;
 pub use dist::{JOB_COMPLETION_INDEX, StartAt, Worker};
 pub use file::FilePlan;
+use stages::Stages;
 
 use crate::{
     checks::Checks,
     cli::{Cli, Command, DistArgs, JsonArgs, OutputArgs, WorkloadArgs},
     client,
-    runner::stages::Stages,
     scenario::cities::markers::RunId,
     thresholds::Threshold,
 };

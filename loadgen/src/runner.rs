@@ -1,12 +1,14 @@
 //! The engine: starts the users, runs the test timer and the signal handler, collects statistics
 //! once per tick into the timeline and the totals, and stops.
 //!
-//! Layout: [`users`] (spawn rate, closed and open models), [`stages`] (ramping users up, holding,
-//! down), [`stop`] (timer, signals, the stop switch). The collector lives here: every [`TICK`] it
-//! swaps the recorders' shards, turns the window into an [`Interval`], merges it into the run's
-//! totals and updates the live progress.
+//! Layout: [`users`] (spawn rate, closed and open models; `plan::stages` ramps users up, holding,
+//! down), [`live`] (the live view) and [`metrics`] (`--metrics-listen`), [`stop`] (timer,
+//! signals, the stop switch). The collector lives here: every [`TICK`] it swaps the recorders'
+//! shards, turns the window into an [`Interval`], merges it into the run's totals and updates the
+//! live progress.
 
-pub mod stages;
+pub mod live;
+pub mod metrics;
 pub mod stop;
 pub mod users;
 
@@ -21,12 +23,12 @@ use tokio::time::MissedTickBehavior;
 use crate::{
     client::Target,
     plan::{Model, Workload},
-    report::progress::Live,
     scenario::Scenario,
     selfcheck::{SelfCheck, SelfCheckReport},
     stats::{Interval, Quantile, Stats, Timeline, Window},
 };
 
+use live::Live;
 pub use stop::{Signal, Stop, StopReason};
 pub use users::OpenFigures;
 

@@ -6,11 +6,7 @@ mod common;
 use std::time::Duration;
 
 use clap::Parser;
-use loadgen::{
-    cli::Cli,
-    plan::Plan,
-    report::{Report, progress::Live},
-};
+use loadgen::{cli::Cli, plan::Plan, report::Report, runner::live::Live};
 
 fn fixture(name: &str) -> String {
     format!(

@@ -1,9 +1,6 @@
 //! Passwords and access tokens.
 //!
-//! - Passwords are stored as salted SHA-256 (`sha256(salt || password)`, 16 random salt bytes per
-//!   user) and compared in constant time. A fast hash is deliberate: this is a mock server for load
-//!   tests, and a slow KDF such as argon2 would make `register`/`token` the bottleneck of every run.
-//!   Never reuse it for real passwords.
+//! - Passwords: [`PasswordHash`] lives in `password.rs`, below the store that keeps it.
 //! - Access tokens are JWT HS256 with `sub` = user id, `iat` and `exp`. Only HS256 is accepted, so a
 //!   token signed with `alg: none` or another algorithm is rejected, as are tampered and expired ones.
 //! - [`AuthUser`] is the extractor that turns `Authorization: Bearer <jwt>` into a user id; a handler
@@ -17,54 +14,15 @@ use std::{
 };
 
 use axum::{
-    extract::{FromRef, FromRequestParts},
+    extract::FromRequestParts,
     http::{header::AUTHORIZATION, request::Parts},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::{error::ApiError, state::AppState};
-
-/// A salted password hash.
-#[derive(Clone)]
-pub struct PasswordHash {
-    salt: [u8; 16],
-    digest: [u8; 32],
-}
-
-impl std::fmt::Debug for PasswordHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordHash(..)")
-    }
-}
-
-impl PasswordHash {
-    /// Hashes `password` with a fresh random salt.
-    pub fn new(password: &str) -> Self {
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        Self {
-            salt,
-            digest: digest(&salt, password),
-        }
-    }
-
-    /// Whether `password` matches, in constant time.
-    pub fn verify(&self, password: &str) -> bool {
-        digest(&self.salt, password).ct_eq(&self.digest).into()
-    }
-}
-
-fn digest(salt: &[u8; 16], password: &str) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(salt);
-    hasher.update(password.as_bytes());
-    hasher.finalize().into()
-}
+use crate::{error::ApiError, requests::UserSlot, store::Store};
 
 /// The JWT claims the server issues and accepts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -206,25 +164,28 @@ pub struct AuthUser {
     pub id: Uuid,
 }
 
-impl<S> FromRequestParts<S> for AuthUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+/// What the [`AuthUser`] extractor reads, borrowed from the router's state (nothing is cloned per
+/// request): the keys that verify a token and the store that says whether its user still exists.
+/// The app's state implements it; this module knows nothing else of that state.
+pub trait AuthState: Send + Sync {
+    fn tokens(&self) -> &Tokens;
+    fn store(&self) -> &Store;
+}
+
+impl<S: AuthState> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
         let token = bearer_token(parts)?.ok_or(ApiError::MissingToken)?;
         let id = match parts.extensions.get::<VerifiedToken>() {
-            Some(verified) => verified.verify(&state.tokens, token)?,
-            None => state.tokens.verify(token)?,
+            Some(verified) => verified.verify(state.tokens(), token)?,
+            None => state.tokens().verify(token)?,
         };
         // A token outlives a `POST /__admin/reset`; its user does not.
-        if !state.store.user_exists(id) {
+        if !state.store().user_exists(id) {
             return Err(ApiError::InvalidToken);
         }
-        if let Some(slot) = parts.extensions.get::<crate::requests::UserSlot>() {
+        if let Some(slot) = parts.extensions.get::<UserSlot>() {
             let _ = slot.0.set(id);
         }
         Ok(Self { id })
@@ -255,28 +216,6 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_verify_only_with_the_right_secret_and_salts_differ() {
-        let first = PasswordHash::new("abcdefghi");
-        let second = PasswordHash::new("abcdefghi");
-        assert!(
-            first.verify("abcdefghi"),
-            "a hash verifies with its own password"
-        );
-        assert!(
-            !first.verify("abcdefgh"),
-            "a hash refuses a different password"
-        );
-        assert_ne!(
-            first.salt, second.salt,
-            "two hashes of one password get different salts"
-        );
-        assert_ne!(
-            first.digest, second.digest,
-            "different salts give different digests"
-        );
-    }
 
     #[test]
     fn a_connection_verifies_a_new_token_and_remembers_only_a_valid_one() {

@@ -15,9 +15,8 @@ use shared::{
 
 use crate::{
     faults::{DEFAULT_JOURNAL_SIZE, FaultConfig, FaultSpec},
+    limits::{Caps, Limits},
     requests::DEFAULT_REQUEST_JOURNAL_SIZE,
-    serve::Limits,
-    store::Caps,
 };
 
 /// Where the server listens unless told otherwise (the second article's port).

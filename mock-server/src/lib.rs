@@ -4,31 +4,40 @@
 //! The library holds everything; `main.rs` only parses the CLI and calls [`run`]. Tests build the
 //! router with [`app`] (for `oneshot`) or start a real server on port 0 with `testing::spawn`.
 //!
-//! Layout:
-//! - [`config`]: CLI, TOML file, validated `Config`.
-//! - [`state`]: `AppState`, the handle every handler gets.
-//! - [`store`]: users and cities in sharded maps, with the locking rule.
-//! - [`auth`]: password hashing, JWT issue/verify, the `AuthUser` extractor.
+//! Layout, bottom to top (a module imports only modules listed before it; `scripts/layers.py`
+//! checks it, docs/ARCHITECTURE.md draws it):
 //! - [`delay`]: the `/json` delay distribution, swappable at run time.
-//! - [`metrics`]: requests per route and status.
-//! - [`serve`]: the accept loop and each connection: timeouts, connection limit, shutdown
-//!   deadline, early refusals and JSON bodies for hyper's own errors.
-//! - [`openapi`]: the OpenAPI 3.1 document, generated from the route table.
 //! - [`requests`]: the request journal (every request, WireMock-style; not ground truth).
+//! - [`limits`]: the store's caps and the serving layer's connection limits, with defaults.
+//! - [`password`]: salted password hashes.
+//! - [`store`]: users and cities in sharded maps, with the locking rule; knows no fault, HTTP or
+//!   config (a fault's mark on a record is an opaque [`store::Tag`]).
+//! - [`error`]: `ApiError`, mapping the store's errors among others to statuses.
+//! - [`auth`]: JWT issue/verify, the `AuthUser` extractor over [`auth::AuthState`].
+//! - [`metrics`]: requests per route and status, route templates, the serving layer's gauges.
 //! - [`faults`]: the race-condition fault catalogue, one file per fault named as the user switches
 //!   it (bug beside its fix), a registry they are listed in, and the ground-truth journal.
-//! - [`error`], [`extract`]: `ApiError` and the extractors that reject with it.
-//! - [`routes`]: handlers, one module per resource, and the route table.
+//! - [`extract`]: the extractors that reject with `ApiError`.
+//! - [`config`]: CLI, TOML file, validated `Config`.
+//! - [`state`]: `AppState` built from the `Config`, and the sub-states handlers take.
+//! - [`openapi`]: the base of the OpenAPI 3.1 document (title, tags, security schemes).
+//! - [`routes`]: handlers, one module per resource, the route table and the document built from it.
+//! - [`app`]: the composition root: router, tracking layer, fault layer.
+//! - [`serve`]: the accept loop and each connection: timeouts, connection limit, shutdown
+//!   deadline, early refusals and JSON bodies for hyper's own errors.
 //! - `testing` (feature `testing`): an in-process server for other crates' tests.
 
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod delay;
 pub mod error;
 pub mod extract;
 pub mod faults;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod password;
 pub mod requests;
 pub mod routes;
 pub mod serve;
@@ -39,54 +48,12 @@ pub mod testing;
 
 use std::{future::Future, io, net::SocketAddr};
 
-use axum::Router;
 use tokio::net::TcpListener;
-use tower::Layer;
 
+pub use app::{App, app, router, service};
 pub use config::Config;
 pub use faults::layer::FaultService;
 pub use state::AppState;
-
-/// The routes and their fallbacks, built apart from serving it, from the route table
-/// ([`routes::table`]) that the OpenAPI document is built from too; without the tracking layer
-/// ([`app`] adds it).
-pub fn router(state: AppState) -> Router {
-    let (router, _) = routes::table(&state).split_for_parts();
-    router
-        .fallback(routes::no_route)
-        .method_not_allowed_fallback(routes::method_not_allowed)
-        .with_state(state)
-}
-
-/// The app: the router inside the tracking layer (metrics, request journal, body limit).
-pub type App = metrics::Track<Router>;
-
-/// The whole app, built apart from serving it (tests drive it with `oneshot`). The tracking layer
-/// goes around the router rather than through `Router::layer`, which boxes each route's service
-/// and clones the box per request; it reads the route template from [`routes::Templates`].
-pub fn app(state: AppState) -> App {
-    let (_, api) = routes::table(&state).split_for_parts();
-    metrics::TrackLayer {
-        metrics: state.metrics.clone(),
-        requests: state.requests.clone(),
-        body_limit: state.body_limit,
-        templates: routes::Templates::new(api.paths.paths.keys()),
-    }
-    .layer(router(state))
-}
-
-/// The app wrapped in the fault layer: what [`run`] serves. The layer goes around the whole
-/// app rather than through `Router::layer`, which would box and clone per request (see
-/// `faults::layer`). Without it the faults find no request scope and run their correct
-/// twins, so tests that need faults use a real server (`testing::spawn`), not [`app`] alone.
-pub fn service(state: AppState) -> FaultService<App> {
-    let layer = faults::FaultLayer::new(
-        state.faults.clone(),
-        state.tokens.clone(),
-        state.metrics.clone(),
-    );
-    layer.layer(app(state))
-}
 
 /// Binds the listening socket (port 0 picks a free port).
 pub async fn bind(address: SocketAddr) -> io::Result<TcpListener> {

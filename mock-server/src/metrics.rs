@@ -1,5 +1,5 @@
 //! Requests served per route and status with their latency, for `GET /__admin/stats` and the
-//! Prometheus exposition at `GET /__admin/metrics` ([`exposition`]).
+//! Prometheus exposition at `GET /__admin/metrics` (`routes::admin::exposition`).
 //!
 //! [`TrackLayer`] wraps the whole router (not each route: `Router::layer` boxes a route's service
 //! and clones the box per request) and counts by route template (`/api/v1/cities/{id}`), not the
@@ -13,8 +13,9 @@
 //! its latency histogram ([`Latency`]): fixed buckets of plain atomics, so observing a request is
 //! three relaxed `fetch_add`s.
 
-pub mod exposition;
+pub mod gauges;
 pub mod group;
+pub mod templates;
 
 use std::{
     collections::BTreeMap,
@@ -38,11 +39,10 @@ use dashmap::DashMap;
 use rustc_hash::FxHasher;
 use std::hash::BuildHasher;
 
-use crate::{
-    requests::{Entry, RequestJournal, UserSlot},
-    routes::Templates,
-};
+use crate::requests::{Entry, RequestJournal, UserSlot};
+pub use gauges::Gauges;
 use group::Group;
+pub use templates::Templates;
 
 type Fx = BuildHasherDefault<FxHasher>;
 
@@ -192,7 +192,15 @@ pub struct TrackLayer {
     pub body_limit: usize,
     /// The route template of each path, as the router matches it.
     pub templates: Templates,
+    /// Names the faults that fired on the request being answered, for its journal entry. The
+    /// composition root passes the fault catalogue's (`faults::scope::fired_now`), so this layer
+    /// sits below the catalogue and imports nothing of it.
+    pub fired: FiredFaults,
 }
+
+/// What [`TrackLayer::fired`] is: called once per journaled request, after the handler answered,
+/// inside the request's task (where the catalogue keeps its per-request scope).
+pub type FiredFaults = fn() -> Vec<&'static str>;
 
 impl<S: Clone> tower::Layer<S> for TrackLayer {
     type Service = Track<S>;
@@ -204,6 +212,7 @@ impl<S: Clone> tower::Layer<S> for TrackLayer {
             metrics: self.metrics.clone(),
             requests: self.requests.clone(),
             templates: self.templates.clone(),
+            fired: self.fired,
             hint: None,
         }
     }
@@ -229,6 +238,7 @@ pub struct Track<S> {
     metrics: Metrics,
     requests: RequestJournal,
     templates: Templates,
+    fired: FiredFaults,
     /// Each connection has its own clone of the service, and so its own hint.
     hint: Option<Hint>,
 }
@@ -269,6 +279,7 @@ where
                 // The route template is kept anyway: only a path that differs is copied.
                 path: (route.as_deref() != Some(path)).then(|| path.to_owned()),
                 user,
+                fired: self.fired,
             }
         });
         // A body that has already ended (no `content-length`, no chunks: a plain `GET`) cannot
@@ -348,6 +359,7 @@ pub struct Pending {
     requests: RequestJournal,
     path: Option<String>,
     user: Option<UserSlot>,
+    fired: FiredFaults,
 }
 
 impl<F, E> Future for TrackFuture<F>
@@ -380,9 +392,7 @@ where
                 );
                 entry.user = pending.user.and_then(|slot| slot.0.get().copied());
                 // Polled inside the fault layer's task-local, so the request's scope is visible.
-                if let Some(scope) = crate::faults::scope::current() {
-                    entry.faults = scope.fired_names();
-                }
+                entry.faults = (pending.fired)();
                 pending.requests.record(entry);
             }
         }

@@ -13,10 +13,6 @@ pub mod docs;
 pub mod json;
 pub mod page;
 
-use std::sync::Arc;
-
-use rustc_hash::FxHashMap;
-
 use axum::{
     http::{Method, Uri},
     middleware::from_fn_with_state,
@@ -75,56 +71,15 @@ pub async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
 
-/// The route template of a path (`/api/v1/cities/{id}` for `/api/v1/cities/42`), matched the way
-/// the router matches it (`matchit`, axum's own router, over the paths of the route table's
-/// OpenAPI document, which has every route). The tracking layer uses it outside the router,
-/// where there is no `MatchedPath`: a layer inside the router is boxed and cloned per request.
-/// A path that is itself a template without parameters (`/json`) is found by one hash lookup
-/// first: the router prefers a static route to a parameter too, so the answer is the same.
-#[derive(Debug, Clone)]
-pub struct Templates(Arc<Lookup>);
-
-#[derive(Debug)]
-struct Lookup {
-    fixed: FxHashMap<Arc<str>, ()>,
-    router: matchit::Router<Arc<str>>,
-}
-
-impl Templates {
-    /// The templates of `paths` (route templates as the router has them).
-    pub fn new<'a>(paths: impl IntoIterator<Item = &'a String>) -> Self {
-        let mut router = matchit::Router::new();
-        let mut fixed = FxHashMap::default();
-        for path in paths {
-            let template: Arc<str> = Arc::from(path.as_str());
-            if !path.contains('{') {
-                fixed.insert(template.clone(), ());
-            }
-            router
-                .insert(path.as_str(), template)
-                .expect("the route table's paths are valid and distinct router paths");
-        }
-        Self(Arc::new(Lookup { fixed, router }))
-    }
-
-    /// The template `path` matches, or `None` (a path no route serves).
-    pub fn of(&self, path: &str) -> Option<&Arc<str>> {
-        if let Some((template, ())) = self.0.fixed.get_key_value(path) {
-            return Some(template);
-        }
-        self.0.router.at(path).ok().map(|matched| matched.value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_path_gets_the_template_the_router_matches_it_with() {
-        let state = AppState::new(&crate::Config::default());
+        let state = AppState::new(&crate::config::Config::default());
         let (_, api) = table(&state).split_for_parts();
-        let templates = Templates::new(api.paths.paths.keys());
+        let templates = crate::metrics::Templates::new(api.paths.paths.keys());
         let of = |path| templates.of(path).map(|template| template.to_string());
         assert_eq!(
             of("/json").as_deref(),

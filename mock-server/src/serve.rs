@@ -32,10 +32,7 @@ pub mod request;
 use std::{
     future::Future,
     io::ErrorKind,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -44,100 +41,14 @@ use tokio::{
     sync::{Semaphore, watch},
 };
 
+pub use crate::limits::{
+    DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SHUTDOWN_TIMEOUT, Limits,
+};
 use crate::state::AppState;
 
-/// How long a client may take to send a request head, from its first byte. nginx's
-/// `client_header_timeout` is 60 s; 30 s is hyper's own default and what a load test needs (a real
-/// client sends a head in microseconds), and it halves what a slowloris flood can hold.
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a kept-alive connection may sit idle between requests: nginx's `keepalive_timeout`
-/// (75 s), longer than the usual client pool idle timeouts (reqwest and hyper's 90 s excepted,
-/// which retry a closed pooled connection), so clients rarely race the server's close.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
-/// How long a request body may go without a byte arriving: nginx's `client_body_timeout` (60 s).
-/// Then the request is answered 408 and the connection closed.
-pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
-/// Open connections accepted at once: well above the 1,000 users of a big load test, and below
-/// the usual file-descriptor limit of a service (`LimitNOFILE` 65536).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-/// How long a shutdown waits for in-flight requests before closing their connections.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The connection-limit warning repeats at most this often.
 pub const LIMIT_LOG_EVERY: Duration = Duration::from_secs(10);
-
-/// Connection-level limits, from the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub header_timeout: Duration,
-    pub idle_timeout: Duration,
-    /// Longest wait between two reads of a request body.
-    pub body_timeout: Duration,
-    /// Lowered at start to what the file-descriptor limit allows ([`fds`]).
-    pub max_connections: usize,
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            header_timeout: DEFAULT_HEADER_TIMEOUT,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            body_timeout: DEFAULT_BODY_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-        }
-    }
-}
-
-/// Gauges of the serving layer, read by `GET /__admin/stats`.
-#[derive(Debug, Clone, Default)]
-pub struct Gauges {
-    shared: Arc<GaugeCounts>,
-}
-
-#[derive(Debug, Default)]
-struct GaugeCounts {
-    connections: AtomicUsize,
-    requests: AtomicUsize,
-}
-
-impl Gauges {
-    /// Connections open now.
-    pub fn connections(&self) -> usize {
-        self.shared.connections.load(Ordering::Relaxed)
-    }
-
-    /// Requests between the handler's start and the end of their response body.
-    pub fn requests_in_flight(&self) -> usize {
-        self.shared.requests.load(Ordering::Relaxed)
-    }
-
-    /// Counts a connection until the guard drops.
-    fn connection_opened(&self) -> ConnectionGuard {
-        self.shared.connections.fetch_add(1, Ordering::Relaxed);
-        ConnectionGuard(self.clone())
-    }
-
-    /// A request started; the connection's [`connection::Activity`] calls it, and
-    /// [`Gauges::request_finished`] once its body ends (no guard, so no `Arc` clone per request).
-    fn request_started(&self) {
-        self.shared.requests.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn request_finished(&self) {
-        self.shared.requests.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Uncounts its connection when dropped.
-#[derive(Debug)]
-struct ConnectionGuard(Gauges);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.shared.connections.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// Serves `state` on `listener` until `shutdown` resolves, then drains connections for at most
 /// `limits.shutdown_timeout`.
@@ -151,7 +62,7 @@ pub async fn serve(
         max_connections: fds::apply(limits.max_connections),
         ..limits
     };
-    let service = crate::service(state.clone());
+    let service = crate::app::service(state.clone());
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // `stop`: finish the request in progress, then close. `kill`: close now.
     let (stop_tx, stop_rx) = watch::channel(());

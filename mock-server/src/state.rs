@@ -10,8 +10,13 @@ use std::{ops::Deref, sync::Arc, time::Instant};
 use axum::extract::FromRef;
 
 use crate::{
-    auth::Tokens, config::Config, delay::Delay, faults::Faults, metrics::Metrics,
-    requests::RequestJournal, serve::Gauges, store::Store,
+    auth::{AuthState, Tokens},
+    config::Config,
+    delay::Delay,
+    faults::Faults,
+    metrics::{Gauges, Metrics},
+    requests::RequestJournal,
+    store::Store,
 };
 
 /// Everything a request may need, behind one `Arc`; fields are reached through `Deref`
@@ -63,6 +68,16 @@ impl AppState {
             gauges: Gauges::default(),
             started,
         }))
+    }
+}
+
+impl AuthState for AppState {
+    fn tokens(&self) -> &Tokens {
+        &self.0.tokens
+    }
+
+    fn store(&self) -> &Store {
+        &self.0.store
     }
 }
 

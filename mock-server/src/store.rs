@@ -36,22 +36,24 @@ use dashmap::{DashMap, mapref::entry::Entry};
 use shared::api::{City, Page};
 use uuid::Uuid;
 
-use crate::faults::FaultId;
+pub use crate::limits::{Caps, DEFAULT_MAX_RECORDS, DEFAULT_MAX_USERS};
+use crate::password::PasswordHash;
 
 /// Shards per map. dashmap's default is 4 x cores rounded up to a power of two (8 here); at 5M
 /// cities a shard then holds 625k entries and its rehash stalled creates for up to 286 ms.
 pub const SHARDS: usize = 512;
-/// Accounts kept at most unless configured.
-pub const DEFAULT_MAX_USERS: usize = 100_000;
-/// Cities kept at most unless configured: about 450 MB at 450 bytes a city.
-pub const DEFAULT_MAX_RECORDS: usize = 1_000_000;
+/// An opaque mark a writer above the store puts on a record it wrote into someone else's city
+/// (the fault catalogue stores which fault did it). The store keeps it and never reads it, so it
+/// needs to know nothing of what wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag(pub u16);
 
 /// A registered account.
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
-    pub password: crate::auth::PasswordHash,
+    pub password: PasswordHash,
 }
 
 /// A stored city, its owner, and who wrote its content.
@@ -60,8 +62,9 @@ pub struct CityRecord {
     pub owner: Uuid,
     /// Who wrote the current content: the owner, unless a fault let another user write it.
     pub author: Uuid,
-    /// The fault under which `author` wrote into `owner`'s city, when they differ.
-    pub via: Option<FaultId>,
+    /// What let `author` write into `owner`'s city, when they differ: the tag of the layer above
+    /// (the fault catalogue tags a fault's write), kept and never read here.
+    pub via: Option<Tag>,
     pub city: City,
 }
 
@@ -73,22 +76,6 @@ impl CityRecord {
             author: owner,
             via: None,
             city,
-        }
-    }
-}
-
-/// How many users and cities the store keeps at most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caps {
-    pub max_users: usize,
-    pub max_records: usize,
-}
-
-impl Default for Caps {
-    fn default() -> Self {
-        Self {
-            max_users: DEFAULT_MAX_USERS,
-            max_records: DEFAULT_MAX_RECORDS,
         }
     }
 }
@@ -309,7 +296,7 @@ impl Store {
     pub fn upsert_city_record(
         &self,
         mut record: CityRecord,
-        via: Option<FaultId>,
+        via: Option<Tag>,
     ) -> Option<CityRecord> {
         self.with(|shared| match shared.cities.entry(record.city.id.clone()) {
             Entry::Occupied(mut slot) => {
@@ -404,7 +391,7 @@ impl Store {
         owner: Option<Uuid>,
         name: &str,
         author: Uuid,
-        via: Option<FaultId>,
+        via: Option<Tag>,
     ) -> Option<(CityRecord, CityRecord)> {
         self.with(|shared| {
             let mut record = shared

@@ -105,7 +105,7 @@ async fn the_document_describes_every_route_and_method_of_the_router() {
             served.insert((path.clone(), method));
         }
     }
-    let document = mock_server::openapi::document();
+    let document = mock_server::routes::docs::document();
     let documented = documented(&document);
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let phantom: Vec<_> = documented.difference(&served).collect();
@@ -149,7 +149,7 @@ async fn the_served_document_is_valid_openapi_3_1() {
 
 #[tokio::test]
 async fn the_document_names_every_fault_of_the_catalogue() {
-    let document = mock_server::openapi::document();
+    let document = mock_server::routes::docs::document();
     let update = &document["components"]["schemas"]["FaultsUpdate"]["properties"];
     let disable = update["disable"]["items"]["enum"]
         .as_array()

@@ -6,11 +6,7 @@ pub mod targets;
 pub use targets::{Framework, PythonTarget};
 
 use clap::Parser;
-use loadgen::{
-    cli::Cli,
-    plan::Plan,
-    report::{Report, progress::Live},
-};
+use loadgen::{cli::Cli, plan::Plan, report::Report, runner::live::Live};
 use mock_server::{Config, testing::TestServer};
 use serde_json::json;
 

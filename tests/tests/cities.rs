@@ -9,7 +9,7 @@
 //! of `size + overflow` = 10, so at most ten can be inside a handler at once.)
 
 use e2e::{cities, fails_of, plan, server, set_faults};
-use loadgen::report::{Report, progress::Live};
+use loadgen::{report::Report, runner::live::Live};
 
 const USERS: &str = "20";
 

@@ -3,7 +3,10 @@
 //! and victim live in different worker processes is still reported with both named.
 
 use e2e::{plan, server, set_faults};
-use loadgen::report::{Report, merge::merge, progress::Live};
+use loadgen::{
+    report::{Report, merge::merge},
+    runner::live::Live,
+};
 
 const WORKERS: usize = 3;
 

@@ -16,7 +16,7 @@ use e2e::{
     assert_follows_schema, plan,
     targets::{Framework, FrameworkTarget},
 };
-use loadgen::report::{Report, progress::Live};
+use loadgen::{report::Report, runner::live::Live};
 
 /// `loadgen isolation` on the Express target with 4 users and every check, in process.
 async fn isolation(target: &FrameworkTarget, loops: &str) -> Report {

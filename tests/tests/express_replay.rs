@@ -18,8 +18,8 @@ use e2e::{
     targets::{Framework, FrameworkTarget, workspace_root},
 };
 use loadgen::{
-    report::progress::Live,
     repro::{self, derive, replay, verify},
+    runner::live::Live,
 };
 
 const WINDOW: &str = "150";

@@ -12,7 +12,7 @@ use e2e::{
     plan,
     targets::{Framework, PythonTarget},
 };
-use loadgen::report::{Report, progress::Live};
+use loadgen::{report::Report, runner::live::Live};
 
 const USERS: &str = "20";
 

@@ -16,8 +16,8 @@ use e2e::{
     targets::{Framework, PythonTarget, workspace_root},
 };
 use loadgen::{
-    report::progress::Live,
     repro::{self, derive, replay, verify},
+    runner::live::Live,
 };
 
 fn options(base: &str, attempts: Option<u32>) -> replay::Options {

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::{OutputArgs, WorkloadArgs};
 use crate::api::Encoding as TokenRequest;
+pub use crate::report::findings::ViolationClass;
 
 /// `loadgen isolation` and `loadgen cities`.
 #[derive(Debug, Args)]
@@ -156,35 +157,4 @@ pub enum Check {
     Me,
     /// The owner field of every record answered is the caller's account.
     Owner,
-}
-
-/// The classes of `violations` in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum ViolationClass {
-    Leak,
-    LostWrite,
-    Corrupt,
-    Denied,
-    Timeout,
-}
-
-impl ViolationClass {
-    pub const ALL: [ViolationClass; 5] = [
-        Self::Leak,
-        Self::LostWrite,
-        Self::Corrupt,
-        Self::Denied,
-        Self::Timeout,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Leak => "leak",
-            Self::LostWrite => "lost_write",
-            Self::Corrupt => "corrupt",
-            Self::Denied => "denied",
-            Self::Timeout => "timeout",
-        }
-    }
 }

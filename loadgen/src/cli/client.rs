@@ -53,19 +53,10 @@ pub fn size_arg(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
-/// `8388608` as `8 MiB`, `1500` as `1500 B`: the size as a user would have typed it.
-pub fn size_text(bytes: u64) -> String {
-    for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if bytes >= size && bytes.is_multiple_of(size) {
-            return format!("{} {unit}", bytes / size);
-        }
-    }
-    format!("{bytes} B")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::size_text;
 
     #[test]
     fn sizes_parse_in_binary_and_decimal_units() {

@@ -2,15 +2,15 @@
 //! page (clap_mangen) generated from the same clap definitions as the parser, so they never drift
 //! from the flags.
 
-use std::{io::Write, process::ExitCode};
+use std::io::Write;
 
 use clap::CommandFactory;
 
 use super::{Cli, Command};
 
-/// Prints what a `completions` or `man` command asks for and returns the exit code; `None` for
-/// every other command (a run).
-pub fn print(command: &Command) -> Option<ExitCode> {
+/// Prints what a `completions` or `man` command asks for and returns whether it was written;
+/// `None` for every other command (a run). `loadgen::print_docs` maps it to the exit code.
+pub fn print(command: &Command) -> Option<std::io::Result<()>> {
     let mut out = std::io::stdout().lock();
     let written = match command {
         Command::Completions { shell } => {
@@ -22,10 +22,7 @@ pub fn print(command: &Command) -> Option<ExitCode> {
         Command::Man => man(&mut out),
         _ => return None,
     };
-    Some(match written.and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => crate::exit::Exit::Setup(format!("cannot write: {error}")).report(),
-    })
+    Some(written.and_then(|()| out.flush()))
 }
 
 /// The man page of `loadgen` and, after it, one section per subcommand.

@@ -12,7 +12,7 @@ use super::{Plan, PlanError, ScenarioPlan, invalid, output_plan, run_id_of, work
 use crate::{
     cli::RunArgs,
     plan::Model,
-    runner::stages::{Stage, Stages},
+    plan::stages::{Stage, Stages},
     scenario::file::{
         Expected, Extract, FieldCheck, Order, Request, Script, StatusCheck,
         template::{BUILTINS, Names, Template},

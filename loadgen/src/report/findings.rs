@@ -4,8 +4,9 @@
 
 use std::{fmt::Write as _, io::Write as _, path::Path};
 
+use clap::ValueEnum;
+
 use super::Report;
-use crate::cli::ViolationClass;
 
 /// The evidence and score as text (empty when there is neither).
 pub fn render(report: &Report) -> String {
@@ -142,4 +143,35 @@ pub fn write_evidence(report: &Report, path: &Path) -> std::io::Result<()> {
         file.write_all(b"\n")?;
     }
     file.flush()
+}
+
+/// The classes of `violations` in the report (`--allow` takes them: a clap value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ViolationClass {
+    Leak,
+    LostWrite,
+    Corrupt,
+    Denied,
+    Timeout,
+}
+
+impl ViolationClass {
+    pub const ALL: [ViolationClass; 5] = [
+        Self::Leak,
+        Self::LostWrite,
+        Self::Corrupt,
+        Self::Denied,
+        Self::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Leak => "leak",
+            Self::LostWrite => "lost_write",
+            Self::Corrupt => "corrupt",
+            Self::Denied => "denied",
+            Self::Timeout => "timeout",
+        }
+    }
 }

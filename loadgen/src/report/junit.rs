@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, compare::Comparison};
-use crate::cli::ViolationClass;
+use crate::report::findings::ViolationClass;
 
 /// A test case.
 #[derive(Debug, Clone)]

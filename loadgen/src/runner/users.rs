@@ -1,5 +1,5 @@
 //! Virtual users: started at `--spawn-rate`, set up once, then looping in the closed model
-//! (`--loops`, `--wait`, or [`super::stages`] that park and wake users) or taking arrival
+//! (`--loops`, `--wait`, or [`crate::plan::stages`] that park and wake users) or taking arrival
 //! tickets in the open model (`--rate`).
 //!
 //! Each user is one task that owns its [`Session`] (connection included) and its scenario state;
@@ -25,7 +25,8 @@ use crate::{
     stats::{Recorder, Stats},
 };
 
-use super::{stages::Stages, stop::Stop};
+use super::stop::Stop;
+use crate::plan::stages::Stages;
 
 /// Pause before a failed set-up is tried again.
 const SETUP_RETRY: Duration = Duration::from_secs(1);

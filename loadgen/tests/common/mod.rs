@@ -9,7 +9,8 @@ use clap::Parser;
 use loadgen::{
     cli::Cli,
     plan::{Plan, PlanError},
-    report::{Report, progress::Live},
+    report::Report,
+    runner::live::Live,
 };
 use mock_server::{Config, testing::TestServer};
 use shared::delay::DelaySpec;

@@ -65,7 +65,7 @@ impl Hook<'_, Bola> {
         };
         firing.pause(Duration::ZERO).await;
         let (before, after) =
-            store.rename_city_record(id, None, name, acting.user, Some(Bola::ID))?;
+            store.rename_city_record(id, None, name, acting.user, Some(Bola::ID.tag()))?;
         if before.owner != acting.id {
             self.wrote(Some(acting.user), before.owner, Some(id));
         }

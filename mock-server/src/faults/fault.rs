@@ -133,6 +133,7 @@ macro_rules! registry {
 pub(crate) use registry;
 
 use super::{FaultId, States};
+use crate::store::Tag;
 
 /// Number of faults in the catalogue.
 pub const FAULT_COUNT: usize = FaultId::ALL.len();
@@ -148,6 +149,16 @@ impl FaultId {
 
     pub fn by_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|id| id.name() == name)
+    }
+
+    /// The tag the store keeps on a record this fault wrote into another user's city.
+    pub fn tag(self) -> Tag {
+        Tag(self as u16)
+    }
+
+    /// The fault a record's tag names (`None` for a tag no fault wrote).
+    pub fn of_tag(tag: Tag) -> Option<Self> {
+        Self::ALL.get(usize::from(tag.0)).copied()
     }
 }
 

@@ -2,7 +2,7 @@
 //! generic faults around the handler, commits what fired to the journal and, with
 //! `--fault-header`, names it in `x-racebench-faults`.
 //!
-//! It wraps the whole router once ([`crate::service`]), not each route: `Router::layer` boxes and
+//! It wraps the whole router once ([`crate::app::service`]), not each route: `Router::layer` boxes and
 //! clones a route's service per request, which measurably cost 6 % of `/json` throughput. With every
 //! fault off, `call` reads one atomic flag and forwards the router's future as is
 //! (`Either::Left`): no boxing, no clone. Outside the router there is no `MatchedPath`, so the

@@ -73,7 +73,7 @@ impl Hook<'_, RacyId> {
         // Should the id be taken, the content lands in someone else's row because of this fault.
         match self
             .store()
-            .upsert_city_record(record.clone(), Some(RacyId::ID))
+            .upsert_city_record(record.clone(), Some(RacyId::ID.tag()))
         {
             None => record,
             Some(before) => {

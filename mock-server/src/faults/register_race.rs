@@ -24,7 +24,7 @@ use super::{
     scope::Fire,
 };
 use crate::{
-    auth::PasswordHash,
+    password::PasswordHash,
     store::{EmailTaken, Store, User},
 };
 

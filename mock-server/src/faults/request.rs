@@ -57,7 +57,7 @@ impl<'a> Request<'a> {
             .iter()
             .copied()
             .find(|id| id.def().blamed_for_reads && scope.has_fired(*id))
-            .or(foreign.via);
+            .or(foreign.via.and_then(FaultId::of_tag));
         if let Some(fault) = blamed {
             scope.cross_read(fault, user, foreign);
         }

@@ -31,6 +31,14 @@ pub fn current() -> Option<Arc<Scope>> {
     SCOPE.try_with(Arc::clone).ok()
 }
 
+/// Names of the faults that fired on the current request (none outside a scope): what the
+/// request journal keeps, handed to the tracking layer by the composition root.
+pub fn fired_now() -> Vec<&'static str> {
+    current()
+        .map(|scope| scope.fired_names())
+        .unwrap_or_default()
+}
+
 /// Runs `future` (the rest of the request) with `scope` as its scope.
 pub async fn run<F: Future>(scope: Arc<Scope>, future: F) -> F::Output {
     SCOPE.scope(scope, future).await

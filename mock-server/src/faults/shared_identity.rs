@@ -20,7 +20,7 @@ use super::{
     params::params,
     request::{Firing, Hook},
 };
-use crate::auth::AuthUser;
+use crate::{auth::AuthUser, store::Tag};
 
 params! {
     pub struct Params {
@@ -61,8 +61,8 @@ impl Acting {
     }
 
     /// The fault to blame for what this caller writes into `id`'s data, if it is not theirs.
-    pub fn via(&self) -> Option<FaultId> {
-        (self.user != self.id).then_some(FaultId::SharedIdentity)
+    pub fn via(&self) -> Option<Tag> {
+        (self.user != self.id).then_some(FaultId::SharedIdentity.tag())
     }
 }
 

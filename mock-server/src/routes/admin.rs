@@ -13,6 +13,8 @@
 //! curl -s -XDELETE localhost:8020/__admin/requests
 //! ```
 
+pub mod exposition;
+
 use std::net::SocketAddr;
 
 use axum::{
@@ -285,7 +287,7 @@ pub async fn admin_journal(
     Ok(([(CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 
-/// Prometheus metrics in the OpenMetrics text format (see `metrics::exposition`).
+/// Prometheus metrics in the OpenMetrics text format (see [`exposition`]).
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -300,12 +302,8 @@ pub async fn admin_journal(
     )
 )]
 pub async fn admin_metrics(State(state): State<AppState>) -> Response {
-    let text = crate::metrics::exposition::render(&state);
-    (
-        [(CONTENT_TYPE, crate::metrics::exposition::CONTENT_TYPE)],
-        text,
-    )
-        .into_response()
+    let text = exposition::render(&state);
+    ([(CONTENT_TYPE, exposition::CONTENT_TYPE)], text).into_response()
 }
 
 /// `GET /__admin/requests` filters; all optional.

@@ -13,10 +13,10 @@ use shared::{
 };
 
 use crate::{
-    auth::PasswordHash,
     error::ApiError,
     extract::{Json, JsonOrForm},
     faults::register_race::RegisterRace,
+    password::PasswordHash,
     state::AppState,
 };
 

@@ -26,8 +26,8 @@ use std::{
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpStream, sync::watch};
 
-use super::{Gauges, Limits, clock, io::WatchedIo, on_wake::OnWake, request::RequestService};
-use crate::{FaultService, state::AppState};
+use super::{Limits, clock, io::WatchedIo, on_wake::OnWake, request::RequestService};
+use crate::{faults::layer::FaultService, metrics::Gauges, state::AppState};
 
 /// What the watchdog knows about a connection.
 #[derive(Debug)]
@@ -142,7 +142,7 @@ impl Activity {
 #[derive(Debug)]
 pub struct Connection {
     pub peer: SocketAddr,
-    pub service: FaultService<crate::App>,
+    pub service: FaultService<crate::app::App>,
     pub state: AppState,
     pub limits: Limits,
     pub stop: watch::Receiver<()>,

@@ -31,9 +31,9 @@ use tower::{Service, ServiceExt, util::Oneshot};
 
 use super::{body::Deadline, connection::Activity};
 use crate::{
-    FaultService,
     auth::VerifiedToken,
     error::ApiError,
+    faults::layer::FaultService,
     state::AppState,
     store::{Pinned, Store},
 };
@@ -47,7 +47,7 @@ pub struct RequestService {
     /// hyper calls the service by `&self`, tower by `&mut self`: the cell lends the app to each
     /// call in turn (one connection's requests are called one after another, in its own task)
     /// instead of a clone of every layer's handles per request.
-    app: RefCell<FaultService<crate::App>>,
+    app: RefCell<FaultService<crate::app::App>>,
     peer: SocketAddr,
     activity: Arc<Activity>,
     store: Store,
@@ -59,7 +59,7 @@ pub struct RequestService {
 
 impl RequestService {
     pub fn new(
-        app: FaultService<crate::App>,
+        app: FaultService<crate::app::App>,
         peer: SocketAddr,
         activity: Arc<Activity>,
         state: &AppState,
@@ -215,7 +215,7 @@ pin_project_lite::pin_project! {
 }
 
 /// The app's own future for a request.
-type AppFuture = <FaultService<crate::App> as Service<Request>>::Future;
+type AppFuture = <FaultService<crate::app::App> as Service<Request>>::Future;
 
 pin_project_lite::pin_project! {
     #[project = StageProjection]
@@ -223,7 +223,7 @@ pin_project_lite::pin_project! {
         Early { response: Option<Response> },
         App { #[pin] future: Pinned<AppFuture> },
         Unpinned { #[pin] future: AppFuture },
-        Waiting { #[pin] future: Pinned<Oneshot<FaultService<crate::App>, Request>> },
+        Waiting { #[pin] future: Pinned<Oneshot<FaultService<crate::app::App>, Request>> },
     }
 }
 

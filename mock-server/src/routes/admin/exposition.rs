@@ -1,7 +1,7 @@
 //! `GET /__admin/metrics`: the server's counters in the OpenMetrics text format (which Prometheus
 //! scrapes), encoded by `prometheus-client` from the atomics the server keeps anyway.
 //!
-//! Nothing here runs on the request path: a [`Snapshot`] collector reads [`Metrics`](super::Metrics)
+//! Nothing here runs on the request path: a [`Snapshot`] collector reads [`Metrics`](crate::metrics::Metrics)
 //! (requests and latency per route and status), the store's sizes, the fault counters and both
 //! journals' drop counts at scrape time, so serving a request costs no lock and no label lookup.
 
@@ -131,7 +131,7 @@ impl Collector for Snapshot {
     }
 }
 
-fn route_labels(series: &super::Series) -> [(&'static str, String); 3] {
+fn route_labels(series: &crate::metrics::Series) -> [(&'static str, String); 3] {
     [
         ("method", series.method.clone()),
         ("route", series.route.clone()),
