@@ -75,14 +75,18 @@ pub fn api_of(repro: &Repro) -> Result<Api, String> {
 
 /// The expected verdict, in words.
 pub fn expected_text(repro: &Repro) -> String {
+    let observer = match &repro.observer.then {
+        Some(then) => format!("{}, then {then}", repro.observer.race),
+        None => repro.observer.race.clone(),
+    };
     match &repro.expected.victim {
         Some(_) => format!(
-            "{} seen by the observer ({}) with the victim's data ({})",
-            repro.expected.class, repro.observer.race, repro.victim.race
+            "{} seen by the observer ({observer}) with the victim's data ({})",
+            repro.expected.class, repro.victim.race
         ),
         None => format!(
-            "{} seen by the observer ({}, racing the other user's {})",
-            repro.expected.class, repro.observer.race, repro.victim.race
+            "{} seen by the observer ({observer}, racing the other user's {})",
+            repro.expected.class, repro.victim.race
         ),
     }
 }
