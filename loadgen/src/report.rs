@@ -19,9 +19,11 @@ pub mod junit;
 pub mod merge;
 pub mod metrics;
 pub mod progress;
+#[cfg(test)]
+pub(crate) mod sample;
 pub mod text;
 
-use std::fmt::Write as _;
+use std::{collections::BTreeMap, fmt::Write as _};
 
 use serde::{Deserialize, Serialize};
 
@@ -150,6 +152,31 @@ pub struct Figures {
     /// HdrHistogram V2 deflate, base64, of `latency_ms` in microseconds: merge runs exactly.
     pub histogram: String,
     pub histogram_corrected: Option<String>,
+    /// Answers per status code (`{"200": 14000, "404": 3}`); requests without an answer
+    /// (`requests.exception`) have no code. Absent from reports written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status_codes: BTreeMap<u16, u64>,
+}
+
+impl Figures {
+    /// `200: 14,000, 404: 3, no answer: 2`: the status codes, then the requests without an
+    /// answer; `None` for a report without codes (written before they were counted).
+    pub fn status_line(&self) -> Option<String> {
+        if self.status_codes.is_empty() {
+            return None;
+        }
+        let mut parts: Vec<String> = self
+            .status_codes
+            .iter()
+            .map(|(code, count)| format!("{code}: {}", text::thousands(*count)))
+            .collect();
+        let answered: u64 = self.status_codes.values().sum();
+        let unanswered = self.requests.total.saturating_sub(answered);
+        if unanswered > 0 {
+            parts.push(format!("no answer: {}", text::thousands(unanswered)));
+        }
+        Some(parts.join(", "))
+    }
 }
 
 /// Outcome counts. `total = pass + fail + exception + violation`.
@@ -267,6 +294,7 @@ impl Figures {
             latency_corrected_ms: open.then(|| LatencyMs::new(&window.corrected)),
             histogram: window.latency.encode(),
             histogram_corrected: open.then(|| window.corrected.encode()),
+            status_codes: window.statuses.sorted().into_iter().collect(),
         }
     }
 }

@@ -330,7 +330,11 @@ fn merge_figures<'a>(
     };
     let mut latency = Latency::new();
     let mut corrected = open.then(Latency::new);
+    let mut status_codes = std::collections::BTreeMap::new();
     for (source, figures) in parts {
+        for (code, count) in &figures.status_codes {
+            *status_codes.entry(*code).or_insert(0) += count;
+        }
         let r = figures.requests;
         requests.total += r.total;
         requests.pass += r.pass;
@@ -371,6 +375,7 @@ fn merge_figures<'a>(
         latency_corrected_ms: corrected.as_ref().map(LatencyMs::new),
         histogram: latency.encode(),
         histogram_corrected: corrected.as_ref().map(Latency::encode),
+        status_codes,
     })
 }
 
