@@ -31,7 +31,7 @@ use crate::{
     checks::{Counts, Outcome},
     plan::{Model, Plan},
     runner::{OpenFigures, Run, StopReason, stop::Signal},
-    scenario::findings::{Evidence, Findings, LedgerFigures, Score},
+    scenario::findings::{Evidence, Findings, LedgerFigures, PreflightFigures, Score},
     selfcheck::SelfCheckReport,
     stats::{Interval, Latency, Quantile, StepWindow, millis},
     thresholds::Verdict,
@@ -107,6 +107,10 @@ pub struct Report {
     /// its retries) and the scenario's own preflight; absent in a merged report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight_s: Option<f64>,
+    /// What the scenario's preflight sent before the load, outside the step tables (the load
+    /// went on with its logged-in users); absent without a preflight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<PreflightFigures>,
     /// The command line of the run, as typed (the binary sets it; absent for in-process runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command_line: Option<String>,
@@ -375,6 +379,7 @@ impl Report {
             allowed: Vec::new(),
             workers: Vec::new(),
             preflight_s: None,
+            preflight: None,
             command_line: None,
         };
         report.tested_nothing = report.nothing_passed();
@@ -437,6 +442,7 @@ impl Report {
         self.redirects_followed = findings.redirects;
         self.hints = findings.hints;
         self.ledger = findings.ledger;
+        self.preflight = findings.preflight;
         self.allowed = findings.allowed;
     }
 

@@ -108,6 +108,9 @@ pub fn render(report: &Report) -> String {
         .collect();
     table(&mut out, "Latency of passed requests (ms)", &rows);
     status_table(&mut out, report);
+    if let Some(note) = preflight_note(report) {
+        let _ = writeln!(out, "{note}");
+    }
     if figures.latency_corrected_ms.is_some() {
         let corrected: Vec<(&str, &LatencyMs, u64, f64)> = report
             .endpoints
@@ -248,6 +251,35 @@ fn table(out: &mut String, title: &str, rows: &[(&str, &LatencyMs, u64, f64)]) {
 /// What a latency row says when no request of its name passed (latencies are of passed ones).
 pub const NO_PASSED_REQUEST: &str = "no passed request";
 
+/// Says what the step tables leave out: the preflight's requests, sent before the load, and its
+/// logged-in users, whom the load took over without signing them up again (so `register 18` for
+/// `--users 20` reads as intended).
+pub fn preflight_note(report: &Report) -> Option<String> {
+    let preflight = report.preflight.as_ref()?;
+    let total: u64 = preflight.requests.iter().map(|s| s.count).sum();
+    let steps: Vec<String> = preflight
+        .requests
+        .iter()
+        .map(|s| format!("{} {}", s.name, thousands(s.count)))
+        .collect();
+    let mut note = format!(
+        "Not in these tables: the preflight's {} request{} before the load ({})",
+        thousands(total),
+        plural(total),
+        steps.join(", ")
+    );
+    if preflight.users > 0 {
+        let _ = write!(
+            note,
+            "; the load went on with its {} logged-in user{}, without signing up or logging in again",
+            preflight.users,
+            plural(preflight.users)
+        );
+    }
+    note.push('.');
+    Some(note)
+}
+
 /// Answers per status code for each request name and for all (`200: 14,000, 404: 3`), as oha
 /// prints its distribution; nothing for a report written before codes were counted.
 fn status_table(out: &mut String, report: &Report) {
@@ -343,6 +375,27 @@ mod tests {
         assert!(
             list.ends_with(NO_PASSED_REQUEST) && !list.contains("0.000"),
             "the list row has no latency to show: {summary}"
+        );
+    }
+
+    #[test]
+    fn the_preflights_requests_and_users_are_named_under_the_tables() {
+        use crate::scenario::findings::{PreflightFigures, StepCount};
+        let mut report = super::super::sample::report(&["register"], Window::new(1));
+        report.preflight = Some(PreflightFigures {
+            requests: vec![StepCount {
+                name: "register".into(),
+                count: 2,
+            }],
+            users: 2,
+        });
+        let summary = render(&report);
+        assert!(
+            summary.contains(
+                "Not in these tables: the preflight's 2 requests before the load (register 2); \
+                 the load went on with its 2 logged-in users, without signing up or logging in again."
+            ),
+            "the summary says what the tables leave out: {summary}"
         );
     }
 }

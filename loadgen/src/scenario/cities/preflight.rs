@@ -72,6 +72,7 @@ impl Transport for PreflightTransport {
         let refused = &api.description().meanings.refused;
         let reading = step == cities.steps_of().read;
         let response = loop {
+            cities.note_preflight_request(step);
             let sent =
                 tokio::time::timeout(self.timeout, self.client.send(request.build(&self.target)))
                     .await;
