@@ -158,8 +158,10 @@ pub struct Figures {
     pub histogram_corrected: Option<String>,
     /// Answers per status code (`{"200": 14000, "404": 3}`); requests without an answer
     /// (`requests.exception`) have no code. Absent from reports written before it existed.
+    /// Keyed by the code's three digits as text: JSON keys are text, and a number key does not
+    /// read back through `#[serde(flatten)]` (the figures are flattened into the report).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub status_codes: BTreeMap<u16, u64>,
+    pub status_codes: BTreeMap<String, u64>,
 }
 
 impl Figures {
@@ -298,7 +300,12 @@ impl Figures {
             latency_corrected_ms: open.then(|| LatencyMs::new(&window.corrected)),
             histogram: window.latency.encode(),
             histogram_corrected: open.then(|| window.corrected.encode()),
-            status_codes: window.statuses.sorted().into_iter().collect(),
+            status_codes: window
+                .statuses
+                .sorted()
+                .into_iter()
+                .map(|(code, count)| (code.to_string(), count))
+                .collect(),
         }
     }
 }

@@ -334,7 +334,7 @@ fn merge_figures<'a>(
     let mut status_codes = std::collections::BTreeMap::new();
     for (source, figures) in parts {
         for (code, count) in &figures.status_codes {
-            *status_codes.entry(*code).or_insert(0) += count;
+            *status_codes.entry(code.clone()).or_insert(0) += count;
         }
         let r = figures.requests;
         requests.total += r.total;
