@@ -16,6 +16,8 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod merge;
+#[cfg(test)]
+pub(crate) mod sample;
 pub mod text;
 
 /// Transitional: the live view moved to `runner::live` (it belongs to the runner). This old path
@@ -23,7 +25,7 @@ pub mod text;
 /// `report -> runner` edge it is. Remove it once no code names `report::progress`.
 pub use crate::runner::live as progress;
 
-use std::fmt::Write as _;
+use std::{collections::BTreeMap, fmt::Write as _};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +33,7 @@ use crate::{
     checks::{Counts, Outcome},
     plan::{Model, Plan},
     runner::{OpenFigures, Run, StopReason, stop::Signal},
-    scenario::findings::{Evidence, Findings, LedgerFigures, Score},
+    scenario::findings::{Evidence, Findings, LedgerFigures, PreflightFigures, Score},
     selfcheck::SelfCheckReport,
     stats::{Interval, Latency, Quantile, StepWindow, millis},
     thresholds::Verdict,
@@ -107,6 +109,10 @@ pub struct Report {
     /// its retries) and the scenario's own preflight; absent in a merged report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight_s: Option<f64>,
+    /// What the scenario's preflight sent before the load, outside the step tables (the load
+    /// went on with its logged-in users); absent without a preflight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<PreflightFigures>,
     /// The command line of the run, as typed (the binary sets it; absent for in-process runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command_line: Option<String>,
@@ -152,6 +158,33 @@ pub struct Figures {
     /// HdrHistogram V2 deflate, base64, of `latency_ms` in microseconds: merge runs exactly.
     pub histogram: String,
     pub histogram_corrected: Option<String>,
+    /// Answers per status code (`{"200": 14000, "404": 3}`); requests without an answer
+    /// (`requests.exception`) have no code. Absent from reports written before it existed.
+    /// Keyed by the code's three digits as text: JSON keys are text, and a number key does not
+    /// read back through `#[serde(flatten)]` (the figures are flattened into the report).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status_codes: BTreeMap<String, u64>,
+}
+
+impl Figures {
+    /// `200: 14,000, 404: 3, no answer: 2`: the status codes, then the requests without an
+    /// answer; `None` for a report without codes (written before they were counted).
+    pub fn status_line(&self) -> Option<String> {
+        if self.status_codes.is_empty() {
+            return None;
+        }
+        let mut parts: Vec<String> = self
+            .status_codes
+            .iter()
+            .map(|(code, count)| format!("{code}: {}", text::thousands(*count)))
+            .collect();
+        let answered: u64 = self.status_codes.values().sum();
+        let unanswered = self.requests.total.saturating_sub(answered);
+        if unanswered > 0 {
+            parts.push(format!("no answer: {}", text::thousands(unanswered)));
+        }
+        Some(parts.join(", "))
+    }
 }
 
 /// Outcome counts. `total = pass + fail + exception + violation`.
@@ -269,6 +302,12 @@ impl Figures {
             latency_corrected_ms: open.then(|| LatencyMs::new(&window.corrected)),
             histogram: window.latency.encode(),
             histogram_corrected: open.then(|| window.corrected.encode()),
+            status_codes: window
+                .statuses
+                .sorted()
+                .into_iter()
+                .map(|(code, count)| (code.to_string(), count))
+                .collect(),
         }
     }
 }
@@ -349,6 +388,7 @@ impl Report {
             allowed: Vec::new(),
             workers: Vec::new(),
             preflight_s: None,
+            preflight: None,
             command_line: None,
         };
         report.tested_nothing = report.nothing_passed();
@@ -411,6 +451,7 @@ impl Report {
         self.redirects_followed = findings.redirects;
         self.hints = findings.hints;
         self.ledger = findings.ledger;
+        self.preflight = findings.preflight;
         self.allowed = findings.allowed;
     }
 

@@ -11,9 +11,10 @@
 //! across an `.await`.
 //!
 //! Layout: [`latency`] (histogram and exact percentiles), [`window`] (per-name counts and
-//! latencies, mergeable), [`timeline`] (per-interval summaries for CSV and charts).
+//! latencies, mergeable), [`status`] (answers per status code), [`timeline`] (per-interval summaries for CSV and charts).
 
 pub mod latency;
+pub mod status;
 pub mod timeline;
 pub mod window;
 
@@ -28,6 +29,7 @@ use std::{
 use crate::checks::Outcome;
 
 pub use latency::{DecodeError, Latency, Quantile};
+pub use status::StatusCounts;
 pub use timeline::{Interval, IntervalRow, Timeline};
 pub use window::{StepWindow, Timing, Window};
 

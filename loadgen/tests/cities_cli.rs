@@ -87,6 +87,47 @@ async fn a_clean_run_exits_0_and_a_leak_exits_1_with_evidence() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preflights_sign_ups_are_reported_beside_the_steps_and_add_up_to_the_users() {
+    let server = spawn(Config::default()).await;
+    let dir = temp_dir("cities-preflight");
+    let json = dir.join("report.json");
+    let out = run(&server.api_url(""), &["--json-out", json.to_str().unwrap()]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a clean run passes: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let count = |list: &serde_json::Value, field: &str| {
+        list.as_array()
+            .and_then(|items| items.iter().find(|i| i["name"] == "register"))
+            .map(|item| item.pointer(field).and_then(|v| v.as_u64()).unwrap_or(0))
+            .unwrap_or(0)
+    };
+    let in_load = count(&report["endpoints"], "/requests/total");
+    let in_preflight = count(&report["preflight"]["requests"], "/count");
+    assert!(
+        in_preflight > 0,
+        "the preflight's sign-ups are reported: {}",
+        report["preflight"]
+    );
+    assert_eq!(
+        in_load + in_preflight,
+        10,
+        "the load's and the preflight's sign-ups add up to --users 10: {}",
+        report["preflight"]
+    );
+    assert_eq!(
+        report["preflight"]["users"].as_u64(),
+        Some(in_preflight),
+        "each user the preflight signed up went on into the load: {}",
+        report["preflight"]
+    );
+}
+
 #[tokio::test]
 async fn bad_cities_flags_are_one_line_and_exit_2() {
     for extra in [

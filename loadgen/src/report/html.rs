@@ -3,10 +3,12 @@
 //! second (passed, failed, exceptions), latency percentiles over time (gaps where nothing passed,
 //! a CSS-only log-scale switch), p99 per request name, a latency histogram, outcomes, users and
 //! requests in flight; then the [`timeline`] of the first violation (each user's requests around
-//! it, the racing pair highlighted) and every finding the report carries (evidence, score...) as a table, and
-//! the summary tables. The charts are drawn here, in Rust, from the report alone, so any report
+//! it, the racing pair highlighted), the [`evidence`] (one row per violation, timings folded
+//! away), every other finding the report carries (score, ledger...) as a table, and the summary
+//! tables (latency, status codes and outcomes per request name). The charts are drawn here, in Rust, from the report alone, so any report
 //! (a run, a merge) renders.
 
+pub mod evidence;
 pub mod timeline;
 
 use std::{fmt::Write, io, path::Path};
@@ -178,6 +180,9 @@ pub fn render(report: &Report) -> String {
     page.push_str(&chart("count at interval end", &load, Scale::Linear));
     if let Some(timeline) = timeline::render(&report.evidence) {
         page.push_str(&timeline);
+    }
+    if let Some(evidence) = evidence::render(&report.evidence) {
+        page.push_str(&evidence);
     }
     findings(&mut page, report);
     tables(&mut page, report);
@@ -522,7 +527,7 @@ fn histogram(report: &Report) -> Option<String> {
 /// The report's fields that are not figures (evidence, findings, score, whatever a scenario
 /// reports), each as a table, read generically from the report's JSON form.
 fn findings(page: &mut String, report: &Report) {
-    const FIGURES: [&str; 22] = [
+    const FIGURES: &[&str] = &[
         "schema_version",
         "scenario",
         "target",
@@ -545,6 +550,11 @@ fn findings(page: &mut String, report: &Report) {
         "self_check",
         "thresholds",
         "intervals",
+        // Rendered on their own: the evidence table, the status codes and preflight in the
+        // summary tables.
+        "evidence",
+        "status_codes",
+        "preflight",
     ];
     let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(report) else {
         return;
@@ -717,6 +727,9 @@ fn tables(page: &mut String, report: &Report) {
         )])
         .collect();
     latency_table(page, "Latency of passed requests (ms)", &rows);
+    if let Some(note) = super::text::preflight_note(report) {
+        let _ = write!(page, "<p class=\"note\">{}</p>", escape(&note));
+    }
     if let Some(corrected) = &report.figures.latency_corrected_ms {
         let rows: Vec<_> = report
             .endpoints
@@ -738,12 +751,16 @@ fn tables(page: &mut String, report: &Report) {
             &rows,
         );
     }
-    page.push_str("<h2>Outcomes per request name</h2><table><tr><th>name</th><th>total</th><th>pass</th><th>fail</th><th>exception</th><th>timeout</th><th>leak</th><th>lost_write</th><th>corrupt</th><th>denied</th></tr>");
-    for endpoint in &report.endpoints {
+    page.push_str("<h2>Outcomes per request name</h2><table><tr><th>name</th><th>total</th><th>pass</th><th>fail</th><th>exception</th><th>timeout</th><th>leak</th><th>lost_write</th><th>corrupt</th><th>denied</th><th class=\"codes\">status codes</th></tr>");
+    let all = super::Endpoint {
+        name: "all".into(),
+        figures: report.figures.clone(),
+    };
+    for endpoint in report.endpoints.iter().chain([&all]) {
         let (r, v) = (&endpoint.figures.requests, &endpoint.figures.violations);
         let _ = write!(
             page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"codes\">{}</td></tr>",
             escape(&endpoint.name),
             r.total,
             r.pass,
@@ -753,7 +770,8 @@ fn tables(page: &mut String, report: &Report) {
             v.leak,
             v.lost_write,
             v.corrupt,
-            v.denied
+            v.denied,
+            escape(&endpoint.figures.status_line().unwrap_or_default())
         );
     }
     page.push_str("</table>");
@@ -766,7 +784,7 @@ fn tables(page: &mut String, report: &Report) {
         );
     }
     if !report.failure_reasons.is_empty() {
-        page.push_str("<h2>First distinct failure reasons</h2><table><tr><th>count</th><th>name</th><th>outcome</th><th>reason</th></tr>");
+        page.push_str("<h2>First distinct failure reasons</h2><table class=\"reasons\"><tr><th>count</th><th>name</th><th>outcome</th><th>reason</th></tr>");
         for reason in &report.failure_reasons {
             let _ = write!(
                 page,
@@ -821,6 +839,16 @@ fn latency_table(page: &mut String, title: &str, rows: &[(&str, &LatencyMs, u64,
         escape(title)
     );
     for (name, l, total, rps) in rows {
+        if l.count == 0 {
+            // Latencies are of passed requests: zeros would read as instant answers.
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td>{total}</td><td>{rps:.2}</td><td colspan=\"8\" class=\"none\">{}</td></tr>",
+                escape(name),
+                super::text::NO_PASSED_REQUEST
+            );
+            continue;
+        }
         let _ = write!(
             page,
             "<tr><td>{}</td><td>{total}</td><td>{rps:.2}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td>\
@@ -873,7 +901,7 @@ pub(crate) fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}\
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:1240px;padding:0 16px;color:#222}\
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}\
 .chart{width:100%;height:auto;border:1px solid #ddd;background:#fff}\
 .grid{stroke:#eee}.tick{font-size:11px;fill:#555}.label{font-size:12px;fill:#333}.legend{font-size:12px;fill:#333}\
@@ -885,7 +913,15 @@ pre.summary{background:#f7f7f7;padding:10px;border:1px solid #ddd}.warn{color:#a
 .verdict.pass{background:#e6f4ea;color:#0a5c2b}.verdict.fail{background:#fde7e7;color:#a00}\
 table.settings th{text-align:left;width:110px}table.settings td{text-align:left}\
 table.findings td{text-align:left;font-size:12px;max-width:420px;overflow-wrap:anywhere}\
-.wide{overflow-x:auto}.logscale{display:none}#log:checked~.logscale{display:block}#log:checked~.lin{display:none}";
+.wide{overflow-x:auto}td.none{text-align:center;color:#777;font-style:italic}td.codes,th.codes{text-align:left}table.reasons td,table.reasons th{text-align:left}\
+p.note{color:#444;font-size:13px}\
+table.evidence td{text-align:left;vertical-align:top;font-size:12px;overflow-wrap:anywhere}\
+table.evidence th{text-align:left}table.evidence td:first-child,table.evidence td.class{white-space:nowrap}\
+table.evidence td:nth-child(3){min-width:280px}table.evidence td:nth-child(4){max-width:240px}\
+table.evidence td:nth-child(6){max-width:340px}table.evidence td.class{font-weight:bold;color:#6A0DAD}\
+table.evidence tr.more td{border-top:none}table.evidence summary{cursor:pointer;color:#555}\
+table.spans td,table.spans th{font-size:11px;padding:1px 6px}\
+.logscale{display:none}#log:checked~.logscale{display:block}#log:checked~.lin{display:none}";
 
 #[cfg(test)]
 mod tests {
@@ -991,6 +1027,62 @@ mod tests {
             escape("<a href=\"x\">&"),
             "&lt;a href=&quot;x&quot;&gt;&amp;",
             "HTML special characters are escaped"
+        );
+    }
+
+    #[test]
+    fn evidence_rows_fold_their_timings_and_an_unpassed_name_says_so() {
+        use crate::{
+            checks::Outcome,
+            scenario::findings::{Evidence, Span},
+            stats::{Timing, Window},
+        };
+        let mut totals = Window::new(2);
+        let ok = Timing {
+            status: Some(200),
+            ..Timing::closed(std::time::Duration::from_millis(2))
+        };
+        totals.record(0, Outcome::Pass, ok);
+        totals.record(1, Outcome::Leak, ok);
+        let mut report = super::super::sample::report(&["read", "list"], totals);
+        let span = Span {
+            user: 3,
+            step: "create".into(),
+            request: "POST /api/v1/cities".into(),
+            sent_s: 0.1,
+            first_byte_s: Some(0.2),
+            last_byte_s: Some(0.2),
+        };
+        report.evidence = vec![Evidence {
+            class: "leak".into(),
+            observer: 7,
+            victim: Some(3),
+            step: "list".into(),
+            request: "GET /api/v1/cities".into(),
+            expected: "its own records only".into(),
+            actual: "200 {\"data\":[]}".into(),
+            message: "user 7 listed its records and got c.3.1 created by user 3".into(),
+            recent: vec![span.clone()],
+            overlapping: vec![span],
+            ..Evidence::default()
+        }];
+        let page = render(&report);
+        assert!(
+            page.contains("user 7 saw user 3's data"),
+            "the row says who saw whose data"
+        );
+        assert!(
+            page.contains("<details><summary>ids and timings: 1 recent request of the two users, 1 other request in flight with it</summary>"),
+            "the timing arrays are folded into a details element"
+        );
+        assert!(!page.contains("[{&quot;"), "no raw JSON array is shown");
+        assert!(
+            page.contains("<td colspan=\"8\" class=\"none\">no passed request</td>"),
+            "the list row says it has no passed request instead of zeros"
+        );
+        assert!(
+            page.contains("<td class=\"codes\">200: 1</td>"),
+            "the outcomes table lists the status codes"
         );
     }
 }

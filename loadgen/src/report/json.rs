@@ -89,3 +89,41 @@ fn checked(name: &str, report: Report) -> Result<Report, ReadError> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{
+        checks::Outcome,
+        stats::{Timing, Window},
+    };
+
+    #[test]
+    fn status_codes_and_the_preflight_read_back_from_a_written_report() {
+        let mut totals = Window::new(1);
+        let answered = Timing {
+            status: Some(404),
+            ..Timing::closed(Duration::from_millis(1))
+        };
+        totals.record(0, Outcome::Fail, answered);
+        let mut report = super::super::sample::report(&["read"], totals);
+        report.preflight = Some(Default::default());
+        let back = parse("written", &render(&report)).expect("a written report reads back");
+        assert_eq!(
+            back.figures.status_codes.get("404"),
+            Some(&1),
+            "the run's status codes read back"
+        );
+        assert_eq!(
+            back.endpoints[0].figures.status_codes.get("404"),
+            Some(&1),
+            "a request name's status codes read back"
+        );
+        assert_eq!(
+            back.preflight, report.preflight,
+            "the preflight figures read back"
+        );
+    }
+}

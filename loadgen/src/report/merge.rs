@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     runner::{OpenFigures, StopReason},
-    scenario::cities::score::Score,
+    scenario::{cities::score::Score, findings::PreflightFigures},
     selfcheck::{LagMs, SelfCheckReport},
     stats::{DecodeError, Latency, window::MAX_REASONS},
     thresholds::Threshold,
@@ -206,6 +206,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Merged, MergeError> {
         workers: rows,
         command_line: None,
         preflight_s: None,
+        preflight: merge_preflights(&reports),
         interrupted_by: reports.iter().find_map(|(_, r)| r.interrupted_by),
         in_flight_at_stop: reports.iter().map(|(_, r)| r.in_flight_at_stop).sum(),
         tested_nothing: None,
@@ -330,7 +331,11 @@ fn merge_figures<'a>(
     };
     let mut latency = Latency::new();
     let mut corrected = open.then(Latency::new);
+    let mut status_codes = std::collections::BTreeMap::new();
     for (source, figures) in parts {
+        for (code, count) in &figures.status_codes {
+            *status_codes.entry(code.clone()).or_insert(0) += count;
+        }
         let r = figures.requests;
         requests.total += r.total;
         requests.pass += r.pass;
@@ -371,6 +376,7 @@ fn merge_figures<'a>(
         latency_corrected_ms: corrected.as_ref().map(LatencyMs::new),
         histogram: latency.encode(),
         histogram_corrected: corrected.as_ref().map(Latency::encode),
+        status_codes,
     })
 }
 
@@ -387,6 +393,22 @@ fn stopped_by(reports: &[(String, Report)]) -> StopReason {
 
 fn sum_options(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     values.reduce(|a, b| Some(a? + b?)).flatten()
+}
+
+/// Every worker's preflight requests, summed per step name in first-seen order.
+fn merge_preflights(reports: &[(String, Report)]) -> Option<PreflightFigures> {
+    let mut merged: Option<PreflightFigures> = None;
+    for preflight in reports.iter().filter_map(|(_, r)| r.preflight.as_ref()) {
+        let sum = merged.get_or_insert_with(PreflightFigures::default);
+        sum.users += preflight.users;
+        for step in &preflight.requests {
+            match sum.requests.iter_mut().find(|s| s.name == step.name) {
+                Some(known) => known.count += step.count,
+                None => sum.requests.push(step.clone()),
+            }
+        }
+    }
+    merged
 }
 
 fn merge_workloads(reports: &[(String, Report)]) -> WorkloadReport {

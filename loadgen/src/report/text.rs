@@ -107,6 +107,10 @@ pub fn render(report: &Report) -> String {
         )))
         .collect();
     table(&mut out, "Latency of passed requests (ms)", &rows);
+    status_table(&mut out, report);
+    if let Some(note) = preflight_note(report) {
+        let _ = writeln!(out, "{note}");
+    }
     if figures.latency_corrected_ms.is_some() {
         let corrected: Vec<(&str, &LatencyMs, u64, f64)> = report
             .endpoints
@@ -228,11 +232,71 @@ fn table(out: &mut String, title: &str, rows: &[(&str, &LatencyMs, u64, f64)]) {
         "name", "requests", "req/s", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"
     );
     for (name, l, total, rps) in rows {
+        if l.count == 0 {
+            // Zeros would read as instant answers: say there is nothing to measure.
+            let _ = writeln!(
+                out,
+                "{name:<width$} {total:>9} {rps:>9.2}  {NO_PASSED_REQUEST}"
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "{name:<width$} {total:>9} {rps:>9.2} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
             l.min, l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max
         );
+    }
+}
+
+/// What a latency row says when no request of its name passed (latencies are of passed ones).
+pub const NO_PASSED_REQUEST: &str = "no passed request";
+
+/// Says what the step tables leave out: the preflight's requests, sent before the load, and its
+/// logged-in users, whom the load took over without signing them up again (so `register 18` for
+/// `--users 20` reads as intended).
+pub fn preflight_note(report: &Report) -> Option<String> {
+    let preflight = report.preflight.as_ref()?;
+    let total: u64 = preflight.requests.iter().map(|s| s.count).sum();
+    let steps: Vec<String> = preflight
+        .requests
+        .iter()
+        .map(|s| format!("{} {}", s.name, thousands(s.count)))
+        .collect();
+    let mut note = format!(
+        "Not in these tables: the preflight's {} request{} before the load ({})",
+        thousands(total),
+        plural(total),
+        steps.join(", ")
+    );
+    if preflight.users > 0 {
+        let _ = write!(
+            note,
+            "; the load went on with its {} logged-in user{}, without signing up or logging in again",
+            preflight.users,
+            plural(preflight.users)
+        );
+    }
+    note.push('.');
+    Some(note)
+}
+
+/// Answers per status code for each request name and for all (`200: 14,000, 404: 3`), as oha
+/// prints its distribution; nothing for a report written before codes were counted.
+fn status_table(out: &mut String, report: &Report) {
+    let rows: Vec<(&str, String)> = report
+        .endpoints
+        .iter()
+        .map(|e| (e.name.as_str(), &e.figures))
+        .chain([("all", &report.figures)])
+        .filter_map(|(name, figures)| Some((name, figures.status_line()?)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(out, "\nStatus codes (answers per code)");
+    for (name, line) in rows {
+        let _ = writeln!(out, "{name:<width$} {line}");
     }
 }
 
@@ -256,3 +320,82 @@ fn asctime(unix_s: f64) -> String {
 }
 
 pub use shared::format::thousands;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{
+        checks::Outcome,
+        stats::{Timing, Window},
+    };
+
+    fn answered(code: u16) -> Timing {
+        Timing {
+            status: Some(code),
+            ..Timing::closed(Duration::from_millis(3))
+        }
+    }
+
+    #[test]
+    fn each_request_name_lists_its_status_codes_and_the_unanswered() {
+        let mut totals = Window::new(2);
+        (0..3).for_each(|_| totals.record(0, Outcome::Pass, answered(200)));
+        totals.record(0, Outcome::Fail, answered(404));
+        totals.record(1, Outcome::Leak, answered(200));
+        totals.record(1, Outcome::Timeout, Timing::closed(Duration::from_secs(1)));
+        let report = super::super::sample::report(&["read", "list"], totals);
+        let summary = render(&report);
+        assert!(
+            summary.contains("read 200: 3, 404: 1\n"),
+            "the read row lists its codes: {summary}"
+        );
+        assert!(
+            summary.contains("list 200: 1, no answer: 1\n"),
+            "the list row counts the timeout as unanswered: {summary}"
+        );
+        assert!(
+            summary.contains("all  200: 4, 404: 1, no answer: 1\n"),
+            "the all row adds up to the 6 requests: {summary}"
+        );
+    }
+
+    #[test]
+    fn a_name_without_a_passed_request_says_so_instead_of_zeros() {
+        let mut totals = Window::new(2);
+        totals.record(0, Outcome::Pass, answered(200));
+        totals.record(1, Outcome::Leak, answered(200));
+        let report = super::super::sample::report(&["read", "list"], totals);
+        let summary = render(&report);
+        let list = summary
+            .lines()
+            .find(|line| line.starts_with("list ") && !line.contains(':'))
+            .unwrap_or_default();
+        assert!(
+            list.ends_with(NO_PASSED_REQUEST) && !list.contains("0.000"),
+            "the list row has no latency to show: {summary}"
+        );
+    }
+
+    #[test]
+    fn the_preflights_requests_and_users_are_named_under_the_tables() {
+        use crate::scenario::findings::{PreflightFigures, StepCount};
+        let mut report = super::super::sample::report(&["register"], Window::new(1));
+        report.preflight = Some(PreflightFigures {
+            requests: vec![StepCount {
+                name: "register".into(),
+                count: 2,
+            }],
+            users: 2,
+        });
+        let summary = render(&report);
+        assert!(
+            summary.contains(
+                "Not in these tables: the preflight's 2 requests before the load (register 2); \
+                 the load went on with its 2 logged-in users, without signing up or logging in again."
+            ),
+            "the summary says what the tables leave out: {summary}"
+        );
+    }
+}

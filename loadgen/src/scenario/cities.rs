@@ -118,6 +118,10 @@ pub struct Cities {
     journal: OnceCell<score::Journal>,
     /// The preflight's users, picked up by tab 0 of their identity so that their records count.
     seeded: Vec<Mutex<Option<User>>>,
+    /// Requests the preflight sent, per step index (it runs serially: the lock is never
+    /// contended), and how many identities had logged in when it ended.
+    preflight_sent: Mutex<Vec<u64>>,
+    preflight_users: AtomicU64,
 }
 
 /// Step indexes; optional steps exist only when enabled.
@@ -211,6 +215,8 @@ impl Cities {
             hints: Mutex::new(Vec::new()),
             journal: OnceCell::new(),
             seeded: (0..identities).map(|_| Mutex::new(None)).collect(),
+            preflight_sent: Mutex::new(Vec::new()),
+            preflight_users: AtomicU64::new(0),
         }
     }
 
@@ -274,6 +280,37 @@ impl Cities {
         if !self.passed.load(Ordering::Relaxed) {
             self.passed.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Counts one request the preflight sent under `step` (each retry included).
+    pub(crate) fn note_preflight_request(&self, step: Step) {
+        if let Ok(mut sent) = self.preflight_sent.lock() {
+            if sent.len() <= step.0 {
+                sent.resize(step.0 + 1, 0);
+            }
+            sent[step.0] += 1;
+        }
+    }
+
+    /// What the preflight sent, for the report; `None` without a preflight.
+    fn preflight_figures(&self) -> Option<super::findings::PreflightFigures> {
+        let sent = self.preflight_sent.lock().ok()?;
+        if sent.is_empty() {
+            return None;
+        }
+        let requests = sent
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+            .map(|(step, count)| super::findings::StepCount {
+                name: self.step_name(Step(step)).to_owned(),
+                count: *count,
+            })
+            .collect();
+        Some(super::findings::PreflightFigures {
+            requests,
+            users: self.preflight_users.load(Ordering::Relaxed),
+        })
     }
 
     pub(crate) fn note_redirect(&self, from: &str, to: &str) {
@@ -418,9 +455,10 @@ impl Scenario for Cities {
             let _ = self.journal.set(journal);
         }
         if self.options.preflight {
-            preflight::run(self, target)
-                .await
-                .map_err(|e| e.to_string())?;
+            let walked = preflight::run(self, target).await;
+            self.preflight_users
+                .store(self.logged_in.load(Ordering::Relaxed), Ordering::Relaxed);
+            walked.map_err(|e| e.to_string())?;
             self.mark_verified();
         }
         Ok(())
@@ -457,6 +495,7 @@ impl Scenario for Cities {
                 evicted: self.ledger.evicted(),
                 deleted: self.ledger.deleted(),
             }),
+            preflight: self.preflight_figures(),
             ..Findings::default()
         };
         if self.logged_in.load(Ordering::Relaxed) == 0 {

@@ -121,6 +121,25 @@ pub struct LedgerFigures {
     pub deleted: u64,
 }
 
+/// What a scenario's preflight sent before the load. Its requests are in no step table (they ran
+/// serially, before the clock of the run started), and the load went on with its logged-in
+/// users, whose sign-up and login steps it therefore did not repeat: `register 18` for
+/// `--users 20` when the preflight signed up two.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PreflightFigures {
+    /// Requests per step name, in the scenario's order (steps it did not send are left out).
+    pub requests: Vec<StepCount>,
+    /// Identities it logged in, which the load's users then reused.
+    pub users: u64,
+}
+
+/// A count under a step name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepCount {
+    pub name: String,
+    pub count: u64,
+}
+
 /// Everything a scenario reports beyond the engine's counts.
 #[derive(Debug, Clone, Default)]
 pub struct Findings {
@@ -140,4 +159,6 @@ pub struct Findings {
     /// One example answer per distinct failure reason.
     pub failure_examples: Vec<FailureExample>,
     pub ledger: Option<LedgerFigures>,
+    /// What a preflight sent before the load (not in the step tables).
+    pub preflight: Option<PreflightFigures>,
 }

@@ -210,6 +210,10 @@ impl Session {
             corrected: self
                 .open
                 .then(|| end.saturating_duration_since(intended.unwrap_or(start))),
+            status: result
+                .as_ref()
+                .ok()
+                .map(|response| response.status.as_u16()),
         };
         Exchange {
             result,

@@ -1,4 +1,4 @@
-//! A window of statistics: outcome counts, latencies and failure reasons per request name, for
+//! A window of statistics: outcome counts, status codes, latencies and failure reasons per request name, for
 //! one shard over one tick, for one tick over all shards, or for the whole run. Windows merge
 //! exactly, so the order in which shards are collected does not matter.
 
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::checks::{Counts, Outcome};
 
-use super::latency::Latency;
+use super::{latency::Latency, status::StatusCounts};
 
 /// How many distinct failure reasons a window keeps; later new ones are only counted.
 pub const MAX_REASONS: usize = 10;
@@ -19,13 +19,18 @@ pub struct Timing {
     /// Open model only: from the iteration's *intended* start to the last body byte, so time spent
     /// waiting for a busy generator counts (coordinated omission corrected).
     pub corrected: Option<Duration>,
+    /// The answer's status code; `None` when no answer came back (an exception or a timeout).
+    /// It travels with the timing so that every place recording an exchange counts its code.
+    pub status: Option<u16>,
 }
 
 impl Timing {
+    /// A closed-model timing without an answer's status.
     pub fn closed(latency: Duration) -> Self {
         Self {
             latency,
             corrected: None,
+            status: None,
         }
     }
 }
@@ -34,6 +39,8 @@ impl Timing {
 #[derive(Debug, Clone, Default)]
 pub struct StepWindow {
     pub counts: Counts,
+    /// Answers per status code; `counts.total() - statuses.answered()` got no answer.
+    pub statuses: StatusCounts,
     /// Latency of passed requests (the article's "Time per Request ... For pass requests").
     pub latency: Latency,
     /// Open model only: corrected latency of passed requests.
@@ -44,12 +51,14 @@ impl StepWindow {
     /// Empties the figures, keeping the histograms' memory.
     pub fn clear(&mut self) {
         self.counts = Default::default();
+        self.statuses.clear();
         self.latency.clear();
         self.corrected.clear();
     }
 
     pub fn merge(&mut self, other: &StepWindow) {
         self.counts.merge(&other.counts);
+        self.statuses.merge(&other.statuses);
         self.latency.merge(&other.latency);
         self.corrected.merge(&other.corrected);
     }
@@ -94,6 +103,9 @@ impl Window {
     pub fn record(&mut self, step: usize, outcome: Outcome, timing: Timing) {
         let window = &mut self.steps[step];
         window.counts.add(outcome, 1);
+        if let Some(code) = timing.status {
+            window.statuses.add(code, 1);
+        }
         if outcome == Outcome::Pass {
             window.latency.record(timing.latency);
             if let Some(corrected) = timing.corrected {
@@ -183,6 +195,38 @@ mod tests {
             total.latency.max(),
             Duration::from_millis(2),
             "a merged window's max is the larger one"
+        );
+    }
+
+    #[test]
+    fn status_counts_and_unanswered_requests_add_up_to_the_total() {
+        let answered = |code, ms| Timing {
+            status: Some(code),
+            ..Timing::closed(Duration::from_millis(ms))
+        };
+        let (mut one, mut two) = (Window::new(2), Window::new(2));
+        one.record(0, Outcome::Pass, answered(200, 1));
+        one.record(0, Outcome::Fail, answered(404, 2));
+        one.record(1, Outcome::Leak, answered(200, 3));
+        two.record(0, Outcome::Pass, answered(200, 4));
+        two.record(0, Outcome::Timeout, Timing::closed(Duration::from_secs(1)));
+        one.merge(&two);
+        let step = &one.steps[0];
+        assert_eq!(
+            step.statuses.sorted(),
+            vec![(200, 2), (404, 1)],
+            "each answered request is counted under its code, across windows"
+        );
+        assert_eq!(
+            step.statuses.answered() + step.counts.exception(),
+            step.counts.total(),
+            "codes plus the unanswered (exceptions, timeouts) add up to the total"
+        );
+        let total = one.total();
+        assert_eq!(
+            total.statuses.sorted(),
+            vec![(200, 3), (404, 1)],
+            "the total merges every request name's codes"
         );
     }
 }

@@ -152,6 +152,7 @@ impl PreflightTransport {
         let refused = &api.description().meanings.refused;
         let reading = step == cities.steps_of().read;
         loop {
+            cities.note_preflight_request(step);
             let sent =
                 tokio::time::timeout(self.timeout, self.client.send(request.build(&self.target)))
                     .await;
