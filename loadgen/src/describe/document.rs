@@ -112,10 +112,18 @@ impl Document {
         value
     }
 
-    /// The schema behind `anyOf`/`oneOf` `[T, null]` and `allOf [T]`: the first non-null branch.
+    /// The schema behind `anyOf`/`oneOf` `[T, null]` and a one-branch `allOf [T]`: the first
+    /// non-null branch. A longer `allOf` stays: [`Document::properties`] merges its branches.
     pub fn schema<'a>(&'a self, schema: &'a Value) -> &'a Value {
         let schema = self.resolve(schema);
+        let merged = schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .is_some_and(|branches| branches.len() > 1);
         for key in ["allOf", "anyOf", "oneOf"] {
+            if key == "allOf" && merged {
+                continue;
+            }
             if schema.get("properties").is_none()
                 && let Some(branches) = schema.get(key).and_then(Value::as_array)
                 && let Some(first) = branches
@@ -129,9 +137,13 @@ impl Document {
         schema
     }
 
-    /// The properties of an object schema, in key order.
+    /// The properties of an object schema, in key order (an `allOf`'s branches in turn).
     pub fn properties<'a>(&'a self, schema: &'a Value) -> Vec<(&'a str, &'a Value)> {
-        self.schema(schema)
+        let schema = self.schema(schema);
+        if let Some(branches) = schema.get("allOf").and_then(Value::as_array) {
+            return branches.iter().flat_map(|b| self.properties(b)).collect();
+        }
+        schema
             .get("properties")
             .and_then(Value::as_object)
             .map(|props| {
@@ -145,7 +157,11 @@ impl Document {
 
     /// The required properties of an object schema.
     pub fn required<'a>(&'a self, schema: &'a Value) -> Vec<&'a str> {
-        self.schema(schema)
+        let schema = self.schema(schema);
+        if let Some(branches) = schema.get("allOf").and_then(Value::as_array) {
+            return branches.iter().flat_map(|b| self.required(b)).collect();
+        }
+        schema
             .get("required")
             .and_then(Value::as_array)
             .map(|names| names.iter().filter_map(Value::as_str).collect())

@@ -1065,3 +1065,98 @@ fn pointer_to(doc: &Document, schema: &Value, wanted: &[&str]) -> Option<String>
         .filter(|(n, _)| ENVELOPES.contains(n))
         .find_map(|(n, p)| pointer_to(doc, p, wanted).map(|inner| format!("/{n}{inner}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incomplete() -> Document {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/openapi/incomplete.yaml"
+        );
+        let text = std::fs::read(path).expect("the fixture reads");
+        Document::parse("incomplete.yaml", &text).expect("a YAML 3.0 document parses")
+    }
+
+    #[test]
+    fn no_signup_and_an_unusual_token_field_are_listed_as_missing() {
+        let inferred = infer(&incomplete(), &Ask::default());
+        let missing = inferred.missing();
+        assert_eq!(missing.len(), 2, "two pieces are missing: {missing:#?}");
+        assert!(
+            missing[0].starts_with("accounts.register-path: no unauthenticated POST"),
+            "the signup is missing: {missing:#?}"
+        );
+        assert!(
+            missing[1].starts_with("login.token:") && missing[1].contains("candidates: /jwt"),
+            "the token field is missing, `jwt` offered: {missing:#?}"
+        );
+        let text = inferred.toml();
+        assert!(
+            text.contains("# register-path = ?   # NOT INFERRED")
+                && text.contains("# token = ?   # NOT INFERRED"),
+            "the missing pieces are commented placeholders:\n{text}"
+        );
+        let table: toml::Table = toml::from_str(&text).expect("the rest is valid TOML");
+        let records = &table["records"];
+        assert_eq!(records["collection"].as_str(), Some("/notes"), "{text}");
+        assert_eq!(records["item"].as_str(), Some("/notes/{id}"), "{text}");
+        assert_eq!(
+            records["create-body"].to_string(),
+            toml::Value::try_from(serde_json::json!({"text": "{marker}", "priority": "low"}))
+                .unwrap()
+                .to_string(),
+            "the marker goes in `text`, the required enum takes its first value: {text}"
+        );
+        assert_eq!(
+            records["id"].as_str(),
+            Some("/id"),
+            "allOf branches merge: {text}"
+        );
+        assert_eq!(records["owner"].as_str(), Some("/userId"), "{text}");
+        assert_eq!(
+            records["list"].as_str(),
+            Some(""),
+            "the list is the root array: {text}"
+        );
+        assert_eq!(records["update-method"].as_str(), Some("PATCH"), "{text}");
+        assert_eq!(
+            records["deleted"].as_array().map(Vec::len),
+            Some(1),
+            "{text}"
+        );
+        let paging = &records["paging"];
+        assert_eq!(
+            (
+                paging["size-param"].as_str(),
+                paging["size"].as_integer(),
+                paging["start-param"].as_str()
+            ),
+            (Some("limit"), Some(50), Some("offset")),
+            "offset/limit paging, the size capped by the maximum: {text}"
+        );
+        assert_eq!(table["login"]["scheme"].as_str(), Some("Bearer"), "{text}");
+        assert_eq!(
+            table["login"]["username"].as_str(),
+            Some("{email}"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn resource_picks_a_collection_and_an_unknown_one_is_missing() {
+        let ask = Ask {
+            resource: Some("widgets".into()),
+            ..Ask::default()
+        };
+        let inferred = infer(&incomplete(), &ask);
+        assert!(
+            inferred.missing().iter().any(|m| m
+                .starts_with("records.collection: no collection named `widgets`")
+                && m.contains("notes")),
+            "an unknown resource is missing, the known ones offered: {:#?}",
+            inferred.missing()
+        );
+    }
+}
