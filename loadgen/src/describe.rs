@@ -121,7 +121,7 @@ async fn run(args: DescribeArgs) -> ExitCode {
     match verify::preflight(&text, base_url).await {
         Ok(()) => {
             eprintln!(
-                "describe: the preflight passed against {base_url}: every step (register, login, me, create, read, list, update, delete, probe) answered as described"
+                "describe: the preflight passed against {base_url}: every step of `isolation --update-check --delete-check` answered as described"
             );
             ExitCode::SUCCESS
         }
