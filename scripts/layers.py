@@ -71,6 +71,7 @@ ORDERS: dict[str, list[str]] = {
         "preflight",  # connect and one probe before the load
         "offline",  # merge and compare: reports in, reports out, no runner
         "repro",  # repro and replay
+        "describe",  # describe: an OpenAPI document to a description file (inference in api::openapi)
         "lib",  # the crate root: run, main_with
         "main",  # the binary
     ],

@@ -9,7 +9,7 @@
 //! and [`Mismatch`], a shape error naming the setting to change), [`accounts`] (pre-provisioned
 //! accounts from a file), [`refusal`] (what a refusal's body is about), [`csrf`] (the CSRF rule
 //! and its presets), [`jar`] (one identity's cookies and CSRF token), [`expiry`] (a JWT
-//! credential's `exp`).
+//! credential's `exp`), [`openapi`] (a description inferred from an OpenAPI document).
 
 pub mod accounts;
 pub mod csrf;
@@ -17,6 +17,7 @@ pub mod description;
 pub mod expiry;
 pub mod jar;
 pub mod legacy;
+pub mod openapi;
 pub mod refusal;
 pub mod template;
 pub mod views;

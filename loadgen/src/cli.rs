@@ -13,6 +13,7 @@ use crate::{checks::JsonCheck, plan::StartAt, thresholds::Threshold};
 
 pub mod cities;
 pub mod client;
+pub mod describe;
 pub mod docs;
 pub mod mistakes;
 pub mod offline;
@@ -20,6 +21,7 @@ pub mod repro;
 
 pub use cities::{Check, CitiesArgs, ViolationClass};
 pub use client::ClientArgs;
+pub use describe::DescribeArgs;
 pub use offline::{CompareArgs, MergeArgs};
 pub use repro::{ReplayArgs, ReproArgs};
 
@@ -55,6 +57,11 @@ pub enum Command {
     /// (peterspython.com, 2021),
     /// https://www.peterspython.com/en/blog/using-locust-to-load-test-a-fastapi-app-with-concurrent-users
     Cities(CitiesArgs),
+    /// An API description for `isolation` from an OpenAPI 3.0/3.1 document: signup, login, the
+    /// records and what statuses mean, each choice commented with the operation it came from;
+    /// exit 2 listing what could not be inferred; with `--base-url`, the preflight says whether
+    /// the file works
+    Describe(DescribeArgs),
     /// One report from the JSON reports of a run's workers: counts summed, histograms merged
     /// exactly, intervals aligned on wall-clock time, thresholds evaluated on the merged figures
     Merge(MergeArgs),

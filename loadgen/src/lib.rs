@@ -21,12 +21,14 @@
 //! - [`exit`]: the exit code of a finished run (0, 1, 2, 3, 130, 143).
 //! - [`selfcheck`]: scheduler lag and CPU, to flag a saturated generator.
 //! - [`offline`]: `loadgen merge` and `loadgen compare`, which read reports instead of running.
+//! - [`describe`]: `loadgen describe`, an API description inferred from an OpenAPI document.
 //! - [`repro`]: `loadgen repro` (a violation to its racing pair) and `loadgen replay`.
 
 pub mod api;
 pub mod checks;
 pub mod cli;
 pub mod client;
+pub mod describe;
 pub mod exit;
 pub mod offline;
 pub mod output;
@@ -148,7 +150,11 @@ pub fn main_of(cli: Cli) -> ExitCode {
     // Commands that write no run report give the signals back (see `runner::stop::install`).
     if matches!(
         cli.command,
-        Command::Merge(_) | Command::Compare(_) | Command::Repro(_) | Command::Replay(_)
+        Command::Merge(_)
+            | Command::Compare(_)
+            | Command::Repro(_)
+            | Command::Replay(_)
+            | Command::Describe(_)
     ) {
         runner::stop::release();
     }
@@ -157,6 +163,7 @@ pub fn main_of(cli: Cli) -> ExitCode {
         Command::Compare(args) => offline::compare(args),
         Command::Repro(args) => repro::main_repro(args),
         Command::Replay(args) => repro::main_replay(args),
+        Command::Describe(args) => describe::main_describe(args),
         command => match Plan::from_cli(Cli { command }) {
             Ok(plan) => main_with(plan),
             Err(error) => fail(&error.to_string()),

@@ -181,6 +181,9 @@ impl Plan {
             Command::Merge(_) | Command::Compare(_) => {
                 invalid("merge and compare read reports; they have no run plan")
             }
+            Command::Describe(_) => {
+                invalid("describe writes an API description; it has no run plan")
+            }
             Command::Repro(_) | Command::Replay(_) => {
                 invalid("repro and replay read evidence and reproductions; they have no run plan")
             }

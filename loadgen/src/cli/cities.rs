@@ -18,6 +18,34 @@ pub struct CitiesArgs {
     #[arg(long, env = "LOADGEN_API", value_name = "FILE")]
     pub api: Option<PathBuf>,
 
+    /// An OpenAPI document (URL or file) to infer the API description from, as `loadgen describe`
+    /// does, instead of `--api`; a piece that cannot be inferred stops the run (exit 2)
+    #[arg(
+        long,
+        env = "LOADGEN_OPENAPI",
+        value_name = "URL|FILE",
+        conflicts_with = "api"
+    )]
+    pub openapi: Option<String>,
+
+    /// With `--openapi`: the collection to test (`describe --resource`)
+    #[arg(
+        long,
+        env = "LOADGEN_RESOURCE",
+        value_name = "NAME",
+        requires = "openapi"
+    )]
+    pub resource: Option<String>,
+
+    /// With `--openapi`: keep the inferred API description in FILE [default: printed on stderr]
+    #[arg(
+        long,
+        env = "LOADGEN_SAVE_API",
+        value_name = "FILE",
+        requires = "openapi"
+    )]
+    pub save_api: Option<PathBuf>,
+
     /// Overrides one key of the API description: `records.collection=/items/`,
     /// `meanings.not-yours=[403,404]` (the value is TOML, or else text); repeatable
     #[arg(

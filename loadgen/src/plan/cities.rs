@@ -32,7 +32,16 @@ pub struct CitiesPlan {
     pub options: Options,
 }
 
-pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
+pub fn plan(mut args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
+    // `--openapi`: the description `describe` would write, through a file like `--api`.
+    let inferred_file = match &args.openapi {
+        Some(openapi) => {
+            let path = inferred_api(openapi, &args)?;
+            args.api = Some(path.clone());
+            args.save_api.is_none().then_some(path)
+        }
+        None => None,
+    };
     let legacy = match &args.scenario {
         Some(path) => Shape::load(path).map_err(PlanError)?,
         None => Shape::default(),
@@ -49,8 +58,11 @@ pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
     for set in &args.set {
         overrides.push(parse_set(set).map_err(PlanError)?);
     }
-    let mut description =
-        Description::load_with(args.api.as_deref(), &overrides).map_err(PlanError)?;
+    let description = Description::load_with(args.api.as_deref(), &overrides);
+    if let Some(path) = inferred_file {
+        let _ = std::fs::remove_file(path);
+    }
+    let mut description = description.map_err(PlanError)?;
     add_headers(&mut description.headers, &args.headers).map_err(PlanError)?;
     let skip = |check: Check| args.skip.contains(&check);
     if skip(Check::Owner) {
@@ -125,6 +137,46 @@ pub fn plan(args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
         },
         thresholds: args.output.threshold,
     })
+}
+
+/// Infers the description from `openapi` and writes it to `--save-api` (or a temporary file, the
+/// text then shown on stderr); a piece that cannot be inferred is a plan error listing them all.
+fn inferred_api(openapi: &str, args: &CitiesArgs) -> Result<std::path::PathBuf, PlanError> {
+    let inferred = crate::api::openapi::describe_blocking(
+        openapi,
+        Some(&args.base_url),
+        args.resource.clone(),
+    )
+    .map_err(|e| PlanError(format!("--openapi: {e}")))?;
+    let text = inferred.toml();
+    let missing = inferred.missing();
+    if !missing.is_empty() {
+        return Err(PlanError(format!(
+            "--openapi: could not infer {} (run `loadgen describe --openapi {openapi} -o api.toml`, fill them in, then use --api api.toml)",
+            missing.join("; ")
+        )));
+    }
+    let path = match &args.save_api {
+        Some(path) => path.clone(),
+        None => {
+            eprintln!("{text}");
+            std::env::temp_dir().join(format!("loadgen-openapi-{}.toml", std::process::id()))
+        }
+    };
+    std::fs::write(&path, &text)
+        .map_err(|e| PlanError(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!(
+        "api: inferred from {openapi}{}{}",
+        inferred
+            .resource
+            .map(|name| format!(", records are `{name}`"))
+            .unwrap_or_default(),
+        args.save_api
+            .as_ref()
+            .map(|p| format!(", saved to {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(path)
 }
 
 /// `http://host:port/api/v1` -> `http://host:port/__admin`.

@@ -3,6 +3,8 @@
 - TokenAuthentication (`Authorization: Token <key>`), IsAuthenticated by default;
 - PageNumberPagination (`?page=N`, PAGE_SIZE 100): lists answer {count, next, previous, results};
 - JSON only (no browsable API, no templates);
+- drf-spectacular serves the OpenAPI 3.0 document at /api/schema/ (YAML; `?format=json` for
+  JSON), open to anyone, as a user's DRF app would (`loadgen describe` reads it);
 - MD5PasswordHasher: fast, as Django's docs advise for tests (never in production);
 - SQLite in WAL mode, IMMEDIATE transactions and a 30 s busy timeout, so 20 concurrent users on
   8 server threads never see "database is locked".
@@ -25,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "notes",
 ]
 
@@ -46,6 +49,13 @@ DATABASES = {
     }
 }
 
+SPECTACULAR_SETTINGS = {
+    "TITLE": "racebench DRF target",
+    "VERSION": "1.0.0",
+    # The document's own endpoint stays out of the document.
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 REST_FRAMEWORK = {
@@ -53,6 +63,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import ValidationError
@@ -13,6 +14,8 @@ from notes.models import Note
 from notes.serializers import NoteSerializer, RegisterSerializer, UserSerializer
 
 
+# The document describes the function views (drf-spectacular cannot see their serializers).
+@extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
 @api_view(["POST"])
 @permission_classes([AllowAny])
 def register(request):
@@ -25,6 +28,7 @@ def register(request):
     return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(responses={200: UserSerializer})
 @api_view(["GET"])
 def me(request):
     user = User.objects.get(pk=context.caller_id(request.user.id))
