@@ -88,7 +88,7 @@ fn main() {
                 notes: Vec::new(),
             },
         };
-        let report = Report::new(&plan, run);
+        let report = Report::new(&plan.setting(), run);
         let path = std::path::Path::new(dir).join(format!("w{index:02}.json"));
         json::write(&report, &path).expect("the report is written");
     }

@@ -40,6 +40,7 @@ pub mod runner;
 pub mod scenario;
 pub mod selfcheck;
 pub mod stats;
+pub mod summary;
 pub mod thresholds;
 
 use std::{future::Future, process::ExitCode, sync::Arc, time::Instant};
@@ -138,10 +139,10 @@ async fn start<S: scenario::Scenario>(
     )
     .await;
     let findings = scenario.finish().await;
-    let mut report = Report::new(plan, run);
+    let mut report = Report::new(&plan.setting(), run);
     report.preflight_s = Some(preflight_s);
     report.apply_findings(findings);
-    report.apply_thresholds(plan);
+    report.evaluate(&plan.thresholds);
     Ok(report)
 }
 

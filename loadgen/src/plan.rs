@@ -169,6 +169,38 @@ impl Output {
 }
 
 impl Plan {
+    /// What a report says about how this plan ran (the report is built from it, not from the
+    /// plan, so that merge, compare and replay build reports without a plan).
+    pub fn setting(&self) -> crate::summary::Setting {
+        let workload = &self.workload;
+        let (model, loops, rate) = match workload.model {
+            Model::Closed { loops, .. } => ("closed", loops, None),
+            Model::Open { rate, .. } => ("open", None, Some(rate)),
+        };
+        crate::summary::Setting {
+            scenario: self.scenario.name().to_owned(),
+            target: self.url.clone(),
+            run_id: self.run_id.clone(),
+            worker: crate::summary::WorkerPlace {
+                index: workload.worker.index,
+                workers: workload.worker.workers,
+            },
+            start_at_unix_s: workload.start_at.map(crate::report::unix_s),
+            workload: crate::summary::WorkloadReport {
+                model: model.to_owned(),
+                users: workload.model.users(),
+                loops,
+                rate,
+                spawn_rate: workload.spawn_rate,
+                duration_limit_s: workload.duration.map(|d| d.as_secs_f64()),
+                wait: workload.wait.to_string(),
+                timeout_s: workload.timeout.as_secs_f64(),
+                threads: workload.threads,
+            },
+            open: workload.model.is_open(),
+        }
+    }
+
     pub fn from_cli(cli: Cli) -> Result<Self, PlanError> {
         match cli.command {
             Command::Json(args) => Self::json(args),

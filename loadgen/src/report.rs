@@ -20,22 +20,18 @@ pub mod merge;
 pub(crate) mod sample;
 pub mod text;
 
-/// Transitional: the live view moved to `runner::live` (it belongs to the runner). This old path
-/// keeps branches written before the move compiling; `scripts/layers.py` counts it as the
-/// `report -> runner` edge it is. Remove it once no code names `report::progress`.
-pub use crate::runner::live as progress;
-
-use std::{collections::BTreeMap, fmt::Write as _};
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::summary::{
+    Endpoint, Figures, LatencyMs, OpenFigures, Requests, Run, Setting, Signal, StopReason,
+    Violations, WorkerPlace, WorkloadReport,
+};
 use crate::{
-    checks::{Counts, Outcome},
-    plan::{Model, Plan},
-    runner::{OpenFigures, Run, StopReason, stop::Signal},
     scenario::findings::{Evidence, Findings, LedgerFigures, PreflightFigures, Score},
     selfcheck::SelfCheckReport,
-    stats::{Interval, Latency, Quantile, StepWindow, millis},
+    stats::Interval,
     thresholds::Verdict,
 };
 
@@ -120,52 +116,6 @@ pub struct Report {
     pub workers: Vec<merge::WorkerRow>,
 }
 
-/// Worker K of N.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkerPlace {
-    pub index: usize,
-    pub workers: usize,
-}
-
-/// The workload as run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkloadReport {
-    /// `closed` or `open`.
-    pub model: String,
-    pub users: usize,
-    pub loops: Option<u64>,
-    pub rate: Option<f64>,
-    pub spawn_rate: Option<f64>,
-    pub duration_limit_s: Option<f64>,
-    /// `--wait` as typed (`0`, `500ms`, `0.5s..3s`).
-    pub wait: String,
-    pub timeout_s: f64,
-    pub threads: usize,
-}
-
-/// The figures of a set of requests (all, or one name).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Figures {
-    pub requests: Requests,
-    pub violations: Violations,
-    /// Passed requests per second over the run (the article's "Request per Second - mean").
-    pub rps: f64,
-    /// Latency of passed requests, send to last body byte.
-    pub latency_ms: LatencyMs,
-    /// Open model only: latency from each iteration's intended start (coordinated omission
-    /// corrected).
-    pub latency_corrected_ms: Option<LatencyMs>,
-    /// HdrHistogram V2 deflate, base64, of `latency_ms` in microseconds: merge runs exactly.
-    pub histogram: String,
-    pub histogram_corrected: Option<String>,
-    /// Answers per status code (`{"200": 14000, "404": 3}`); requests without an answer
-    /// (`requests.exception`) have no code. Absent from reports written before it existed.
-    /// Keyed by the code's three digits as text: JSON keys are text, and a number key does not
-    /// read back through `#[serde(flatten)]` (the figures are flattened into the report).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub status_codes: BTreeMap<String, u64>,
-}
-
 impl Figures {
     /// `200: 14,000, 404: 3, no answer: 2`: the status codes, then the requests without an
     /// answer; `None` for a report without codes (written before they were counted).
@@ -187,66 +137,6 @@ impl Figures {
     }
 }
 
-/// Outcome counts. `total = pass + fail + exception + violation`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct Requests {
-    pub total: u64,
-    pub pass: u64,
-    pub fail: u64,
-    /// Transport errors and timeouts.
-    pub exception: u64,
-    /// Of `exception`: no answer within `--timeout`.
-    pub timeout: u64,
-    /// Leaks, lost writes and corruptions: the one definition of a violation (a proven
-    /// contradiction). Timeouts are not violations.
-    pub violation: u64,
-}
-
-impl Requests {
-    pub fn fail_rate(&self) -> f64 {
-        if self.total == 0 {
-            0.0
-        } else {
-            (self.total - self.pass) as f64 / self.total as f64
-        }
-    }
-}
-
-/// Counts of each violation class. `timeout` is not a violation: it repeats `requests.timeout`
-/// for readers of schema version 1.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct Violations {
-    pub leak: u64,
-    pub lost_write: u64,
-    pub corrupt: u64,
-    /// Own actions refused (absent from reports written before the class existed).
-    #[serde(default)]
-    pub denied: u64,
-    pub timeout: u64,
-}
-
-/// Latency summary in milliseconds; zeros when `count` is 0.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LatencyMs {
-    pub count: u64,
-    pub min: f64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
-}
-
-/// One request name.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub name: String,
-    #[serde(flatten)]
-    pub figures: Figures,
-}
-
 /// A distinct reason, with its request name and outcome.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailureReason {
@@ -258,70 +148,11 @@ pub struct FailureReason {
     pub example: Option<String>,
 }
 
-impl LatencyMs {
-    pub fn new(latency: &Latency) -> Self {
-        Self {
-            count: latency.count(),
-            min: millis(latency.min()),
-            mean: millis(latency.mean()),
-            p50: millis(latency.percentile(Quantile::P50)),
-            p90: millis(latency.percentile(Quantile::P90)),
-            p95: millis(latency.percentile(Quantile::P95)),
-            p99: millis(latency.percentile(Quantile::P99)),
-            p999: millis(latency.percentile(Quantile::P999)),
-            max: millis(latency.max()),
-        }
-    }
-}
-
-impl Figures {
-    fn new(window: &StepWindow, duration_s: f64, open: bool) -> Self {
-        let counts: &Counts = &window.counts;
-        Self {
-            requests: Requests {
-                total: counts.total(),
-                pass: counts.pass(),
-                fail: counts.fail(),
-                exception: counts.exception(),
-                timeout: counts.get(Outcome::Timeout),
-                violation: counts.violation(),
-            },
-            violations: Violations {
-                leak: counts.get(Outcome::Leak),
-                lost_write: counts.get(Outcome::LostWrite),
-                corrupt: counts.get(Outcome::Corrupt),
-                denied: counts.get(Outcome::Denied),
-                timeout: counts.get(Outcome::Timeout),
-            },
-            rps: if duration_s > 0.0 {
-                counts.pass() as f64 / duration_s
-            } else {
-                0.0
-            },
-            latency_ms: LatencyMs::new(&window.latency),
-            latency_corrected_ms: open.then(|| LatencyMs::new(&window.corrected)),
-            histogram: window.latency.encode(),
-            histogram_corrected: open.then(|| window.corrected.encode()),
-            status_codes: window
-                .statuses
-                .sorted()
-                .into_iter()
-                .map(|(code, count)| (code.to_string(), count))
-                .collect(),
-        }
-    }
-}
-
 impl Report {
-    /// Builds the report of `run` under `plan`; thresholds are evaluated afterwards.
-    pub fn new(plan: &Plan, run: Run) -> Self {
-        let workload = &plan.workload;
-        let open = workload.model.is_open();
+    /// Builds the report of `run` under `setting` (the plan's: [`crate::plan::Plan::setting`]); thresholds are evaluated afterwards.
+    pub fn new(setting: &Setting, run: Run) -> Self {
+        let open = setting.open;
         let duration_s = run.duration.as_secs_f64();
-        let (model, loops, rate) = match workload.model {
-            Model::Closed { loops, .. } => ("closed", loops, None),
-            Model::Open { rate, .. } => ("open", None, Some(rate)),
-        };
         let endpoints = run
             .steps
             .iter()
@@ -345,29 +176,16 @@ impl Report {
             .collect();
         let mut report = Self {
             schema_version: SCHEMA_VERSION,
-            scenario: plan.scenario.name().to_owned(),
-            target: plan.url.clone(),
-            run_id: plan.run_id.clone(),
-            worker: Some(WorkerPlace {
-                index: workload.worker.index,
-                workers: workload.worker.workers,
-            }),
-            start_at_unix_s: workload.start_at.map(unix_s),
+            scenario: setting.scenario.clone(),
+            target: setting.target.clone(),
+            run_id: setting.run_id.clone(),
+            worker: Some(setting.worker),
+            start_at_unix_s: setting.start_at_unix_s,
             started_at_unix_s: unix_s(run.started_at),
             duration_s,
             stopped_by: run.stopped_by,
             interrupted_by: None,
-            workload: WorkloadReport {
-                model: model.to_owned(),
-                users: workload.model.users(),
-                loops,
-                rate,
-                spawn_rate: workload.spawn_rate,
-                duration_limit_s: workload.duration.map(|d| d.as_secs_f64()),
-                wait: workload.wait.to_string(),
-                timeout_s: workload.timeout.as_secs_f64(),
-                threads: workload.threads,
-            },
+            workload: setting.workload.clone(),
             iterations: run.iterations,
             figures: Figures::new(&run.totals.total(), duration_s, open),
             in_flight_at_stop: run.in_flight_at_stop,
@@ -455,14 +273,14 @@ impl Report {
         self.allowed = findings.allowed;
     }
 
-    /// Evaluates `plan`'s thresholds into `self.thresholds`; true when all hold.
-    pub fn apply_thresholds(&mut self, plan: &Plan) -> bool {
-        self.evaluate(&plan.thresholds)
-    }
-
     /// Evaluates `thresholds` into `self.thresholds`; true when all hold.
     pub fn evaluate(&mut self, thresholds: &[crate::thresholds::Threshold]) -> bool {
-        self.thresholds = thresholds.iter().map(|t| t.evaluate(self)).collect();
+        let judged = crate::summary::Judged {
+            all: &self.figures,
+            endpoints: &self.endpoints,
+            open: self.open_model,
+        };
+        self.thresholds = thresholds.iter().map(|t| t.evaluate(&judged)).collect();
         self.thresholds.iter().all(|v| v.passed)
     }
 }

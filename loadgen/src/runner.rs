@@ -24,34 +24,16 @@ use crate::{
     client::Target,
     plan::{Model, Workload},
     scenario::Scenario,
-    selfcheck::{SelfCheck, SelfCheckReport},
+    selfcheck::SelfCheck,
     stats::{Interval, Quantile, Stats, Timeline, Window},
 };
 
+pub use crate::summary::{OpenFigures, Run, TICK};
 use live::Live;
 pub use stop::{Signal, Stop, StopReason};
-pub use users::OpenFigures;
 
-/// Width of a timeline interval (CSV rows, chart points).
-pub const TICK: Duration = Duration::from_secs(1);
 /// Recorder shards per runtime thread: enough that two threads rarely meet on one lock.
 const SHARDS_PER_THREAD: usize = 4;
-
-/// Everything a finished run measured; [`crate::report::Report`] is built from it.
-#[derive(Debug)]
-pub struct Run {
-    pub steps: Vec<String>,
-    pub started_at: SystemTime,
-    pub duration: Duration,
-    pub stopped_by: StopReason,
-    pub totals: Window,
-    pub intervals: Vec<Interval>,
-    pub iterations: u64,
-    /// Requests still unanswered when the users were stopped.
-    pub in_flight_at_stop: u64,
-    pub open: Option<OpenFigures>,
-    pub self_check: SelfCheckReport,
-}
 
 /// Runs `scenario` under `workload` until loops are done, the duration elapses or `shutdown`
 /// resolves (the binary passes Ctrl-C / SIGTERM).

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use shared::duration::parse_duration;
 
-use crate::report::{Figures, LatencyMs, Report};
+use crate::summary::{Figures, Judged, LatencyMs};
 
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,11 +128,11 @@ impl Threshold {
             .is_some_and(|name| step.chars().filter(|c| !c.is_whitespace()).eq(name.chars()))
     }
 
-    /// Checks the threshold against a finished report.
-    pub fn evaluate(&self, report: &Report) -> Verdict {
+    /// Checks the threshold against a finished run's figures.
+    pub fn evaluate(&self, run: &Judged<'_>) -> Verdict {
         let figures = match &self.name {
-            None => Some(&report.figures),
-            Some(_) => report
+            None => Some(run.all),
+            Some(_) => run
                 .endpoints
                 .iter()
                 .find(|e| self.names(&e.name))
@@ -150,7 +150,7 @@ impl Threshold {
             Metric::FailRate => (figures.requests.total > 0).then(|| figures.requests.fail_rate()),
             Metric::Rps => Some(figures.rps),
             Metric::Count(field) => Some(field(figures) as f64),
-            Metric::Dropped => Some(report.open_model.map_or(0, |open| open.dropped) as f64),
+            Metric::Dropped => Some(run.open.map_or(0, |open| open.dropped) as f64),
         });
         Verdict {
             threshold: self.text.clone(),

@@ -10,7 +10,7 @@ use e2e::{
     plan,
     targets::{Framework, FrameworkTarget},
 };
-use loadgen::report::{Report, progress::Live};
+use loadgen::{report::Report, runner::live::Live};
 
 /// `loadgen isolation --quiet --users 4 --loops 2 WORDS...`, in process.
 async fn isolation(words: &[&str]) -> Report {

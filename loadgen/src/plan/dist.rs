@@ -59,7 +59,7 @@ pub enum StartAt {
 }
 
 impl StartAt {
-    /// clap `value_parser`.
+    /// `--start-at` as typed (`2026-12-01T10:00:00Z`, `+5s`, `@10s`); the error names the flag.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         if let Some(rest) = text.strip_prefix('+') {
@@ -132,7 +132,15 @@ fn worker_from(
             args.workers
         )));
     }
-    let start_at = args.start_at.map(|at| at.resolve(SystemTime::now()));
+    // Parsed here, not by clap: the plan owns what `--start-at` means (`cli` is plain text).
+    let start_at = match &args.start_at {
+        Some(text) => Some(
+            StartAt::parse(text)
+                .map_err(PlanError)?
+                .resolve(SystemTime::now()),
+        ),
+        None => None,
+    };
     Ok((
         Worker {
             index,

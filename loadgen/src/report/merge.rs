@@ -25,10 +25,10 @@ use super::{
     Endpoint, FailureReason, Figures, LatencyMs, Report, Requests, Violations, WorkloadReport,
 };
 use crate::{
-    runner::{OpenFigures, StopReason},
     scenario::{cities::score::Score, findings::PreflightFigures},
     selfcheck::{LagMs, SelfCheckReport},
     stats::{DecodeError, Latency, window::MAX_REASONS},
+    summary::{OpenFigures, StopReason},
     thresholds::Threshold,
 };
 

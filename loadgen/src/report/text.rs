@@ -196,7 +196,7 @@ pub const SUSPECT_MEANS: &str = "SUSPECT means the generator itself was busy (it
     counts, the checks and the verdict are unaffected: suspect figures do not change the exit code.";
 
 /// The summary's warning when the open model dropped iterations.
-pub fn dropped_warning(report: &Report, open: &crate::runner::OpenFigures) -> String {
+pub fn dropped_warning(report: &Report, open: &crate::summary::OpenFigures) -> String {
     format!(
         "{} of {} scheduled iterations were dropped: all {} users (--max-users) were busy, so the \
          rate of {:.2}/s was not offered; raise --max-users, or gate the run with --threshold 'dropped<1'",

@@ -18,31 +18,9 @@ use std::{
     time::Duration,
 };
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-/// Why the run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// Every user finished its `--loops`.
-    Loops,
-    /// `--duration` elapsed.
-    Duration,
-    /// Ctrl-C or SIGTERM (or the caller's shutdown future).
-    Signal,
-}
-
-impl StopReason {
-    /// The name used in reports: `loops`, `duration`, `signal`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::Loops => "loops",
-            StopReason::Duration => "duration",
-            StopReason::Signal => "signal",
-        }
-    }
-}
+pub use crate::summary::{Signal, StopReason};
 
 /// A cheap-to-clone stop switch.
 #[derive(Debug, Clone)]
@@ -147,27 +125,6 @@ impl Shutdown {
 impl Drop for Shutdown {
     fn drop(&mut self) {
         self.relay.abort();
-    }
-}
-
-/// Which signal stopped a run: its exit code is `128 + signo`, as a shell reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Signal {
-    /// Ctrl-C.
-    #[serde(rename = "SIGINT")]
-    Interrupt,
-    /// `kill`, a CI runner cancelling the job, a container stopping.
-    #[serde(rename = "SIGTERM")]
-    Terminate,
-}
-
-impl Signal {
-    /// `SIGINT` or `SIGTERM`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Interrupt => "SIGINT",
-            Signal::Terminate => "SIGTERM",
-        }
     }
 }
 

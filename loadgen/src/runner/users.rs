@@ -18,6 +18,7 @@ use std::{
 
 use tokio::task::JoinSet;
 
+use crate::summary::OpenFigures;
 use crate::{
     client::Target,
     plan::{Model, Worker, Workload},
@@ -70,20 +71,6 @@ pub struct OpenClock {
     warned: std::sync::atomic::AtomicBool,
     /// `--max-users` of this worker, for the warning.
     users: usize,
-}
-
-/// What the open model did, for the report.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OpenFigures {
-    pub rate: f64,
-    /// Iterations due before the run stopped.
-    pub scheduled: u64,
-    /// Iterations started.
-    pub started: u64,
-    /// Started more than 1 ms after their intended time because every user was busy.
-    pub late: u64,
-    /// Due but never started: all `--max-users` were busy until the end.
-    pub dropped: u64,
 }
 
 impl OpenClock {

@@ -3,22 +3,17 @@
 
 use std::time::{Duration, SystemTime};
 
-use clap::Parser;
 use proptest::prelude::*;
 
 use super::*;
 use crate::{
     checks::Outcome,
-    cli::Cli,
-    plan::Plan,
-    runner::Run,
     stats::{Interval, Quantile, Timing, Window},
+    summary::{Run, Setting},
 };
 
 /// Worker `index` of 3's report of `samples` (microseconds), all passed, one request name.
 fn report(index: usize, samples: &[u64], started_at: SystemTime) -> Report {
-    let words = format!("loadgen json --users 3 --workers 3 --worker-index {index} --run-id t");
-    let plan = Plan::from_cli(Cli::try_parse_from(words.split_whitespace()).unwrap()).unwrap();
     let mut totals = Window::new(1);
     for &us in samples {
         totals.record(0, Outcome::Pass, Timing::closed(Duration::from_micros(us)));
@@ -53,7 +48,8 @@ fn report(index: usize, samples: &[u64], started_at: SystemTime) -> Report {
             notes: Vec::new(),
         },
     };
-    Report::new(&plan, run)
+    // `loadgen json --users 3 --workers 3 --worker-index {index} --run-id t`.
+    Report::new(&Setting::json_closed(3, index, 3, "t"), run)
 }
 
 proptest! {

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::{
     report::Report,
-    runner::TICK,
     stats::{Interval, IntervalRow},
+    summary::TICK,
 };
 
 /// Interval `k` of the merged timeline covers whole ticks `k..k+1` after the merged start; a
