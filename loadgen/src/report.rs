@@ -114,6 +114,21 @@ pub struct Report {
     pub command_line: Option<String>,
     /// A merged report: one entry per worker report, in worker order; empty for a single run.
     pub workers: Vec<merge::WorkerRow>,
+    /// When the mock server's faults were switched on or off during the run (read from its admin
+    /// API with `--score` or `--admin-url`); drawn on the HTML time charts. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fault_switches: Vec<FaultSwitchAt>,
+}
+
+/// One switch of the mock server's faults during the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultSwitchAt {
+    /// Seconds since the run started.
+    pub at_s: f64,
+    /// Faults switched on, `NAME:key=value,...`.
+    pub on: Vec<String>,
+    /// Names of the faults switched off.
+    pub off: Vec<String>,
 }
 
 impl Figures {
@@ -208,6 +223,7 @@ impl Report {
             preflight_s: None,
             preflight: None,
             command_line: None,
+            fault_switches: Vec::new(),
         };
         report.tested_nothing = report.nothing_passed();
         report
@@ -271,6 +287,16 @@ impl Report {
         self.ledger = findings.ledger;
         self.preflight = findings.preflight;
         self.allowed = findings.allowed;
+        self.fault_switches = findings
+            .fault_switches
+            .into_iter()
+            .map(|switch| FaultSwitchAt {
+                at_s: switch.at_unix_ms as f64 / 1000.0 - self.started_at_unix_s,
+                on: switch.on,
+                off: switch.off,
+            })
+            .filter(|switch| (0.0..=self.duration_s).contains(&switch.at_s))
+            .collect();
     }
 
     /// Evaluates `thresholds` into `self.thresholds`; true when all hold.

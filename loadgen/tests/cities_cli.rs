@@ -149,6 +149,78 @@ async fn bad_cities_flags_are_one_line_and_exit_2() {
     }
 }
 
+/// `PUT /__admin/faults` with `body`, over a plain HTTP/1.1 connection.
+async fn put_faults(server: &mock_server::testing::TestServer, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect to the admin API");
+    let request = format!(
+        "PUT /__admin/faults HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_switched_on_mid_run_is_marked_in_the_report() {
+    let server = spawn(Config::default()).await;
+    let dir = temp_dir("fault-switches");
+    let (json, html) = (dir.join("report.json"), dir.join("report.html"));
+    let run = binary()
+        .args(["cities", "--base-url", &server.api_url(""), "--users", "4"])
+        .args([
+            "--duration",
+            "3s",
+            "--quiet",
+            "--admin-url",
+            &server.url("/__admin"),
+        ])
+        .args(["--json-out", json.to_str().unwrap()])
+        .args(["--html-out", html.to_str().unwrap()])
+        .spawn()
+        .expect("loadgen starts");
+    // The load is under way once the server has served far more requests than a preflight sends.
+    let mut polls = 0;
+    while server.state.metrics.snapshot().0 < 300 {
+        polls += 1;
+        assert!(polls < 1000, "the load never reached 300 requests");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let answer = put_faults(&server, r#"{"enable": ["bola"]}"#).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the switch is accepted: {answer}"
+    );
+    let output = run.wait_with_output().await.expect("loadgen ends");
+    let report = common::read_json(&json);
+    common::assert_valid_report(&report);
+    let switches = report["fault_switches"].as_array().unwrap_or_else(|| {
+        panic!(
+            "the report lists the switch: {report}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(switches.len(), 1, "one switch during the run: {switches:?}");
+    let at_s = switches[0]["at_s"].as_f64().unwrap_or(-1.0);
+    assert!(
+        at_s > 0.0 && at_s <= report["duration_s"].as_f64().unwrap_or(0.0),
+        "the switch is inside the run: {switches:?}"
+    );
+    let on = switches[0]["on"][0].as_str().unwrap_or_default();
+    assert!(
+        on.starts_with("bola:"),
+        "bola was switched on: {switches:?}"
+    );
+    let page = std::fs::read_to_string(&html).expect("the HTML report was written");
+    assert!(page.contains("+bola</text>"), "the charts mark the switch");
+}
+
 /// `loadgen isolation --base-url BASE --quiet --users 4 --loops 3 EXTRA...`.
 async fn isolation(base: &str, extra: &[&str]) -> std::process::Output {
     binary()

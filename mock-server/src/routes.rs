@@ -46,6 +46,7 @@ pub fn table(state: &AppState) -> OpenApiRouter<AppState> {
             admin::admin_faults_show,
             admin::admin_faults_update
         ))
+        .routes(routes!(admin::admin_faults_switches))
         .routes(routes!(admin::admin_journal))
         .routes(routes!(admin::admin_metrics))
         .routes(routes!(admin::admin_requests, admin::admin_requests_clear))

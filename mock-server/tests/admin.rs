@@ -1,4 +1,5 @@
-//! The `/__admin` API: health, stats, reset, run-time config, and who may call it.
+//! The `/__admin` API: health, stats, reset, run-time config, the record of fault switches, and
+//! who may call it.
 
 mod support;
 
@@ -100,6 +101,45 @@ async fn reset_forgets_users_and_cities_and_their_tokens() {
     .await;
     // The email is free again.
     api.register("ann@example.test").await;
+}
+
+#[tokio::test]
+async fn fault_switches_are_recorded_in_order() {
+    let api = Api::spawn().await;
+    for (body, what) in [
+        (json!({"enable": ["bola"]}), "switches bola on"),
+        (json!({"disable": ["bola"]}), "switches bola off"),
+    ] {
+        let response = api
+            .http
+            .put(api.server.url("/__admin/faults"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        support::expect_json(
+            response,
+            StatusCode::OK,
+            &format!("PUT /__admin/faults {what}"),
+        )
+        .await;
+    }
+    let record = api.get_json("/__admin/faults/switches").await;
+    let switches = record["switches"].as_array().expect("a list of switches");
+    assert_eq!(switches.len(), 2, "one switch on, one off: {record}");
+    let on = switches[0]["on"][0].as_str().unwrap_or_default();
+    assert!(
+        on.starts_with("bola:") && switches[0]["off"] == json!([]),
+        "the first switch turned bola on: {record}"
+    );
+    assert!(
+        switches[1]["on"] == json!([]) && switches[1]["off"] == json!(["bola"]),
+        "the second switch turned bola off: {record}"
+    );
+    assert!(
+        switches[0]["at_unix_ms"].as_u64() <= switches[1]["at_unix_ms"].as_u64(),
+        "oldest first, in Unix ms: {record}"
+    );
 }
 
 #[tokio::test]

@@ -92,6 +92,28 @@ pub struct FaultsUpdate {
     pub header: Option<bool>,
 }
 
+/// One change of the fault switches (`--fault` at start, a `PUT /__admin/faults`), as
+/// `GET /__admin/faults/switches` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FaultSwitch {
+    /// When the switch happened, as a Unix time in ms.
+    pub at_unix_ms: u64,
+    /// Faults switched on (or re-enabled with new parameters), each as `NAME:key=value,...` with
+    /// all its parameters.
+    pub on: Vec<String>,
+    /// Names of the faults switched off.
+    pub off: Vec<String>,
+}
+
+/// `GET /__admin/faults/switches`: the last switches, oldest first. Kept across
+/// `POST /__admin/reset` (it records the switches, not the data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FaultSwitches {
+    /// Switches kept (the newest).
+    pub capacity: usize,
+    pub switches: Vec<FaultSwitch>,
+}
+
 /// Name of the response header that lists the faults that fired on a response (with
 /// `--fault-header`), comma-separated.
 pub const FAULTS_HEADER: &str = "x-racebench-faults";

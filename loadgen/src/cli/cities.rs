@@ -159,7 +159,8 @@ pub struct CitiesArgs {
     #[arg(long, env = "LOADGEN_SCORE")]
     pub score: bool,
 
-    /// Admin API of the mock server, for --score [default: the base URL's host + /__admin]
+    /// Admin API of the mock server, for --score and the fault switches marked on the HTML charts
+    /// [default with --score: the base URL's host + /__admin]
     #[arg(long, env = "LOADGEN_ADMIN_URL", value_name = "URL")]
     pub admin_url: Option<String>,
 

@@ -85,9 +85,9 @@ pub fn plan(mut args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
     let run = run_id_of(&args.workload.dist)?;
     let run_id = run.as_str().to_owned();
     let admin = match (args.score, args.admin_url) {
-        (false, _) => None,
-        (true, Some(url)) => Some(url),
+        (_, Some(url)) => Some(url),
         (true, None) => Some(admin_url_of(&args.base_url)?),
+        (false, None) => None,
     };
     let workload = workload_plan(args.workload)?;
     let users = workload.model.users();
@@ -118,7 +118,8 @@ pub fn plan(mut args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
         max_evidence: args.max_evidence,
         preflight: !args.no_preflight,
         timeout: workload.timeout,
-        score: admin,
+        score: admin.clone().filter(|_| args.score),
+        admin,
         allow: args.allow.iter().map(|class| class.as_str()).collect(),
         api: Arc::new(api),
         login_step: if isolation { "login" } else { "token" },

@@ -13,7 +13,7 @@ pub mod timeline;
 
 use std::{fmt::Write, io, path::Path};
 
-use super::{LatencyMs, Report};
+use super::{FaultSwitchAt, LatencyMs, Report};
 use crate::stats::{Interval, IntervalRow};
 
 const WIDTH: f64 = 960.0;
@@ -29,6 +29,8 @@ const LEGEND_ROW: f64 = 16.0;
 const FAIL_COLOR: &str = "#B00020";
 const EXCEPTION_COLOR: &str = "#666666";
 const VIOLATION_COLOR: &str = "#6A0DAD";
+/// The vertical lines marking fault switches.
+const SWITCH_COLOR: &str = "#C05A00";
 const BOTTOM: f64 = 34.0;
 /// Series colours, readable on white and for common colour blindness (Okabe-Ito).
 const COLORS: [&str; 8] = [
@@ -63,6 +65,7 @@ pub fn render(report: &Report) -> String {
     header(&mut page, report);
     summary(&mut page, report);
     let intervals = &report.intervals;
+    let switches = &report.fault_switches;
     let names: Vec<&str> = intervals
         .first()
         .map(|i| i.rows.iter().map(|r| r.name.as_str()).collect())
@@ -104,7 +107,12 @@ pub fn render(report: &Report) -> String {
         ));
     }
     page.push_str("<h2>Requests per second</h2>");
-    page.push_str(&chart("requests per second", &rates, Scale::Linear));
+    page.push_str(&chart(
+        "requests per second",
+        &rates,
+        Scale::Linear,
+        switches,
+    ));
 
     // Latency is of passed requests: an interval without one is a gap, not 0 ms.
     let passed = |value: fn(&IntervalRow) -> f64| {
@@ -129,7 +137,7 @@ pub fn render(report: &Report) -> String {
         "<input type=\"checkbox\" id=\"log\"><label for=\"log\"> logarithmic latency axes</label>",
     );
     page.push_str("<h2>Latency percentiles over time (passed requests, all names)</h2>");
-    both_scales(&mut page, "milliseconds", &latency);
+    both_scales(&mut page, "milliseconds", &latency, switches);
     if per_name {
         let by_name: Vec<Series> = names
             .iter()
@@ -146,7 +154,7 @@ pub fn render(report: &Report) -> String {
             })
             .collect();
         page.push_str("<h2>p99 latency per request name over time</h2>");
-        both_scales(&mut page, "milliseconds", &by_name);
+        both_scales(&mut page, "milliseconds", &by_name, switches);
     }
     if let Some(histogram) = histogram(report) {
         page.push_str("<h2>Latency histogram (passed requests, all names)</h2>");
@@ -170,14 +178,24 @@ pub fn render(report: &Report) -> String {
         ),
     ];
     page.push_str("<h2>Outcomes per second</h2>");
-    page.push_str(&chart("requests per second", &outcomes, Scale::Linear));
+    page.push_str(&chart(
+        "requests per second",
+        &outcomes,
+        Scale::Linear,
+        switches,
+    ));
 
     let load = vec![
         interval_series("active users", 0, intervals, |i| i.active_users as f64),
         interval_series("in flight", 1, intervals, |i| i.in_flight as f64),
     ];
     page.push_str("<h2>Users and requests in flight</h2>");
-    page.push_str(&chart("count at interval end", &load, Scale::Linear));
+    page.push_str(&chart(
+        "count at interval end",
+        &load,
+        Scale::Linear,
+        switches,
+    ));
     if let Some(timeline) = timeline::render(&report.evidence) {
         page.push_str(&timeline);
     }
@@ -191,12 +209,17 @@ pub fn render(report: &Report) -> String {
 }
 
 /// A latency chart drawn twice, linear and logarithmic; the checkbox above shows one (CSS only).
-fn both_scales(page: &mut String, y_label: &str, series: &[Series]) {
+fn both_scales(page: &mut String, y_label: &str, series: &[Series], switches: &[FaultSwitchAt]) {
     let _ = write!(
         page,
         "<div class=\"lin\">{}</div><div class=\"logscale\">{}</div>",
-        chart(y_label, series, Scale::Linear),
-        chart(&format!("{y_label} (log scale)"), series, Scale::Log)
+        chart(y_label, series, Scale::Linear, switches),
+        chart(
+            &format!("{y_label} (log scale)"),
+            series,
+            Scale::Log,
+            switches
+        )
     );
 }
 
@@ -249,11 +272,13 @@ enum Scale {
     Log,
 }
 
-/// A line chart with axes, grid, ticks and a legend. A `NaN` value is a gap in its line.
-fn chart(y_label: &str, series: &[Series], scale: Scale) -> String {
+/// A line chart with axes, grid, ticks and a legend. A `NaN` value is a gap in its line. Each of
+/// `switches` is a labelled vertical line.
+fn chart(y_label: &str, series: &[Series], scale: Scale, switches: &[FaultSwitchAt]) -> String {
     let max_x = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
+        .chain(switches.iter().map(|s| s.at_s))
         .fold(0.0_f64, f64::max)
         .max(1.0);
     let finite = || {
@@ -386,8 +411,42 @@ fn chart(y_label: &str, series: &[Series], scale: Scale) -> String {
             escape(&line.label)
         );
     }
+    for (index, switch) in switches.iter().enumerate() {
+        let label_y = top + 12.0 + 12.0 * (index % 3) as f64;
+        switch_marker(&mut svg, switch, x(switch.at_s), label_y, height - BOTTOM);
+    }
     svg.push_str("</svg>");
     svg
+}
+
+/// A fault switch on a time chart: a dashed vertical line from above `label_y` down to `bottom` at
+/// `x`, labelled with the faults' names (`+bola −racy-id`), the full specs in its tooltip.
+fn switch_marker(svg: &mut String, switch: &FaultSwitchAt, x: f64, label_y: f64, bottom: f64) {
+    let name = |spec: &String| spec.split(':').next().unwrap_or_default().to_owned();
+    let label: Vec<String> = switch
+        .on
+        .iter()
+        .map(|spec| format!("+{}", name(spec)))
+        .chain(switch.off.iter().map(|off| format!("\u{2212}{off}")))
+        .collect();
+    let title: Vec<String> = switch
+        .on
+        .iter()
+        .map(|spec| format!("on {spec}"))
+        .chain(switch.off.iter().map(|off| format!("off {off}")))
+        .collect();
+    let _ = write!(
+        svg,
+        "<g class=\"fault-switch\"><title>fault switch at {:.3} s: {}</title>\
+         <line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{bottom:.1}\" stroke=\"{SWITCH_COLOR}\" \
+         stroke-dasharray=\"3 3\"/><text x=\"{:.1}\" y=\"{label_y:.1}\" class=\"tick\" \
+         fill=\"{SWITCH_COLOR}\">{}</text></g>",
+        switch.at_s,
+        escape(&title.join("; ")),
+        label_y - 10.0,
+        x + 3.0,
+        escape(&label.join(" "))
+    );
 }
 
 /// Start time, command line, settings and the overall verdict.
@@ -970,7 +1029,7 @@ mod tests {
                 (5.0, 8.0),
             ],
         );
-        let svg = chart("ms", &[gap], Scale::Linear);
+        let svg = chart("ms", &[gap], Scale::Linear, &[]);
         assert_eq!(
             svg.matches("<polyline").count(),
             2,
@@ -989,7 +1048,7 @@ mod tests {
                 )
             })
             .collect();
-        let svg = chart("requests per second", &many, Scale::Linear);
+        let svg = chart("requests per second", &many, Scale::Linear, &[]);
         let xs: Vec<f64> = svg
             .split("<rect x=\"")
             .skip(1)
@@ -1012,6 +1071,7 @@ mod tests {
             "ms",
             &[line("p99", &[(1.0, 0.0), (2.0, 10.0), (3.0, 100.0)])],
             Scale::Log,
+            &[],
         );
         assert_eq!(
             svg.matches("<polyline").count(),
@@ -1019,6 +1079,43 @@ mod tests {
             "one line per series: {svg}"
         );
         assert!(!svg.contains("inf") && !svg.contains("NaN"), "{svg}");
+    }
+
+    #[test]
+    fn a_fault_switch_is_a_labelled_line_on_every_time_chart() {
+        use crate::stats::{Timing, Window};
+        let mut totals = Window::new(1);
+        let ok = Timing {
+            status: Some(200),
+            ..Timing::closed(std::time::Duration::from_millis(2))
+        };
+        totals.record(0, crate::checks::Outcome::Pass, ok);
+        let mut report = super::super::sample::report(&["read"], totals);
+        let without = render(&report);
+        assert!(
+            !without.contains("fault-switch"),
+            "no marker without a switch"
+        );
+        report.fault_switches = vec![FaultSwitchAt {
+            at_s: 0.5,
+            on: vec!["racy-id:barrier=0,p=1,seed=0,window=3ms".into()],
+            off: vec!["bola".into()],
+        }];
+        let page = render(&report);
+        let charts = page.matches("<svg class=\"chart\"").count();
+        let markers = page.matches("<g class=\"fault-switch\">").count();
+        assert!(
+            markers >= 4 && markers <= charts,
+            "one marker on each time chart ({markers} markers, {charts} charts)"
+        );
+        assert!(
+            page.contains("+racy-id \u{2212}bola</text>"),
+            "the marker names the faults switched on and off"
+        );
+        assert!(
+            page.contains("on racy-id:barrier=0,p=1,seed=0,window=3ms; off bola</title>"),
+            "its tooltip gives the full specs"
+        );
     }
 
     #[test]

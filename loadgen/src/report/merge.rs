@@ -22,7 +22,8 @@ mod workers;
 use std::collections::BTreeMap;
 
 use super::{
-    Endpoint, FailureReason, Figures, LatencyMs, Report, Requests, Violations, WorkloadReport,
+    Endpoint, FailureReason, FaultSwitchAt, Figures, LatencyMs, Report, Requests, Violations,
+    WorkloadReport,
 };
 use crate::{
     scenario::{cities::score::Score, findings::PreflightFigures},
@@ -210,10 +211,34 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Merged, MergeError> {
         interrupted_by: reports.iter().find_map(|(_, r)| r.interrupted_by),
         in_flight_at_stop: reports.iter().map(|(_, r)| r.in_flight_at_stop).sum(),
         tested_nothing: None,
+        fault_switches: merge_fault_switches(&reports, start),
     };
     let mut report = report;
     report.tested_nothing = report.nothing_passed();
     Ok(Merged { report, warnings })
+}
+
+/// Every worker's fault switches on the merged time axis, oldest first; a switch that several
+/// workers saw (the same server) once.
+fn merge_fault_switches(reports: &[(String, Report)], start: f64) -> Vec<FaultSwitchAt> {
+    let mut switches: Vec<FaultSwitchAt> = Vec::new();
+    for (_, report) in reports {
+        let offset = report.started_at_unix_s - start;
+        for switch in &report.fault_switches {
+            let at_s = switch.at_s + offset;
+            let seen = switches
+                .iter()
+                .any(|s| (s.at_s - at_s).abs() < 0.002 && s.on == switch.on && s.off == switch.off);
+            if !seen {
+                switches.push(FaultSwitchAt {
+                    at_s,
+                    ..switch.clone()
+                });
+            }
+        }
+    }
+    switches.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    switches
 }
 
 /// Every worker's hints, each text once.

@@ -122,6 +122,7 @@ fn scenario(api: &Arc<Api>, timeout: Duration) -> Cities {
         preflight: false,
         timeout,
         score: None,
+        admin: None,
         allow: Vec::new(),
         login_step: "login",
     })

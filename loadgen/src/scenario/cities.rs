@@ -82,6 +82,8 @@ pub struct Options {
     pub timeout: Duration,
     /// The admin API to score against (`--score`).
     pub score: Option<String>,
+    /// The admin API whose fault switches the report marks (`--score` or `--admin-url`).
+    pub admin: Option<String>,
     /// Violation classes that do not fail the run.
     pub allow: Vec<&'static str>,
     /// Name of the login step: `login`, or `token` in the `cities` preset (as in the article).
@@ -509,6 +511,14 @@ impl Scenario for Cities {
             match journal.score(&self.ledger, &self.evidence.leaks()).await {
                 Ok(score) => findings.score = Some(score),
                 Err(error) => findings.hints.push(format!("--score: {error}")),
+            }
+        }
+        if let Some(admin) = &self.options.admin {
+            match score::fault_switches(admin).await {
+                Ok(switches) => findings.fault_switches = switches,
+                Err(error) => findings
+                    .hints
+                    .push(format!("the HTML charts mark no fault switches: {error}")),
             }
         }
         findings

@@ -161,4 +161,7 @@ pub struct Findings {
     pub ledger: Option<LedgerFigures>,
     /// What a preflight sent before the load (not in the step tables).
     pub preflight: Option<PreflightFigures>,
+    /// The mock server's fault switches, as its admin API lists them (the report keeps those
+    /// within the run).
+    pub fault_switches: Vec<shared::admin::FaultSwitch>,
 }

@@ -1,10 +1,11 @@
 //! The switchboard: what is switched on, at start and at run time. [`Faults`] is the handle every
 //! request consults; a change builds the next [`Settings`] from the current ones and swaps them in
 //! whole, then tells each fault whose settings changed (`Fault::on_change`). Also the counters and
-//! the journal behind `GET /__admin/stats` and `/__admin/journal`.
+//! the journal behind `GET /__admin/stats` and `/__admin/journal`, and the record of switches
+//! behind `GET /__admin/faults/switches`.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, VecDeque},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -14,7 +15,8 @@ use std::{
 
 use arc_swap::ArcSwap;
 use shared::admin::{
-    AccessKind, FaultView, FaultsUpdate, FaultsView, JournalEntry, fault_counters,
+    AccessKind, FaultSwitch, FaultSwitches, FaultView, FaultsUpdate, FaultsView, JournalEntry,
+    fault_counters,
 };
 
 use super::{
@@ -24,6 +26,7 @@ use super::{
     decision::Decisions,
     fault::FAULT_COUNT,
     journal::{self, Journal},
+    scope::unix_ms_now,
 };
 use crate::store::Store;
 
@@ -46,6 +49,9 @@ impl Default for FaultConfig {
     }
 }
 
+/// Switches kept for `GET /__admin/faults/switches` (the newest).
+pub const SWITCHES_KEPT: usize = 256;
+
 /// Handle to the catalogue's state; cheap to clone, one per server.
 #[derive(Debug, Clone)]
 pub struct Faults {
@@ -61,7 +67,8 @@ pub(super) struct Shared {
     /// change.
     settings: ArcSwap<Settings>,
     /// Serialises writers of `settings` (run-time switches, taint, reset); readers never take it.
-    writer: Mutex<()>,
+    /// Holds the record of switches, the last [`SWITCHES_KEPT`], oldest first.
+    writer: Mutex<VecDeque<FaultSwitch>>,
     /// Some user's data was written by another user (a planted leak). While set, requests get a
     /// scope even with every fault off, so reading such data is still journalled.
     tainted: AtomicBool,
@@ -137,7 +144,7 @@ impl Faults {
             shared: Arc::new(Shared {
                 active: AtomicBool::new(false),
                 settings: ArcSwap::from_pointee(settings),
-                writer: Mutex::new(()),
+                writer: Mutex::new(VecDeque::new()),
                 tainted: AtomicBool::new(false),
                 store,
                 started,
@@ -214,7 +221,7 @@ impl Faults {
     /// Builds the next settings from the current ones and swaps them in; tells each fault whose
     /// settings changed, and frees the barriers of the instances that were replaced or switched off.
     fn change(&self, edit: impl FnOnce(&mut Draft)) {
-        let _writer = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut switches = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.shared.settings.load_full();
         let mut draft = Draft {
             header: current.header,
@@ -239,6 +246,25 @@ impl Faults {
         let active =
             draft.on.iter().any(Option::is_some) || self.shared.tainted.load(Ordering::Acquire);
         let on: Vec<bool> = draft.on.iter().map(Option::is_some).collect();
+        let switch = FaultSwitch {
+            at_unix_ms: unix_ms_now(),
+            on: changed
+                .iter()
+                .filter_map(|id| draft.on[id.index()].as_ref())
+                .map(|active| spec_text(&active.spec))
+                .collect(),
+            off: changed
+                .iter()
+                .filter(|id| draft.on[id.index()].is_none())
+                .map(|id| id.name().to_owned())
+                .collect(),
+        };
+        if !changed.is_empty() {
+            if switches.len() == SWITCHES_KEPT {
+                switches.pop_front();
+            }
+            switches.push_back(switch);
+        }
         self.shared.settings.store(Arc::new(Settings {
             active,
             header: draft.header,
@@ -296,6 +322,15 @@ impl Faults {
         }
     }
 
+    /// The record of switches for `GET /__admin/faults/switches`, oldest first.
+    pub fn switches(&self) -> FaultSwitches {
+        let switches = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+        FaultSwitches {
+            capacity: SWITCHES_KEPT,
+            switches: switches.iter().cloned().collect(),
+        }
+    }
+
     /// Journal entries with `seq > since`.
     pub fn journal(&self, since: u64) -> Vec<JournalEntry> {
         self.shared.journal.since(since)
@@ -338,6 +373,16 @@ impl Faults {
             .active
             .then(|| arc_swap::Guard::into_inner(settings))
     }
+}
+
+/// `NAME:key=value,...` with every parameter, as a switch records a fault switched on.
+fn spec_text(spec: &FaultSpec) -> String {
+    let params: Vec<String> = spec
+        .view()
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    format!("{}:{}", spec.id.name(), params.join(","))
 }
 
 /// The mutable copy of [`Settings`] a change edits.
@@ -412,5 +457,64 @@ mod tests {
             "`*` switches all off"
         );
         assert!(faults.active().is_none(), "requests need no scope any more");
+        let switches = faults.switches().switches;
+        assert_eq!(
+            switches.len(),
+            2,
+            "two switches recorded (the refused update is not)"
+        );
+        assert!(
+            switches[0].on == ["racy-id:barrier=0,p=1,seed=0,window=7ms"]
+                && switches[0].off.is_empty(),
+            "the first switch turned racy-id on: {switches:?}"
+        );
+        assert_eq!(switches[1].off, ["racy-id"], "the second turned it off");
+    }
+
+    #[test]
+    fn the_record_of_switches_is_bounded_and_starts_with_the_cli_faults() {
+        let config = FaultConfig {
+            enabled: vec!["bola".parse().unwrap()],
+            ..Default::default()
+        };
+        let faults = Faults::new(&config, Store::default(), Instant::now());
+        assert_eq!(
+            faults.switches().switches[0].off.len(),
+            0,
+            "the start switched nothing off"
+        );
+        assert!(
+            faults.switches().switches[0].on[0].starts_with("bola:"),
+            "`--fault bola` is the first switch"
+        );
+        let toggle = |enable: bool| FaultsUpdate {
+            enable: if enable {
+                vec!["bola".to_owned()]
+            } else {
+                vec![]
+            },
+            disable: if enable {
+                vec![]
+            } else {
+                vec!["bola".to_owned()]
+            },
+            ..Default::default()
+        };
+        for i in 0..SWITCHES_KEPT + 10 {
+            faults.update(&toggle(i % 2 == 1)).unwrap();
+        }
+        faults.reset();
+        let switches = faults.switches().switches;
+        assert_eq!(
+            switches.len(),
+            SWITCHES_KEPT,
+            "the newest {SWITCHES_KEPT} are kept across a reset"
+        );
+        assert!(
+            switches
+                .windows(2)
+                .all(|w| w[0].at_unix_ms <= w[1].at_unix_ms),
+            "oldest first"
+        );
     }
 }

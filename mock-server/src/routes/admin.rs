@@ -7,6 +7,7 @@
 //! curl -s localhost:8020/__admin/faults
 //! curl -s -XPUT localhost:8020/__admin/faults -H 'content-type: application/json' \
 //!      -d '{"enable": ["shared-identity:window=2ms"], "disable": ["bola"]}'
+//! curl -s localhost:8020/__admin/faults/switches
 //! curl -s 'localhost:8020/__admin/journal?since=0'
 //! curl -s localhost:8020/__admin/metrics
 //! curl -s 'localhost:8020/__admin/requests?path=/api/v1/cities&status=201&limit=10'
@@ -25,7 +26,10 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::{
-    admin::{FaultsUpdate, FaultsView, Health, JournalEntry, RequestsView, RuntimeConfig, Stats},
+    admin::{
+        FaultSwitches, FaultsUpdate, FaultsView, Health, JournalEntry, RequestsView, RuntimeConfig,
+        Stats,
+    },
     delay::DelaySpec,
     error::ErrorBody,
 };
@@ -246,6 +250,24 @@ pub async fn admin_faults_update(
         .update(&update)
         .map_err(|e| ApiError::Validation(e.to_string()))?;
     Ok(Json(view))
+}
+
+/// When each fault was switched on or off (`--fault` at start, `PUT /__admin/faults`), the last
+/// 256, oldest first; a load generator marks them on its time charts.
+#[utoipa::path(
+    get,
+    path = "/faults/switches",
+    tag = "admin",
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The switches, oldest first", body = FaultSwitches),
+        (status = 400, description = "Ambiguous credentials (two `Authorization` headers)", body = ErrorBody),
+        (status = 401, description = "With `--admin-token`: the token is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Without `--admin-token`: the client is not on loopback", body = ErrorBody),
+    )
+)]
+pub async fn admin_faults_switches(State(state): State<AppState>) -> Json<FaultSwitches> {
+    Json(state.faults.switches())
 }
 
 /// `?since=SEQ`: only entries after that sequence number.

@@ -8,12 +8,15 @@
 //!
 //! Matching is by (observer account, victim account) pairs, counted: `k` detections of a pair
 //! match at most `k` journal entries of it. Journal entries before the run (`baseline`) are ignored.
+//!
+//! Also [`fault_switches`]: when the server's faults were switched on and off, for the report's
+//! time charts.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 use hyper::Method;
-use shared::admin::{AccessKind, JournalEntry};
+use shared::admin::{AccessKind, FaultSwitch, FaultSwitches, JournalEntry};
 
 use super::{evidence::Detection, ledger::Ledger};
 use crate::client::{Client, Target};
@@ -56,21 +59,7 @@ impl Journal {
     }
 
     async fn get(&self, path: &str) -> Result<Bytes, String> {
-        let mut client = Client::new(self.target.addr);
-        let request = self.target.request(Method::GET, path, Bytes::new());
-        let response = client.send(request).await.map_err(|e| {
-            format!(
-                "cannot reach the admin API at {}: {e}",
-                self.target.host.to_str().unwrap_or("?")
-            )
-        })?;
-        if !response.status.is_success() {
-            return Err(format!(
-                "the admin API answered {} to {path} (is --score pointed at racebench's mock-server?)",
-                response.status
-            ));
-        }
-        Ok(response.body)
+        admin_get(&self.target, path).await
     }
 
     /// Entries after sequence number `since`.
@@ -91,6 +80,34 @@ impl Journal {
         let overflowed = self.dropped().await? > self.dropped;
         Ok(score(&entries, ledger, leaks, overflowed))
     }
+}
+
+/// `GET path` on the admin API at `target`.
+async fn admin_get(target: &Target, path: &str) -> Result<Bytes, String> {
+    let mut client = Client::new(target.addr);
+    let request = target.request(Method::GET, path, Bytes::new());
+    let response = client.send(request).await.map_err(|e| {
+        format!(
+            "cannot reach the admin API at {}: {e}",
+            target.host.to_str().unwrap_or("?")
+        )
+    })?;
+    if !response.status.is_success() {
+        return Err(format!(
+            "the admin API answered {} to {path} (is it racebench's mock-server?)",
+            response.status
+        ));
+    }
+    Ok(response.body)
+}
+
+/// `GET /faults/switches` on the admin API at `admin_url`: the server's last fault switches.
+pub async fn fault_switches(admin_url: &str) -> Result<Vec<FaultSwitch>, String> {
+    let target = Target::resolve(admin_url).await?;
+    let body = admin_get(&target, "/faults/switches").await?;
+    let switches: FaultSwitches =
+        serde_json::from_slice(&body).map_err(|e| format!("unreadable fault switches: {e}"))?;
+    Ok(switches.switches)
 }
 
 type Pair = (String, String);
