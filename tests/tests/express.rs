@@ -20,6 +20,11 @@ use loadgen::{report::Report, runner::live::Live};
 
 /// `loadgen isolation` on the Express target with 4 users and every check, in process.
 async fn isolation(target: &FrameworkTarget, loops: &str) -> Report {
+    isolation_with(target, loops, &[]).await
+}
+
+/// [`isolation`] with `extra` words.
+async fn isolation_with(target: &FrameworkTarget, loops: &str, extra: &[&str]) -> Report {
     let api = e2e::targets::workspace_root()
         .join("fixtures/apis/express.toml")
         .display()
@@ -41,6 +46,7 @@ async fn isolation(target: &FrameworkTarget, loops: &str) -> Report {
         "--probe-foreign",
         "1",
     ];
+    let words: Vec<&str> = words.iter().chain(extra).copied().collect();
     loadgen::run(&plan(&words), std::future::pending(), Live::off())
         .await
         .unwrap_or_else(|e| panic!("the run starts (the preflight passes): {}", e.0))
@@ -176,24 +182,32 @@ async fn shared_identity_race_on_the_create_shows_on_the_later_read_and_list() {
 }
 
 #[tokio::test]
-async fn probe_leak_race_shows_on_a_probe_of_another_users_record() {
+async fn probe_leak_race_shows_on_its_own_reads_and_never_as_a_false_class() {
+    // The racy step is the read's owner check: an owner's read of its own record is refused
+    // (lost_write) whenever another user stored the shared caller last, which with 4 users is
+    // nearly always; a probe of another's record leaks only when that record's owner stored last,
+    // which depends on the arrival order (0 probe leaks in some runs on this machine). So this
+    // test holds the first, and any probe leak must name two different users; the leak on a probe
+    // is proven, by experiment, in express_replay.rs.
     let target = start("probe-leak");
     let report = isolation(&target, "15").await;
     println!("express probe-leak: {}", summary(&report));
-    let leak = report
+    let v = report.figures.violations;
+    assert!(
+        v.lost_write > 0 && v.denied == 0 && v.corrupt == 0,
+        "the owners' reads are refused as lost writes, no other class: {}",
+        summary(&report)
+    );
+    for leak in report
         .evidence
         .iter()
-        .find(|e| e.class == "leak" && e.step == "probe")
-        .unwrap_or_else(|| {
-            panic!(
-                "a probe answered with another user's record: {}",
-                summary(&report)
-            )
-        });
-    assert_ne!(
-        Some(leak.observer),
-        leak.victim,
-        "observer and victim differ: {leak:?}"
-    );
+        .filter(|e| e.class == "leak" && e.step == "probe")
+    {
+        assert_ne!(
+            Some(leak.observer),
+            leak.victim,
+            "observer and victim differ: {leak:?}"
+        );
+    }
     assert_eq!(loadgen::exit_code_of(&report), 1, "exit 1");
 }

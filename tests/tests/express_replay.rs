@@ -51,24 +51,33 @@ async fn found_proven_replayed_fixed(bug: &str, class: &str, step: &str) {
         "--list-check",
         "--probe-foreign",
         "1",
+        // Every violation kept: the first 20 may all be the owners' lost writes.
+        "--max-evidence",
+        "10000",
     ];
-    let report = loadgen::run(&plan(&words), std::future::pending(), Live::off())
-        .await
-        .unwrap_or_else(|e| panic!("the run starts: {}", e.0));
-    let found = report
-        .evidence
-        .iter()
-        .find(|e| e.class == class && e.step == step)
-        .unwrap_or_else(|| {
-            panic!(
-                "{bug}: the run finds a {class} on {step}: {:?}",
-                report
-                    .evidence
-                    .iter()
-                    .map(|e| (&e.class, &e.step))
-                    .collect::<Vec<_>>()
-            )
-        });
+    // A leak on a probe needs the record's owner to store the shared caller last during the
+    // probe's window, which depends on the arrival order: some runs have none. Up to 6 runs
+    // (about 4 s each) are made until the run finds the class; each found it in about 2 of 3
+    // runs here, so all 6 missing is about 1 in 700.
+    let mut runs = Vec::new();
+    let mut found = None;
+    for _ in 0..6 {
+        let report = loadgen::run(&plan(&words), std::future::pending(), Live::off())
+            .await
+            .unwrap_or_else(|e| panic!("the run starts: {}", e.0));
+        found = report
+            .evidence
+            .iter()
+            .find(|e| e.class == class && e.step == step)
+            .cloned();
+        runs.push(format!("{:?}", report.figures.violations));
+        if found.is_some() {
+            break;
+        }
+    }
+    let found = found
+        .unwrap_or_else(|| panic!("{bug}: a run finds a {class} on {step} (6 runs: {runs:?})"));
+    let found = &found;
     let table = repro::api_table(&api).expect("the description reads");
     let candidates =
         derive::candidates(found, buggy.base_url.clone(), None, table, 12).expect("candidates");
