@@ -16,6 +16,14 @@
 //! 5. any other unexpected status or shape is a `fail`. Before the preflight passed it names the
 //!    description setting to check; after, it never does ([`Failure::shown`]): a 5xx is the
 //!    server's error. A shape mismatch is never a violation.
+//!
+//! The checks beside the peer-user ones ([`beside`]): an own read, list or create without a valid
+//! credential answered is `anonymous`; a record that came back after its acknowledged delete is
+//! `resurrect`.
+
+mod beside;
+
+pub use beside::Asked;
 
 use super::{
     ledger::{Ledger, Owner, Recent},
