@@ -394,6 +394,8 @@ impl Cities {
             (s.delete, "delete"),
             (s.gone, "gone"),
             (s.probe, "probe"),
+            (s.anonymous, "anonymous"),
+            (s.resurrect, "resurrect"),
         ];
         named
             .iter()

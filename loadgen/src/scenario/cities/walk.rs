@@ -12,7 +12,7 @@ use super::{
     Cities, User,
     evidence::{Evidence, describe},
     ledger::Owner,
-    verdict::{Asked, Expected, Verdict, is_denied},
+    verdict::{ANONYMOUS_MARKER, Asked, Expected, Verdict, is_denied},
 };
 use crate::{
     api::{ApiRequest, Credential, Provisioned, Redirect, Vars, forged::Forged},
@@ -936,10 +936,8 @@ async fn anonymous<T: Transport>(
 ) {
     let api = &cities.options().api;
     let judge = cities.judge();
-    // Not a marker of this run: a create that is wrongly accepted lands in someone's list
-    // without passing for a leak of `me`'s records.
     let vars = Vars {
-        marker: Some("anonymous"),
+        marker: Some(ANONYMOUS_MARKER),
         ..vars.clone()
     };
     for forged in Forged::ALL {
@@ -961,8 +959,8 @@ async fn anonymous<T: Transport>(
     }
 }
 
-/// The `resurrect` check: the user renames its record (`vars.id`) over a second connection and
-/// deletes it while the rename is in flight. Once the delete is acknowledged, a read and a list
+/// The `resurrect` check: the user renames its record (`vars.id`) and deletes it over a second
+/// connection while the rename is in flight. Once the delete is acknowledged, a read and a list
 /// must say it is gone: a racing update must not write it back.
 async fn resurrect<T: Transport>(
     cities: &Cities,
@@ -988,7 +986,8 @@ async fn resurrect<T: Transport>(
     };
     let owner = Owner { user: me, seq };
     ledger.deleting(id, owner);
-    let update = sibling.exchange(
+    // The update on the warm connection, the delete a moment later on the new one.
+    let update = transport.exchange(
         cities,
         me,
         step,
@@ -997,7 +996,7 @@ async fn resurrect<T: Transport>(
     );
     let delete = async {
         tokio::time::sleep(RACE_STAGGER).await;
-        transport
+        sibling
             .exchange(cities, me, step, api.delete(credential, vars), |a| {
                 judge.deleted(me, seq, id, a.status, &a.body)
             })

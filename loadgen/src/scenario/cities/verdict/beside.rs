@@ -8,6 +8,10 @@ use crate::{
     checks::Outcome,
 };
 
+/// The marker of the `anonymous` check's creates: not a marker of any run, so a create that is
+/// wrongly accepted lands in someone's list without passing for a leak or an extra record.
+pub const ANONYMOUS_MARKER: &str = "anonymous-check";
+
 /// What an anonymous request asked for, as its verdict names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Asked {
