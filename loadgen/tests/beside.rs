@@ -47,7 +47,7 @@ async fn violations(fault: Option<&str>, extra: &[&str]) -> Value {
     });
     let report: Value = serde_json::from_str(&text).expect("a JSON report");
     common::assert_valid_report(&report);
-    report["figures"]["violations"].clone()
+    report["violations"].clone()
 }
 
 fn count(violations: &Value, class: &str) -> u64 {
@@ -56,10 +56,7 @@ fn count(violations: &Value, class: &str) -> u64 {
 
 /// Only `class` has violations (at least one).
 fn only(violations: &Value, class: &str) {
-    assert!(
-        count(violations, class) > 0,
-        "{class} found: {violations}"
-    );
+    assert!(count(violations, class) > 0, "{class} found: {violations}");
     for other in CLASSES.into_iter().filter(|c| *c != class) {
         assert_eq!(
             count(violations, other),
@@ -87,7 +84,10 @@ async fn the_anonymous_check_finds_anonymous_fallback_and_only_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_resurrect_check_finds_delete_resurrect_and_only_it() {
-    only(&violations(Some("delete-resurrect"), &[]).await, "resurrect");
+    only(
+        &violations(Some("delete-resurrect"), &[]).await,
+        "resurrect",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

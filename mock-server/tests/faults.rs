@@ -1058,7 +1058,11 @@ async fn delete_resurrect_lets_a_rename_in_flight_undo_a_delete() {
         harness.delete(user, &id).await
     };
     let (renamed, deleted) = tokio::join!(rename, delete);
-    assert_eq!(deleted, StatusCode::NO_CONTENT, "the delete is acknowledged");
+    assert_eq!(
+        deleted,
+        StatusCode::NO_CONTENT,
+        "the delete is acknowledged"
+    );
     assert_eq!(renamed, StatusCode::OK, "the rename read the city first");
     let (status, body) = harness.show(user, &id).await;
     assert_eq!(
@@ -1080,7 +1084,11 @@ async fn without_delete_resurrect_a_deleted_city_stays_deleted_whatever_the_orde
             harness.rename(user, &id, "renamed"),
             harness.delete(user, &id)
         );
-        assert_eq!(deleted, StatusCode::NO_CONTENT, "the delete is acknowledged");
+        assert_eq!(
+            deleted,
+            StatusCode::NO_CONTENT,
+            "the delete is acknowledged"
+        );
         assert!(
             renamed == StatusCode::OK || renamed == StatusCode::NOT_FOUND,
             "the rename came first or found nothing: {renamed}"

@@ -161,7 +161,11 @@ mod tests {
     fn a_malformed_token_keeps_the_scheme() {
         let own = with_header(AUTHORIZATION, "Bearer abc");
         let malformed = Forged::Malformed.apply(&own).expect("a header to malform");
-        assert_eq!(header_text(&malformed), "Bearer not-a-token!", "scheme kept");
+        assert_eq!(
+            header_text(&malformed),
+            "Bearer not-a-token!",
+            "scheme kept"
+        );
     }
 
     #[test]
@@ -172,8 +176,8 @@ mod tests {
         let forged = forged.strip_prefix("Bearer ").expect("scheme kept");
         assert_ne!(forged, token, "another token");
         let payload = forged.split('.').nth(1).expect("three parts");
-        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap())
-            .expect("JSON claims");
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).expect("JSON claims");
         assert_eq!(
             claims,
             serde_json::json!({"sub": "u1", "exp": 1_700_000_000}),
@@ -208,7 +212,8 @@ mod tests {
         let session = Credential::default();
         assert!(Forged::None.apply(&session).is_some(), "no cookies applies");
         assert!(
-            Forged::Malformed.apply(&session).is_none() && Forged::Foreign.apply(&session).is_none(),
+            Forged::Malformed.apply(&session).is_none()
+                && Forged::Foreign.apply(&session).is_none(),
             "no token to forge"
         );
     }

@@ -100,7 +100,9 @@ pub fn render(report: &Report) -> String {
         rates.push(not_passed(
             "violations/s",
             VIOLATION_COLOR,
-            per_second(|r| r.leak + r.lost_write + r.corrupt + r.denied + r.anonymous + r.resurrect),
+            per_second(|r| {
+                r.leak + r.lost_write + r.corrupt + r.denied + r.anonymous + r.resurrect
+            }),
         ));
     }
     page.push_str("<h2>Requests per second</h2>");
@@ -166,7 +168,9 @@ pub fn render(report: &Report) -> String {
             "violation",
             4,
             intervals,
-            per_second(|r| r.leak + r.lost_write + r.corrupt + r.denied + r.anonymous + r.resurrect),
+            per_second(|r| {
+                r.leak + r.lost_write + r.corrupt + r.denied + r.anonymous + r.resurrect
+            }),
         ),
     ];
     page.push_str("<h2>Outcomes per second</h2>");

@@ -26,8 +26,9 @@ use crate::{
     error::ApiError,
     extract::{Json, Path, Query},
     faults::{
-        bola::Bola, delete_resurrect::DeleteResurrect, lost_update::LostUpdate, pool_starvation::PoolStarvation, racy_id::RacyId,
-        shared_identity::SharedIdentity, stale_read::StaleRead, unscoped_cache::UnscopedCache,
+        bola::Bola, delete_resurrect::DeleteResurrect, lost_update::LostUpdate,
+        pool_starvation::PoolStarvation, racy_id::RacyId, shared_identity::SharedIdentity,
+        stale_read::StaleRead, unscoped_cache::UnscopedCache,
     },
     state::AppState,
 };

@@ -987,13 +987,9 @@ async fn resurrect<T: Transport>(
     let owner = Owner { user: me, seq };
     ledger.deleting(id, owner);
     // The update on the warm connection, the delete a moment later on the new one.
-    let update = transport.exchange(
-        cities,
-        me,
-        step,
-        api.update(credential, &renaming),
-        |a| judge.raced_update(a.status),
-    );
+    let update = transport.exchange(cities, me, step, api.update(credential, &renaming), |a| {
+        judge.raced_update(a.status)
+    });
     let delete = async {
         tokio::time::sleep(RACE_STAGGER).await;
         sibling
