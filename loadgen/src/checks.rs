@@ -452,13 +452,13 @@ mod tests {
         }
         assert_eq!(
             counts.total(),
-            8,
+            10,
             "every recorded outcome is counted in the total"
         );
         assert_eq!(counts.exception(), 2, "exceptions are counted");
-        assert_eq!(counts.violation(), 4, "violations are counted");
+        assert_eq!(counts.violation(), 6, "violations are counted");
         assert!(
-            (counts.fail_rate() - 7.0 / 8.0).abs() < 1e-12,
+            (counts.fail_rate() - 9.0 / 10.0).abs() < 1e-12,
             "the fail rate is everything but passes over the total: {}",
             counts.fail_rate()
         );
