@@ -783,6 +783,54 @@ mod tests {
     }
 
     #[test]
+    fn an_anonymous_request_must_be_refused_and_a_deleted_record_must_stay_gone() {
+        use crate::api::forged::Forged;
+        let f = Fixture::new(&[]);
+        let judge = f.judge();
+        for status in [401, 403, 404] {
+            assert_eq!(
+                judge.anonymous(1, Asked::List, Forged::None, status),
+                Verdict::Pass,
+                "{status} refuses an anonymous list"
+            );
+        }
+        assert_eq!(
+            outcome(&judge.anonymous(1, Asked::Create, Forged::Foreign, 201)),
+            Some((Outcome::Anonymous, None)),
+            "a forged create answered 201 is `anonymous`"
+        );
+        assert!(
+            matches!(
+                judge.anonymous(1, Asked::Read, Forged::Malformed, 500),
+                Verdict::Fail(_)
+            ),
+            "a 5xx is the server's error, not a violation"
+        );
+        let mine = f.run.renamed_city(1, 1);
+        assert_eq!(
+            judge.resurrected(1, 1, "a", 404, b""),
+            Verdict::Pass,
+            "gone after the delete"
+        );
+        assert_eq!(
+            outcome(&judge.resurrected(1, 1, "a", 200, &f.body("a", &mine, ""))),
+            Some((Outcome::Resurrect, None)),
+            "the deleted record read back is `resurrect`"
+        );
+        let listed = f.api.page(br#"{"data":[{"id":"a","name":"x"}]}"#);
+        assert_eq!(
+            outcome(&judge.resurrected_in_list(1, 1, "a", 200, b"", listed.as_ref())),
+            Some((Outcome::Resurrect, None)),
+            "the deleted record listed again is `resurrect`"
+        );
+        assert_eq!(
+            judge.raced_update(404),
+            Verdict::Pass,
+            "an update that lost the race to the delete finds nothing"
+        );
+    }
+
+    #[test]
     fn reading_back_ones_own_record_passes_and_a_foreign_marker_is_a_leak() {
         let f = Fixture::new(&[]);
         let mine = f.run.city(1, 1);
