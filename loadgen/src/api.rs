@@ -9,12 +9,13 @@
 //! and [`Mismatch`], a shape error naming the setting to change), [`accounts`] (pre-provisioned
 //! accounts from a file), [`refusal`] (what a refusal's body is about), [`csrf`] (the CSRF rule
 //! and its presets), [`jar`] (one identity's cookies and CSRF token), [`expiry`] (a JWT
-//! credential's `exp`), [`openapi`] (a description inferred from an OpenAPI document).
+//! credential's `exp`), [`forged`] (credentials that must be refused), [`openapi`] (a description inferred from an OpenAPI document).
 
 pub mod accounts;
 pub mod csrf;
 pub mod description;
 pub mod expiry;
+pub mod forged;
 pub mod jar;
 pub mod legacy;
 pub mod openapi;

@@ -3,7 +3,7 @@
 //! A failed request is data, not an error: every request ends in exactly one [`Outcome`], which
 //! the recorder counts. The first article knows three (`pass`, `fail`, `exception`); the cities
 //! scenario adds the violations a load test exists to find (`leak`, `lost_write`, `corrupt`,
-//! `denied`) and
+//! `denied`, and the `anonymous` and `resurrect` checks') and
 //! counts `timeout` apart from other transport errors, so a starving pool is not mistaken for a
 //! reset connection.
 //!
@@ -42,11 +42,17 @@ pub enum Outcome {
     /// The server refused the user its OWN action (401/403 on its own create, list, read, update
     /// or delete) while its credential was valid: it took the caller for someone else.
     Denied = 7,
+    /// A request without a valid credential (none, malformed, or signed by another key) was
+    /// answered instead of refused: the `anonymous` check.
+    Anonymous = 8,
+    /// A record whose delete was acknowledged (and then answered "gone") came back: the
+    /// `resurrect` check.
+    Resurrect = 9,
 }
 
 impl Outcome {
     /// Every outcome, in discriminant order.
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Pass,
         Outcome::Fail,
         Outcome::Exception,
@@ -55,6 +61,8 @@ impl Outcome {
         Outcome::LostWrite,
         Outcome::Corrupt,
         Outcome::Denied,
+        Outcome::Anonymous,
+        Outcome::Resurrect,
     ];
 
     /// The name used in reports, CSV columns and thresholds.
@@ -68,6 +76,8 @@ impl Outcome {
             Outcome::LostWrite => "lost_write",
             Outcome::Corrupt => "corrupt",
             Outcome::Denied => "denied",
+            Outcome::Anonymous => "anonymous",
+            Outcome::Resurrect => "resurrect",
         }
     }
 
@@ -75,7 +85,12 @@ impl Outcome {
     pub fn is_violation(self) -> bool {
         matches!(
             self,
-            Outcome::Leak | Outcome::LostWrite | Outcome::Corrupt | Outcome::Denied
+            Outcome::Leak
+                | Outcome::LostWrite
+                | Outcome::Corrupt
+                | Outcome::Denied
+                | Outcome::Anonymous
+                | Outcome::Resurrect
         )
     }
 }
@@ -88,7 +103,7 @@ impl fmt::Display for Outcome {
 
 /// A count per outcome; cheap to copy and add.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts(pub [u64; 8]);
+pub struct Counts(pub [u64; 10]);
 
 impl Counts {
     pub fn add(&mut self, outcome: Outcome, n: u64) {
@@ -437,13 +452,13 @@ mod tests {
         }
         assert_eq!(
             counts.total(),
-            8,
+            10,
             "every recorded outcome is counted in the total"
         );
         assert_eq!(counts.exception(), 2, "exceptions are counted");
-        assert_eq!(counts.violation(), 4, "violations are counted");
+        assert_eq!(counts.violation(), 6, "violations are counted");
         assert!(
-            (counts.fail_rate() - 7.0 / 8.0).abs() < 1e-12,
+            (counts.fail_rate() - 9.0 / 10.0).abs() < 1e-12,
             "the fail rate is everything but passes over the total: {}",
             counts.fail_rate()
         );

@@ -199,6 +199,14 @@ pub struct Violations {
     /// Own actions refused (absent from reports written before the class existed).
     #[serde(default)]
     pub denied: u64,
+    /// Requests without a valid credential that were answered (the `anonymous` check; absent
+    /// from older reports).
+    #[serde(default)]
+    pub anonymous: u64,
+    /// Acknowledged deletes whose record came back (the `resurrect` check; absent from older
+    /// reports).
+    #[serde(default)]
+    pub resurrect: u64,
     pub timeout: u64,
 }
 
@@ -258,6 +266,8 @@ impl Figures {
                 lost_write: counts.get(Outcome::LostWrite),
                 corrupt: counts.get(Outcome::Corrupt),
                 denied: counts.get(Outcome::Denied),
+                anonymous: counts.get(Outcome::Anonymous),
+                resurrect: counts.get(Outcome::Resurrect),
                 timeout: counts.get(Outcome::Timeout),
             },
             rps: if duration_s > 0.0 {

@@ -5,7 +5,7 @@
 //! a unit and read the passed requests' latency, the *corrected* one in the open model (the honest
 //! figure); `fail_rate` is the share of requests that did not pass (0..1; no data, so a breach,
 //! when no request ended); `rps` passed requests per second; counters (`requests`, `fail`,
-//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `denied`, `violations`) compare counts,
+//! `exception`, `timeout`, `leak`, `lost_write`, `corrupt`, `denied`, `anonymous`, `resurrect`, `violations`) compare counts,
 //! and `dropped` the open model's iterations due but never started. Any breach makes the exit code 1.
 
 use std::fmt;
@@ -95,7 +95,7 @@ impl Threshold {
             format!(
                 "threshold `{text}`: unknown metric `{metric_name}`; use p50, p90, p95, p99, p999, \
                  min, mean, max, fail_rate, rps, requests, fail, exception, timeout, leak, \
-                 lost_write, corrupt, denied, violations or dropped"
+                 lost_write, corrupt, denied, anonymous, resurrect, violations or dropped"
             )
         })?;
         let limit = match metric {
@@ -186,6 +186,8 @@ fn metric(name: &str) -> Option<Metric> {
         "lost_write" => Metric::Count(|f| f.violations.lost_write),
         "corrupt" => Metric::Count(|f| f.violations.corrupt),
         "denied" => Metric::Count(|f| f.violations.denied),
+        "anonymous" => Metric::Count(|f| f.violations.anonymous),
+        "resurrect" => Metric::Count(|f| f.violations.resurrect),
         "violations" => Metric::Count(|f| f.requests.violation),
         "dropped" => Metric::Dropped,
         _ => return None,

@@ -545,10 +545,10 @@ async fn a_runs_junit_file_validates_and_has_a_case_per_threshold_class_and_requ
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(
         xml.matches("<testcase ").count(),
-        2 + 5 + 1,
-        "two thresholds, five violation classes, one request name: {xml}"
+        2 + 7 + 1,
+        "two thresholds, seven violation classes, one request name: {xml}"
     );
-    assert!(xml.contains("tests=\"8\" failures=\"3\""), "{xml}");
+    assert!(xml.contains("tests=\"10\" failures=\"3\""), "{xml}");
     assert!(
         xml.contains("5 of 5 `GET /json` requests failed their checks: status 200 != 201"),
         "the check's failure message is the first reason: {xml}"

@@ -95,7 +95,7 @@ async fn the_three_files_are_written_and_follow_their_contracts() {
         intervals * 2,
         "not one CSV row per interval for `json` and for `all`"
     );
-    assert!(rows.iter().all(|r| r.split(',').count() == 21), "{rows:?}");
+    assert!(rows.iter().all(|r| r.split(',').count() == 23), "{rows:?}");
 
     // HTML: one page, inline SVG charts, tables, nothing fetched from the network.
     let page = std::fs::read_to_string(&html).unwrap();

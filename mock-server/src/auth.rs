@@ -170,26 +170,48 @@ pub struct AuthUser {
 pub trait AuthState: Send + Sync {
     fn tokens(&self) -> &Tokens;
     fn store(&self) -> &Store;
+
+    /// A request was authenticated as `user` (a fault may remember it).
+    fn authenticated(&self, _user: Uuid) {}
+
+    /// A request's token was refused with `error`: the refusal, or (a fault's bug) a user to
+    /// serve it as anyway.
+    fn unauthenticated(&self, error: ApiError) -> Result<Uuid, ApiError> {
+        Err(error)
+    }
 }
 
 impl<S: AuthState> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts)?.ok_or(ApiError::MissingToken)?;
-        let id = match parts.extensions.get::<VerifiedToken>() {
-            Some(verified) => verified.verify(state.tokens(), token)?,
-            None => state.tokens().verify(token)?,
+        let id = match token_user(parts, state) {
+            Ok(id) => {
+                state.authenticated(id);
+                id
+            }
+            Err(ApiError::AmbiguousCredentials) => return Err(ApiError::AmbiguousCredentials),
+            Err(refused) => state.unauthenticated(refused)?,
         };
-        // A token outlives a `POST /__admin/reset`; its user does not.
-        if !state.store().user_exists(id) {
-            return Err(ApiError::InvalidToken);
-        }
         if let Some(slot) = parts.extensions.get::<UserSlot>() {
             let _ = slot.0.set(id);
         }
         Ok(Self { id })
     }
+}
+
+/// The user of the request's bearer token, verified, or why there is none.
+fn token_user<S: AuthState>(parts: &Parts, state: &S) -> Result<Uuid, ApiError> {
+    let token = bearer_token(parts)?.ok_or(ApiError::MissingToken)?;
+    let id = match parts.extensions.get::<VerifiedToken>() {
+        Some(verified) => verified.verify(state.tokens(), token)?,
+        None => state.tokens().verify(token)?,
+    };
+    // A token outlives a `POST /__admin/reset`; its user does not.
+    if !state.store().user_exists(id) {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(id)
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive); `None`

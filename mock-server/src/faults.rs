@@ -45,6 +45,8 @@ fault::registry! {
     error_rate::ErrorRate,
     reset::Reset,
     slow_body::SlowBody,
+    anonymous_fallback::AnonymousFallback,
+    delete_resurrect::DeleteResurrect,
     #[cfg(test)]
     test_fault::TestFault,
 }

@@ -13,7 +13,8 @@ use crate::{
     auth::{AuthState, Tokens},
     config::Config,
     delay::Delay,
-    faults::Faults,
+    error::ApiError,
+    faults::{Faults, anonymous_fallback::AnonymousFallback},
     metrics::{Gauges, Metrics},
     requests::RequestJournal,
     store::Store,
@@ -78,6 +79,20 @@ impl AuthState for AppState {
 
     fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    fn authenticated(&self, user: uuid::Uuid) {
+        self.faults
+            .request()
+            .fault::<AnonymousFallback>()
+            .authenticated(user);
+    }
+
+    fn unauthenticated(&self, error: ApiError) -> Result<uuid::Uuid, ApiError> {
+        self.faults
+            .request()
+            .fault::<AnonymousFallback>()
+            .fallback(error)
     }
 }
 

@@ -943,6 +943,166 @@ async fn without_bola_another_users_city_is_404() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// anonymous-fallback
+
+impl Harness {
+    /// `GET /cities` with `authorization` as the whole header value (`None`: no header).
+    async fn list_as(&self, authorization: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(self.server.api_url("/cities"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn anonymous_fallback_serves_a_request_without_a_valid_token_as_the_last_user() {
+    let harness = &Harness::start().await;
+    let users = harness.users(2).await;
+    harness.create_ok(&users[1], &marker(1)).await;
+    harness.enable("anonymous-fallback").await;
+    // u1 is the last user authenticated.
+    assert_eq!(harness.list(&users[1]).await, [marker(1)], "u1's own list");
+
+    for authorization in [None, Some("Bearer not-a-token"), Some("Bearer a.b.c")] {
+        let (status, body) = harness.list_as(authorization).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "anonymous-fallback: {authorization:?} is served: {body}"
+        );
+        assert_eq!(
+            names(&body["data"]),
+            [marker(1)],
+            "anonymous-fallback: {authorization:?} gets u1's list"
+        );
+    }
+    let created = harness
+        .http
+        .post(harness.server.api_url("/cities"))
+        .json(&json!({"name": "made-by-nobody"}))
+        .send()
+        .await
+        .unwrap();
+    expect_status(
+        created,
+        StatusCode::CREATED,
+        "anonymous-fallback: a create without a token",
+    )
+    .await;
+    assert_eq!(
+        harness.list(&users[1]).await,
+        [marker(1), "made-by-nobody".to_owned()],
+        "the anonymous create landed in u1's account"
+    );
+}
+
+#[tokio::test]
+async fn without_anonymous_fallback_a_request_without_a_valid_token_is_401() {
+    let harness = &Harness::start().await;
+    let users = harness.users(1).await;
+    harness.create_ok(&users[0], &marker(0)).await;
+    harness.list(&users[0]).await;
+    for authorization in [None, Some("Bearer not-a-token"), Some("Bearer a.b.c")] {
+        let (status, body) = harness.list_as(authorization).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{authorization:?} is refused: {body}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// delete-resurrect
+
+impl Harness {
+    async fn rename(&self, user: &User, id: &str, name: &str) -> StatusCode {
+        self.http
+            .put(self.server.api_url(&format!("/cities/{id}")))
+            .bearer_auth(&user.token)
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    async fn delete(&self, user: &User, id: &str) -> StatusCode {
+        self.http
+            .delete(self.server.api_url(&format!("/cities/{id}")))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+}
+
+#[tokio::test]
+async fn delete_resurrect_lets_a_rename_in_flight_undo_a_delete() {
+    let harness = &Harness::start().await;
+    let users = harness.users(1).await;
+    let user = &users[0];
+    let id = harness.create_ok(user, &marker(0)).await;
+    // A window far wider than the delete needs to land inside it.
+    harness.enable("delete-resurrect:window=3s").await;
+
+    let rename = harness.rename(user, &id, "renamed");
+    let delete = async {
+        // The rename is in the server (server-side proof), then past its read.
+        harness.wait_in_flight(1).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        harness.delete(user, &id).await
+    };
+    let (renamed, deleted) = tokio::join!(rename, delete);
+    assert_eq!(
+        deleted,
+        StatusCode::NO_CONTENT,
+        "the delete is acknowledged"
+    );
+    assert_eq!(renamed, StatusCode::OK, "the rename read the city first");
+    let (status, body) = harness.show(user, &id).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "delete-resurrect: the deleted city is back: {body}"
+    );
+    assert_eq!(body["data"]["name"], "renamed", "as the rename wrote it");
+}
+
+#[tokio::test]
+async fn without_delete_resurrect_a_deleted_city_stays_deleted_whatever_the_order() {
+    let harness = &Harness::start().await;
+    let users = harness.users(1).await;
+    let user = &users[0];
+    for round in 0..5 {
+        let id = harness.create_ok(user, &marker(round)).await;
+        let (renamed, deleted) = tokio::join!(
+            harness.rename(user, &id, "renamed"),
+            harness.delete(user, &id)
+        );
+        assert_eq!(
+            deleted,
+            StatusCode::NO_CONTENT,
+            "the delete is acknowledged"
+        );
+        assert!(
+            renamed == StatusCode::OK || renamed == StatusCode::NOT_FOUND,
+            "the rename came first or found nothing: {renamed}"
+        );
+        let (status, body) = harness.show(user, &id).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a deleted city stays deleted: {body}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // lost-update
 
 #[tokio::test]
@@ -1383,7 +1543,9 @@ async fn get_faults_lists_the_whole_catalogue_with_parameters() {
             "pool-starvation",
             "error-rate",
             "reset",
-            "slow-body"
+            "slow-body",
+            "anonymous-fallback",
+            "delete-resurrect",
         ],
         "GET /__admin/faults lists the whole catalogue in catalogue order"
     );
@@ -1619,6 +1781,8 @@ fn the_faults_subcommand_prints_the_catalogue() {
         "error-rate",
         "reset",
         "slow-body",
+        "anonymous-fallback",
+        "delete-resurrect",
     ] {
         assert!(text.contains(name), "{name}");
     }

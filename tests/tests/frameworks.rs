@@ -38,6 +38,12 @@ async fn isolation(base: &str, name: &str, words: &[&str]) -> Result<Report, Str
     if !words.contains(&"--users") {
         all.extend(["--users", USERS]);
     }
+    // The `resurrect` check (an update raced against a delete) finds what these tests are not
+    // about on the real frameworks' correct builds: DRF writes the record back (Django's `save()`
+    // INSERTs when its UPDATE matched no row), FastAPI's update answers 500. Peer isolation only.
+    if name != "mock-server" {
+        all.extend(["--skip", "resurrect"]);
+    }
     all.extend_from_slice(words);
     loadgen::run(&plan(&all), std::future::pending(), Live::off())
         .await

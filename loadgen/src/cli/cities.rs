@@ -186,4 +186,10 @@ pub enum Check {
     Me,
     /// The owner field of every record answered is the caller's account.
     Owner,
+    /// Every 5th iteration, the user's own read, list and create go with no credentials, a
+    /// malformed token and one signed by another key: each must be refused (401/403).
+    Anonymous,
+    /// Every 5th iteration, the user renames its record and deletes it at once; once the delete
+    /// is acknowledged, the record must stay gone (read and list).
+    Resurrect,
 }

@@ -15,6 +15,9 @@ use crate::{
     scenario::cities::Options,
 };
 
+/// `isolation`: the `anonymous` and `resurrect` checks run every this many iterations per user.
+const BESIDE_EVERY: u64 = 5;
+
 /// Which command: the general one, or the article's preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -111,6 +114,16 @@ pub fn plan(mut args: CitiesArgs, preset: Preset) -> Result<Plan, PlanError> {
         delete_check: args.delete_check,
         me_check: args.me_check || (isolation && api.has_me()),
         probe_every,
+        anonymous_every: if isolation && !skip(Check::Anonymous) {
+            BESIDE_EVERY
+        } else {
+            0
+        },
+        resurrect_every: if isolation && !skip(Check::Resurrect) {
+            BESIDE_EVERY
+        } else {
+            0
+        },
         users,
         tabs: args.tabs,
         worker_index: workload.worker.index,

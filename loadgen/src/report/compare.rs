@@ -248,7 +248,7 @@ pub struct Comparison {
     pub scenario: String,
     /// `all` first, then every request name of either run.
     pub rows: Vec<Row>,
-    pub violations: [(String, u64, u64); 5],
+    pub violations: [(String, u64, u64); 7],
     pub verdicts: Vec<LimitVerdict>,
 }
 
@@ -352,6 +352,8 @@ impl Comparison {
                 ("lost_write".into(), b.lost_write, c.lost_write),
                 ("corrupt".into(), b.corrupt, c.corrupt),
                 ("denied".into(), b.denied, c.denied),
+                ("anonymous".into(), b.anonymous, c.anonymous),
+                ("resurrect".into(), b.resurrect, c.resurrect),
                 ("timeout".into(), b.timeout, c.timeout),
             ],
             verdicts,

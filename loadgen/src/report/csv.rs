@@ -7,7 +7,7 @@ use super::Report;
 
 /// Column names, in order.
 pub const HEADER: &str = "start_s,end_s,name,total,pass,fail,exception,timeout,leak,lost_write,\
-corrupt,denied,rps,mean_ms,p50_ms,p90_ms,p99_ms,max_ms,corrected_p99_ms,in_flight,active_users";
+corrupt,denied,anonymous,resurrect,rps,mean_ms,p50_ms,p90_ms,p99_ms,max_ms,corrected_p99_ms,in_flight,active_users";
 
 /// The CSV text.
 pub fn render(report: &Report) -> String {
@@ -17,7 +17,7 @@ pub fn render(report: &Report) -> String {
         for row in &interval.rows {
             let _ = writeln!(
                 out,
-                "{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{},{},{}",
+                "{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{},{},{}",
                 interval.start_s,
                 interval.end_s,
                 quote(&row.name),
@@ -30,6 +30,8 @@ pub fn render(report: &Report) -> String {
                 row.lost_write,
                 row.corrupt,
                 row.denied,
+                row.anonymous,
+                row.resurrect,
                 row.rps,
                 row.mean_ms,
                 row.p50_ms,

@@ -15,11 +15,13 @@ pub fn render(report: &Report) -> String {
     if let Some(leaked) = report.leaked_records {
         let _ = writeln!(
             out,
-            "\nViolations: leak: {} ({leaked} distinct records), lost_write: {}, corrupt: {}, denied: {}{}; timeouts (not violations): {}",
+            "\nViolations: leak: {} ({leaked} distinct records), lost_write: {}, corrupt: {}, denied: {}, anonymous: {}, resurrect: {}{}; timeouts (not violations): {}",
             v.leak,
             v.lost_write,
             v.corrupt,
             v.denied,
+            v.anonymous,
+            v.resurrect,
             report
                 .first_violation_after_s
                 .map(|s| format!(" (first after {s:.3} s)"))
@@ -121,6 +123,8 @@ pub fn failing_with(report: &Report, allow: &[ViolationClass]) -> Vec<(&'static 
         ("lost_write", v.lost_write),
         ("corrupt", v.corrupt),
         ("denied", v.denied),
+        ("anonymous", v.anonymous),
+        ("resurrect", v.resurrect),
     ];
     if report.leaked_records.is_some() {
         classes.push(("timeout", report.figures.requests.timeout));
@@ -153,15 +157,19 @@ pub enum ViolationClass {
     LostWrite,
     Corrupt,
     Denied,
+    Anonymous,
+    Resurrect,
     Timeout,
 }
 
 impl ViolationClass {
-    pub const ALL: [ViolationClass; 5] = [
+    pub const ALL: [ViolationClass; 7] = [
         Self::Leak,
         Self::LostWrite,
         Self::Corrupt,
         Self::Denied,
+        Self::Anonymous,
+        Self::Resurrect,
         Self::Timeout,
     ];
 
@@ -171,6 +179,8 @@ impl ViolationClass {
             Self::LostWrite => "lost_write",
             Self::Corrupt => "corrupt",
             Self::Denied => "denied",
+            Self::Anonymous => "anonymous",
+            Self::Resurrect => "resurrect",
             Self::Timeout => "timeout",
         }
     }

@@ -103,7 +103,9 @@ pub fn render(report: &Report) -> String {
         rates.push(not_passed(
             "violations/s",
             VIOLATION_COLOR,
-            per_second(|r| r.leak + r.lost_write + r.corrupt + r.denied),
+            per_second(|r| {
+                r.leak + r.lost_write + r.corrupt + r.denied + r.anonymous + r.resurrect
+            }),
         ));
     }
     page.push_str("<h2>Requests per second</h2>");
@@ -174,7 +176,9 @@ pub fn render(report: &Report) -> String {
             "violation",
             4,
             intervals,
-            per_second(|r| r.leak + r.lost_write + r.corrupt + r.denied),
+            per_second(|r| {
+                r.leak + r.lost_write + r.corrupt + r.denied + r.anonymous + r.resurrect
+            }),
         ),
     ];
     page.push_str("<h2>Outcomes per second</h2>");
@@ -716,7 +720,7 @@ fn summary(page: &mut String, report: &Report) {
         "<pre class=\"summary\">Total requests: {}, pass: {}, fail: {}, exception: {}\n\
          Request per Second - mean: {:.2}\n\
          Time per Request - mean: {:.6}, min: {:.6}, max: {:.6}\n\
-         Violations - leak: {}, lost_write: {}, corrupt: {}, denied: {}, timeout: {}\n\
+         Violations - leak: {}, lost_write: {}, corrupt: {}, denied: {}, anonymous: {}, resurrect: {}, timeout: {}\n\
          Total test time: {:.3} seconds, stopped by {}; {} model, {} users, {} thread(s)</pre>",
         requests.total,
         requests.pass,
@@ -730,6 +734,8 @@ fn summary(page: &mut String, report: &Report) {
         figures.violations.lost_write,
         figures.violations.corrupt,
         figures.violations.denied,
+        figures.violations.anonymous,
+        figures.violations.resurrect,
         figures.violations.timeout,
         report.duration_s,
         report.stopped_by.as_str(),
@@ -810,7 +816,7 @@ fn tables(page: &mut String, report: &Report) {
             &rows,
         );
     }
-    page.push_str("<h2>Outcomes per request name</h2><table><tr><th>name</th><th>total</th><th>pass</th><th>fail</th><th>exception</th><th>timeout</th><th>leak</th><th>lost_write</th><th>corrupt</th><th>denied</th><th class=\"codes\">status codes</th></tr>");
+    page.push_str("<h2>Outcomes per request name</h2><table><tr><th>name</th><th>total</th><th>pass</th><th>fail</th><th>exception</th><th>timeout</th><th>leak</th><th>lost_write</th><th>corrupt</th><th>denied</th><th>anonymous</th><th>resurrect</th><th class=\"codes\">status codes</th></tr>");
     let all = super::Endpoint {
         name: "all".into(),
         figures: report.figures.clone(),
@@ -819,7 +825,7 @@ fn tables(page: &mut String, report: &Report) {
         let (r, v) = (&endpoint.figures.requests, &endpoint.figures.violations);
         let _ = write!(
             page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"codes\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"codes\">{}</td></tr>",
             escape(&endpoint.name),
             r.total,
             r.pass,
@@ -830,6 +836,8 @@ fn tables(page: &mut String, report: &Report) {
             v.lost_write,
             v.corrupt,
             v.denied,
+            v.anonymous,
+            v.resurrect,
             escape(&endpoint.figures.status_line().unwrap_or_default())
         );
     }

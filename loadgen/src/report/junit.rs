@@ -62,11 +62,15 @@ pub fn of_report(report: &Report, fails_on: impl Fn(ViolationClass) -> bool) -> 
         });
     }
     let v = report.figures.violations;
-    for (class, count) in
-        ViolationClass::ALL
-            .into_iter()
-            .zip([v.leak, v.lost_write, v.corrupt, v.denied, v.timeout])
-    {
+    for (class, count) in ViolationClass::ALL.into_iter().zip([
+        v.leak,
+        v.lost_write,
+        v.corrupt,
+        v.denied,
+        v.anonymous,
+        v.resurrect,
+        v.timeout,
+    ]) {
         let failing = count > 0 && fails_on(class);
         let first = report.evidence.iter().find(|e| e.class == class.as_str());
         cases.push(Case {

@@ -352,6 +352,8 @@ fn merge_figures<'a>(
         lost_write: 0,
         corrupt: 0,
         denied: 0,
+        anonymous: 0,
+        resurrect: 0,
         timeout: 0,
     };
     let mut latency = Latency::new();
@@ -373,6 +375,8 @@ fn merge_figures<'a>(
         violations.lost_write += v.lost_write;
         violations.corrupt += v.corrupt;
         violations.denied += v.denied;
+        violations.anonymous += v.anonymous;
+        violations.resurrect += v.resurrect;
         violations.timeout += v.timeout;
         latency.merge(&decode(
             source,

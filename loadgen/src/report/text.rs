@@ -70,8 +70,13 @@ pub fn render(report: &Report) -> String {
     if requests.violation > 0 || report.scenario != "json" {
         let _ = writeln!(
             out,
-            "Violations - leak: {}, lost_write: {}, corrupt: {}, denied: {} (timeouts are not violations: they are in exception)",
-            violations.leak, violations.lost_write, violations.corrupt, violations.denied
+            "Violations - leak: {}, lost_write: {}, corrupt: {}, denied: {}, anonymous: {}, resurrect: {} (timeouts are not violations: they are in exception)",
+            violations.leak,
+            violations.lost_write,
+            violations.corrupt,
+            violations.denied,
+            violations.anonymous,
+            violations.resurrect
         );
         if let Some(at) = report.first_violation_after_s {
             let _ = writeln!(out, "First violation after: {at:.3} s");

@@ -114,6 +114,8 @@ fn scenario(api: &Arc<Api>, timeout: Duration) -> Cities {
         delete_check: false,
         me_check: false,
         probe_every: 0,
+        anonymous_every: 0,
+        resurrect_every: 0,
         users: 2,
         tabs: 1,
         worker_index: 0,

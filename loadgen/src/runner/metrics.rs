@@ -132,7 +132,7 @@ pub fn render(names: &[&str], totals: &Window, interval: &Interval, iterations: 
     }
     let total = totals.total();
     out.push_str(
-        "# HELP loadgen_violations_total Leaks, lost writes, corruptions and denials found.\n\
+        "# HELP loadgen_violations_total Leaks, lost writes, corruptions, denials, anonymous answers and resurrected records found.\n\
          # TYPE loadgen_violations_total counter\n",
     );
     for class in Outcome::ALL

@@ -67,6 +67,12 @@ pub struct Options {
     pub me_check: bool,
     /// Probe another user's record every this many iterations (0: never).
     pub probe_every: u64,
+    /// Send the own read, list and create without a valid credential every this many
+    /// iterations (0: never): the `anonymous` check.
+    pub anonymous_every: u64,
+    /// Race the own update against the delete every this many iterations, then read and list
+    /// (0: never): the `resurrect` check.
+    pub resurrect_every: u64,
     /// Local virtual users of this process.
     pub users: usize,
     /// Virtual users per identity ("browser tabs"): `tabs` users share one account and log in once,
@@ -141,6 +147,10 @@ pub(crate) struct Steps {
     pub delete: Option<Step>,
     pub gone: Option<Step>,
     pub probe: Option<Step>,
+    /// The `anonymous` check's requests.
+    pub anonymous: Option<Step>,
+    /// The `resurrect` check's race (update and delete) and the reads after it.
+    pub resurrect: Option<Step>,
 }
 
 /// One virtual user's state.
@@ -184,6 +194,8 @@ impl Cities {
         let delete = optional(options.delete_check, "delete");
         let gone = optional(options.delete_check, "gone");
         let probe = optional(options.probe_every > 0, "probe");
+        let anonymous = optional(options.anonymous_every > 0, "anonymous");
+        let resurrect = optional(options.resurrect_every > 0, "resurrect");
         let steps = Steps {
             pre_login,
             register,
@@ -196,6 +208,8 @@ impl Cities {
             delete,
             gone,
             probe,
+            anonymous,
+            resurrect,
         };
         let identities = options.users.div_ceil(options.tabs.max(1));
         let ledger = Ledger::new(identities, options.worker_index, options.workers);
@@ -382,6 +396,8 @@ impl Cities {
             (s.delete, "delete"),
             (s.gone, "gone"),
             (s.probe, "probe"),
+            (s.anonymous, "anonymous"),
+            (s.resurrect, "resurrect"),
         ];
         named
             .iter()

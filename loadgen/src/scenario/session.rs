@@ -111,6 +111,18 @@ impl Session {
         }
     }
 
+    /// Another connection of the same user, recording into the same shard: for a request raced
+    /// against this session's (the `resurrect` check).
+    pub fn sibling(&self) -> Session {
+        Session::new(
+            self.user,
+            self.target.clone(),
+            self.recorder.clone(),
+            self.timeout,
+            self.open,
+        )
+    }
+
     /// This user's index, unique in the run (0-based).
     pub fn user(&self) -> usize {
         self.user

@@ -49,6 +49,8 @@ pub struct IntervalRow {
     /// Own actions refused (absent from reports written before the class existed).
     #[serde(default)]
     pub denied: u64,
+    pub anonymous: u64,
+    pub resurrect: u64,
     /// Passed requests per second.
     pub rps: f64,
     pub mean_ms: f64,
@@ -77,6 +79,8 @@ impl IntervalRow {
             lost_write: counts.get(Outcome::LostWrite),
             corrupt: counts.get(Outcome::Corrupt),
             denied: counts.get(Outcome::Denied),
+            anonymous: counts.get(Outcome::Anonymous),
+            resurrect: counts.get(Outcome::Resurrect),
             rps: if span > 0.0 {
                 counts.pass() as f64 / span
             } else {
@@ -118,6 +122,8 @@ impl IntervalRow {
         self.lost_write += other.lost_write;
         self.corrupt += other.corrupt;
         self.denied += other.denied;
+        self.anonymous += other.anonymous;
+        self.resurrect += other.resurrect;
         self.p50_ms = self.p50_ms.max(other.p50_ms);
         self.p90_ms = self.p90_ms.max(other.p90_ms);
         self.p99_ms = self.p99_ms.max(other.p99_ms);
@@ -297,6 +303,8 @@ mod tests {
             lost_write: 0,
             corrupt: 0,
             denied: 0,
+            anonymous: 0,
+            resurrect: 0,
             rps: pass as f64,
             mean_ms: ms / 2.0,
             p50_ms: ms / 2.0,

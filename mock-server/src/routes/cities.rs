@@ -26,8 +26,9 @@ use crate::{
     error::ApiError,
     extract::{Json, Path, Query},
     faults::{
-        bola::Bola, lost_update::LostUpdate, pool_starvation::PoolStarvation, racy_id::RacyId,
-        shared_identity::SharedIdentity, stale_read::StaleRead, unscoped_cache::UnscopedCache,
+        bola::Bola, delete_resurrect::DeleteResurrect, lost_update::LostUpdate,
+        pool_starvation::PoolStarvation, racy_id::RacyId, shared_identity::SharedIdentity,
+        stale_read::StaleRead, unscoped_cache::UnscopedCache,
     },
     state::AppState,
 };
@@ -190,11 +191,15 @@ pub async fn cities_update(
     let faults = state.faults.request();
     let _connection = faults.fault::<PoolStarvation>().connection().await?;
     let acting = faults.fault::<SharedIdentity>().resolve(user).await;
-    let (before, after) = faults
-        .fault::<Bola>()
+    let renamed = match faults
+        .fault::<DeleteResurrect>()
         .rename(acting, &id, name)
         .await
-        .ok_or(ApiError::NotFound("City"))?;
+    {
+        Some(renamed) => renamed,
+        None => faults.fault::<Bola>().rename(acting, &id, name).await,
+    };
+    let (before, after) = renamed.ok_or(ApiError::NotFound("City"))?;
     faults.fault::<SharedIdentity>().wrote_as(acting, &id);
     faults.fault::<UnscopedCache>().wrote_to(before.owner);
     faults.fault::<StaleRead>().wrote_city(&id, Some(before));

@@ -16,6 +16,14 @@
 //! 5. any other unexpected status or shape is a `fail`. Before the preflight passed it names the
 //!    description setting to check; after, it never does ([`Failure::shown`]): a 5xx is the
 //!    server's error. A shape mismatch is never a violation.
+//!
+//! The checks beside the peer-user ones ([`beside`]): an own read, list or create without a valid
+//! credential answered is `anonymous`; a record that came back after its acknowledged delete is
+//! `resurrect`.
+
+mod beside;
+
+pub use beside::{ANONYMOUS_MARKER, Asked};
 
 use super::{
     ledger::{Ledger, Owner, Recent},
@@ -572,7 +580,13 @@ impl Judge<'_> {
                 ),
             );
         }
-        if page.records.len() > live.len() {
+        // A record the `anonymous` check's create put here is counted as `anonymous` already.
+        let counted = page
+            .records
+            .iter()
+            .filter(|r| r.marker.as_deref() != Some(beside::ANONYMOUS_MARKER))
+            .count();
+        if counted > live.len() {
             return violation(
                 Outcome::Corrupt,
                 "the own list holds more records than it has",
@@ -766,6 +780,54 @@ mod tests {
             marker,
             previous: None,
         }
+    }
+
+    #[test]
+    fn an_anonymous_request_must_be_refused_and_a_deleted_record_must_stay_gone() {
+        use crate::api::forged::Forged;
+        let f = Fixture::new(&[]);
+        let judge = f.judge();
+        for status in [401, 403, 404] {
+            assert_eq!(
+                judge.anonymous(1, Asked::List, Forged::None, status),
+                Verdict::Pass,
+                "{status} refuses an anonymous list"
+            );
+        }
+        assert_eq!(
+            outcome(&judge.anonymous(1, Asked::Create, Forged::Foreign, 201)),
+            Some((Outcome::Anonymous, None)),
+            "a forged create answered 201 is `anonymous`"
+        );
+        assert!(
+            matches!(
+                judge.anonymous(1, Asked::Read, Forged::Malformed, 500),
+                Verdict::Fail(_)
+            ),
+            "a 5xx is the server's error, not a violation"
+        );
+        let mine = f.run.renamed_city(1, 1);
+        assert_eq!(
+            judge.resurrected(1, 1, "a", 404, b""),
+            Verdict::Pass,
+            "gone after the delete"
+        );
+        assert_eq!(
+            outcome(&judge.resurrected(1, 1, "a", 200, &f.body("a", &mine, ""))),
+            Some((Outcome::Resurrect, None)),
+            "the deleted record read back is `resurrect`"
+        );
+        let listed = f.api.page(br#"{"data":[{"id":"a","name":"x"}]}"#);
+        assert_eq!(
+            outcome(&judge.resurrected_in_list(1, 1, "a", 200, b"", listed.as_ref())),
+            Some((Outcome::Resurrect, None)),
+            "the deleted record listed again is `resurrect`"
+        );
+        assert_eq!(
+            judge.raced_update(404),
+            Verdict::Pass,
+            "an update that lost the race to the delete finds nothing"
+        );
     }
 
     #[test]

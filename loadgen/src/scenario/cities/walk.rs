@@ -12,10 +12,10 @@ use super::{
     Cities, User,
     evidence::{Evidence, describe},
     ledger::Owner,
-    verdict::{Expected, Verdict, is_denied},
+    verdict::{ANONYMOUS_MARKER, Asked, Expected, Verdict, is_denied},
 };
 use crate::{
-    api::{ApiRequest, Credential, Provisioned, Redirect, Vars},
+    api::{ApiRequest, Credential, Provisioned, Redirect, Vars, forged::Forged},
     checks::Outcome,
     scenario::{Exchange, Session, SetupError},
     stats::{Step, Timing},
@@ -23,6 +23,10 @@ use crate::{
 
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
+
+/// The `resurrect` race: the delete goes this long after the update, so that it lands while the
+/// update is in flight.
+const RACE_STAGGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// A logged-in identity: what it sends, and its account id once known.
 #[derive(Debug, Clone)]
@@ -51,6 +55,34 @@ pub trait Transport: Send {
         request: ApiRequest,
         judge: impl FnMut(&Answer) -> Verdict + Send,
     ) -> impl Future<Output = Option<(Answer, Verdict)>> + Send;
+
+    /// A second connection of the same user, to race a request against this one's (`None`: this
+    /// transport cannot, as the preflight's, which then skips the race).
+    fn sibling(&self) -> Option<Sibling> {
+        None
+    }
+}
+
+/// A load transport over its own connection: the racing side of the `resurrect` check.
+pub struct Sibling {
+    session: Session,
+}
+
+impl Transport for Sibling {
+    async fn exchange(
+        &mut self,
+        cities: &Cities,
+        me: usize,
+        step: Step,
+        request: ApiRequest,
+        judge: impl FnMut(&Answer) -> Verdict + Send,
+    ) -> Option<(Answer, Verdict)> {
+        LoadTransport {
+            session: &mut self.session,
+        }
+        .exchange(cities, me, step, request, judge)
+        .await
+    }
 }
 
 /// The load: every answer is recorded under its step.
@@ -59,6 +91,12 @@ pub struct LoadTransport<'a> {
 }
 
 impl Transport for LoadTransport<'_> {
+    fn sibling(&self) -> Option<Sibling> {
+        Some(Sibling {
+            session: self.session.sibling(),
+        })
+    }
+
     /// A refusal is not recorded at once: a refused credential may simply have expired, or the
     /// server ended the session. A JWT says when it expires: unexpired, the refusal is a
     /// violation at once; expired, it is a plain fail, the identity logs in again and the request
@@ -769,6 +807,13 @@ pub(crate) async fn iterate<T: Transport>(
         return;
     }
 
+    if let Some(step) = steps.anonymous
+        && !force_probe
+        && user.iterations.is_multiple_of(options.anonymous_every)
+    {
+        anonymous(cities, transport, me, step, &credential, &vars).await;
+    }
+
     if let Some(step) = steps.me
         && options.me_check
     {
@@ -823,7 +868,24 @@ pub(crate) async fn iterate<T: Transport>(
         }
     }
 
-    if let (Some(delete), Some(gone)) = (steps.delete, steps.gone) {
+    let raced = match steps.resurrect {
+        Some(step)
+            if readable
+                && !force_probe
+                && user.iterations.is_multiple_of(options.resurrect_every) =>
+        {
+            match transport.sibling() {
+                Some(sibling) => {
+                    resurrect(cities, transport, sibling, user, step, &credential, &vars).await;
+                    true
+                }
+                None => false,
+            }
+        }
+        _ => false,
+    };
+
+    if let (Some(delete), Some(gone), false) = (steps.delete, steps.gone, raced) {
         let owner = Owner { user: me, seq };
         ledger.deleting(&id, owner);
         let deleted = transport
@@ -860,6 +922,102 @@ pub(crate) async fn iterate<T: Transport>(
             })
             .await;
     }
+}
+
+/// The `anonymous` check: user `me`'s own read (`vars.id`), list and create, each sent with every
+/// forged credential that applies to its own; each must be refused.
+async fn anonymous<T: Transport>(
+    cities: &Cities,
+    transport: &mut T,
+    me: usize,
+    step: Step,
+    credential: &Credential,
+    vars: &Vars<'_>,
+) {
+    let api = &cities.options().api;
+    let judge = cities.judge();
+    let vars = Vars {
+        marker: Some(ANONYMOUS_MARKER),
+        ..vars.clone()
+    };
+    for forged in Forged::ALL {
+        let Some(anonymous) = forged.apply(credential) else {
+            continue;
+        };
+        for asked in Asked::ALL {
+            let request = match asked {
+                Asked::Read => api.read(&anonymous, &vars),
+                Asked::List => api.list(&anonymous, &vars),
+                Asked::Create => api.create(&anonymous, &vars),
+            };
+            transport
+                .exchange(cities, me, step, request, |a| {
+                    judge.anonymous(me, asked, forged, a.status)
+                })
+                .await;
+        }
+    }
+}
+
+/// The `resurrect` check: the user renames its record (`vars.id`) and deletes it over a second
+/// connection while the rename is in flight. Once the delete is acknowledged, a read and a list
+/// must say it is gone: a racing update must not write it back.
+async fn resurrect<T: Transport>(
+    cities: &Cities,
+    transport: &mut T,
+    mut sibling: Sibling,
+    user: &mut User,
+    step: Step,
+    credential: &Credential,
+    vars: &Vars<'_>,
+) {
+    let options = cities.options();
+    let api = &options.api;
+    let judge = cities.judge();
+    let ledger = cities.ledger();
+    let me = user.me;
+    let Some(id) = vars.id else { return };
+    let seq = user.seq;
+    let seq = (seq - 1) * options.tabs.max(1) as u64 + user.tab + 1;
+    let renamed = options.run.renamed_city(me, seq);
+    let renaming = Vars {
+        marker: Some(&renamed),
+        ..vars.clone()
+    };
+    let owner = Owner { user: me, seq };
+    ledger.deleting(id, owner);
+    // The update on the warm connection, the delete a moment later on the new one.
+    let update = transport.exchange(cities, me, step, api.update(credential, &renaming), |a| {
+        judge.raced_update(a.status)
+    });
+    let delete = async {
+        tokio::time::sleep(RACE_STAGGER).await;
+        sibling
+            .exchange(cities, me, step, api.delete(credential, vars), |a| {
+                judge.deleted(me, seq, id, a.status, &a.body)
+            })
+            .await
+    };
+    let (_, deleted) = tokio::join!(update, delete);
+    ledger.forget(id, owner);
+    if !matches!(deleted, Some((_, Verdict::Pass))) {
+        return;
+    }
+    if let Some(at) = user.live.iter().rposition(|(live, _)| live == id) {
+        user.live.remove(at);
+        user.live_count -= 1;
+    }
+    transport
+        .exchange(cities, me, step, api.read(credential, vars), |a| {
+            judge.resurrected(me, seq, id, a.status, &a.body)
+        })
+        .await;
+    transport
+        .exchange(cities, me, step, api.list(credential, vars), |a| {
+            let page = api.page(&a.body);
+            judge.resurrected_in_list(me, seq, id, a.status, &a.body, page.as_ref())
+        })
+        .await;
 }
 
 #[allow(clippy::too_many_arguments)]
