@@ -3,7 +3,7 @@
 # (isolation, 20 users, 10 s), prove it (repro, defaults), replay it 50 times on the buggy build,
 # then replay it on the clean build (attempts chosen for 99.9 % confidence). Outputs and the
 # exact commands (set -x) go to target/repro-figures/TARGET-BUG/.
-#   scripts/repro-figures.sh fastapi|drf|express BUGMODE  (run from the workspace root)
+#   [LG=loadgen] [ISO_FLAGS="--list-check ..."] scripts/repro-figures.sh fastapi|drf|drf-session|express BUG  (from the workspace root)
 set -uo pipefail
 kind=$1; bug=${2:-shared-identity}; out=target/repro-figures/$kind-$bug; mkdir -p $out
 LG=${LG:-target/debug/loadgen}
