@@ -350,7 +350,9 @@ async fn fault(stage: &Stage, plan: &FaultPlan) -> Result<Verdict, Error> {
     stage.admin.reset().await?;
     let mut extra = plan.extra.clone();
     extra.extend(["--quiet", "--score", "--max-evidence", "3"].map(str::to_owned));
-    let (args, evidence) = stage.cities_args(&stem, &extra);
+    let (mut args, evidence) = stage.cities_args(&stem, &extra);
+    // The checks beside the peer-user ones run in `isolation` only (same scenario and flags).
+    args[0] = plan.command.to_owned();
     let switch = async {
         tokio::time::sleep(SWITCH_AT).await;
         let at = SystemTime::now();

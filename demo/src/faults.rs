@@ -21,13 +21,19 @@ pub enum Class {
     Exception,
     /// The `token` step failed: a login landed nowhere.
     FailedLogin,
+    /// A request without a valid credential was answered (`isolation`'s `anonymous` check).
+    Anonymous,
+    /// An acknowledged delete came back (`isolation`'s `resurrect` check).
+    Resurrect,
 }
 
 /// Every class, in the order results are listed.
-pub const CLASSES: [Class; 7] = [
+pub const CLASSES: [Class; 9] = [
     Class::Leak,
     Class::LostWrite,
     Class::Corrupt,
+    Class::Anonymous,
+    Class::Resurrect,
     Class::Timeout,
     Class::Fail,
     Class::Exception,
@@ -45,6 +51,8 @@ impl Class {
             Class::Fail => "fail",
             Class::Exception => "exception",
             Class::FailedLogin => "failed login",
+            Class::Anonymous => "anonymous",
+            Class::Resurrect => "resurrect",
         }
     }
 
@@ -55,6 +63,8 @@ impl Class {
             Class::Leak => v.leak,
             Class::LostWrite => v.lost_write,
             Class::Corrupt => v.corrupt,
+            Class::Anonymous => v.anonymous,
+            Class::Resurrect => v.resurrect,
             Class::Timeout => v.timeout,
             Class::Fail => report.requests.fail,
             Class::Exception => report.requests.exception.saturating_sub(v.timeout),
@@ -94,6 +104,8 @@ impl Class {
                         Class::Leak => row.leak > 0,
                         Class::LostWrite => row.lost_write > 0,
                         Class::Corrupt => row.corrupt > 0,
+                        Class::Anonymous => row.anonymous > 0,
+                        Class::Resurrect => row.resurrect > 0,
                         Class::Timeout => row.timeout > 0,
                         Class::Fail | Class::FailedLogin => row.fail > 0,
                         Class::Exception => row.exception > row.timeout,
@@ -124,6 +136,8 @@ pub struct FaultPlan {
     pub extra: Vec<String>,
     /// Any of these counts as detected; empty: any class at all.
     pub expect: Vec<Class>,
+    /// `cities`, or `isolation` for a fault only its extra checks see.
+    pub command: &'static str,
 }
 
 impl FaultPlan {
@@ -152,13 +166,22 @@ impl FaultPlan {
             "reset" => (name.into(), &[], &[Class::Exception]),
             // A body dribbled over 3 s outlasts the common scenario's 2 s client timeout.
             "slow-body" => (format!("{name}:duration=3s"), &[], &[Class::Timeout]),
+            // Seen by `isolation`'s `anonymous` check (requests without a valid credential).
+            "anonymous-fallback" => (name.into(), &[], &[Class::Anonymous]),
+            // Seen by `isolation`'s `resurrect` check (a rename racing one's own delete).
+            "delete-resurrect" => (name.into(), &[], &[Class::Resurrect]),
             _ => (name.into(), &[], &[]),
+        };
+        let command = match name {
+            "anonymous-fallback" | "delete-resurrect" => "isolation",
+            _ => "cities",
         };
         Self {
             name: name.to_owned(),
             enable,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
             expect: expect.to_vec(),
+            command,
         }
     }
 
@@ -199,6 +222,8 @@ mod tests {
             "error-rate",
             "reset",
             "slow-body",
+            "anonymous-fallback",
+            "delete-resurrect",
         ] {
             let plan = FaultPlan::for_fault(name);
             assert!(!plan.expect.is_empty(), "{name}");

@@ -175,6 +175,11 @@ pub struct Violations {
     pub leak: u64,
     pub lost_write: u64,
     pub corrupt: u64,
+    /// `isolation`'s extra checks (absent from older reports).
+    #[serde(default)]
+    pub anonymous: u64,
+    #[serde(default)]
+    pub resurrect: u64,
     pub timeout: u64,
 }
 
@@ -229,6 +234,11 @@ pub struct IntervalRow {
     pub leak: u64,
     pub lost_write: u64,
     pub corrupt: u64,
+    /// `isolation`'s extra checks (absent from older reports).
+    #[serde(default)]
+    pub anonymous: u64,
+    #[serde(default)]
+    pub resurrect: u64,
 }
 
 /// One violation as `loadgen cities` explains it.
