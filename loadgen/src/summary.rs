@@ -315,3 +315,48 @@ impl Setting {
         }
     }
 }
+
+#[cfg(test)]
+impl Run {
+    /// A two-second run of `steps` whose requests are those recorded in `totals`, one interval,
+    /// a quiet self-check: what the unit tests of the report's readers build reports from.
+    pub fn sample(
+        steps: Vec<String>,
+        totals: Window,
+        started_at: SystemTime,
+        stopped_by: StopReason,
+        iterations: u64,
+    ) -> Self {
+        let duration = Duration::from_secs(2);
+        Self {
+            intervals: vec![Interval::new(
+                &steps,
+                &totals,
+                Duration::ZERO,
+                duration,
+                0,
+                1,
+                false,
+            )],
+            steps,
+            started_at,
+            duration,
+            stopped_by,
+            totals,
+            iterations,
+            open: None,
+            in_flight_at_stop: 0,
+            self_check: SelfCheckReport {
+                cpu_percent: Some(10.0),
+                cores: 1,
+                scheduler_lag_ms: crate::selfcheck::LagMs {
+                    p50: 0.1,
+                    p99: 0.2,
+                    max: 0.3,
+                },
+                suspect: false,
+                notes: Vec::new(),
+            },
+        }
+    }
+}

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::{
     checks::Outcome,
-    stats::{Interval, Quantile, Timing, Window},
+    stats::{Quantile, Timing, Window},
     summary::{Run, Setting},
 };
 
@@ -18,36 +18,13 @@ fn report(index: usize, samples: &[u64], started_at: SystemTime) -> Report {
     for &us in samples {
         totals.record(0, Outcome::Pass, Timing::closed(Duration::from_micros(us)));
     }
-    let run = Run {
-        steps: vec!["json".into()],
-        started_at,
-        duration: Duration::from_secs(2),
-        stopped_by: StopReason::Duration,
-        intervals: vec![Interval::new(
-            &["json".into()],
-            &totals,
-            Duration::ZERO,
-            Duration::from_secs(2),
-            0,
-            1,
-            false,
-        )],
+    let run = Run::sample(
+        vec!["json".into()],
         totals,
-        iterations: samples.len() as u64,
-        open: None,
-        in_flight_at_stop: 0,
-        self_check: SelfCheckReport {
-            cpu_percent: Some(10.0),
-            cores: 1,
-            scheduler_lag_ms: LagMs {
-                p50: 0.1,
-                p99: 0.2,
-                max: 0.3,
-            },
-            suspect: false,
-            notes: Vec::new(),
-        },
-    };
+        started_at,
+        StopReason::Duration,
+        samples.len() as u64,
+    );
     // `loadgen json --users 3 --workers 3 --worker-index {index} --run-id t`.
     Report::new(&Setting::json_closed(3, index, 3, "t"), run)
 }
