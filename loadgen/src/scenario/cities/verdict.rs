@@ -657,6 +657,39 @@ impl Judge<'_> {
 
     /// Reading a record right after deleting it.
     pub fn gone(&self, me: usize, seq: u64, id: &str, status: u16, body: &[u8]) -> Verdict {
+        self.after_delete(
+            me,
+            id,
+            status,
+            body,
+            "gone",
+            |wanted| {
+                violation(
+                    Outcome::LostWrite,
+                    "a deleted record still readable",
+                    None,
+                    Some(id),
+                    wanted,
+                    format!(
+                        "user {me} deleted its record c.{me}.{seq} (id {id}), got it acknowledged, and could still read it"
+                    ),
+                )
+            },
+        )
+    }
+
+    /// A read of one's record `id` whose delete was acknowledged: another user's data in it is a
+    /// leak, a `meanings.gone` status passes, a 2xx is `readable(wanted)`, anything else a plain
+    /// fail of `step`.
+    pub(super) fn after_delete(
+        &self,
+        me: usize,
+        id: &str,
+        status: u16,
+        body: &[u8],
+        step: &str,
+        readable: impl FnOnce(String) -> Verdict,
+    ) -> Verdict {
         let gone = &self.api.description().meanings.gone;
         let wanted = format!("{} after the delete", list(gone));
         if let Some(leak) = self.leak(
@@ -675,17 +708,8 @@ impl Judge<'_> {
         }
         match status {
             _ if gone.contains(&status) => Verdict::Pass,
-            200..=299 => violation(
-                Outcome::LostWrite,
-                "a deleted record still readable",
-                None,
-                Some(id),
-                wanted,
-                format!(
-                    "user {me} deleted its record c.{me}.{seq} (id {id}), got it acknowledged, and could still read it"
-                ),
-            ),
-            _ => status_fail("gone", status, gone, "meanings.gone"),
+            200..=299 => readable(wanted),
+            _ => status_fail(step, status, gone, "meanings.gone"),
         }
     }
 

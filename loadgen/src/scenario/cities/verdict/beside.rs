@@ -2,7 +2,7 @@
 //! credential must be refused) and `resurrect` (a record whose delete was acknowledged stays
 //! gone).
 
-use super::{Judge, Verdict, fail, list, status_fail, violation};
+use super::{Judge, Verdict, fail, status_fail, violation};
 use crate::{
     api::{Mismatch, Page, forged::Forged},
     checks::Outcome,
@@ -89,25 +89,8 @@ impl Judge<'_> {
     /// User `me` reads its record `id` (c.me.seq) after its delete was acknowledged while its
     /// update was in flight: anything readable is a `resurrect` violation.
     pub fn resurrected(&self, me: usize, seq: u64, id: &str, status: u16, body: &[u8]) -> Verdict {
-        let gone = &self.api.description().meanings.gone;
-        let wanted = format!("{} after the delete", list(gone));
-        if let Some(leak) = self.leak(
-            me,
-            body,
-            |m| {
-                format!(
-                    "user {me} read its deleted record {id} and got {} created by user {}",
-                    m.short(),
-                    m.user
-                )
-            },
-            &wanted,
-        ) {
-            return leak;
-        }
-        match status {
-            _ if gone.contains(&status) => Verdict::Pass,
-            200..=299 => violation(
+        self.after_delete(me, id, status, body, "resurrect", |wanted| {
+            violation(
                 Outcome::Resurrect,
                 "a deleted record came back",
                 None,
@@ -116,9 +99,8 @@ impl Judge<'_> {
                 format!(
                     "user {me} deleted its record c.{me}.{seq} (id {id}) while renaming it, got the delete acknowledged, and read the record back: the update undid the delete"
                 ),
-            ),
-            _ => status_fail("resurrect", status, gone, "meanings.gone"),
-        }
+            )
+        })
     }
 
     /// User `me` lists its records after the acknowledged delete of `id`: listed again, it came
