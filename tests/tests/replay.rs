@@ -41,21 +41,17 @@ fn search(base: &str) -> verify::Search {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fastapi_shared_identity_leak_is_verified_replayed_then_fixed_with_confidence() {
-    let api = workspace_root().join("fixtures/apis/fastapi.toml");
-    let buggy = PythonTarget::start(
-        Framework::FastApi,
-        &[
-            ("RACEBENCH_BUG", "shared-identity"),
-            ("RACEBENCH_BUG_WINDOW", "250"),
-        ],
-    );
-    let base = buggy.url("/api/v1");
+/// An isolation run of 4 users x 2 loops against `base` with the description `api`, then
+/// `repro`'s search on its first violation that `wanted` picks: the verified reproduction.
+async fn proven_leak(
+    api: &std::path::Path,
+    base: &str,
+    wanted: impl Fn(&loadgen::scenario::findings::Evidence) -> bool,
+) -> loadgen::repro::Repro {
     let words = [
         "isolation",
         "--base-url",
-        base.as_str(),
+        base,
         "--api",
         api.to_str().unwrap(),
         "--quiet",
@@ -71,24 +67,38 @@ async fn a_fastapi_shared_identity_leak_is_verified_replayed_then_fixed_with_con
     let leak = report
         .evidence
         .iter()
-        .find(|e| e.class == "leak")
-        .unwrap_or_else(|| panic!("the run finds a leak: {:?}", report.evidence));
-    let table = repro::api_table(&api).expect("the description reads");
+        .find(|e| wanted(e))
+        .unwrap_or_else(|| panic!("the run finds the leak: {:?}", report.evidence));
+    let table = repro::api_table(api).expect("the description reads");
     let candidates = derive::candidates(
         leak,
-        base.clone(),
+        base.to_owned(),
         Some(api.display().to_string()),
         table,
         12,
     )
     .expect("candidate pairs are derived");
-    let found = verify::search(candidates, &search(&base), |_| {}).await;
-    let verified = found.best.unwrap_or_else(|| {
+    let found = verify::search(candidates, &search(base), |_| {}).await;
+    found.best.unwrap_or_else(|| {
         panic!(
             "a candidate reproduces against the buggy target: {:?}",
             found.tried
         )
-    });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fastapi_shared_identity_leak_is_verified_replayed_then_fixed_with_confidence() {
+    let api = workspace_root().join("fixtures/apis/fastapi.toml");
+    let buggy = PythonTarget::start(
+        Framework::FastApi,
+        &[
+            ("RACEBENCH_BUG", "shared-identity"),
+            ("RACEBENCH_BUG_WINDOW", "250"),
+        ],
+    );
+    let base = buggy.url("/api/v1");
+    let verified = proven_leak(&api, &base, |e| e.class == "leak").await;
     let rate = verified
         .verified
         .as_ref()
@@ -137,48 +147,7 @@ async fn a_drf_session_leak_is_replayed_with_cookies_and_csrf_then_fixed() {
         ],
     );
     let base = buggy.base_url.clone();
-    let words = [
-        "isolation",
-        "--base-url",
-        base.as_str(),
-        "--api",
-        api.to_str().unwrap(),
-        "--quiet",
-        "--users",
-        "4",
-        "--loops",
-        "2",
-        "--no-preflight",
-    ];
-    let report = loadgen::run(&plan(&words), std::future::pending(), Live::off())
-        .await
-        .expect("the run starts");
-    let leak = report
-        .evidence
-        .iter()
-        .find(|e| e.class == "leak" && e.victim.is_some())
-        .unwrap_or_else(|| {
-            panic!(
-                "the run finds a leak naming a victim: {:?}",
-                report.evidence
-            )
-        });
-    let table = repro::api_table(&api).expect("the description reads");
-    let candidates = derive::candidates(
-        leak,
-        base.clone(),
-        Some(api.display().to_string()),
-        table,
-        12,
-    )
-    .expect("candidate pairs are derived");
-    let found = verify::search(candidates, &search(&base), |_| {}).await;
-    let verified = found.best.unwrap_or_else(|| {
-        panic!(
-            "a candidate reproduces against the buggy session target: {:?}",
-            found.tried
-        )
-    });
+    let verified = proven_leak(&api, &base, |e| e.class == "leak" && e.victim.is_some()).await;
 
     let replayed = replay::replay(&verified, &options(&base, Some(4))).await;
     assert!(
